@@ -1,0 +1,77 @@
+#!/usr/bin/env bash
+# Starts, stops or checks moto in server mode (S3, DynamoDB and more on one port) on 127.0.0.1.
+# moto comes from PyPI into a virtual environment in the cache folder. No Docker.
+#
+#   scripts/moto.sh install   create the virtual environment and install moto (needs python3 >= 3.10)
+#   scripts/moto.sh start     install if needed, start, and return once an S3 call answers
+#   scripts/moto.sh stop      stop the server started from this cache and port (by pid)
+#   scripts/moto.sh status    print the endpoint and exit 0 when it runs, 1 when it does not
+#
+# Settings (environment): MOTO_VERSION (default 5.2.5), MOTO_PORT (14566), KBP_CACHE_DIR.
+set -euo pipefail
+source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
+
+MOTO_VERSION="${MOTO_VERSION:-5.2.5}"
+MOTO_PORT="${MOTO_PORT:-14566}"
+VENV="$KBP_CACHE_DIR/moto-$MOTO_VERSION"
+RUN_DIR="$KBP_CACHE_DIR/run/moto-$MOTO_PORT"
+PID_FILE="$RUN_DIR/moto.pid"
+ENDPOINT="http://127.0.0.1:$MOTO_PORT"
+
+install() {
+  if [ -f "$VENV/.complete" ]; then return 0; fi
+  need python3 "install Python 3.10+ with venv (Debian: apt-get install python3 python3-venv)"
+  python3 -c 'import sys; sys.exit(0 if sys.version_info >= (3, 10) else 1)' \
+    || die "moto needs Python 3.10 or newer; python3 is $(python3 --version 2>&1)"
+  echo "installing moto[server]==$MOTO_VERSION into $VENV" >&2
+  rm -rf "$VENV"
+  python3 -m venv "$VENV" || die "python3 -m venv failed (Debian: apt-get install python3-venv)"
+  "$VENV/bin/pip" install --quiet --disable-pip-version-check "moto[server]==$MOTO_VERSION" >&2 \
+    || die "pip could not install moto[server]==$MOTO_VERSION"
+  touch "$VENV/.complete"
+}
+
+# An unsigned ListBuckets: moto routes it to S3 and answers 200 once it serves requests.
+answers() {
+  curl -fsS -o /dev/null --max-time 2 "$ENDPOINT/" 2>/dev/null
+}
+
+start() {
+  if pid_alive "$PID_FILE"; then
+    echo "moto already running at $ENDPOINT (pid $(cat "$PID_FILE"))" >&2
+    echo "AWS_ENDPOINT_URL=$ENDPOINT"
+    return 0
+  fi
+  install
+  need curl "install curl (Debian: apt-get install curl)"
+  rm -rf "$RUN_DIR"
+  mkdir -p "$RUN_DIR"
+  local started=$SECONDS i
+  nohup "$VENV/bin/moto_server" -H 127.0.0.1 -p "$MOTO_PORT" >"$RUN_DIR/moto.log" 2>&1 </dev/null &
+  echo $! >"$PID_FILE"
+  for ((i = 0; i < 300; i++)); do
+    answers && break
+    if ! pid_alive "$PID_FILE"; then
+      tail -n 20 "$RUN_DIR/moto.log" >&2
+      rm -f "$PID_FILE"
+      die "moto exited before it answered at $ENDPOINT (is port $MOTO_PORT in use?)"
+    fi
+    sleep 0.1
+  done
+  if ! answers; then
+    stop_pid_file "$PID_FILE" 5
+    die "moto did not answer at $ENDPOINT within 30s"
+  fi
+  echo "moto $MOTO_VERSION ready at $ENDPOINT in $((SECONDS - started))s (pid $(cat "$PID_FILE"), log $RUN_DIR/moto.log)" >&2
+  echo "AWS_ENDPOINT_URL=$ENDPOINT"
+}
+
+case "${1:-}" in
+  install) install ;;
+  start) start ;;
+  stop) stop_pid_file "$PID_FILE" 10 && echo "moto at $ENDPOINT stopped" >&2 ;;
+  status)
+    if pid_alive "$PID_FILE"; then echo "AWS_ENDPOINT_URL=$ENDPOINT"; else echo "moto is not running at $ENDPOINT" >&2; exit 1; fi
+    ;;
+  *) echo "usage: $0 install|start|stop|status" >&2; exit 2 ;;
+esac

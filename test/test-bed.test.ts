@@ -1,0 +1,81 @@
+// Proves the test bed itself: a real Kafka broker that kafkajs can use, and S3 + DynamoDB on the emulator.
+import { randomUUID } from 'node:crypto';
+import {
+  ConditionalCheckFailedException,
+  CreateTableCommand,
+  PutItemCommand,
+} from '@aws-sdk/client-dynamodb';
+import { CreateBucketCommand, GetObjectCommand, PutObjectCommand } from '@aws-sdk/client-s3';
+import { Kafka, logLevel } from 'kafkajs';
+import { describe, expect, it } from 'vitest';
+import { createDynamoDbClient, createS3Client } from '../lambda/adapters/aws-clients.js';
+
+const brokers = (process.env.KAFKA_BROKERS ?? '').split(',');
+
+describe('test bed', () => {
+  it('round-trips 1,000 records through a 3-partition topic on the real broker', async () => {
+    const kafka = new Kafka({ clientId: 'bed-test', brokers, logLevel: logLevel.NOTHING });
+    const topic = `bed-${randomUUID()}`;
+    const admin = kafka.admin();
+    await admin.connect();
+    await admin.createTopics({ topics: [{ topic, numPartitions: 3 }], waitForLeaders: true });
+
+    const producer = kafka.producer();
+    await producer.connect();
+    const sent = Array.from({ length: 1000 }, (_, i) => ({ key: `k${i % 17}`, value: `v${i}` }));
+    await producer.send({ topic, messages: sent });
+    await producer.disconnect();
+
+    const consumer = kafka.consumer({ groupId: `bed-${randomUUID()}` });
+    await consumer.connect();
+    await consumer.subscribe({ topic, fromBeginning: true });
+    const received: string[] = [];
+    const partitions = new Set<number>();
+    await new Promise<void>((resolve, reject) => {
+      consumer.on(consumer.events.CRASH, (event) => reject(event.payload.error));
+      void consumer.run({
+        eachMessage: async ({ partition, message }) => {
+          partitions.add(partition);
+          received.push(message.value?.toString() ?? '');
+          if (received.length === sent.length) resolve();
+        },
+      });
+    });
+    await consumer.disconnect();
+    const offsets = await admin.fetchTopicOffsets(topic);
+    await admin.disconnect();
+
+    expect(received.sort()).toEqual(sent.map((m) => m.value).sort());
+    expect(partitions).toEqual(new Set([0, 1, 2]));
+    expect(offsets.reduce((sum, p) => sum + Number(p.high), 0)).toBe(1000);
+  });
+
+  it('puts and gets an S3 object on the emulator', async () => {
+    const s3 = createS3Client();
+    const bucket = `bed-${randomUUID()}`;
+    await s3.send(new CreateBucketCommand({ Bucket: bucket }));
+    await s3.send(new PutObjectCommand({ Bucket: bucket, Key: 'a/b.txt', Body: 'hello bed' }));
+    const got = await s3.send(new GetObjectCommand({ Bucket: bucket, Key: 'a/b.txt' }));
+    expect(await got.Body?.transformToString()).toBe('hello bed');
+  });
+
+  it('rejects a DynamoDB conditional write whose condition fails', async () => {
+    const dynamodb = createDynamoDbClient();
+    const table = `bed-${randomUUID()}`;
+    await dynamodb.send(
+      new CreateTableCommand({
+        TableName: table,
+        BillingMode: 'PAY_PER_REQUEST',
+        AttributeDefinitions: [{ AttributeName: 'pk', AttributeType: 'S' }],
+        KeySchema: [{ AttributeName: 'pk', KeyType: 'HASH' }],
+      }),
+    );
+    const putIfAbsent = new PutItemCommand({
+      TableName: table,
+      Item: { pk: { S: 'one' } },
+      ConditionExpression: 'attribute_not_exists(pk)',
+    });
+    await dynamodb.send(putIfAbsent);
+    await expect(dynamodb.send(putIfAbsent)).rejects.toBeInstanceOf(ConditionalCheckFailedException);
+  });
+});
