@@ -1,0 +1,242 @@
+// The pipeline's settings: one typed, validated object, read once at start from environment-style
+// variables (the Lambda's environment, or the CLI's flags mapped to the same names).
+import { z } from 'zod';
+import { ConfigError } from './errors.js';
+
+/** How the puller authenticates to Kafka. */
+export type KafkaSecurity =
+  | { readonly mechanism: 'plaintext' }
+  | { readonly mechanism: 'tls' }
+  /** SASL/SCRAM-SHA-512 over TLS; the credentials are read at run time from this Secrets Manager secret. */
+  | { readonly mechanism: 'scram-sha-512'; readonly secretArn: string }
+  /** Amazon MSK IAM (SASL/OAUTHBEARER over TLS), signed with the run's AWS credentials. */
+  | { readonly mechanism: 'msk-iam'; readonly region: string };
+
+/** Where a new pipeline (no saved state) starts reading. */
+export type StartPosition =
+  | { readonly kind: 'earliest' }
+  | { readonly kind: 'latest' }
+  | { readonly kind: 'timestamp'; readonly timestampMs: number };
+
+/** Compression of the batch objects. */
+export const Compression = { gzip: 'gzip', none: 'none' } as const;
+/** Compression of the batch objects. */
+export type Compression = (typeof Compression)[keyof typeof Compression];
+
+/** Where finished batches are written. */
+export type OutputTarget =
+  | { readonly kind: 's3'; readonly bucket: string; readonly prefix: string }
+  | { readonly kind: 'directory'; readonly path: string; readonly prefix: string };
+
+/** Where the pipeline's state (window boundary, offsets, pending batch, lease) is kept. */
+export type StateTarget = { readonly kind: 'dynamodb'; readonly table: string } | { readonly kind: 'file'; readonly path: string };
+
+/** The validated settings of one pipeline (one topic, one consumer group). */
+export interface PullerConfig {
+  /** Kafka bootstrap brokers, host:port. */
+  readonly brokers: readonly string[];
+  /** The topic this pipeline lands. */
+  readonly topic: string;
+  /** The consumer group; its committed offsets mirror the saved state. Exclusive to this pipeline. */
+  readonly groupId: string;
+  /** Length of a window, ms. Windows are aligned to multiples of it since the epoch. */
+  readonly batchIntervalMs: number;
+  /** How long one poll waits for records, ms; an empty poll advances an idle partition's clock by this. */
+  readonly pollIntervalMs: number;
+  /** How far behind the wall clock a partition's clock may lag, ms; bounds how long a window waits for an idle partition. */
+  readonly allowedLatenessMs: number;
+  /** Where a new pipeline starts. */
+  readonly startPosition: StartPosition;
+  /** Where batches go. */
+  readonly output: OutputTarget;
+  /** Where state is kept. */
+  readonly state: StateTarget;
+  /** Compression of batch objects. */
+  readonly compression: Compression;
+  /** A partition's share of a window is cut into numbered parts of about this many uncompressed bytes. */
+  readonly partSizeBytes: number;
+  /** Kafka authentication and transport. */
+  readonly security: KafkaSecurity;
+  /** A run stops starting new work when less than this much time is left before its deadline, ms. */
+  readonly safetyMarginMs: number;
+  /** Kafka client id. */
+  readonly clientId: string;
+}
+
+/** The variable names `loadConfig` reads; the CLI's flags map onto the same names. */
+export const ConfigVariables = {
+  brokers: 'KAFKA_BROKERS',
+  topic: 'KAFKA_TOPIC',
+  groupId: 'KAFKA_GROUP_ID',
+  batchIntervalSeconds: 'BATCH_INTERVAL_SECONDS',
+  pollIntervalSeconds: 'POLL_INTERVAL_SECONDS',
+  allowedLatenessSeconds: 'ALLOWED_LATENESS_SECONDS',
+  startPosition: 'START_POSITION',
+  outputBucket: 'OUTPUT_BUCKET',
+  outputDirectory: 'OUTPUT_DIRECTORY',
+  outputPrefix: 'OUTPUT_PREFIX',
+  stateTable: 'STATE_TABLE',
+  stateFile: 'STATE_FILE',
+  compression: 'COMPRESSION',
+  partSizeMb: 'PART_SIZE_MB',
+  security: 'KAFKA_SECURITY',
+  saslSecretArn: 'KAFKA_SASL_SECRET_ARN',
+  region: 'AWS_REGION',
+  safetyMarginSeconds: 'SAFETY_MARGIN_SECONDS',
+  clientId: 'KAFKA_CLIENT_ID',
+} as const;
+
+const V = ConfigVariables;
+const MIN_PART_SIZE_MB = 1;
+
+const seconds = (name: string) =>
+  z.coerce
+    .number({ error: `${name} must be a number of seconds` })
+    .positive({ error: `${name} must be greater than 0` })
+    .max(7 * 24 * 3600, { error: `${name} must be at most 604800 (7 days)` });
+
+const required = (name: string) =>
+  z
+    .string({ error: `${name} is required` })
+    .trim()
+    .min(1, { error: `${name} is required` });
+
+const optional = z
+  .string()
+  .trim()
+  .optional()
+  .transform((v) => (v === '' ? undefined : v));
+
+const schema = z
+  .object({
+    [V.brokers]: required(V.brokers)
+      .transform((v) => v.split(',').map((b) => b.trim()))
+      .refine((list) => list.every((b) => /^[^\s:]+:\d{1,5}$/.test(b)), {
+        error: `${V.brokers} must be a comma-separated list of host:port`,
+      }),
+    [V.topic]: required(V.topic).regex(/^[a-zA-Z0-9._-]{1,249}$/, {
+      error: `${V.topic} must be a valid Kafka topic name (letters, digits, '.', '_', '-'; at most 249)`,
+    }),
+    [V.groupId]: required(V.groupId),
+    [V.batchIntervalSeconds]: seconds(V.batchIntervalSeconds),
+    [V.pollIntervalSeconds]: seconds(V.pollIntervalSeconds),
+    [V.allowedLatenessSeconds]: z.coerce
+      .number({ error: `${V.allowedLatenessSeconds} must be a number of seconds` })
+      .min(0, { error: `${V.allowedLatenessSeconds} must be 0 or more` })
+      .optional(),
+    [V.startPosition]: optional.pipe(
+      z
+        .string()
+        .optional()
+        .transform((v, ctx): StartPosition => {
+          if (v === undefined || v === 'earliest') return { kind: 'earliest' };
+          if (v === 'latest') return { kind: 'latest' };
+          const ms = /^\d{4}-\d{2}-\d{2}T/.test(v) ? Date.parse(v) : Number.NaN;
+          if (Number.isNaN(ms)) {
+            ctx.addIssue({
+              code: 'custom',
+              message: `${V.startPosition} must be earliest, latest or an ISO-8601 time such as 2026-01-31T00:00:00Z (got '${v}')`,
+            });
+            return z.NEVER;
+          }
+          return { kind: 'timestamp', timestampMs: ms };
+        }),
+    ),
+    [V.outputBucket]: optional,
+    [V.outputDirectory]: optional,
+    [V.outputPrefix]: optional.transform((v) => (v ?? '').replace(/^\/+|\/+$/g, '')),
+    [V.stateTable]: optional,
+    [V.stateFile]: optional,
+    [V.compression]: optional.pipe(
+      z.enum(['gzip', 'none'], { error: `${V.compression} must be gzip or none` }).default('gzip'),
+    ),
+    [V.partSizeMb]: z.coerce
+      .number({ error: `${V.partSizeMb} must be a number of MiB` })
+      .min(MIN_PART_SIZE_MB, { error: `${V.partSizeMb} must be at least ${MIN_PART_SIZE_MB}` })
+      .max(4096, { error: `${V.partSizeMb} must be at most 4096` })
+      .default(64),
+    [V.security]: optional.pipe(
+      z
+        .enum(['plaintext', 'tls', 'scram-sha-512', 'msk-iam'], {
+          error: `${V.security} must be one of plaintext, tls, scram-sha-512, msk-iam`,
+        })
+        .default('plaintext'),
+    ),
+    [V.saslSecretArn]: optional,
+    [V.region]: optional,
+    [V.safetyMarginSeconds]: z.coerce
+      .number({ error: `${V.safetyMarginSeconds} must be a number of seconds` })
+      .min(0, { error: `${V.safetyMarginSeconds} must be 0 or more` })
+      .default(10),
+    [V.clientId]: optional,
+  })
+  .superRefine((env, ctx) => {
+    const problem = (message: string) => ctx.addIssue({ code: 'custom', message });
+    if (env[V.pollIntervalSeconds] >= env[V.batchIntervalSeconds]) {
+      problem(`${V.pollIntervalSeconds} must be shorter than ${V.batchIntervalSeconds}`);
+    }
+    if ((env[V.batchIntervalSeconds] * 1000) % 1 !== 0) {
+      problem(`${V.batchIntervalSeconds} must be a whole number of milliseconds`);
+    }
+    if (Boolean(env[V.outputBucket]) === Boolean(env[V.outputDirectory])) {
+      problem(`exactly one of ${V.outputBucket} or ${V.outputDirectory} must be set`);
+    }
+    if (env[V.outputBucket] && !/^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$/.test(env[V.outputBucket])) {
+      problem(`${V.outputBucket} '${env[V.outputBucket]}' is not a valid S3 bucket name`);
+    }
+    if (Boolean(env[V.stateTable]) === Boolean(env[V.stateFile])) {
+      problem(`exactly one of ${V.stateTable} or ${V.stateFile} must be set`);
+    }
+    if (env[V.security] === 'scram-sha-512' && !env[V.saslSecretArn]) {
+      problem(`${V.saslSecretArn} is required when ${V.security} is scram-sha-512`);
+    }
+    if (env[V.security] === 'msk-iam' && !env[V.region]) {
+      problem(`${V.region} is required when ${V.security} is msk-iam`);
+    }
+  });
+
+function securityOf(env: z.output<typeof schema>): KafkaSecurity {
+  switch (env[V.security]) {
+    case 'tls':
+      return { mechanism: 'tls' };
+    case 'scram-sha-512':
+      return { mechanism: 'scram-sha-512', secretArn: env[V.saslSecretArn] ?? '' };
+    case 'msk-iam':
+      return { mechanism: 'msk-iam', region: env[V.region] ?? '' };
+    default:
+      return { mechanism: 'plaintext' };
+  }
+}
+
+/**
+ * Validates environment-style settings into a `PullerConfig`.
+ * @throws ConfigError listing every problem, each naming its variable; nothing else has happened yet.
+ */
+export function loadConfig(env: Readonly<Record<string, string | undefined>> = process.env): PullerConfig {
+  const parsed = schema.safeParse(env);
+  if (!parsed.success) {
+    throw new ConfigError(parsed.error.issues.map((issue) => issue.message));
+  }
+  const e = parsed.data;
+  const pollIntervalMs = e[V.pollIntervalSeconds] * 1000;
+  const prefix = e[V.outputPrefix];
+  return {
+    brokers: e[V.brokers],
+    topic: e[V.topic],
+    groupId: e[V.groupId],
+    batchIntervalMs: e[V.batchIntervalSeconds] * 1000,
+    pollIntervalMs,
+    allowedLatenessMs:
+      e[V.allowedLatenessSeconds] === undefined ? pollIntervalMs : e[V.allowedLatenessSeconds] * 1000,
+    startPosition: e[V.startPosition],
+    output: e[V.outputBucket]
+      ? { kind: 's3', bucket: e[V.outputBucket], prefix }
+      : { kind: 'directory', path: e[V.outputDirectory] ?? '', prefix },
+    state: e[V.stateTable] ? { kind: 'dynamodb', table: e[V.stateTable] } : { kind: 'file', path: e[V.stateFile] ?? '' },
+    compression: e[V.compression],
+    partSizeBytes: Math.round(e[V.partSizeMb] * 1024 * 1024),
+    security: securityOf(e),
+    safetyMarginMs: e[V.safetyMarginSeconds] * 1000,
+    clientId: e[V.clientId] ?? 'kafka-batch-puller',
+  };
+}

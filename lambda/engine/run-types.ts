@@ -1,0 +1,102 @@
+// What a caller gives one run of the engine, and what it gets back.
+import type { PullerConfig } from '../config.js';
+import type { Manifest } from '../core/manifest.js';
+import type { OutputRow } from '../core/record-format.js';
+import type { BatchSink, RecordSource, StateStore } from '../ports.js';
+
+/** User code called by the engine. Both are optional. */
+export interface PullerHooks {
+  /**
+   * Maps a record's default row to the row written. A throw sends the record, with the reason, to the
+   * window's errors object; it is counted, never dropped.
+   */
+  readonly parseRecord?: (row: OutputRow) => unknown;
+  /** Called once per window after its manifest is written and its state saved. */
+  readonly onBatchComplete?: (manifest: Manifest) => void | Promise<void>;
+}
+
+/** The step boundaries where tests can make a run die, to prove recovery. */
+export const CrashPoint = {
+  afterPendingRecorded: 'afterPendingRecorded',
+  afterPartWritten: 'afterPartWritten',
+  afterManifestWritten: 'afterManifestWritten',
+  afterStateSaved: 'afterStateSaved',
+  beforeOffsetCommit: 'afterStateSavedBeforeCommit',
+} as const;
+/** A step boundary where tests can make a run die. */
+export type CrashPoint = (typeof CrashPoint)[keyof typeof CrashPoint];
+
+/** Progress of the open window, for live displays. */
+export interface WindowProgress {
+  readonly windowStartMs: number;
+  readonly windowEndMs: number;
+  readonly records: number;
+  readonly partitionsDone: number;
+  readonly partitions: number;
+  /** Records between what this run has read and the partitions' high watermarks, when known. */
+  readonly lag: number | undefined;
+}
+
+/** A window this run closed. */
+export interface ClosedWindow {
+  readonly manifest: Manifest;
+  /** Where the manifest landed (s3://... or a path). */
+  readonly manifestLocation: string;
+}
+
+/** Callbacks for progress; all optional and synchronous. */
+export interface RunListener {
+  onProgress?(progress: WindowProgress): void;
+  onWindowClosed?(closed: ClosedWindow): void;
+}
+
+/** Everything one run needs. */
+export interface RunOptions {
+  readonly config: PullerConfig;
+  readonly source: RecordSource;
+  readonly sink: BatchSink;
+  readonly store: StateStore;
+  /** Epoch ms by which the run must have returned (the Lambda's deadline); new work stops a safety margin before. */
+  readonly deadlineMs: number;
+  /** Identifies this run in the lease and in logs. */
+  readonly runId: string;
+  readonly hooks?: PullerHooks;
+  readonly listener?: RunListener;
+  /** Aborting stops the run at its next safe point: no half-written batch, finished windows committed. */
+  readonly signal?: AbortSignal;
+  /** Wall clock, epoch ms. */
+  readonly now?: () => number;
+  /** Tests only: called at each step boundary; a throw there simulates the process dying. */
+  readonly crashAt?: (point: CrashPoint) => void;
+}
+
+/** Why a run ended. */
+export const RunOutcome = {
+  /** Every window that could close has closed; the open one waits for the next run. */
+  caughtUp: 'caught-up',
+  /** The deadline came before the open window closed; its finished parts are kept. */
+  deadline: 'deadline',
+  /** The signal was aborted. */
+  aborted: 'aborted',
+  /** Another run holds the lease; nothing was changed. */
+  leaseHeld: 'lease-held',
+} as const;
+/** Why a run ended. */
+export type RunOutcome = (typeof RunOutcome)[keyof typeof RunOutcome];
+
+/** What one run did. */
+export interface RunReport {
+  readonly runId: string;
+  readonly outcome: RunOutcome;
+  readonly windowsClosed: readonly ClosedWindow[];
+  readonly recordsWritten: number;
+  readonly bytesWritten: number;
+  readonly lateRecords: number;
+  readonly errorRecords: number;
+  /** Records left between the saved offsets and the high watermarks at the end of the run. */
+  readonly consumerLag: number | undefined;
+  /** How far the newest closed window's end trails the wall clock at the end of the run, seconds. */
+  readonly newestWindowAgeSeconds: number | undefined;
+  /** The lease holder, when the outcome is lease-held. */
+  readonly leaseHolder?: string;
+}

@@ -1,0 +1,92 @@
+// The engine's three ports. Each has one real adapter for AWS / Kafka and one local one for the CLI:
+// RecordSource (kafka-source), BatchSink (s3-sink, directory-sink), StateStore (dynamodb-state-store,
+// file-state-store). The engine sees only these interfaces.
+import type { PipelineState } from './core/pipeline-state.js';
+
+/** One Kafka record as the engine sees it. */
+export interface SourceRecord {
+  readonly partition: number;
+  /** Kafka offset, as a decimal string (offsets are 64-bit). */
+  readonly offset: string;
+  /** Record timestamp, epoch ms (CreateTime or LogAppendTime). */
+  readonly timestampMs: number;
+  readonly key: Buffer | null;
+  readonly value: Buffer | null;
+  /** Header values in record order; a repeated header key keeps every value. */
+  readonly headers: ReadonlyArray<readonly [string, Buffer | null]>;
+}
+
+/** Records fetched from one partition, in offset order. */
+export interface SourceBatch {
+  readonly partition: number;
+  readonly records: readonly SourceRecord[];
+}
+
+/** A partition's offsets bounds: `low` is the first offset still stored, `high` the next one to be written. */
+export interface PartitionBounds {
+  readonly partition: number;
+  readonly low: string;
+  readonly high: string;
+}
+
+/** Reads records of one topic for one consumer group. */
+export interface RecordSource {
+  /** The topic's partitions with their current bounds. Fails when the topic does not exist. */
+  partitionBounds(): Promise<PartitionBounds[]>;
+  /** Per partition, the first offset whose timestamp is at or after `timestampMs` (the high watermark when none). */
+  offsetsForTime(timestampMs: number): Promise<Map<number, string>>;
+  /** Starts fetching every partition from the given next offsets (one entry per partition). */
+  start(positions: ReadonlyMap<number, string>): Promise<void>;
+  /** Waits at most `maxWaitMs` for fetched records; returns what arrived (possibly nothing). */
+  poll(maxWaitMs: number): Promise<SourceBatch[]>;
+  /** Stops fetching these partitions; records already fetched for them are dropped. */
+  pause(partitions: readonly number[]): void;
+  /** Fetches these partitions again, from the given next offsets. */
+  resume(positions: ReadonlyMap<number, string>): void;
+  /** Commits these next offsets to the consumer group (Kafka's meaning: the next offset to read). */
+  commit(positions: ReadonlyMap<number, string>): Promise<void>;
+  /** Leaves the group and disconnects. Safe to call more than once. */
+  close(): Promise<void>;
+}
+
+/** An object being streamed to the sink. */
+export interface ObjectUpload {
+  /** Appends bytes; resolves when the sink can take more (backpressure). */
+  write(chunk: Buffer): Promise<void>;
+  /** Finishes the object; only then is it visible under its key. */
+  complete(): Promise<void>;
+  /** Discards the object; nothing becomes visible. */
+  abort(): Promise<void>;
+}
+
+/** Where batch objects land: S3, or a local folder with the same key layout. */
+export interface BatchSink {
+  /** Starts streaming an object to `key`; an existing object under `key` is replaced when it completes. */
+  openObject(key: string, contentType: string): ObjectUpload;
+  /** Writes a small object in one call. */
+  putObject(key: string, body: Buffer, contentType: string): Promise<void>;
+  /** Where `key` lands, for logs and summaries (s3://bucket/key or a file path). */
+  locate(key: string): string;
+}
+
+/** Saved state with its version, for optimistic concurrency. */
+export interface VersionedState {
+  readonly state: PipelineState;
+  /** Incremented by every write; each write is conditional on the version read before it. */
+  readonly version: number;
+}
+
+/** Keeps one item per pipeline. Every write is conditional on the version the caller read. */
+export interface StateStore {
+  /**
+   * The pipeline's state, or undefined for a new pipeline.
+   * @throws StateCorruptError when the stored item cannot be read as state; it is left as it is.
+   */
+  load(pipelineId: string): Promise<VersionedState | undefined>;
+  /**
+   * Writes `state` if the stored version is still `expectedVersion` (undefined: no item yet).
+   * @returns the new version.
+   * @throws StateConflictError, carrying what is stored now, when another writer got there first.
+   */
+  save(pipelineId: string, state: PipelineState, expectedVersion: number | undefined): Promise<number>;
+}
