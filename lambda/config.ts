@@ -29,7 +29,9 @@ export type OutputTarget =
   | { readonly kind: 'directory'; readonly path: string; readonly prefix: string };
 
 /** Where the pipeline's state (window boundary, offsets, pending batch, lease) is kept. */
-export type StateTarget = { readonly kind: 'dynamodb'; readonly table: string } | { readonly kind: 'file'; readonly path: string };
+export type StateTarget =
+  | { readonly kind: 'dynamodb'; readonly table: string }
+  | { readonly kind: 'file'; readonly path: string };
 
 /** The validated settings of one pipeline (one topic, one consumer group). */
 export interface PullerConfig {
@@ -45,6 +47,11 @@ export interface PullerConfig {
   readonly pollIntervalMs: number;
   /** How far behind the wall clock a partition's clock may lag, ms; bounds how long a window waits for an idle partition. */
   readonly allowedLatenessMs: number;
+  /**
+   * A record stamped further than this past the wall clock is written to the errors object instead of
+   * holding its partition back until that time comes, ms.
+   */
+  readonly futureToleranceMs: number;
   /** Where a new pipeline starts. */
   readonly startPosition: StartPosition;
   /** Where batches go. */
@@ -83,6 +90,7 @@ export const ConfigVariables = {
   saslSecretArn: 'KAFKA_SASL_SECRET_ARN',
   region: 'AWS_REGION',
   safetyMarginSeconds: 'SAFETY_MARGIN_SECONDS',
+  futureToleranceSeconds: 'FUTURE_TOLERANCE_SECONDS',
   clientId: 'KAFKA_CLIENT_ID',
 } as const;
 
@@ -168,6 +176,10 @@ const schema = z
       .number({ error: `${V.safetyMarginSeconds} must be a number of seconds` })
       .min(0, { error: `${V.safetyMarginSeconds} must be 0 or more` })
       .default(10),
+    [V.futureToleranceSeconds]: z.coerce
+      .number({ error: `${V.futureToleranceSeconds} must be a number of seconds` })
+      .min(0, { error: `${V.futureToleranceSeconds} must be 0 or more` })
+      .default(3600),
     [V.clientId]: optional,
   })
   .superRefine((env, ctx) => {
@@ -175,14 +187,16 @@ const schema = z
     if (env[V.pollIntervalSeconds] >= env[V.batchIntervalSeconds]) {
       problem(`${V.pollIntervalSeconds} must be shorter than ${V.batchIntervalSeconds}`);
     }
-    if ((env[V.batchIntervalSeconds] * 1000) % 1 !== 0) {
-      problem(`${V.batchIntervalSeconds} must be a whole number of milliseconds`);
+    // Window keys carry their bounds to the second; whole seconds keep them exact and sortable.
+    if (!Number.isInteger(env[V.batchIntervalSeconds])) {
+      problem(`${V.batchIntervalSeconds} must be a whole number of seconds`);
     }
     if (Boolean(env[V.outputBucket]) === Boolean(env[V.outputDirectory])) {
       problem(`exactly one of ${V.outputBucket} or ${V.outputDirectory} must be set`);
     }
-    if (env[V.outputBucket] && !/^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$/.test(env[V.outputBucket])) {
-      problem(`${V.outputBucket} '${env[V.outputBucket]}' is not a valid S3 bucket name`);
+    const bucket = env[V.outputBucket];
+    if (bucket && !/^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$/.test(bucket)) {
+      problem(`${V.outputBucket} '${bucket}' is not a valid S3 bucket name`);
     }
     if (Boolean(env[V.stateTable]) === Boolean(env[V.stateFile])) {
       problem(`exactly one of ${V.stateTable} or ${V.stateFile} must be set`);
@@ -220,19 +234,22 @@ export function loadConfig(env: Readonly<Record<string, string | undefined>> = p
   const e = parsed.data;
   const pollIntervalMs = e[V.pollIntervalSeconds] * 1000;
   const prefix = e[V.outputPrefix];
+  const bucket = e[V.outputBucket];
+  const table = e[V.stateTable];
+  const lateness = e[V.allowedLatenessSeconds];
   return {
     brokers: e[V.brokers],
     topic: e[V.topic],
     groupId: e[V.groupId],
     batchIntervalMs: e[V.batchIntervalSeconds] * 1000,
     pollIntervalMs,
-    allowedLatenessMs:
-      e[V.allowedLatenessSeconds] === undefined ? pollIntervalMs : e[V.allowedLatenessSeconds] * 1000,
+    allowedLatenessMs: lateness === undefined ? pollIntervalMs : lateness * 1000,
+    futureToleranceMs: e[V.futureToleranceSeconds] * 1000,
     startPosition: e[V.startPosition],
-    output: e[V.outputBucket]
-      ? { kind: 's3', bucket: e[V.outputBucket], prefix }
+    output: bucket
+      ? { kind: 's3', bucket, prefix }
       : { kind: 'directory', path: e[V.outputDirectory] ?? '', prefix },
-    state: e[V.stateTable] ? { kind: 'dynamodb', table: e[V.stateTable] } : { kind: 'file', path: e[V.stateFile] ?? '' },
+    state: table ? { kind: 'dynamodb', table } : { kind: 'file', path: e[V.stateFile] ?? '' },
     compression: e[V.compression],
     partSizeBytes: Math.round(e[V.partSizeMb] * 1024 * 1024),
     security: securityOf(e),

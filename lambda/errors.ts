@@ -47,7 +47,12 @@ export class StateConflictError extends PullerError {
   /** What is stored now, when the store could tell. */
   readonly current: unknown;
 
-  constructor(pipelineId: string, expectedVersion: number | undefined, current: unknown, options: { cause?: unknown } = {}) {
+  constructor(
+    pipelineId: string,
+    expectedVersion: number | undefined,
+    current: unknown,
+    options: { cause?: unknown } = {},
+  ) {
     super(
       `the state of pipeline '${pipelineId}' changed under this run (expected version ${expectedVersion ?? 'none'})`,
       { ...options, retriable: true },

@@ -20,6 +20,8 @@ export interface SourceRecord {
 export interface SourceBatch {
   readonly partition: number;
   readonly records: readonly SourceRecord[];
+  /** Where reading continues after this batch: past its last record and any control records after it. */
+  readonly nextOffset: string;
 }
 
 /** A partition's offsets bounds: `low` is the first offset still stored, `high` the next one to be written. */

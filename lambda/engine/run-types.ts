@@ -20,8 +20,8 @@ export const CrashPoint = {
   afterPendingRecorded: 'afterPendingRecorded',
   afterPartWritten: 'afterPartWritten',
   afterManifestWritten: 'afterManifestWritten',
+  /** The new boundary is saved; the consumer group's offsets are not committed yet. */
   afterStateSaved: 'afterStateSaved',
-  beforeOffsetCommit: 'afterStateSavedBeforeCommit',
 } as const;
 /** A step boundary where tests can make a run die. */
 export type CrashPoint = (typeof CrashPoint)[keyof typeof CrashPoint];

@@ -1,0 +1,71 @@
+// StateStore on DynamoDB: one item per pipeline (partition key `pipelineId`), every write a PutItem
+// conditional on the version read before it. Only SDK calls live here; the lease rule is in core/lease.
+import { ConditionalCheckFailedException, type DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { DynamoDBDocumentClient, GetCommand, PutCommand } from '@aws-sdk/lib-dynamodb';
+import { unmarshall } from '@aws-sdk/util-dynamodb';
+import { type PipelineState, parsePipelineState } from '../core/pipeline-state.js';
+import { StateConflictError, StateCorruptError } from '../errors.js';
+import type { StateStore, VersionedState } from '../ports.js';
+
+/** The condition of a first write: no item for this pipeline yet. */
+const itemDoesNotExist = 'attribute_not_exists(pipelineId)';
+/** The condition of every later write: nobody wrote since we read. */
+const versionUnchanged = 'version = :expected';
+
+/** Keeps pipeline state in a DynamoDB table whose partition key is `pipelineId` (string). */
+export class DynamoDbStateStore implements StateStore {
+  private readonly documents: DynamoDBDocumentClient;
+
+  constructor(
+    client: DynamoDBClient,
+    private readonly table: string,
+  ) {
+    this.documents = DynamoDBDocumentClient.from(client, {
+      marshallOptions: { removeUndefinedValues: true, convertClassInstanceToMap: false },
+    });
+  }
+
+  async load(pipelineId: string): Promise<VersionedState | undefined> {
+    const { Item } = await this.documents.send(
+      new GetCommand({ TableName: this.table, Key: { pipelineId }, ConsistentRead: true }),
+    );
+    if (Item === undefined) return undefined;
+    return this.toVersioned(pipelineId, Item);
+  }
+
+  private toVersioned(pipelineId: string, item: Record<string, unknown>): VersionedState {
+    const { version, ...rest } = item;
+    if (typeof version !== 'number' || !Number.isInteger(version)) {
+      throw new StateCorruptError(pipelineId, ['version: must be an integer']);
+    }
+    const parsed = parsePipelineState(rest);
+    if (!parsed.ok) throw new StateCorruptError(pipelineId, parsed.problems);
+    return { state: parsed.state, version };
+  }
+
+  async save(pipelineId: string, state: PipelineState, expectedVersion: number | undefined): Promise<number> {
+    const version = (expectedVersion ?? 0) + 1;
+    try {
+      await this.documents.send(
+        new PutCommand({
+          TableName: this.table,
+          Item: { ...state, pipelineId, version },
+          ...(expectedVersion === undefined
+            ? { ConditionExpression: itemDoesNotExist }
+            : {
+                ConditionExpression: versionUnchanged,
+                ExpressionAttributeValues: { ':expected': expectedVersion },
+              }),
+          ReturnValuesOnConditionCheckFailure: 'ALL_OLD',
+        }),
+      );
+    } catch (error) {
+      if (error instanceof ConditionalCheckFailedException) {
+        const current = error.Item ? unmarshall(error.Item) : undefined;
+        throw new StateConflictError(pipelineId, expectedVersion, current, { cause: error });
+      }
+      throw error;
+    }
+    return version;
+  }
+}

@@ -1,0 +1,79 @@
+// How a Kafka record becomes one line of a batch object. Pure: no I/O.
+import { isUtf8 } from 'node:buffer';
+import type { SourceRecord } from '../ports.js';
+
+/** How a key, value or header value is written: UTF-8 text as is, anything else as base64. */
+export type Encoding = 'utf8' | 'base64';
+
+/** A header as written: repeated keys stay as separate entries, in record order. */
+export interface OutputHeader {
+  readonly key: string;
+  readonly value: string | null;
+  readonly valueEncoding: Encoding | null;
+}
+
+/** The default output row of one record (one NDJSON line). Null stays null. */
+export interface OutputRow {
+  readonly topic: string;
+  readonly partition: number;
+  readonly offset: number;
+  /** Epoch ms. */
+  readonly timestamp: number;
+  /** The same instant as ISO-8601, UTC. */
+  readonly timestampIso: string;
+  readonly key: string | null;
+  readonly keyEncoding: Encoding | null;
+  readonly value: string | null;
+  readonly valueEncoding: Encoding | null;
+  readonly headers: readonly OutputHeader[];
+}
+
+/** A record that could not be turned into an output row, written to the window's errors object. */
+export interface ErrorRow {
+  readonly topic: string;
+  readonly partition: number;
+  readonly offset: number;
+  readonly timestamp: number;
+  readonly reason: string;
+  /** The record itself, so nothing is lost. */
+  readonly record: OutputRow;
+}
+
+function encode(bytes: Buffer | null): { text: string | null; encoding: Encoding | null } {
+  if (bytes === null) return { text: null, encoding: null };
+  if (isUtf8(bytes)) return { text: bytes.toString('utf8'), encoding: 'utf8' };
+  return { text: bytes.toString('base64'), encoding: 'base64' };
+}
+
+function isoOf(timestampMs: number): string {
+  const date = new Date(timestampMs);
+  return Number.isNaN(date.getTime()) ? '' : date.toISOString();
+}
+
+/** The default row of a record: text kept as text, binary as base64 with its encoding named. */
+export function toOutputRow(topic: string, record: SourceRecord): OutputRow {
+  const key = encode(record.key);
+  const value = encode(record.value);
+  return {
+    topic,
+    partition: record.partition,
+    offset: Number(record.offset),
+    timestamp: record.timestampMs,
+    timestampIso: isoOf(record.timestampMs),
+    key: key.text,
+    keyEncoding: key.encoding,
+    value: value.text,
+    valueEncoding: value.encoding,
+    headers: record.headers.map(([headerKey, headerValue]) => {
+      const encoded = encode(headerValue);
+      return { key: headerKey, value: encoded.text, valueEncoding: encoded.encoding };
+    }),
+  };
+}
+
+/** One NDJSON line, newline included. */
+export function toNdjsonLine(row: unknown): string {
+  const json = JSON.stringify(row);
+  if (json === undefined) throw new TypeError('the row is not JSON-serializable (got undefined)');
+  return `${json}\n`;
+}

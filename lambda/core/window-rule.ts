@@ -1,0 +1,196 @@
+// The window rule: which records belong to window [start, end), and when each partition's share of it
+// is complete. Pure: no I/O, time comes in as arguments.
+//
+// A partition's share is done when
+//   (a) it delivers a record whose timestamp is at or past the window's end (that record and all after
+//       it belong to later windows), or
+//   (b) it is caught up (read to its high watermark) and its clock has reached the window's end.
+// Its clock is the newest timestamp seen, advanced by the time each empty poll of the caught-up
+// partition waited, and never behind the wall clock minus the allowed lateness: a run that starts long
+// after a window ended does not wait out idle time that has already passed.
+import type { SourceRecord } from '../ports.js';
+import type { WindowBounds } from './key-layout.js';
+
+/** Floors `ms` to a multiple of `intervalMs` (epoch-aligned windows). */
+export function floorToInterval(ms: number, intervalMs: number): number {
+  return Math.floor(ms / intervalMs) * intervalMs;
+}
+
+/** Where a record goes relative to the window being built. */
+export const Placement = {
+  /** start <= timestamp < end. */
+  inWindow: 'in-window',
+  /** timestamp < start: written to this window and counted as late. */
+  late: 'late',
+  /** No usable timestamp (negative), or further in the future than tolerated: written to the errors object. */
+  badTimestamp: 'bad-timestamp',
+} as const;
+/** Where a record goes relative to the window being built. */
+export type Placement = (typeof Placement)[keyof typeof Placement];
+
+/** A record taken into the window, with where it goes. */
+export interface PlacedRecord {
+  readonly record: SourceRecord;
+  readonly placement: Placement;
+}
+
+/** Settings of the rule. */
+export interface WindowRuleOptions {
+  /** How far a partition's clock may lag the wall clock, ms. */
+  readonly allowedLatenessMs: number;
+  /** Timestamps further than this past the wall clock are bad, so that one cannot hold a partition back for years. */
+  readonly futureToleranceMs: number;
+}
+
+interface PartitionShare {
+  nextOffset: bigint;
+  highWatermark: bigint | undefined;
+  clockMs: number;
+  endedByRecord: boolean;
+}
+
+/** A partition's starting point in a window. */
+export interface PartitionStart {
+  readonly partition: number;
+  /** The next offset to read. */
+  readonly nextOffset: string;
+  /** Newest timestamp already taken into this window (a resumed window), if any. */
+  readonly clockMs?: number;
+}
+
+/** Tracks every partition's share of one window. */
+export class WindowTracker {
+  private readonly shares = new Map<number, PartitionShare>();
+
+  constructor(
+    readonly window: WindowBounds,
+    partitions: readonly PartitionStart[],
+    private readonly options: WindowRuleOptions,
+  ) {
+    for (const p of partitions) {
+      this.shares.set(p.partition, {
+        nextOffset: BigInt(p.nextOffset),
+        highWatermark: undefined,
+        clockMs: Math.max(window.startMs, p.clockMs ?? window.startMs),
+        endedByRecord: false,
+      });
+    }
+  }
+
+  private share(partition: number): PartitionShare {
+    const share = this.shares.get(partition);
+    if (!share) throw new Error(`partition ${partition} is not part of this window`);
+    return share;
+  }
+
+  /**
+   * Takes records fetched from `partition` (in offset order) at wall time `nowMs`, and returns those
+   * that belong to this window. The first record at or past the window's end is left out, with all
+   * after it, and ends the partition's share, unless its timestamp lies beyond the future tolerance:
+   * then it is a bad record, kept for the errors object. `nextOffset` is where the fetch continues after
+   * these records (past any control records), when all of them were taken.
+   *
+   * `replaying`: the window was closed before and is being written again up to its recorded end
+   * offsets; every record before them belongs to it, so one at or past the end must have been bad.
+   */
+  take(
+    partition: number,
+    records: readonly SourceRecord[],
+    nextOffset: string,
+    nowMs: number,
+    replaying = false,
+  ): PlacedRecord[] {
+    const share = this.share(partition);
+    if (share.endedByRecord) return [];
+    const placed: PlacedRecord[] = [];
+    for (const record of records) {
+      if (BigInt(record.offset) < share.nextOffset) continue; // already taken
+      const ts = record.timestampMs;
+      if (!(ts >= 0)) {
+        placed.push({ record, placement: Placement.badTimestamp });
+      } else if (ts >= this.window.endMs) {
+        if (replaying || ts > nowMs + this.options.futureToleranceMs) {
+          placed.push({ record, placement: Placement.badTimestamp });
+        } else {
+          share.endedByRecord = true;
+          share.nextOffset = BigInt(record.offset);
+          share.clockMs = Math.max(share.clockMs, ts);
+          return placed;
+        }
+      } else {
+        placed.push({ record, placement: ts < this.window.startMs ? Placement.late : Placement.inWindow });
+        share.clockMs = Math.max(share.clockMs, ts);
+      }
+      share.nextOffset = BigInt(record.offset) + 1n;
+    }
+    const after = BigInt(nextOffset);
+    if (after > share.nextOffset) share.nextOffset = after;
+    return placed;
+  }
+
+  /** Records the partition's current high watermark (the offset the next produced record will get). */
+  noteHighWatermark(partition: number, highWatermark: string): void {
+    this.share(partition).highWatermark = BigInt(highWatermark);
+  }
+
+  /** A poll that waited `waitedMs` returned nothing for `partition`: a caught-up partition's clock moves on. */
+  noteEmptyPoll(partition: number, waitedMs: number): void {
+    const share = this.share(partition);
+    if (this.isCaughtUp(partition)) share.clockMs += waitedMs;
+  }
+
+  /** Applies the wall clock: no partition's clock lags it by more than the allowed lateness. */
+  noteWallClock(nowMs: number): void {
+    const floor = nowMs - this.options.allowedLatenessMs;
+    for (const share of this.shares.values()) share.clockMs = Math.max(share.clockMs, floor);
+  }
+
+  /** Read to the last known high watermark. */
+  isCaughtUp(partition: number): boolean {
+    const share = this.share(partition);
+    return share.highWatermark !== undefined && share.nextOffset >= share.highWatermark;
+  }
+
+  /** The partition's share of the window is complete. */
+  isDone(partition: number): boolean {
+    const share = this.share(partition);
+    return share.endedByRecord || (this.isCaughtUp(partition) && share.clockMs >= this.window.endMs);
+  }
+
+  /** Every partition's share is complete: the window can close. */
+  isComplete(): boolean {
+    return [...this.shares.keys()].every((partition) => this.isDone(partition));
+  }
+
+  /** Partitions whose share is not complete yet. */
+  openPartitions(): number[] {
+    return [...this.shares.keys()].filter((partition) => !this.isDone(partition));
+  }
+
+  /** How many partitions are done. */
+  doneCount(): number {
+    return this.shares.size - this.openPartitions().length;
+  }
+
+  /** The next offset to read of `partition`: its end offset once its share is done. */
+  nextOffset(partition: number): string {
+    return this.share(partition).nextOffset.toString();
+  }
+
+  /** Records between the read positions and the known high watermarks. */
+  lag(): number | undefined {
+    let lag = 0n;
+    for (const share of this.shares.values()) {
+      if (share.highWatermark === undefined) return undefined;
+      if (share.highWatermark > share.nextOffset) lag += share.highWatermark - share.nextOffset;
+    }
+    return Number(lag);
+  }
+
+  /** Every partition's next offset: where the next window starts once this one is complete. */
+  endOffsets(): Record<string, string> {
+    const offsets: Record<string, string> = {};
+    for (const [partition, share] of this.shares) offsets[String(partition)] = share.nextOffset.toString();
+    return offsets;
+  }
+}

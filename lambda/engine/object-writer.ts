@@ -1,0 +1,80 @@
+// Streams NDJSON lines into one sink object, compressing and hashing on the way, so a part never has
+// to be held in memory whole.
+import { createHash } from 'node:crypto';
+import { once } from 'node:events';
+import { Writable } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
+import { createGzip, type Gzip } from 'node:zlib';
+import type { Compression } from '../config.js';
+import type { BatchSink, ObjectUpload } from '../ports.js';
+
+/** What a finished object is: its size and checksum as stored. */
+export interface WrittenObject {
+  readonly bytes: number;
+  readonly sha256: string;
+}
+
+const CONTENT_TYPE = 'application/x-ndjson';
+
+/** One object being written: lines in, compressed bytes out to the sink. */
+export class ObjectWriter {
+  private readonly upload: ObjectUpload;
+  private readonly hash = createHash('sha256');
+  private readonly gzip: Gzip | undefined;
+  private readonly flowing: Promise<void> | undefined;
+  private storedBytes = 0;
+  /** Uncompressed bytes written so far: what parts are cut by. */
+  uncompressedBytes = 0;
+
+  constructor(sink: BatchSink, key: string, compression: Compression) {
+    this.upload = sink.openObject(key, CONTENT_TYPE);
+    if (compression === 'gzip') {
+      // Level 6 is zlib's default: the usual size/CPU balance, and a fixed level keeps bytes reproducible.
+      this.gzip = createGzip({ level: 6 });
+      this.flowing = pipeline(this.gzip, this.storedStream());
+      this.flowing.catch(() => {}); // surfaced by finish() or abort()
+    }
+  }
+
+  private storedStream(): Writable {
+    return new Writable({
+      write: (chunk: Buffer, _encoding, done) => {
+        this.store(chunk).then(() => done(), done);
+      },
+    });
+  }
+
+  private async store(chunk: Buffer): Promise<void> {
+    this.hash.update(chunk);
+    this.storedBytes += chunk.length;
+    await this.upload.write(chunk);
+  }
+
+  /** Appends text (whole NDJSON lines). */
+  async write(text: string): Promise<void> {
+    const chunk = Buffer.from(text, 'utf8');
+    this.uncompressedBytes += chunk.length;
+    if (this.gzip === undefined) {
+      await this.store(chunk);
+      return;
+    }
+    if (!this.gzip.write(chunk)) await Promise.race([once(this.gzip, 'drain'), this.flowing]);
+  }
+
+  /** Completes the object; it is visible under its key when this resolves. */
+  async finish(): Promise<WrittenObject> {
+    if (this.gzip !== undefined) {
+      this.gzip.end();
+      await this.flowing;
+    }
+    await this.upload.complete();
+    return { bytes: this.storedBytes, sha256: this.hash.digest('hex') };
+  }
+
+  /** Discards the object: nothing becomes visible. */
+  async abort(): Promise<void> {
+    this.gzip?.destroy();
+    await this.flowing?.catch(() => {});
+    await this.upload.abort();
+  }
+}

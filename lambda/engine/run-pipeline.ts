@@ -1,0 +1,541 @@
+// One run of a pipeline: restore the boundary, take the lease, finish any pending batch, then build and
+// write every window that can close before the deadline. The order of writes is what makes it
+// exactly-once:
+//   1. the window's end offsets are recorded as pending (so a retry re-reads exactly those records),
+//   2. its parts are written (each recorded in the pending batch when done),
+//   3. its manifest is written last,
+//   4. the new boundary and offsets are saved and pending cleared, in one conditional write,
+//   5. the offsets are committed to the consumer group (the saved state, not the group, is the truth).
+// A run that dies anywhere is finished by the next one, which writes the same keys with the same bytes.
+import type { PullerConfig } from '../config.js';
+import { manifestKey, type WindowBounds } from '../core/key-layout.js';
+import { blockingLease, withLease, withoutLease } from '../core/lease.js';
+import { buildManifest, serializeManifest } from '../core/manifest.js';
+import {
+  type FinishedPart,
+  newPipelineState,
+  type PendingBatch,
+  type PipelineState,
+  pipelineIdOf,
+} from '../core/pipeline-state.js';
+import { type ErrorRow, toNdjsonLine, toOutputRow } from '../core/record-format.js';
+import { floorToInterval, type PlacedRecord, Placement, WindowTracker } from '../core/window-rule.js';
+import { StateConflictError } from '../errors.js';
+import type { PartitionBounds, SourceBatch, VersionedState } from '../ports.js';
+import { PartSlice } from './part-slice.js';
+import {
+  type ClosedWindow,
+  CrashPoint,
+  RunOutcome as Outcome,
+  type RunOptions,
+  type RunOutcome,
+  type RunReport,
+} from './run-types.js';
+import { resolveStartPositions } from './start-positions.js';
+
+/** Runs the pipeline once; see RunOptions. Resolves with what the run did; throws on failure. */
+export async function runPipeline(options: RunOptions): Promise<RunReport> {
+  return new PipelineRun(options).execute();
+}
+
+const MANIFEST_CONTENT_TYPE = 'application/json';
+
+type WindowResult = 'closed' | typeof Outcome.deadline | typeof Outcome.aborted;
+
+class PipelineRun {
+  private readonly config: PullerConfig;
+  private readonly now: () => number;
+  private readonly pipelineId: string;
+  private state!: PipelineState;
+  private version: number | undefined;
+  private bounds: PartitionBounds[] = [];
+  private sourceStarted = false;
+  private holdsLease = false;
+  private readonly closed: ClosedWindow[] = [];
+  private readonly totals = { records: 0, bytes: 0, late: 0, errors: 0 };
+
+  constructor(private readonly options: RunOptions) {
+    this.config = options.config;
+    this.now = options.now ?? Date.now;
+    this.pipelineId = pipelineIdOf(this.config.groupId, this.config.topic);
+  }
+
+  async execute(): Promise<RunReport> {
+    const { source } = this.options;
+    try {
+      const loaded = await this.options.store.load(this.pipelineId);
+      this.adopt(loaded);
+      const blocker = blockingLease(this.state, this.options.runId, this.now());
+      if (blocker) return this.report(Outcome.leaseHeld, blocker.owner);
+
+      // Reach the broker before writing anything: a missing topic or an unreachable broker leaves state untouched.
+      this.bounds = await source.partitionBounds();
+      const held = await this.takeLease(loaded === undefined);
+      if (held !== undefined) return this.report(Outcome.leaseHeld, held);
+
+      const outcome = await this.buildWindows();
+      await this.releaseLease();
+      return this.report(outcome);
+    } catch (error) {
+      if (!(error instanceof SimulatedCrash)) await this.releaseLease().catch(() => {});
+      throw error;
+    } finally {
+      await source.close();
+    }
+  }
+
+  private adopt(loaded: VersionedState | undefined): void {
+    this.state = loaded?.state ?? newPipelineState(this.config.groupId, this.config.topic, this.now());
+    this.version = loaded?.version;
+  }
+
+  /** Takes the lease until the deadline; returns the holder's id when another run holds it. */
+  private async takeLease(isNewPipeline: boolean): Promise<string | undefined> {
+    const offsetsAtTime =
+      isNewPipeline && this.config.startPosition.kind === 'timestamp'
+        ? await this.options.source.offsetsForTime(this.config.startPosition.timestampMs)
+        : undefined;
+    const positions = resolveStartPositions(
+      this.state.offsets,
+      isNewPipeline,
+      this.bounds,
+      this.config.startPosition,
+      offsetsAtTime,
+    );
+    for (const gap of positions.gaps) {
+      console.warn(
+        `partition ${gap.partition}: saved offset ${gap.savedOffset} is below the first stored offset ${gap.lowWatermark}; records in between were deleted by retention before they were read`,
+      );
+    }
+    // A new pipeline's start offsets are saved at once, so that 'latest' means the first run's latest.
+    const next = withLease(
+      { ...this.state, offsets: positions.offsets },
+      this.options.runId,
+      this.options.deadlineMs,
+    );
+    try {
+      await this.save(next);
+    } catch (error) {
+      if (!(error instanceof StateConflictError)) throw error;
+      // Someone wrote between our read and our write: whoever it was holds the lease now.
+      const reloaded = await this.options.store.load(this.pipelineId);
+      const blocker = reloaded && blockingLease(reloaded.state, this.options.runId, this.now());
+      if (blocker) return blocker.owner;
+      throw error;
+    }
+    this.holdsLease = true;
+    return undefined;
+  }
+
+  private async releaseLease(): Promise<void> {
+    if (!this.holdsLease) return;
+    this.holdsLease = false;
+    await this.save(withoutLease(this.state));
+  }
+
+  private async save(next: PipelineState): Promise<void> {
+    const stamped = { ...next, updatedAtMs: this.now() };
+    this.version = await this.options.store.save(this.pipelineId, stamped, this.version);
+    this.state = stamped;
+  }
+
+  private crash(point: CrashPoint): void {
+    if (!this.options.crashAt) return;
+    try {
+      this.options.crashAt(point);
+    } catch (error) {
+      throw new SimulatedCrash(point, error);
+    }
+  }
+
+  private stopReason(): typeof Outcome.deadline | typeof Outcome.aborted | undefined {
+    if (this.options.signal?.aborted) return Outcome.aborted;
+    if (this.now() >= this.options.deadlineMs - this.config.safetyMarginMs) return Outcome.deadline;
+    return undefined;
+  }
+
+  private async buildWindows(): Promise<RunOutcome> {
+    for (;;) {
+      const stop = this.stopReason();
+      if (stop) return stop;
+      const window = this.state.pending
+        ? { startMs: this.state.pending.windowStartMs, endMs: this.state.pending.windowEndMs }
+        : await this.nextWindow();
+      if (window === undefined) return Outcome.caughtUp;
+      // A window that ends after the deadline cannot close in this run; the next run takes it.
+      const closesLater = this.state.pending?.endOffsets == null;
+      if (closesLater && window.endMs > this.options.deadlineMs - this.config.safetyMarginMs)
+        return Outcome.caughtUp;
+      const result = await this.buildWindow(window);
+      if (result !== 'closed') return result;
+    }
+  }
+
+  /** The next window's bounds; for a new pipeline, from its first record's timestamp. */
+  private async nextWindow(): Promise<WindowBounds | undefined> {
+    const interval = this.config.batchIntervalMs;
+    if (this.state.nextWindowStartMs !== null) {
+      return { startMs: this.state.nextWindowStartMs, endMs: this.state.nextWindowStartMs + interval };
+    }
+    const first = await this.firstTimestamp();
+    if (first === undefined) return undefined;
+    const startMs = floorToInterval(first, interval);
+    return { startMs, endMs: startMs + interval };
+  }
+
+  /** The earliest timestamp among the first records of the partitions that have any. */
+  private async firstTimestamp(): Promise<number | undefined> {
+    const positions = this.positionsFrom(this.state.offsets);
+    const waiting = new Set(
+      this.bounds
+        .filter((b) => BigInt(b.high) > BigInt(positions.get(b.partition) ?? b.high))
+        .map((b) => b.partition),
+    );
+    if (waiting.size === 0) return undefined;
+    await this.fetchFrom(positions);
+    const nowMs = this.now();
+    const candidates: number[] = [];
+    while (waiting.size > 0 && !this.stopReason()) {
+      for (const batch of await this.options.source.poll(this.config.pollIntervalMs)) {
+        if (!waiting.delete(batch.partition)) continue;
+        const valid = batch.records
+          .map((r) => r.timestampMs)
+          .filter((ts) => ts >= 0 && ts <= nowMs + this.config.futureToleranceMs);
+        if (valid.length > 0) candidates.push(Math.min(...valid));
+      }
+    }
+    // Start over from the saved offsets: these records belong to the window now being defined.
+    this.options.source.pause(this.bounds.map((b) => b.partition));
+    if (waiting.size > 0) return undefined;
+    return candidates.length > 0
+      ? Math.min(...candidates)
+      : floorToInterval(nowMs, this.config.batchIntervalMs);
+  }
+
+  private positionsFrom(offsets: Readonly<Record<string, string>>): Map<number, string> {
+    return new Map(this.bounds.map((b) => [b.partition, offsets[String(b.partition)] ?? b.low]));
+  }
+
+  /** Fetches the given partitions from the given offsets; every other partition is paused. */
+  private async fetchFrom(positions: ReadonlyMap<number, string>): Promise<void> {
+    const { source } = this.options;
+    if (!this.sourceStarted) {
+      this.sourceStarted = true;
+      const all = this.positionsFrom(this.state.offsets);
+      for (const [partition, offset] of positions) all.set(partition, offset);
+      await source.start(all);
+      source.pause(this.bounds.map((b) => b.partition).filter((p) => !positions.has(p)));
+      return;
+    }
+    source.resume(positions);
+  }
+
+  private async buildWindow(window: WindowBounds): Promise<WindowResult> {
+    const pending = this.state.pending;
+    const replayEnd = pending?.endOffsets ?? undefined;
+    const parts = pending?.parts ?? [];
+    const startOffsets = pending?.startOffsets ?? this.state.offsets;
+    const tracker = new WindowTracker(
+      window,
+      this.bounds.map((b) => {
+        const own = parts.filter((part) => part.partition === b.partition);
+        const readFrom = own.reduce(
+          (max, part) => (BigInt(part.nextOffset) > BigInt(max) ? part.nextOffset : max),
+          startOffsets[String(b.partition)] ?? b.low,
+        );
+        const clocks = own.map((part) => part.maxTimestampMs).filter((ts): ts is number => ts !== null);
+        return {
+          partition: b.partition,
+          nextOffset: readFrom,
+          ...(clocks.length ? { clockMs: Math.max(...clocks) } : {}),
+        };
+      }),
+      { allowedLatenessMs: this.config.allowedLatenessMs, futureToleranceMs: this.config.futureToleranceMs },
+    );
+    const sequences = new Map(
+      this.bounds.map((b) => [b.partition, parts.filter((p) => p.partition === b.partition).length]),
+    );
+    const slices = new Map<number, PartSlice>();
+    // A closed window being finished reads exactly up to its recorded end offsets.
+    const isDone = (partition: number) =>
+      replayEnd
+        ? BigInt(tracker.nextOffset(partition)) >= BigInt(replayEnd[String(partition)] ?? '0')
+        : tracker.isDone(partition);
+    const open = () => this.bounds.map((b) => b.partition).filter((p) => !isDone(p));
+
+    try {
+      for (const b of this.bounds) tracker.noteHighWatermark(b.partition, b.high);
+      const toRead = open();
+      if (toRead.length > 0) await this.fetchFrom(new Map(toRead.map((p) => [p, tracker.nextOffset(p)])));
+
+      for (let reading = open(); reading.length > 0; reading = open()) {
+        const stop = this.stopReason();
+        if (stop) {
+          await Promise.all([...slices.values()].map((slice) => slice.abort()));
+          return stop;
+        }
+        const before = this.now();
+        const budget = Math.max(0, this.options.deadlineMs - this.config.safetyMarginMs - before);
+        const batches = await this.options.source.poll(Math.min(this.config.pollIntervalMs, budget));
+        const nowMs = this.now();
+        const fed = new Set<number>();
+        for (const batch of batches) {
+          if (isDone(batch.partition)) continue;
+          fed.add(batch.partition);
+          const placed = this.take(tracker, batch, replayEnd, nowMs);
+          await this.write(window, batch.partition, placed, slices, sequences);
+        }
+        if (!replayEnd) await this.advanceIdleClocks(tracker, fed, nowMs - before, nowMs);
+        // A partition whose share is done stops fetching: what lies beyond its end belongs to the next window.
+        this.options.source.pause(reading.filter((p) => isDone(p)));
+        this.options.listener?.onProgress?.({
+          windowStartMs: window.startMs,
+          windowEndMs: window.endMs,
+          records: this.countSoFar(slices),
+          partitionsDone: this.bounds.length - open().length,
+          partitions: this.bounds.length,
+          lag: tracker.lag(),
+        });
+      }
+      await this.closeWindow(window, replayEnd ?? tracker.endOffsets(), slices);
+      return 'closed';
+    } catch (error) {
+      if (!(error instanceof SimulatedCrash))
+        await Promise.all([...slices.values()].map((s) => s.abort().catch(() => {})));
+      throw error;
+    }
+  }
+
+  private countSoFar(slices: ReadonlyMap<number, PartSlice>): number {
+    const recorded = (this.state.pending?.parts ?? []).reduce((sum, part) => sum + part.records, 0);
+    return recorded + [...slices.values()].reduce((sum, slice) => sum + slice.records, 0);
+  }
+
+  /** Places a batch's records; when finishing a closed window, only those below its end offsets. */
+  private take(
+    tracker: WindowTracker,
+    batch: SourceBatch,
+    replayEnd: Record<string, string> | undefined,
+    nowMs: number,
+  ): PlacedRecord[] {
+    if (!replayEnd) return tracker.take(batch.partition, batch.records, batch.nextOffset, nowMs);
+    const end = BigInt(replayEnd[String(batch.partition)] ?? '0');
+    const records = batch.records.filter((r) => BigInt(r.offset) < end);
+    const next = BigInt(batch.nextOffset) < end ? batch.nextOffset : end.toString();
+    return tracker.take(batch.partition, records, next, nowMs, true);
+  }
+
+  private async advanceIdleClocks(
+    tracker: WindowTracker,
+    fed: ReadonlySet<number>,
+    waitedMs: number,
+    nowMs: number,
+  ) {
+    tracker.noteWallClock(nowMs);
+    const idle = this.bounds.map((b) => b.partition).filter((p) => !fed.has(p) && !tracker.isDone(p));
+    if (idle.length === 0) return;
+    // Only a partition read to its high watermark is idle; the watermark may have moved since we last asked.
+    if (idle.some((p) => tracker.isCaughtUp(p))) {
+      for (const b of await this.options.source.partitionBounds()) {
+        if (this.bounds.some((known) => known.partition === b.partition))
+          tracker.noteHighWatermark(b.partition, b.high);
+      }
+    }
+    for (const p of idle) tracker.noteEmptyPoll(p, waitedMs);
+  }
+
+  private async write(
+    window: WindowBounds,
+    partition: number,
+    placed: readonly PlacedRecord[],
+    slices: Map<number, PartSlice>,
+    sequences: Map<number, number>,
+  ): Promise<void> {
+    const { topic, partSizeBytes } = this.config;
+    const parseRecord = this.options.hooks?.parseRecord;
+    const sliceFor = (firstOffset: string) => {
+      let slice = slices.get(partition);
+      if (!slice) {
+        slice = new PartSlice(this.options.sink, {
+          prefix: this.outputPrefix(),
+          topic,
+          window,
+          partition,
+          sequence: sequences.get(partition) ?? 0,
+          firstOffset,
+          compression: this.config.compression,
+        });
+        slices.set(partition, slice);
+      }
+      return slice;
+    };
+    let sliceStart = this.sliceStartOffset(partition, placed[0]?.record.offset);
+    for (const { record, placement } of placed) {
+      const slice = sliceFor(sliceStart);
+      const row = toOutputRow(topic, record);
+      if (placement === Placement.badTimestamp) {
+        slice.addError(errorLine(row, badTimestampReason(record.timestampMs)));
+      } else {
+        let line: string | undefined;
+        let reason: string | undefined;
+        try {
+          line = toNdjsonLine(parseRecord ? parseRecord(row) : row);
+        } catch (error) {
+          reason = `parseRecord failed: ${error instanceof Error ? error.message : String(error)}`;
+        }
+        if (line !== undefined) slice.addRow(line, record.timestampMs, placement === Placement.late);
+        else slice.addError(errorLine(row, reason ?? 'parseRecord failed'));
+      }
+      if (slice.bytes >= partSizeBytes) {
+        const next = (BigInt(record.offset) + 1n).toString();
+        await this.finishPart(window, slice, next);
+        slices.delete(partition);
+        sequences.set(partition, slice.start.sequence + 1);
+        sliceStart = next;
+      }
+    }
+    await slices.get(partition)?.flush();
+  }
+
+  /** Where a new slice's offset range starts: after the last finished part of the partition, or the window's start. */
+  private sliceStartOffset(partition: number, fallback: string | undefined): string {
+    const pending = this.state.pending;
+    const own = (pending?.parts ?? []).filter((part) => part.partition === partition);
+    if (own.length > 0) {
+      return own.reduce((max, part) => (BigInt(part.nextOffset) > BigInt(max) ? part.nextOffset : max), '0');
+    }
+    return (pending?.startOffsets ?? this.state.offsets)[String(partition)] ?? fallback ?? '0';
+  }
+
+  private outputPrefix(): string {
+    return this.config.output.prefix;
+  }
+
+  private pendingFor(window: WindowBounds): PendingBatch {
+    return (
+      this.state.pending ?? {
+        windowStartMs: window.startMs,
+        windowEndMs: window.endMs,
+        startOffsets: { ...this.state.offsets },
+        endOffsets: null,
+        closedAtMs: null,
+        parts: [],
+      }
+    );
+  }
+
+  private async finishPart(
+    window: WindowBounds,
+    slice: PartSlice,
+    nextOffset: string,
+  ): Promise<FinishedPart> {
+    const part = await slice.finish(nextOffset);
+    const pending = this.pendingFor(window);
+    await this.save({ ...this.state, pending: { ...pending, parts: [...pending.parts, part] } });
+    this.crash(CrashPoint.afterPartWritten);
+    return part;
+  }
+
+  private async closeWindow(
+    window: WindowBounds,
+    endOffsets: Record<string, string>,
+    slices: Map<number, PartSlice>,
+  ): Promise<void> {
+    const { sink, source } = this.options;
+    if (this.state.pending?.endOffsets == null) {
+      const pending = this.pendingFor(window);
+      await this.save({ ...this.state, pending: { ...pending, endOffsets, closedAtMs: this.now() } });
+      this.crash(CrashPoint.afterPendingRecorded);
+    }
+    for (const partition of [...slices.keys()].sort((a, b) => a - b)) {
+      const slice = slices.get(partition);
+      if (!slice) continue;
+      await this.finishPart(window, slice, endOffsets[String(partition)] ?? slice.start.firstOffset);
+      slices.delete(partition);
+    }
+
+    const pending = this.pendingFor(window);
+    const manifest = buildManifest(this.config.topic, this.config.compression, pending);
+    const key = manifestKey(this.outputPrefix(), this.config.topic, window);
+    await sink.putObject(key, serializeManifest(manifest), MANIFEST_CONTENT_TYPE);
+    this.crash(CrashPoint.afterManifestWritten);
+
+    await this.save({
+      ...this.state,
+      offsets: { ...this.state.offsets, ...endOffsets },
+      nextWindowStartMs: window.endMs,
+      pending: null,
+      lastClosedWindow: {
+        startMs: window.startMs,
+        endMs: window.endMs,
+        closedAtMs: pending.closedAtMs ?? this.now(),
+        manifestKey: key,
+        records: manifest.totals.records,
+      },
+      windowsClosed: this.state.windowsClosed + 1,
+    });
+    this.crash(CrashPoint.afterStateSaved);
+
+    await source.commit(new Map(Object.entries(endOffsets).map(([p, offset]) => [Number(p), offset])));
+    this.totals.records += manifest.totals.records;
+    this.totals.bytes += manifest.totals.bytes;
+    this.totals.late += manifest.totals.lateRecords;
+    this.totals.errors += manifest.totals.errorRecords;
+    const closed = { manifest, manifestLocation: sink.locate(key) };
+    this.closed.push(closed);
+    this.options.listener?.onWindowClosed?.(closed);
+    await this.options.hooks?.onBatchComplete?.(manifest);
+  }
+
+  private async report(outcome: RunOutcome, leaseHolder?: string): Promise<RunReport> {
+    let consumerLag: number | undefined;
+    if (outcome !== Outcome.leaseHeld && this.bounds.length > 0) {
+      const bounds = await this.options.source.partitionBounds().catch(() => this.bounds);
+      consumerLag = bounds.reduce((sum, b) => {
+        const saved = this.state.offsets[String(b.partition)] ?? b.low;
+        return sum + Math.max(0, Number(BigInt(b.high) - BigInt(saved)));
+      }, 0);
+    }
+    const newest = this.state.lastClosedWindow;
+    return {
+      runId: this.options.runId,
+      outcome,
+      windowsClosed: this.closed,
+      recordsWritten: this.totals.records,
+      bytesWritten: this.totals.bytes,
+      lateRecords: this.totals.late,
+      errorRecords: this.totals.errors,
+      consumerLag,
+      newestWindowAgeSeconds: newest ? Math.max(0, (this.now() - newest.endMs) / 1000) : undefined,
+      ...(leaseHolder === undefined ? {} : { leaseHolder }),
+    };
+  }
+}
+
+function badTimestampReason(timestampMs: number): string {
+  if (!(timestampMs >= 0)) return `the record has no usable timestamp (${timestampMs})`;
+  return `timestamp ${new Date(timestampMs).toISOString()} is further in the future than the tolerance allows`;
+}
+
+function errorLine(row: ReturnType<typeof toOutputRow>, reason: string): string {
+  const error: ErrorRow = {
+    topic: row.topic,
+    partition: row.partition,
+    offset: row.offset,
+    timestamp: row.timestamp,
+    reason,
+    record: row,
+  };
+  return toNdjsonLine(error);
+}
+
+/** Thrown by a test's crash point: the run stops as if the process died (no clean-up writes). */
+class SimulatedCrash extends Error {
+  constructor(
+    readonly point: CrashPoint,
+    cause: unknown,
+  ) {
+    super(`simulated crash at ${point}`, { cause });
+    this.name = 'SimulatedCrash';
+  }
+}

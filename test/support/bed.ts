@@ -1,0 +1,160 @@
+// Helpers for tests against the real broker and the AWS emulator: unique topics, buckets and tables,
+// producing records with chosen timestamps, reading back what a run wrote.
+import { randomUUID } from 'node:crypto';
+import { gunzipSync } from 'node:zlib';
+import { CreateTableCommand } from '@aws-sdk/client-dynamodb';
+import { CreateBucketCommand, GetObjectCommand, ListObjectsV2Command } from '@aws-sdk/client-s3';
+import { type IHeaders, Kafka, logLevel } from 'kafkajs';
+import { createDynamoDbClient, createS3Client } from '../../lambda/adapters/aws-clients.js';
+import { createAdapters } from '../../lambda/adapters/create-adapters.js';
+import { loadConfig, type PullerConfig } from '../../lambda/config.js';
+import { runPipeline } from '../../lambda/engine/run-pipeline.js';
+import type { RunOptions, RunReport } from '../../lambda/engine/run-types.js';
+
+/** The bed's brokers, from the environment the global setup prepared. */
+export function brokers(): string[] {
+  const value = process.env.KAFKA_BROKERS;
+  if (!value) throw new Error('KAFKA_BROKERS is not set: the global setup did not run');
+  return value.split(',');
+}
+
+/** A kafkajs client for arranging and checking tests. */
+export function testKafka(): Kafka {
+  return new Kafka({ clientId: 'test', brokers: brokers(), logLevel: logLevel.NOTHING });
+}
+
+export const s3 = createS3Client();
+export const dynamodb = createDynamoDbClient();
+
+/** A unique name for a test resource. */
+export function uniqueName(kind: string): string {
+  return `${kind}-${randomUUID().slice(0, 13)}`;
+}
+
+/** Creates a topic with `partitions` partitions and returns its name. */
+export async function createTopic(partitions: number, name = uniqueName('t')): Promise<string> {
+  const admin = testKafka().admin();
+  await admin.connect();
+  try {
+    await admin.createTopics({
+      topics: [{ topic: name, numPartitions: partitions, configEntries: [{ name: 'max.message.bytes', value: '10485760' }] }],
+      waitForLeaders: true,
+    });
+  } finally {
+    await admin.disconnect();
+  }
+  return name;
+}
+
+/** A record to produce, to a chosen partition with a chosen timestamp. */
+export interface TestRecord {
+  readonly partition: number;
+  readonly timestamp: number;
+  readonly key?: string | Buffer | null;
+  readonly value?: string | Buffer | null;
+  readonly headers?: IHeaders;
+}
+
+/** Produces the records in order (acks from all replicas). */
+export async function produce(topic: string, records: readonly TestRecord[]): Promise<void> {
+  const producer = testKafka().producer({ allowAutoTopicCreation: false });
+  await producer.connect();
+  try {
+    for (let i = 0; i < records.length; i += 500) {
+      await producer.send({
+        topic,
+        acks: -1,
+        messages: records.slice(i, i + 500).map((r) => ({
+          partition: r.partition,
+          timestamp: String(r.timestamp),
+          key: r.key ?? null,
+          value: r.value === undefined ? `v-${r.partition}-${r.timestamp}` : r.value,
+          ...(r.headers ? { headers: r.headers } : {}),
+        })),
+      });
+    }
+  } finally {
+    await producer.disconnect();
+  }
+}
+
+/** Creates a bucket on the emulator. */
+export async function createBucket(): Promise<string> {
+  const bucket = uniqueName('b');
+  await s3.send(new CreateBucketCommand({ Bucket: bucket }));
+  return bucket;
+}
+
+/** Creates a state table (partition key `pipelineId`) on the emulator. */
+export async function createStateTable(): Promise<string> {
+  const table = uniqueName('state');
+  await dynamodb.send(
+    new CreateTableCommand({
+      TableName: table,
+      BillingMode: 'PAY_PER_REQUEST',
+      AttributeDefinitions: [{ AttributeName: 'pipelineId', AttributeType: 'S' }],
+      KeySchema: [{ AttributeName: 'pipelineId', KeyType: 'HASH' }],
+    }),
+  );
+  return table;
+}
+
+/** Every key in the bucket, sorted. */
+export async function listKeys(bucket: string): Promise<string[]> {
+  const keys: string[] = [];
+  let token: string | undefined;
+  do {
+    const page = await s3.send(new ListObjectsV2Command({ Bucket: bucket, ContinuationToken: token }));
+    for (const o of page.Contents ?? []) if (o.Key) keys.push(o.Key);
+    token = page.NextContinuationToken;
+  } while (token);
+  return keys.sort();
+}
+
+/** An object's bytes. */
+export async function getObject(bucket: string, key: string): Promise<Buffer> {
+  const got = await s3.send(new GetObjectCommand({ Bucket: bucket, Key: key }));
+  return Buffer.from(await (got.Body?.transformToByteArray() ?? new Uint8Array()));
+}
+
+/** The rows of an NDJSON object (gunzipped when its key says so). */
+export function parseNdjson(key: string, bytes: Buffer): unknown[] {
+  const text = (key.endsWith('.gz') ? gunzipSync(bytes) : bytes).toString('utf8');
+  return text
+    .split('\n')
+    .filter((line) => line !== '')
+    .map((line) => JSON.parse(line));
+}
+
+/** A pipeline config for tests: S3 + DynamoDB on the emulator unless overridden. */
+export function testConfig(variables: Record<string, string>): PullerConfig {
+  return loadConfig({
+    KAFKA_BROKERS: brokers().join(','),
+    BATCH_INTERVAL_SECONDS: '60',
+    POLL_INTERVAL_SECONDS: '0.3',
+    SAFETY_MARGIN_SECONDS: '1',
+    ...variables,
+  });
+}
+
+/** Runs the engine once with fresh adapters; the deadline is `seconds` from now. */
+export async function runOnce(
+  config: PullerConfig,
+  extra: Partial<Omit<RunOptions, 'config' | 'source' | 'sink' | 'store'>> & { seconds?: number } = {},
+): Promise<RunReport> {
+  const adapters = await createAdapters(config);
+  try {
+    const { seconds = 30, ...rest } = extra;
+    return await runPipeline({
+      config,
+      source: adapters.source,
+      sink: adapters.sink,
+      store: adapters.store,
+      deadlineMs: Date.now() + seconds * 1000,
+      runId: uniqueName('run'),
+      ...rest,
+    });
+  } finally {
+    await adapters.close();
+  }
+}
