@@ -95,7 +95,8 @@ export const ConfigVariables = {
 } as const;
 
 const V = ConfigVariables;
-const MIN_PART_SIZE_MB = 1;
+// Small parts are allowed (tests, tiny windows); S3 takes objects below its 5 MiB multipart minimum in one PUT.
+const MIN_PART_SIZE_MB = 0.05;
 
 const seconds = (name: string) =>
   z.coerce

@@ -1,6 +1,6 @@
 // Helpers for tests against the real broker and the AWS emulator: unique topics, buckets and tables,
 // producing records with chosen timestamps, reading back what a run wrote.
-import { randomUUID } from 'node:crypto';
+import { createHash, randomUUID } from 'node:crypto';
 import { gunzipSync } from 'node:zlib';
 import { CreateTableCommand } from '@aws-sdk/client-dynamodb';
 import { CreateBucketCommand, GetObjectCommand, ListObjectsV2Command } from '@aws-sdk/client-s3';
@@ -8,6 +8,7 @@ import { type IHeaders, Kafka, logLevel } from 'kafkajs';
 import { createDynamoDbClient, createS3Client } from '../../lambda/adapters/aws-clients.js';
 import { createAdapters } from '../../lambda/adapters/create-adapters.js';
 import { loadConfig, type PullerConfig } from '../../lambda/config.js';
+import type { Manifest } from '../../lambda/core/manifest.js';
 import { runPipeline } from '../../lambda/engine/run-pipeline.js';
 import type { RunOptions, RunReport } from '../../lambda/engine/run-types.js';
 
@@ -157,4 +158,38 @@ export async function runOnce(
   } finally {
     await adapters.close();
   }
+}
+
+/** What a bucket's finished batches hold, checked against their manifests. */
+export interface LandedBatches {
+  /** Every written record as `partition:offset`, once per time it was written. */
+  readonly records: string[];
+  readonly manifests: Manifest[];
+  /** Data and errors object keys that no manifest names. */
+  readonly unlisted: string[];
+}
+
+/** Reads every manifest of `bucket`, checks each object's checksum, and collects the rows. */
+export async function readLanded(bucket: string): Promise<LandedBatches> {
+  const keys = await listKeys(bucket);
+  const manifests: Manifest[] = [];
+  const records: string[] = [];
+  const listed = new Set<string>();
+  for (const key of keys.filter((k) => k.endsWith('_manifest.json'))) {
+    const manifest = JSON.parse((await getObject(bucket, key)).toString()) as Manifest;
+    manifests.push(manifest);
+    for (const object of manifest.objects) {
+      listed.add(object.key);
+      const bytes = await getObject(bucket, object.key);
+      if (createHash('sha256').update(bytes).digest('hex') !== object.sha256) {
+        throw new Error(`checksum of ${object.key} does not match its manifest`);
+      }
+      if (object.kind !== 'data') continue;
+      for (const row of parseNdjson(object.key, bytes) as Array<{ partition: number; offset: number }>) {
+        records.push(`${row.partition}:${row.offset}`);
+      }
+    }
+  }
+  const unlisted = keys.filter((k) => !k.endsWith('_manifest.json') && !listed.has(k));
+  return { records, manifests, unlisted };
 }

@@ -1,0 +1,114 @@
+// The Lambda's composition root: read the validated config once, wire the adapters, run the engine
+// until the invocation's deadline, and report through Powertools logs and metrics.
+import { Logger } from '@aws-lambda-powertools/logger';
+import { Metrics, MetricUnit } from '@aws-lambda-powertools/metrics';
+import type { Context } from 'aws-lambda';
+import { createAdapters } from './adapters/create-adapters.js';
+import { loadConfig, type PullerConfig } from './config.js';
+import { runPipeline } from './engine/run-pipeline.js';
+import type { PullerHooks, RunReport } from './engine/run-types.js';
+
+/** What one invocation returns (also logged): the run's outcome and totals. */
+export interface HandlerResult {
+  readonly outcome: RunReport['outcome'];
+  readonly windowsClosed: number;
+  readonly recordsWritten: number;
+  readonly bytesWritten: number;
+  readonly lateRecords: number;
+  readonly errorRecords: number;
+  readonly consumerLag: number | undefined;
+  readonly newestWindowAgeSeconds: number | undefined;
+}
+
+/** The metric names the handler publishes (namespace from POWERTOOLS_METRICS_NAMESPACE, dimension Topic). */
+export const MetricName = {
+  recordsWritten: 'RecordsWritten',
+  bytesWritten: 'BytesWritten',
+  windowsClosed: 'WindowsClosed',
+  lateRecords: 'LateRecords',
+  errorRecords: 'ErrorRecords',
+  consumerLag: 'ConsumerLag',
+  newestWindowAgeSeconds: 'NewestWindowAgeSeconds',
+} as const;
+
+/**
+ * Builds a handler, optionally with hooks. Deploy `handler` as is, or wrap your own:
+ * `export const handler = createHandler({ parseRecord: (row) => ({ ...row, value: JSON.parse(row.value ?? 'null') }) })`.
+ */
+export function createHandler(hooks: PullerHooks = {}) {
+  const logger = new Logger({ serviceName: process.env.POWERTOOLS_SERVICE_NAME ?? 'kafka-batch-puller' });
+  let config: PullerConfig | undefined;
+
+  return async function handler(_event: unknown, context: Context): Promise<HandlerResult> {
+    logger.addContext(context);
+    // Validated on the first invocation: a bad setting fails here, before any state is read.
+    config ??= loadConfig(process.env);
+    const metrics = new Metrics({
+      namespace: process.env.POWERTOOLS_METRICS_NAMESPACE ?? 'KafkaBatchPuller',
+      serviceName: process.env.POWERTOOLS_SERVICE_NAME ?? 'kafka-batch-puller',
+    });
+    metrics.addDimension('Topic', config.topic);
+    logger.appendKeys({ topic: config.topic, groupId: config.groupId, runId: context.awsRequestId });
+
+    const adapters = await createAdapters(config);
+    try {
+      const report = await runPipeline({
+        config,
+        source: adapters.source,
+        sink: adapters.sink,
+        store: adapters.store,
+        deadlineMs: Date.now() + context.getRemainingTimeInMillis(),
+        runId: context.awsRequestId,
+        hooks,
+        listener: {
+          onWindowClosed: ({ manifest, manifestLocation }) =>
+            logger.info('window closed', {
+              window: `${manifest.window.start}/${manifest.window.end}`,
+              records: manifest.totals.records,
+              bytes: manifest.totals.bytes,
+              lateRecords: manifest.totals.lateRecords,
+              errorRecords: manifest.totals.errorRecords,
+              manifest: manifestLocation,
+            }),
+        },
+      });
+      const result: HandlerResult = {
+        outcome: report.outcome,
+        windowsClosed: report.windowsClosed.length,
+        recordsWritten: report.recordsWritten,
+        bytesWritten: report.bytesWritten,
+        lateRecords: report.lateRecords,
+        errorRecords: report.errorRecords,
+        consumerLag: report.consumerLag,
+        newestWindowAgeSeconds: report.newestWindowAgeSeconds,
+      };
+      metrics.addMetric(MetricName.recordsWritten, MetricUnit.Count, result.recordsWritten);
+      metrics.addMetric(MetricName.bytesWritten, MetricUnit.Bytes, result.bytesWritten);
+      metrics.addMetric(MetricName.windowsClosed, MetricUnit.Count, result.windowsClosed);
+      metrics.addMetric(MetricName.lateRecords, MetricUnit.Count, result.lateRecords);
+      metrics.addMetric(MetricName.errorRecords, MetricUnit.Count, result.errorRecords);
+      if (result.consumerLag !== undefined)
+        metrics.addMetric(MetricName.consumerLag, MetricUnit.Count, result.consumerLag);
+      if (result.newestWindowAgeSeconds !== undefined) {
+        metrics.addMetric(
+          MetricName.newestWindowAgeSeconds,
+          MetricUnit.Seconds,
+          result.newestWindowAgeSeconds,
+        );
+      }
+      if (report.outcome === 'lease-held')
+        logger.warn('another run holds the lease; nothing done', { holder: report.leaseHolder });
+      logger.info('run finished', { ...result });
+      return result;
+    } catch (error) {
+      logger.error('run failed', error as Error);
+      throw error;
+    } finally {
+      metrics.publishStoredMetrics();
+      await adapters.close();
+    }
+  };
+}
+
+/** The default handler: no hooks. */
+export const handler = createHandler();
