@@ -27,7 +27,11 @@ function recordsOverThreeWindows(base: number): TestRecord[] {
   const records: TestRecord[] = [];
   for (let i = 0; i < 3 * 120; i++) {
     for (let partition = 0; partition < PARTITIONS; partition++) {
-      records.push({ partition, timestamp: base + Math.floor((i * 3 * MINUTE) / 360), value: `${i}:${'x'.repeat(1000)}` });
+      records.push({
+        partition,
+        timestamp: base + Math.floor((i * 3 * MINUTE) / 360),
+        value: `${i}:${'x'.repeat(1000)}`,
+      });
     }
   }
   return records;
@@ -47,9 +51,7 @@ describe('crash recovery', () => {
     const base = Math.floor(Date.now() / MINUTE) * MINUTE - 8 * MINUTE;
     const records = recordsOverThreeWindows(base);
     await produce(topic, records);
-    const expected = records
-      .map((r, i) => `${r.partition}:${Math.floor(i / PARTITIONS)}`)
-      .sort();
+    const expected = records.map((r, i) => `${r.partition}:${Math.floor(i / PARTITIONS)}`).sort();
 
     // Each scenario is its own pipeline (group, bucket, table) over the same topic; they run side by side.
     const outcomes = await Promise.all(

@@ -26,10 +26,22 @@ describe('windows on a 3-partition topic', () => {
     const base = Math.floor(Date.now() / MINUTE) * MINUTE - 10 * MINUTE;
     const records: TestRecord[] = [];
     const pattern = [
-      [0, 1_000], [1, 2_500], [2, 59_999], [0, 30_000], [1, 60_000], [0, 61_000], [2, 65_000],
-      [0, 119_999], [1, 125_000], [2, 170_000], [0, 180_000], [2, 200_000], [1, 239_000],
+      [0, 1_000],
+      [1, 2_500],
+      [2, 59_999],
+      [0, 30_000],
+      [1, 60_000],
+      [0, 61_000],
+      [2, 65_000],
+      [0, 119_999],
+      [1, 125_000],
+      [2, 170_000],
+      [0, 180_000],
+      [2, 200_000],
+      [1, 239_000],
     ] as const;
-    for (const [partition, offsetMs] of pattern) records.push({ partition, timestamp: base + offsetMs, key: `k${partition}` });
+    for (const [partition, offsetMs] of pattern)
+      records.push({ partition, timestamp: base + offsetMs, key: `k${partition}` });
     // A record per partition well after, so every partition's share of the four windows ends by a record.
     for (const partition of [0, 1, 2]) records.push({ partition, timestamp: base + 5 * MINUTE + partition });
     await produce(topic, records);
@@ -49,7 +61,14 @@ describe('windows on a 3-partition topic', () => {
     expect(manifests.length).toBeGreaterThanOrEqual(4);
     for (let w = 0; w < 4; w++) {
       const startMs = base + w * MINUTE;
-      const manifestKey = manifests.find((k) => k.includes(`window=${new Date(startMs).toISOString().replace(/\.\d{3}Z$/, 'Z').replace(/[-:]/g, '')}_`));
+      const manifestKey = manifests.find((k) =>
+        k.includes(
+          `window=${new Date(startMs)
+            .toISOString()
+            .replace(/\.\d{3}Z$/, 'Z')
+            .replace(/[-:]/g, '')}_`,
+        ),
+      );
       expect(manifestKey, `manifest of window ${w}`).toBeDefined();
       const manifest = JSON.parse((await getObject(bucket, manifestKey ?? '')).toString()) as Manifest;
       const expected = records
@@ -58,7 +77,10 @@ describe('windows on a 3-partition topic', () => {
         .sort();
       const written: string[] = [];
       for (const object of manifest.objects.filter((o) => o.kind === 'data')) {
-        for (const row of parseNdjson(object.key, await getObject(bucket, object.key)) as Array<{ partition: number; timestamp: number }>) {
+        for (const row of parseNdjson(object.key, await getObject(bucket, object.key)) as Array<{
+          partition: number;
+          timestamp: number;
+        }>) {
           written.push(`${row.partition}@${row.timestamp}`);
         }
       }

@@ -122,7 +122,7 @@ export class KafkaSource implements RecordSource {
     const consumer = this.kafka.consumer({
       groupId: this.groupId,
       // A short broker-side wait keeps pause/seek and deadlines responsive; poll() does the long waiting.
-      maxWaitTimeInMs: 500,
+      maxWaitTimeInMs: 100,
       maxBytesPerPartition: this.maxBytesPerPartition,
       retry: { retries: 3, restartOnFailure: async () => false },
     });

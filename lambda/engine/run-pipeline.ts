@@ -264,7 +264,12 @@ class PipelineRun {
     const open = () => this.bounds.map((b) => b.partition).filter((p) => !isDone(p));
 
     try {
-      for (const b of this.bounds) tracker.noteHighWatermark(b.partition, b.high);
+      if (!replayEnd) {
+        // Partitions already read to their end whose clocks the wall clock has carried past the window are
+        // done before any poll: a backlog of quiet windows closes without waiting a poll interval each.
+        await this.refreshHighWatermarks(tracker);
+        tracker.noteWallClock(this.now());
+      }
       const toRead = open();
       if (toRead.length > 0) await this.fetchFrom(new Map(toRead.map((p) => [p, tracker.nextOffset(p)])));
 
@@ -283,7 +288,11 @@ class PipelineRun {
           if (isDone(batch.partition)) continue;
           fed.add(batch.partition);
           const placed = this.take(tracker, batch, replayEnd, nowMs);
-          await this.write(window, batch.partition, placed, slices, sequences);
+          const stopped = await this.write(window, batch.partition, placed, slices, sequences);
+          if (stopped) {
+            await Promise.all([...slices.values()].map((slice) => slice.abort()));
+            return stopped;
+          }
         }
         if (!replayEnd) await this.advanceIdleClocks(tracker, fed, nowMs - before, nowMs);
         // A partition whose share is done stops fetching: what lies beyond its end belongs to the next window.
@@ -335,13 +344,15 @@ class PipelineRun {
     const idle = this.bounds.map((b) => b.partition).filter((p) => !fed.has(p) && !tracker.isDone(p));
     if (idle.length === 0) return;
     // Only a partition read to its high watermark is idle; the watermark may have moved since we last asked.
-    if (idle.some((p) => tracker.isCaughtUp(p))) {
-      for (const b of await this.options.source.partitionBounds()) {
-        if (this.bounds.some((known) => known.partition === b.partition))
-          tracker.noteHighWatermark(b.partition, b.high);
-      }
-    }
+    if (idle.some((p) => tracker.isCaughtUp(p))) await this.refreshHighWatermarks(tracker);
     for (const p of idle) tracker.noteEmptyPoll(p, waitedMs);
+  }
+
+  private async refreshHighWatermarks(tracker: WindowTracker): Promise<void> {
+    for (const b of await this.options.source.partitionBounds()) {
+      if (this.bounds.some((known) => known.partition === b.partition))
+        tracker.noteHighWatermark(b.partition, b.high);
+    }
   }
 
   private async write(
@@ -350,7 +361,7 @@ class PipelineRun {
     placed: readonly PlacedRecord[],
     slices: Map<number, PartSlice>,
     sequences: Map<number, number>,
-  ): Promise<void> {
+  ): Promise<ReturnType<PipelineRun['stopReason']>> {
     const { topic, partSizeBytes } = this.config;
     const parseRecord = this.options.hooks?.parseRecord;
     const sliceFor = (firstOffset: string) => {
@@ -392,9 +403,13 @@ class PipelineRun {
         slices.delete(partition);
         sequences.set(partition, slice.start.sequence + 1);
         sliceStart = next;
+        // A part boundary is a safe point: a large fetched batch does not carry the run past its deadline.
+        const stop = this.stopReason();
+        if (stop) return stop;
       }
     }
     await slices.get(partition)?.flush();
+    return undefined;
   }
 
   /** Where a new slice's offset range starts: after the last finished part of the partition, or the window's start. */

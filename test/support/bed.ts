@@ -38,7 +38,13 @@ export async function createTopic(partitions: number, name = uniqueName('t')): P
   await admin.connect();
   try {
     await admin.createTopics({
-      topics: [{ topic: name, numPartitions: partitions, configEntries: [{ name: 'max.message.bytes', value: '10485760' }] }],
+      topics: [
+        {
+          topic: name,
+          numPartitions: partitions,
+          configEntries: [{ name: 'max.message.bytes', value: '10485760' }],
+        },
+      ],
       waitForLeaders: true,
     });
   } finally {

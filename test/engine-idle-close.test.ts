@@ -1,0 +1,78 @@
+// Closing a window when partitions go quiet: by accumulated empty-poll timeouts, and at once when the
+// window ended long ago on the wall clock.
+import { describe, expect, it } from 'vitest';
+import {
+  createBucket,
+  createStateTable,
+  createTopic,
+  produce,
+  readLanded,
+  runOnce,
+  testConfig,
+  uniqueName,
+} from './support/bed.js';
+
+async function pipeline(topic: string, variables: Record<string, string>) {
+  const bucket = await createBucket();
+  const config = testConfig({
+    KAFKA_TOPIC: topic,
+    KAFKA_GROUP_ID: uniqueName('g'),
+    OUTPUT_BUCKET: bucket,
+    STATE_TABLE: await createStateTable(),
+    ...variables,
+  });
+  return { bucket, config };
+}
+
+describe('idle close', () => {
+  it('closes the last window by accumulated poll timeouts when no newer record comes', async () => {
+    const topic = await createTopic(2);
+    // A 2 s window around now; the wall clock cannot close it (lateness of 10 minutes), nor can a newer record.
+    const now = Date.now();
+    const windowStart = Math.floor(now / 2000) * 2000;
+    await produce(topic, [
+      { partition: 0, timestamp: windowStart + 1 },
+      { partition: 1, timestamp: windowStart + 2 },
+    ]);
+    const { bucket, config } = await pipeline(topic, {
+      BATCH_INTERVAL_SECONDS: '2',
+      POLL_INTERVAL_SECONDS: '0.2',
+      ALLOWED_LATENESS_SECONDS: '600',
+    });
+    let emptyPolls = 0;
+    const report = await runOnce(config, {
+      seconds: 6,
+      listener: {
+        onProgress: (p) => void (p.records === 2 && p.partitionsDone < p.partitions && emptyPolls++),
+      },
+    });
+
+    expect(report.windowsClosed.length).toBeGreaterThanOrEqual(1);
+    const first = report.windowsClosed[0]?.manifest;
+    expect(first?.window.startMs).toBe(windowStart);
+    expect(first?.totals.records).toBe(2);
+    // It waited through several empty polls of the caught-up partitions before the window closed.
+    expect(emptyPolls).toBeGreaterThan(1);
+    expect((await readLanded(bucket)).records.sort()).toEqual(['0:0', '1:0']);
+  });
+
+  it('closes a window that ended long ago without waiting out its idle time', async () => {
+    const topic = await createTopic(2);
+    const tenMinutesAgo = Math.floor(Date.now() / 60_000) * 60_000 - 10 * 60_000;
+    await produce(topic, [
+      { partition: 0, timestamp: tenMinutesAgo + 5_000 },
+      { partition: 1, timestamp: tenMinutesAgo + 6_000 },
+    ]);
+    // Poll timeouts of 20 s would need a minute to close a 60 s window; the run has 10 s in all.
+    const { bucket, config } = await pipeline(topic, {
+      BATCH_INTERVAL_SECONDS: '60',
+      POLL_INTERVAL_SECONDS: '20',
+      ALLOWED_LATENESS_SECONDS: '0',
+    });
+    const report = await runOnce(config, { seconds: 10 });
+
+    expect(report.windowsClosed[0]?.manifest.window.startMs).toBe(tenMinutesAgo);
+    expect(report.windowsClosed[0]?.manifest.totals.records).toBe(2);
+    expect((await readLanded(bucket)).records.sort()).toEqual(['0:0', '1:0']);
+  });
+});
