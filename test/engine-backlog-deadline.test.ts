@@ -44,7 +44,13 @@ function backlog(base: number, windows: number, perWindow: number, partitions: n
 
 function expectedKeys(records: readonly TestRecord[], partitions: number): string[] {
   const next = new Array<number>(partitions).fill(0);
-  return records.map((r) => `${r.partition}:${next[r.partition]++}`).sort();
+  return records
+    .map((r) => {
+      const offset = next[r.partition] ?? 0;
+      next[r.partition] = offset + 1;
+      return `${r.partition}:${offset}`;
+    })
+    .sort();
 }
 
 describe('backlog and deadline', () => {

@@ -47,6 +47,8 @@ interface PartitionShare {
   highWatermark: bigint | undefined;
   clockMs: number;
   endedByRecord: boolean;
+  /** Timestamp of the record that ended the share, when one did. */
+  endingTimestampMs: number | undefined;
 }
 
 /** A partition's starting point in a window. */
@@ -73,6 +75,7 @@ export class WindowTracker {
         highWatermark: undefined,
         clockMs: Math.max(window.startMs, p.clockMs ?? window.startMs),
         endedByRecord: false,
+        endingTimestampMs: undefined,
       });
     }
   }
@@ -113,6 +116,7 @@ export class WindowTracker {
           placed.push({ record, placement: Placement.badTimestamp });
         } else {
           share.endedByRecord = true;
+          share.endingTimestampMs = ts;
           share.nextOffset = BigInt(record.offset);
           share.clockMs = Math.max(share.clockMs, ts);
           return placed;
@@ -185,6 +189,24 @@ export class WindowTracker {
       if (share.highWatermark > share.nextOffset) lag += share.highWatermark - share.nextOffset;
     }
     return Number(lag);
+  }
+
+  /**
+   * Where the next window starts once this one is complete. Normally right at this window's end; but
+   * when every partition either ended on a record stamped well later, or is read to its end, the windows
+   * in between are provably empty and already past on the wall clock, so they are skipped (a record
+   * stamped decades ago must not make the pipeline write millions of empty windows).
+   */
+  nextWindowStartMs(intervalMs: number, nowMs: number): number {
+    let earliestEnding = Number.POSITIVE_INFINITY;
+    for (const [partition, share] of this.shares) {
+      if (share.endingTimestampMs !== undefined)
+        earliestEnding = Math.min(earliestEnding, share.endingTimestampMs);
+      else if (!this.isCaughtUp(partition)) return this.window.endMs;
+    }
+    if (earliestEnding === Number.POSITIVE_INFINITY) return this.window.endMs;
+    const wallClockBound = floorToInterval(nowMs - this.options.allowedLatenessMs, intervalMs);
+    return Math.max(this.window.endMs, Math.min(floorToInterval(earliestEnding, intervalMs), wallClockBound));
   }
 
   /** Every partition's next offset: where the next window starts once this one is complete. */

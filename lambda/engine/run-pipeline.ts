@@ -183,7 +183,7 @@ class PipelineRun {
     return { startMs, endMs: startMs + interval };
   }
 
-  /** The earliest timestamp among the first records of the partitions that have any. */
+  /** The earliest timestamp among the partitions' first records. */
   private async firstTimestamp(): Promise<number | undefined> {
     const positions = this.positionsFrom(this.state.offsets);
     const waiting = new Set(
@@ -198,10 +198,11 @@ class PipelineRun {
     while (waiting.size > 0 && !this.stopReason()) {
       for (const batch of await this.options.source.poll(this.config.pollIntervalMs)) {
         if (!waiting.delete(batch.partition)) continue;
-        const valid = batch.records
-          .map((r) => r.timestampMs)
-          .filter((ts) => ts >= 0 && ts <= nowMs + this.config.futureToleranceMs);
-        if (valid.length > 0) candidates.push(Math.min(...valid));
+        // The partition's first record with a usable timestamp (later ones may be late, or bad).
+        const first = batch.records.find(
+          (r) => r.timestampMs >= 0 && r.timestampMs <= nowMs + this.config.futureToleranceMs,
+        );
+        if (first) candidates.push(first.timestampMs);
       }
     }
     // Start over from the saved offsets: these records belong to the window now being defined.
@@ -306,7 +307,11 @@ class PipelineRun {
           lag: tracker.lag(),
         });
       }
-      await this.closeWindow(window, replayEnd ?? tracker.endOffsets(), slices);
+      // A finished window being written again (replayEnd) has lost its trackers' knowledge: no skipping.
+      const nextStart = replayEnd
+        ? window.endMs
+        : tracker.nextWindowStartMs(this.config.batchIntervalMs, this.now());
+      await this.closeWindow(window, replayEnd ?? tracker.endOffsets(), slices, nextStart);
       return 'closed';
     } catch (error) {
       if (!(error instanceof SimulatedCrash))
@@ -455,6 +460,7 @@ class PipelineRun {
     window: WindowBounds,
     endOffsets: Record<string, string>,
     slices: Map<number, PartSlice>,
+    nextWindowStartMs: number,
   ): Promise<void> {
     const { sink, source } = this.options;
     if (this.state.pending?.endOffsets == null) {
@@ -478,7 +484,7 @@ class PipelineRun {
     await this.save({
       ...this.state,
       offsets: { ...this.state.offsets, ...endOffsets },
-      nextWindowStartMs: window.endMs,
+      nextWindowStartMs,
       pending: null,
       lastClosedWindow: {
         startMs: window.startMs,

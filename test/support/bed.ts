@@ -33,20 +33,31 @@ export function uniqueName(kind: string): string {
 }
 
 /** Creates a topic with `partitions` partitions and returns its name. */
-export async function createTopic(partitions: number, name = uniqueName('t')): Promise<string> {
+export async function createTopic(
+  partitions: number,
+  name = uniqueName('t'),
+  config: Record<string, string> = {},
+): Promise<string> {
   const admin = testKafka().admin();
   await admin.connect();
   try {
-    await admin.createTopics({
-      topics: [
-        {
-          topic: name,
-          numPartitions: partitions,
-          configEntries: [{ name: 'max.message.bytes', value: '10485760' }],
-        },
-      ],
-      waitForLeaders: true,
-    });
+    const configEntries = Object.entries({ 'max.message.bytes': '10485760', ...config }).map(
+      ([key, value]) => ({
+        name: key,
+        value,
+      }),
+    );
+    await admin.createTopics({ topics: [{ topic: name, numPartitions: partitions, configEntries }] });
+    // kafkajs's own waitForLeaders gives up on the UNKNOWN_TOPIC_OR_PARTITION a new topic answers at first.
+    for (let attempt = 0; ; attempt++) {
+      const leaders = await admin
+        .fetchTopicMetadata({ topics: [name] })
+        .then((m) => m.topics[0]?.partitions.filter((p) => p.leader >= 0).length ?? 0)
+        .catch(() => 0);
+      if (leaders === partitions) break;
+      if (attempt === 100) throw new Error(`topic ${name} has no leaders after 10 s`);
+      await new Promise((resolve) => setTimeout(resolve, 100));
+    }
   } finally {
     await admin.disconnect();
   }
@@ -147,16 +158,16 @@ export function testConfig(variables: Record<string, string>): PullerConfig {
 /** Runs the engine once with fresh adapters; the deadline is `seconds` from now. */
 export async function runOnce(
   config: PullerConfig,
-  extra: Partial<Omit<RunOptions, 'config' | 'source' | 'sink' | 'store'>> & { seconds?: number } = {},
+  extra: Partial<Omit<RunOptions, 'config' | 'source' | 'sink'>> & { seconds?: number } = {},
 ): Promise<RunReport> {
   const adapters = await createAdapters(config);
   try {
-    const { seconds = 30, ...rest } = extra;
+    const { seconds = 30, store = adapters.store, ...rest } = extra;
     return await runPipeline({
       config,
       source: adapters.source,
       sink: adapters.sink,
-      store: adapters.store,
+      store,
       deadlineMs: Date.now() + seconds * 1000,
       runId: uniqueName('run'),
       ...rest,

@@ -1,0 +1,106 @@
+// At most one run works on a pipeline: a second run that finds a live lease changes nothing.
+import { describe, expect, it } from 'vitest';
+import { DynamoDbStateStore } from '../lambda/adapters/dynamodb-state-store.js';
+import { newPipelineState, pipelineIdOf } from '../lambda/core/pipeline-state.js';
+import type { StateStore } from '../lambda/ports.js';
+import {
+  createBucket,
+  createStateTable,
+  createTopic,
+  dynamodb,
+  listKeys,
+  produce,
+  readLanded,
+  runOnce,
+  testConfig,
+  uniqueName,
+} from './support/bed.js';
+
+const MINUTE = 60_000;
+
+async function setUp() {
+  const topic = await createTopic(2);
+  const base = Math.floor(Date.now() / MINUTE) * MINUTE - 5 * MINUTE;
+  await produce(
+    topic,
+    Array.from({ length: 40 }, (_, i) => ({ partition: i % 2, timestamp: base + i * 3_000 })),
+  );
+  const bucket = await createBucket();
+  const table = await createStateTable();
+  const groupId = uniqueName('g');
+  const config = testConfig({
+    KAFKA_TOPIC: topic,
+    KAFKA_GROUP_ID: groupId,
+    OUTPUT_BUCKET: bucket,
+    STATE_TABLE: table,
+  });
+  const store = new DynamoDbStateStore(dynamodb, table);
+  return { config, bucket, store, groupId, topic, pipelineId: pipelineIdOf(groupId, topic) };
+}
+
+/** The real store, counting the writes made through it. */
+function counting(store: StateStore): StateStore & { saves: number } {
+  const wrapper = {
+    saves: 0,
+    load: (id: string) => store.load(id),
+    save: (...args: Parameters<StateStore['save']>) => {
+      wrapper.saves += 1;
+      return store.save(...args);
+    },
+  };
+  return wrapper;
+}
+
+describe('lease', () => {
+  it('lets exactly one of two overlapping runs work; the other writes nothing', async () => {
+    const { config, bucket, store } = await setUp();
+    let inFirstWindow: () => void = () => {};
+    const firstIsWorking = new Promise<void>((resolve) => {
+      inFirstWindow = resolve;
+    });
+
+    const first = runOnce(config, { listener: { onProgress: () => inFirstWindow() } });
+    await firstIsWorking;
+    const secondStore = counting(store);
+    const second = await runOnce(config, { store: secondStore });
+    const firstReport = await first;
+
+    expect(second.outcome).toBe('lease-held');
+    expect(second.leaseHolder).toBe(firstReport.runId);
+    expect(second.windowsClosed).toHaveLength(0);
+    expect(secondStore.saves).toBe(0);
+    expect(firstReport.outcome).toBe('caught-up');
+    const landed = await readLanded(bucket);
+    expect(landed.records).toHaveLength(40);
+    expect(new Set(landed.records).size).toBe(40);
+  });
+
+  it('backs off when a rival takes the lease between its read and its first write', async () => {
+    const { config, bucket, store, groupId, topic, pipelineId } = await setUp();
+    // The rival's write lands right after this run has read the (absent) state.
+    let raced = false;
+    const racing: StateStore = {
+      load: async (id) => {
+        const loaded = await store.load(id);
+        if (raced) return loaded;
+        raced = true;
+        const rival = {
+          ...newPipelineState(groupId, topic, Date.now()),
+          lease: { owner: 'rival', expiresAtMs: Date.now() + MINUTE },
+        };
+        await store.save(id, rival, loaded?.version);
+        return loaded;
+      },
+      save: (id, state, version) => store.save(id, state, version),
+    };
+
+    const report = await runOnce(config, { store: racing });
+
+    expect(report.outcome).toBe('lease-held');
+    expect(report.leaseHolder).toBe('rival');
+    const stored = await store.load(pipelineId);
+    expect(stored?.version).toBe(1);
+    expect(stored?.state.lease?.owner).toBe('rival');
+    expect(await listKeys(bucket)).toEqual([]);
+  });
+});
