@@ -1,0 +1,79 @@
+// Settings are validated once, every problem named, before anything runs.
+import { describe, expect, it } from 'vitest';
+import { loadConfig } from '../../lambda/config.js';
+import { ConfigError } from '../../lambda/errors.js';
+
+const valid = {
+  KAFKA_BROKERS: 'b1:9092,b2:9092',
+  KAFKA_TOPIC: 'orders',
+  KAFKA_GROUP_ID: 'landing',
+  BATCH_INTERVAL_SECONDS: '60',
+  POLL_INTERVAL_SECONDS: '10',
+  OUTPUT_BUCKET: 'my-bucket',
+  STATE_TABLE: 'state',
+};
+
+function problemsOf(env: Record<string, string>): string[] {
+  try {
+    loadConfig(env);
+  } catch (error) {
+    if (error instanceof ConfigError) return [...error.problems];
+    throw error;
+  }
+  return [];
+}
+
+describe('config', () => {
+  it('applies the documented defaults', () => {
+    expect(loadConfig(valid)).toMatchObject({
+      brokers: ['b1:9092', 'b2:9092'],
+      batchIntervalMs: 60_000,
+      pollIntervalMs: 10_000,
+      allowedLatenessMs: 10_000,
+      startPosition: { kind: 'earliest' },
+      output: { kind: 's3', bucket: 'my-bucket', prefix: '' },
+      state: { kind: 'dynamodb', table: 'state' },
+      compression: 'gzip',
+      partSizeBytes: 64 * 1024 * 1024,
+      security: { mechanism: 'plaintext' },
+    });
+  });
+
+  it.each([
+    [{ POLL_INTERVAL_SECONDS: '60' }, 'POLL_INTERVAL_SECONDS must be shorter than BATCH_INTERVAL_SECONDS'],
+    [
+      { BATCH_INTERVAL_SECONDS: '1.5', POLL_INTERVAL_SECONDS: '1' },
+      'BATCH_INTERVAL_SECONDS must be a whole number of seconds',
+    ],
+    [{ KAFKA_BROKERS: 'nohost' }, 'KAFKA_BROKERS must be a comma-separated list of host:port'],
+    [{ KAFKA_TOPIC: 'bad topic' }, 'KAFKA_TOPIC must be a valid Kafka topic name'],
+    [{ START_POSITION: 'yesterday' }, 'START_POSITION must be earliest, latest or an ISO-8601 time'],
+    [{ COMPRESSION: 'zip' }, 'COMPRESSION must be gzip or none'],
+    [
+      { KAFKA_SECURITY: 'scram-sha-512' },
+      'KAFKA_SASL_SECRET_ARN is required when KAFKA_SECURITY is scram-sha-512',
+    ],
+    [{ OUTPUT_DIRECTORY: '/tmp/x' }, 'exactly one of OUTPUT_BUCKET or OUTPUT_DIRECTORY must be set'],
+    [{ OUTPUT_BUCKET: 'Bad_Bucket' }, "OUTPUT_BUCKET 'Bad_Bucket' is not a valid S3 bucket name"],
+    [{ PART_SIZE_MB: '0' }, 'PART_SIZE_MB must be at least'],
+  ])('rejects %o naming the setting', (override, message) => {
+    expect(problemsOf({ ...valid, ...override }).join('\n')).toContain(message);
+  });
+
+  it('names every missing required setting at once', () => {
+    expect(problemsOf({})).toEqual(
+      expect.arrayContaining([
+        'KAFKA_BROKERS is required',
+        'KAFKA_TOPIC is required',
+        'KAFKA_GROUP_ID is required',
+      ]),
+    );
+  });
+
+  it('reads an ISO-8601 start time', () => {
+    expect(loadConfig({ ...valid, START_POSITION: '2026-01-31T00:00:00Z' }).startPosition).toEqual({
+      kind: 'timestamp',
+      timestampMs: Date.parse('2026-01-31T00:00:00Z'),
+    });
+  });
+});
