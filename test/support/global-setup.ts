@@ -20,7 +20,8 @@ function parseExports(text: string): Record<string, string> {
 
 function hasAwsEndpoint(): boolean {
   return Boolean(
-    process.env.AWS_ENDPOINT_URL || (process.env.AWS_ENDPOINT_URL_S3 && process.env.AWS_ENDPOINT_URL_DYNAMODB),
+    process.env.AWS_ENDPOINT_URL ||
+      (process.env.AWS_ENDPOINT_URL_S3 && process.env.AWS_ENDPOINT_URL_DYNAMODB),
   );
 }
 
@@ -30,7 +31,9 @@ export default async function setup(): Promise<() => Promise<void>> {
   process.env.AWS_SECRET_ACCESS_KEY ??= 'test';
 
   if (process.env.KAFKA_BROKERS && hasAwsEndpoint()) {
-    console.log(`test bed: using KAFKA_BROKERS=${process.env.KAFKA_BROKERS} and the AWS endpoint from the environment`);
+    console.log(
+      `test bed: using KAFKA_BROKERS=${process.env.KAFKA_BROKERS} and the AWS endpoint from the environment`,
+    );
     return async () => {};
   }
 

@@ -1,0 +1,46 @@
+// Builds the source, sink and store a config names: Kafka always; S3 or a local folder; DynamoDB or a
+// local file. The Lambda handler and the CLI both start here.
+import type { PullerConfig } from '../config.js';
+import type { BatchSink, RecordSource, StateStore } from '../ports.js';
+import { createDynamoDbClient, createS3Client } from './aws-clients.js';
+import { DirectorySink } from './directory-sink.js';
+import { DynamoDbStateStore } from './dynamodb-state-store.js';
+import { FileStateStore } from './file-state-store.js';
+import { createKafkaClient } from './kafka-client.js';
+import { KafkaSource } from './kafka-source.js';
+import { S3Sink } from './s3-sink.js';
+
+/** The adapters of one run. A source serves one run: create new adapters for the next. */
+export interface Adapters {
+  readonly source: RecordSource;
+  readonly sink: BatchSink;
+  readonly store: StateStore;
+  /** Releases what the adapters hold (connections); the engine already closes the source. */
+  close(): Promise<void>;
+}
+
+/** Creates the adapters named by `config`. */
+export async function createAdapters(config: PullerConfig): Promise<Adapters> {
+  const kafka = await createKafkaClient(config);
+  const source = new KafkaSource(kafka, config.topic, config.groupId);
+  const s3 = config.output.kind === 's3' ? createS3Client() : undefined;
+  const dynamodb = config.state.kind === 'dynamodb' ? createDynamoDbClient() : undefined;
+  const sink: BatchSink =
+    s3 && config.output.kind === 's3'
+      ? new S3Sink(s3, config.output.bucket)
+      : new DirectorySink(config.output.kind === 'directory' ? config.output.path : '.');
+  const store: StateStore =
+    dynamodb && config.state.kind === 'dynamodb'
+      ? new DynamoDbStateStore(dynamodb, config.state.table)
+      : new FileStateStore(config.state.kind === 'file' ? config.state.path : '');
+  return {
+    source,
+    sink,
+    store,
+    close: async () => {
+      await source.close();
+      s3?.destroy();
+      dynamodb?.destroy();
+    },
+  };
+}
