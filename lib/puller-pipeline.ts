@@ -1,0 +1,611 @@
+// One pipeline: a topic landed by its own function, run by its own schedule, watched by its own alarms.
+// The bucket, state table, failure queue and Kafka connection come from the KafkaBatchPuller it belongs to.
+import { Duration, Size, Stack, Token } from 'aws-cdk-lib';
+import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
+import * as cloudwatchActions from 'aws-cdk-lib/aws-cloudwatch-actions';
+import * as iam from 'aws-cdk-lib/aws-iam';
+import * as lambda from 'aws-cdk-lib/aws-lambda';
+import * as nodejs from 'aws-cdk-lib/aws-lambda-nodejs';
+import * as logs from 'aws-cdk-lib/aws-logs';
+import * as scheduler from 'aws-cdk-lib/aws-scheduler';
+import { Construct } from 'constructs';
+import { Compression, ConfigVariables } from '../lambda/config.js';
+import { locateHandlerSource } from './handler-source.js';
+import type { KafkaBatchPuller } from './kafka-batch-puller.js';
+import { KafkaSecurityMode, mskIamResourceArns } from './kafka-security.js';
+import { LambdaInvokeTarget } from './lambda-invoke-target.js';
+import { addNagSuppressions, findingEndingWith } from './nag-suppressions.js';
+import { QueueDestination } from './queue-destination.js';
+import { StartPosition } from './start-position.js';
+
+/** Settings of one pipeline: one topic, one consumer group, one function and schedule. */
+export interface PullerPipelineOptions {
+  /** The Kafka topic this pipeline lands in S3. */
+  readonly topic: string;
+
+  /**
+   * The consumer group whose committed offsets mirror the pipeline's saved state. It must be used by this
+   * pipeline only.
+   * @default - `kafka-batch-puller.<topic>`
+   */
+  readonly groupId?: string;
+
+  /**
+   * Length of a window, and how often the schedule runs the function. Windows are aligned to multiples of
+   * it since the epoch. A whole number of minutes (EventBridge Scheduler's rate granularity), at most 1 day.
+   * @default Duration.minutes(1)
+   */
+  readonly batchInterval?: Duration;
+
+  /**
+   * How long one poll waits for records; an empty poll advances an idle partition's clock by this much.
+   * Must be shorter than `batchInterval`.
+   * @default Duration.seconds(5)
+   */
+  readonly pollInterval?: Duration;
+
+  /**
+   * How far behind the wall clock a partition's clock may lag; bounds how long a window waits for an idle
+   * partition.
+   * @default - the poll interval
+   */
+  readonly allowedLateness?: Duration;
+
+  /**
+   * A record stamped further than this past the wall clock goes to the window's errors object instead of
+   * holding its partition back.
+   * @default - the function's default, 1 hour
+   */
+  readonly futureTolerance?: Duration;
+
+  /**
+   * Where the pipeline starts reading when it has no saved state yet.
+   * @default StartPosition.EARLIEST
+   */
+  readonly startPosition?: StartPosition;
+
+  /**
+   * Key prefix of the pipeline's objects in the bucket, without leading or trailing `/`. Objects land
+   * under `<prefix>/topic=<topic>/...` and `<prefix>/errors/topic=<topic>/...`, so pipelines may share a
+   * prefix; the function may write only there.
+   * @default - no prefix: `topic=<topic>/...` at the bucket's root
+   */
+  readonly outputPrefix?: string;
+
+  /**
+   * Compression of the batch objects.
+   * @default Compression.gzip
+   */
+  readonly compression?: Compression;
+
+  /**
+   * A partition's share of a window is cut into parts of about this many uncompressed bytes; a whole
+   * number of MiB from 1 to 4096.
+   * @default Size.mebibytes(64)
+   */
+  readonly partSize?: Size;
+
+  /**
+   * A run starts no new work when less than this is left before its timeout.
+   * @default Duration.seconds(10)
+   */
+  readonly safetyMargin?: Duration;
+
+  /**
+   * The function's timeout; a run uses all of it when it has backlog to catch up.
+   * @default - the batch interval, at most 15 minutes
+   */
+  readonly timeout?: Duration;
+
+  /**
+   * The function's memory, MiB (CPU grows with it).
+   * @default 1024
+   */
+  readonly memorySize?: number;
+
+  /**
+   * The freshness alarm fires when the newest closed window's end trails the clock by more than this many
+   * batch intervals, or when no run reports at all.
+   * @default 3
+   */
+  readonly freshnessAlarmIntervals?: number;
+
+  /**
+   * Whether the schedule runs. A disabled pipeline keeps its state and resumes where it stopped.
+   * @default true
+   */
+  readonly enabled?: boolean;
+
+  /**
+   * More environment variables for the function, such as `KAFKA_CLIENT_ID`. The variables this construct
+   * sets from props cannot be given here.
+   * @default - none
+   */
+  readonly environment?: Readonly<Record<string, string>>;
+}
+
+/** The metrics the handler emits (Powertools EMF), each with the dimensions `service` and `Topic`. */
+export const PullerMetric = {
+  recordsWritten: 'RecordsWritten',
+  bytesWritten: 'BytesWritten',
+  windowsClosed: 'WindowsClosed',
+  lateRecords: 'LateRecords',
+  errorRecords: 'ErrorRecords',
+  consumerLag: 'ConsumerLag',
+  /** Seconds the newest closed window's end trails the clock. */
+  newestWindowAgeSeconds: 'NewestWindowAgeSeconds',
+} as const;
+/** A metric the handler emits. */
+export type PullerMetric = (typeof PullerMetric)[keyof typeof PullerMetric];
+
+const TOPIC_NAME = /^[a-zA-Z0-9._-]{1,249}$/;
+const PREFIX = /^[A-Za-z0-9!_.'()=-]+(\/[A-Za-z0-9!_.'()=-]+)*$/;
+const LAMBDA_MAX_TIMEOUT = Duration.minutes(15);
+/** The shortest maximum event age Lambda and Scheduler accept, and the longest Lambda accepts. */
+const EVENT_AGE_MIN = Duration.minutes(1);
+const EVENT_AGE_MAX = Duration.hours(6);
+
+/** Variables the construct sets itself; `environment` may not override them (KAFKA_CLIENT_ID it may set). */
+const MANAGED_VARIABLES: ReadonlySet<string> = new Set<string>([
+  ...Object.values(ConfigVariables).filter((name) => name !== ConfigVariables.clientId),
+  'POWERTOOLS_SERVICE_NAME',
+  'POWERTOOLS_METRICS_NAMESPACE',
+  'POWERTOOLS_LOG_LEVEL',
+]);
+
+/** The runtime the handler is built and tested for. */
+const RUNTIME = lambda.Runtime.NODEJS_22_X;
+
+/**
+ * Bundling with the project's own esbuild, no Docker. ESM output, with `require` made available for the
+ * CommonJS dependencies (kafkajs) that call it. The AWS SDK is bundled too: the versions tested are the
+ * versions run, whatever the runtime ships.
+ */
+const BUNDLING: nodejs.BundlingOptions = {
+  forceDockerBundling: false,
+  format: nodejs.OutputFormat.ESM,
+  target: 'node22',
+  mainFields: ['module', 'main'],
+  banner:
+    "import { createRequire as __kbpCreateRequire } from 'node:module'; const require = __kbpCreateRequire(import.meta.url);",
+  externalModules: [],
+  minify: true,
+  sourceMap: true,
+  sourcesContent: false,
+};
+
+const ms = (duration: Duration): number => duration.toMilliseconds();
+const seconds = (duration: Duration): string => String(duration.toMilliseconds() / 1000);
+const minDuration = (a: Duration, b: Duration): Duration => (ms(a) <= ms(b) ? a : b);
+const maxDuration = (a: Duration, b: Duration): Duration => (ms(a) >= ms(b) ? a : b);
+
+/**
+ * One topic landed in S3 as time-windowed batches: a function with reserved concurrency 1, an EventBridge
+ * Scheduler schedule that invokes it every batch interval, and an errors and a freshness alarm. Create it
+ * with `KafkaBatchPuller.addPipeline`, or with the puller as scope.
+ */
+export class PullerPipeline extends Construct {
+  /** The topic landed. */
+  readonly topic: string;
+  /** The consumer group; also part of the state item's key (`<groupId>|<topic>`). */
+  readonly groupId: string;
+  /** Key prefix of the pipeline's objects ('' for the bucket's root). */
+  readonly outputPrefix: string;
+  /** Window length and schedule rate. */
+  readonly batchInterval: Duration;
+  /** The function that runs the pipeline. */
+  readonly lambdaFunction: lambda.Function;
+  /** The function's execution role, holding exactly the permissions the run needs. */
+  readonly role: iam.IRole;
+  /** The function's log group. */
+  readonly logGroup: logs.ILogGroup;
+  /** The schedule that invokes the function every batch interval. */
+  readonly schedule: scheduler.Schedule;
+  /** In alarm when a run fails. */
+  readonly errorsAlarm: cloudwatch.Alarm;
+  /** In alarm when windows stop closing, or runs stop reporting. */
+  readonly freshnessAlarm: cloudwatch.Alarm;
+
+  private readonly puller: KafkaBatchPuller;
+
+  constructor(puller: KafkaBatchPuller, id: string, options: PullerPipelineOptions) {
+    super(puller, id);
+    this.puller = puller;
+
+    // 1. Props, with defaults, checked together.
+    const o = resolveOptions(options);
+    const problems = pipelineProblems(
+      o,
+      options.environment,
+      puller.pipelines.filter((other) => other !== this),
+    );
+    if (problems.length > 0) {
+      throw new Error(`Invalid props for pipeline ${this.node.path}:\n  - ${problems.join('\n  - ')}`);
+    }
+    const { topic, groupId, batchInterval, outputPrefix } = o;
+    this.topic = topic;
+    this.groupId = groupId;
+    this.outputPrefix = outputPrefix;
+    this.batchInterval = batchInterval;
+
+    // 2. Execution role and log group. The role is ours (not Lambda's default with its managed policies)
+    // so it holds only the statements below.
+    const role = new iam.Role(this, 'ServiceRole', {
+      assumedBy: new iam.ServicePrincipal('lambda.amazonaws.com'),
+      description: `kafka-batch-puller function for topic ${topic}`,
+    });
+    this.role = role;
+    this.logGroup = new logs.LogGroup(this, 'LogGroup', { retention: puller.logRetention });
+
+    // 3. The function. A run that fails, or never starts, is made up by the next one: the engine resumes
+    // from saved state and catches up the backlog, and writes are idempotent. So nothing retries a run (a
+    // retry would only run beside the next scheduled one), and an invocation that waited a whole interval
+    // (reserved concurrency 1 queues it behind a long run) is dropped instead of running late next to its
+    // successor. Failed and dropped invocations go to the failure queue for inspection.
+    const eventAge = maxDuration(EVENT_AGE_MIN, minDuration(batchInterval, EVENT_AGE_MAX));
+    const source = locateHandlerSource();
+    this.lambdaFunction = new nodejs.NodejsFunction(this, 'Function', {
+      entry: source.entry,
+      handler: 'handler',
+      projectRoot: source.projectRoot,
+      ...(source.depsLockFilePath ? { depsLockFilePath: source.depsLockFilePath } : {}),
+      bundling: BUNDLING,
+      runtime: RUNTIME,
+      architecture: puller.architecture,
+      description: `Lands Kafka topic ${topic} in S3 every ${batchInterval.toHumanString()}`,
+      role,
+      timeout: o.timeout,
+      memorySize: o.memorySize,
+      reservedConcurrentExecutions: 1,
+      retryAttempts: 0,
+      maxEventAge: eventAge,
+      onFailure: new QueueDestination(puller.failureQueue),
+      logGroup: this.logGroup,
+      environment: this.environmentOf(options, o),
+      ...(puller.vpc
+        ? { vpc: puller.vpc, vpcSubnets: puller.vpcSubnets, securityGroups: [...puller.securityGroups] }
+        : {}),
+    });
+
+    // 4. Exactly what a run does.
+    this.grantRun(role);
+
+    // 5. The schedule, with the same no-retry policy as the function (see 3).
+    const schedulerRole = new iam.Role(this, 'SchedulerRole', {
+      assumedBy: new iam.ServicePrincipal('scheduler.amazonaws.com', {
+        conditions: {
+          StringEquals: {
+            'aws:SourceAccount': Stack.of(this).account,
+            'aws:SourceArn': Stack.of(this).formatArn({
+              service: 'scheduler',
+              resource: 'schedule-group',
+              resourceName: 'default',
+            }),
+          },
+        },
+      }),
+      description: `EventBridge Scheduler: invokes the kafka-batch-puller function for topic ${topic}`,
+    });
+    this.schedule = new scheduler.Schedule(this, 'Schedule', {
+      schedule: scheduler.ScheduleExpression.rate(batchInterval),
+      description: `kafka-batch-puller: topic ${topic} every ${batchInterval.toHumanString()}`,
+      enabled: options.enabled ?? true,
+      target: new LambdaInvokeTarget(this.lambdaFunction, {
+        role: schedulerRole,
+        retryAttempts: 0,
+        maxEventAge: eventAge,
+        deadLetterQueue: puller.failureQueue,
+      }),
+    });
+
+    // 6. Alarms. Periods are one interval; the freshness alarm needs two periods in a row, since a run's
+    // report can slip into the next period and leave one empty (CloudWatch looks back at most a day).
+    const period = batchInterval;
+    this.errorsAlarm = new cloudwatch.Alarm(this, 'ErrorsAlarm', {
+      alarmDescription: `kafka-batch-puller: a run for topic ${topic} failed; the next run retries its work. See the function's logs and the failure queue.`,
+      metric: this.lambdaFunction.metricErrors({ period, statistic: cloudwatch.Stats.SUM }),
+      threshold: 1,
+      comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
+      evaluationPeriods: 1,
+      treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,
+    });
+    const freshnessPeriods = batchInterval.toSeconds() * 2 <= Duration.days(1).toSeconds() ? 2 : 1;
+    this.freshnessAlarm = new cloudwatch.Alarm(this, 'FreshnessAlarm', {
+      alarmDescription: `kafka-batch-puller: topic ${topic} has no window closed in the last ${o.freshnessAlarmIntervals} intervals (${batchInterval.toHumanString()} each), or its runs stopped reporting.`,
+      metric: this.metric(PullerMetric.newestWindowAgeSeconds, {
+        period,
+        statistic: cloudwatch.Stats.MINIMUM,
+      }),
+      threshold: o.freshnessAlarmIntervals * batchInterval.toSeconds(),
+      comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_THRESHOLD,
+      evaluationPeriods: freshnessPeriods,
+      datapointsToAlarm: freshnessPeriods,
+      treatMissingData: cloudwatch.TreatMissingData.BREACHING,
+    });
+    if (puller.alarmTopic) {
+      const action = new cloudwatchActions.SnsAction(puller.alarmTopic);
+      for (const alarm of [this.errorsAlarm, this.freshnessAlarm]) {
+        alarm.addAlarmAction(action);
+        alarm.addOkAction(action);
+      }
+    }
+
+    // 7. What cdk-nag reports and why it stays.
+    addNagSuppressions(this.lambdaFunction, [
+      {
+        id: 'AwsSolutions-L1',
+        reason:
+          'The handler is built and tested for Node.js 22 (nodejs22.x); the runtime moves with the tests.',
+      },
+    ]);
+    addNagSuppressions(
+      role,
+      [
+        {
+          id: 'AwsSolutions-IAM5',
+          reason:
+            "PutObject and AbortMultipartUpload on this topic's key folders only (<prefix>/topic=<topic>/* and <prefix>/errors/topic=<topic>/*): object keys carry the window and part, so they cannot be listed in advance.",
+          appliesTo: this.objectFolders().map((folder) => findingEndingWith('Resource::', `${folder}*`)),
+        },
+        ...(puller.vpc
+          ? [
+              {
+                id: 'AwsSolutions-IAM5',
+                reason:
+                  'Lambda manages the VPC network interfaces of a function in a VPC; these EC2 actions do not support resource-level permissions (the same statement as AWSLambdaVPCAccessExecutionRole).',
+                appliesTo: ['Resource::*'],
+              },
+            ]
+          : []),
+      ],
+      true,
+    );
+  }
+
+  /** A metric the handler emits for this pipeline's topic. */
+  metric(metricName: PullerMetric, props: cloudwatch.MetricOptions = {}): cloudwatch.Metric {
+    return new cloudwatch.Metric({
+      namespace: this.puller.metricsNamespace,
+      metricName,
+      // Powertools adds the `service` dimension to every metric; the handler adds `Topic`.
+      dimensionsMap: { service: this.puller.serviceName, Topic: this.topic },
+      period: this.batchInterval,
+      ...props,
+    });
+  }
+
+  /**
+   * Lets `grantee` read this pipeline's batches: objects under its data and errors folders (and decrypt
+   * them with the bucket's key, when it has one).
+   */
+  grantReadBatches(grantee: iam.IGrantable): iam.Grant {
+    const [data, errors] = this.objectFolders().map((folder) =>
+      this.puller.bucket.grantRead(grantee, `${folder}*`),
+    ) as [iam.Grant, iam.Grant];
+    const key = this.puller.bucketEncryptionKey;
+    // grantRead covers the key of a bucket that carries it; an imported bucket's key is granted here.
+    const decrypt = key && !this.puller.bucket.encryptionKey ? [key.grantDecrypt(grantee)] : [];
+    return decrypt.reduce((grant, next) => grant.combine(next), data.combine(errors));
+  }
+
+  /** The key folders the function writes to, each ending in `/`. */
+  private objectFolders(): [string, string] {
+    const base = this.outputPrefix === '' ? '' : `${this.outputPrefix}/`;
+    return [`${base}topic=${this.topic}/`, `${base}errors/topic=${this.topic}/`];
+  }
+
+  private environmentOf(options: PullerPipelineOptions, resolved: ResolvedOptions): Record<string, string> {
+    const V = ConfigVariables;
+    const puller = this.puller;
+    const env: Record<string, string> = {
+      ...options.environment,
+      [V.brokers]: puller.brokers.join(','),
+      [V.topic]: resolved.topic,
+      [V.groupId]: resolved.groupId,
+      [V.batchIntervalSeconds]: seconds(resolved.batchInterval),
+      [V.pollIntervalSeconds]: seconds(resolved.pollInterval),
+      [V.startPosition]: (options.startPosition ?? StartPosition.EARLIEST).value,
+      [V.outputBucket]: puller.bucket.bucketName,
+      [V.outputPrefix]: resolved.outputPrefix,
+      [V.stateTable]: puller.stateTable.tableName,
+      [V.compression]: resolved.compression,
+      [V.partSizeMb]: String(resolved.partSize.toMebibytes()),
+      [V.security]: puller.kafkaSecurity,
+      [V.safetyMarginSeconds]: seconds(resolved.safetyMargin),
+      POWERTOOLS_SERVICE_NAME: puller.serviceName,
+      POWERTOOLS_METRICS_NAMESPACE: puller.metricsNamespace,
+      POWERTOOLS_LOG_LEVEL: puller.logLevel,
+      NODE_OPTIONS: '--enable-source-maps',
+    };
+    if (options.allowedLateness) env[V.allowedLatenessSeconds] = seconds(options.allowedLateness);
+    if (options.futureTolerance) env[V.futureToleranceSeconds] = seconds(options.futureTolerance);
+    // The secret's ARN only: the function reads the credentials at run time.
+    if (puller.saslSecret) env[V.saslSecretArn] = puller.saslSecret.secretArn;
+    return env;
+  }
+
+  /** Grants what one run needs, and nothing more (see the README's permission table). */
+  private grantRun(role: iam.Role): void {
+    const puller = this.puller;
+    const statement = (actions: string[], resources: string[], conditions?: Record<string, unknown>) =>
+      role.addToPrincipalPolicy(
+        new iam.PolicyStatement({ actions, resources, ...(conditions ? { conditions } : {}) }),
+      );
+    const region = Stack.of(this).region;
+    const viaService = (service: string) => ({
+      StringEquals: { 'kms:ViaService': `${service}.${region}.amazonaws.com` },
+    });
+
+    this.logGroup.grantWrite(role);
+
+    // Batch objects: written, never read or listed. Multipart parts use PutObject's permission.
+    statement(
+      ['s3:PutObject', 's3:AbortMultipartUpload'],
+      this.objectFolders().map((folder) => puller.bucket.arnForObjects(`${folder}*`)),
+    );
+    if (puller.bucketEncryptionKey) {
+      // SSE-KMS: a data key per object, and Decrypt to complete a multipart upload.
+      statement(
+        ['kms:GenerateDataKey', 'kms:Decrypt'],
+        [puller.bucketEncryptionKey.keyArn],
+        viaService('s3'),
+      );
+    }
+
+    // State: one item, read and replaced with a conditional put.
+    statement(['dynamodb:GetItem', 'dynamodb:PutItem'], [puller.stateTable.tableArn]);
+    if (puller.tableEncryptionKey) {
+      statement(
+        ['kms:Decrypt', 'kms:Encrypt', 'kms:GenerateDataKey', 'kms:DescribeKey'],
+        [puller.tableEncryptionKey.keyArn],
+        viaService('dynamodb'),
+      );
+    }
+
+    if (puller.kafkaSecurity === KafkaSecurityMode.scramSha512 && puller.saslSecret) {
+      const secret = puller.saslSecret;
+      // A secret imported by name has a partial ARN; its full ARN ends in '-' and six random characters.
+      statement(['secretsmanager:GetSecretValue'], [secret.secretFullArn ?? `${secret.secretArn}-??????`]);
+      if (puller.saslSecretEncryptionKey) {
+        statement(['kms:Decrypt'], [puller.saslSecretEncryptionKey.keyArn], viaService('secretsmanager'));
+      }
+    }
+
+    if (puller.kafkaSecurity === KafkaSecurityMode.mskIam && puller.mskClusterArn) {
+      const arns = mskIamResourceArns(puller.mskClusterArn, this.topic, this.groupId);
+      statement(['kafka-cluster:Connect', 'kafka-cluster:DescribeCluster'], [arns.cluster]);
+      statement(['kafka-cluster:DescribeTopic', 'kafka-cluster:ReadData'], [arns.topic]);
+      statement(['kafka-cluster:DescribeGroup', 'kafka-cluster:AlterGroup'], [arns.group]);
+    }
+
+    if (puller.vpc) {
+      statement(
+        [
+          'ec2:CreateNetworkInterface',
+          'ec2:DescribeNetworkInterfaces',
+          'ec2:DescribeSubnets',
+          'ec2:DeleteNetworkInterface',
+          'ec2:AssignPrivateIpAddresses',
+          'ec2:UnassignPrivateIpAddresses',
+        ],
+        ['*'],
+      );
+    }
+  }
+}
+
+/** The options with every default applied. */
+type ResolvedOptions = Required<
+  Pick<
+    PullerPipelineOptions,
+    | 'topic'
+    | 'groupId'
+    | 'batchInterval'
+    | 'pollInterval'
+    | 'safetyMargin'
+    | 'timeout'
+    | 'memorySize'
+    | 'partSize'
+    | 'compression'
+    | 'freshnessAlarmIntervals'
+    | 'outputPrefix'
+  >
+>;
+
+function resolveOptions(options: PullerPipelineOptions): ResolvedOptions {
+  const batchInterval = options.batchInterval ?? Duration.minutes(1);
+  return {
+    topic: options.topic,
+    groupId: options.groupId ?? `kafka-batch-puller.${options.topic}`,
+    batchInterval,
+    pollInterval: options.pollInterval ?? Duration.seconds(5),
+    safetyMargin: options.safetyMargin ?? Duration.seconds(10),
+    timeout: options.timeout ?? minDuration(batchInterval, LAMBDA_MAX_TIMEOUT),
+    memorySize: options.memorySize ?? 1024,
+    partSize: options.partSize ?? Size.mebibytes(64),
+    compression: options.compression ?? Compression.gzip,
+    freshnessAlarmIntervals: options.freshnessAlarmIntervals ?? 3,
+    outputPrefix: options.outputPrefix ?? '',
+  };
+}
+
+/** Every problem with a pipeline's options, each naming its prop; empty when they are valid. */
+function pipelineProblems(
+  o: ResolvedOptions,
+  environment: Readonly<Record<string, string>> | undefined,
+  others: readonly PullerPipeline[],
+): string[] {
+  const problems: string[] = [];
+  const interval = ms(o.batchInterval);
+  if (Token.isUnresolved(o.topic) || !TOPIC_NAME.test(o.topic)) {
+    problems.push(
+      `topic must be a Kafka topic name (letters, digits, '.', '_', '-'; 1 to 249 characters), got '${o.topic}'`,
+    );
+  }
+  if (Token.isUnresolved(o.groupId) || o.groupId.trim() === '' || /[*?]/.test(o.groupId)) {
+    problems.push(
+      `groupId must be a non-empty literal without '*' or '?' (IAM wildcards), got '${o.groupId}'`,
+    );
+  }
+  if (interval % 60_000 !== 0 || interval < 60_000 || interval > ms(Duration.days(1))) {
+    problems.push(
+      `batchInterval must be a whole number of minutes from 1 minute to 1 day (EventBridge Scheduler runs at most once a minute), got ${o.batchInterval.toHumanString()}`,
+    );
+  }
+  if (ms(o.pollInterval) <= 0 || ms(o.pollInterval) >= interval) {
+    problems.push(
+      `pollInterval must be shorter than batchInterval, got ${o.pollInterval.toHumanString()} and ${o.batchInterval.toHumanString()}`,
+    );
+  }
+  const timeout = ms(o.timeout);
+  if (timeout % 1000 !== 0 || timeout < 1000 || timeout > ms(LAMBDA_MAX_TIMEOUT)) {
+    problems.push(
+      `timeout must be a whole number of seconds up to 15 minutes, got ${o.timeout.toHumanString()}`,
+    );
+  }
+  if (ms(o.safetyMargin) >= timeout) {
+    problems.push(
+      `safetyMargin must be shorter than timeout, got ${o.safetyMargin.toHumanString()} and ${o.timeout.toHumanString()}`,
+    );
+  }
+  if (!Number.isInteger(o.memorySize) || o.memorySize < 128 || o.memorySize > 10_240) {
+    problems.push(`memorySize must be a whole number of MiB from 128 to 10240, got ${o.memorySize}`);
+  }
+  const mib = o.partSize.toBytes() / (1024 * 1024);
+  if (!Number.isInteger(mib) || mib < 1 || mib > 4096) {
+    problems.push(`partSize must be a whole number of MiB from 1 to 4096, got ${o.partSize.toBytes()} bytes`);
+  }
+  if (!Object.values(Compression).includes(o.compression)) {
+    problems.push(
+      `compression must be one of ${Object.values(Compression).join(', ')}, got '${o.compression}'`,
+    );
+  }
+  if (!Number.isInteger(o.freshnessAlarmIntervals) || o.freshnessAlarmIntervals < 1) {
+    problems.push(
+      `freshnessAlarmIntervals must be a whole number of 1 or more, got ${o.freshnessAlarmIntervals}`,
+    );
+  }
+  if (o.outputPrefix !== '' && !PREFIX.test(o.outputPrefix)) {
+    problems.push(
+      `outputPrefix must be empty or '/'-separated segments of letters, digits and !_.'()=- (no leading or trailing '/'), got '${o.outputPrefix}'`,
+    );
+  }
+  for (const name of Object.keys(environment ?? {})) {
+    if (MANAGED_VARIABLES.has(name)) {
+      problems.push(`environment must not set ${name}; the construct sets it from its props`);
+    }
+  }
+  for (const other of others) {
+    if (other.groupId === o.groupId) {
+      problems.push(
+        `groupId '${o.groupId}' is already used by pipeline '${other.node.id}'; each pipeline needs its own consumer group`,
+      );
+    }
+    if (other.topic === o.topic && other.outputPrefix === o.outputPrefix) {
+      problems.push(
+        `topic '${o.topic}' already lands under outputPrefix '${o.outputPrefix}' (pipeline '${other.node.id}'); give this pipeline another outputPrefix`,
+      );
+    }
+  }
+  return problems;
+}

@@ -1,0 +1,30 @@
+// The secure settings of the resources the puller creates, kept as plain data so a review reads them in
+// one place. Anything a caller may change is a prop of KafkaBatchPuller; these are not.
+import { Duration, RemovalPolicy } from 'aws-cdk-lib';
+import * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
+import * as s3 from 'aws-cdk-lib/aws-s3';
+import * as sqs from 'aws-cdk-lib/aws-sqs';
+
+/** The output bucket: private, TLS only, owner-enforced, kept when the stack goes. */
+export const bucketDefaults = {
+  blockPublicAccess: s3.BlockPublicAccess.BLOCK_ALL,
+  enforceSSL: true,
+  minimumTLSVersion: 1.2,
+  objectOwnership: s3.ObjectOwnership.BUCKET_OWNER_ENFORCED,
+  removalPolicy: RemovalPolicy.RETAIN,
+} as const satisfies Partial<s3.BucketProps>;
+
+/** The state table: one item per pipeline, keyed by `pipelineId` (see lambda/core/pipeline-state.ts). */
+export const stateTableDefaults = {
+  partitionKey: { name: 'pipelineId', type: dynamodb.AttributeType.STRING },
+  billingMode: dynamodb.BillingMode.PAY_PER_REQUEST,
+  pointInTimeRecoverySpecification: { pointInTimeRecoveryEnabled: true },
+  removalPolicy: RemovalPolicy.RETAIN,
+} as const satisfies Partial<dynamodb.TableProps>;
+
+/** The failure queue: encrypted, TLS only, and holding failed invocations for the longest SQS allows. */
+export const failureQueueDefaults = {
+  encryption: sqs.QueueEncryption.SQS_MANAGED,
+  enforceSSL: true,
+  retentionPeriod: Duration.days(14),
+} as const satisfies Partial<sqs.QueueProps>;

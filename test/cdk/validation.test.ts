@@ -1,0 +1,223 @@
+// Props are checked at synth, all together, with messages that name the prop.
+import { Duration, Size } from 'aws-cdk-lib';
+import * as s3 from 'aws-cdk-lib/aws-s3';
+import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
+import { describe, expect, it } from 'vitest';
+import { KafkaBatchPuller, type KafkaBatchPullerProps } from '../../lib/kafka-batch-puller.js';
+import { KafkaSecurityMode } from '../../lib/kafka-security.js';
+import type { PullerPipelineOptions } from '../../lib/puller-pipeline.js';
+import { StartPosition } from '../../lib/start-position.js';
+import { CLUSTER_ARN, importedVpc, newStack } from './support.js';
+
+const plaintext: KafkaBatchPullerProps = { brokers: ['b:9092'], kafkaSecurity: KafkaSecurityMode.plaintext };
+
+function addPipeline(options: PullerPipelineOptions): () => void {
+  return () => new KafkaBatchPuller(newStack(), 'Puller', plaintext).addPipeline('Orders', options);
+}
+
+describe('pipeline options', () => {
+  it.each<[string, Partial<PullerPipelineOptions>, RegExp]>([
+    [
+      'a poll interval not shorter than the batch interval',
+      { batchInterval: Duration.minutes(1), pollInterval: Duration.minutes(1) },
+      /pollInterval must be shorter than batchInterval, got 1 minute and 1 minute/,
+    ],
+    [
+      'a batch interval of part of a minute',
+      { batchInterval: Duration.seconds(90) },
+      /batchInterval must be a whole number of minutes from 1 minute to 1 day/,
+    ],
+    [
+      'a batch interval under a minute',
+      { batchInterval: Duration.seconds(30) },
+      /batchInterval must be a whole number/,
+    ],
+    [
+      'a batch interval over a day',
+      { batchInterval: Duration.days(2) },
+      /batchInterval must be a whole number/,
+    ],
+    [
+      'a timeout over 15 minutes',
+      { timeout: Duration.minutes(20) },
+      /timeout must be a whole number of seconds up to 15 minutes/,
+    ],
+    [
+      'a safety margin not shorter than the timeout',
+      { timeout: Duration.seconds(30), safetyMargin: Duration.seconds(30) },
+      /safetyMargin must be shorter than timeout/,
+    ],
+    [
+      'too little memory',
+      { memorySize: 64 },
+      /memorySize must be a whole number of MiB from 128 to 10240, got 64/,
+    ],
+    [
+      'a part size below 1 MiB',
+      { partSize: Size.kibibytes(512) },
+      /partSize must be a whole number of MiB from 1 to 4096/,
+    ],
+    [
+      'an unknown compression',
+      { compression: 'zstd' as 'gzip' },
+      /compression must be one of gzip, none, got 'zstd'/,
+    ],
+    [
+      'zero freshness intervals',
+      { freshnessAlarmIntervals: 0 },
+      /freshnessAlarmIntervals must be a whole number of 1 or more/,
+    ],
+    ['an invalid topic name', { topic: 'orders and more' }, /topic must be a Kafka topic name/],
+    [
+      'a group id with an IAM wildcard',
+      { groupId: 'orders-*' },
+      /groupId must be a non-empty literal without '\*' or '\?'/,
+    ],
+    [
+      'an output prefix with a leading slash',
+      { outputPrefix: '/landing' },
+      /outputPrefix must be empty or '\/'-separated segments/,
+    ],
+    ['an output prefix with a wildcard', { outputPrefix: 'landing/*' }, /outputPrefix must be empty/],
+    [
+      'an environment variable the construct sets',
+      { environment: { KAFKA_TOPIC: 'other' } },
+      /environment must not set KAFKA_TOPIC; the construct sets it from its props/,
+    ],
+  ])('rejects %s, naming the prop', (_case, options, message) => {
+    expect(addPipeline({ topic: 'orders', ...options })).toThrow(message);
+  });
+
+  it('reports every problem at once, with the pipeline path', () => {
+    const attempt = addPipeline({ topic: 'orders', pollInterval: Duration.minutes(2), memorySize: 1 });
+    expect(attempt).toThrow(/Invalid props for pipeline Test\/Puller\/Orders/);
+    expect(attempt).toThrow(/pollInterval must be shorter than batchInterval[\s\S]*memorySize must be/);
+  });
+
+  it('rejects a second pipeline with the same consumer group', () => {
+    const puller = new KafkaBatchPuller(newStack(), 'Puller', plaintext);
+    puller.addPipeline('Orders', { topic: 'orders', groupId: 'shared' });
+    expect(() => puller.addPipeline('Payments', { topic: 'payments', groupId: 'shared' })).toThrow(
+      /groupId 'shared' is already used by pipeline 'Orders'; each pipeline needs its own consumer group/,
+    );
+  });
+
+  it('rejects a second pipeline landing the same topic under the same prefix', () => {
+    const puller = new KafkaBatchPuller(newStack(), 'Puller', plaintext);
+    puller.addPipeline('Orders', { topic: 'orders', groupId: 'a' });
+    expect(() => puller.addPipeline('OrdersAgain', { topic: 'orders', groupId: 'b' })).toThrow(
+      /topic 'orders' already lands under outputPrefix ''/,
+    );
+    expect(() =>
+      puller.addPipeline('OrdersCopy', { topic: 'orders', groupId: 'c', outputPrefix: 'copy' }),
+    ).not.toThrow();
+  });
+
+  it('accepts the longest interval and a start time', () => {
+    expect(
+      addPipeline({
+        topic: 'orders',
+        batchInterval: Duration.days(1),
+        startPosition: StartPosition.at(new Date(0)),
+      }),
+    ).not.toThrow();
+  });
+
+  it('rejects an invalid start time when it is made', () => {
+    expect(() => StartPosition.at(new Date('not a date'))).toThrow(/StartPosition.at needs a valid Date/);
+  });
+});
+
+describe('puller props', () => {
+  function create(props: Partial<KafkaBatchPullerProps>): () => void {
+    return () => new KafkaBatchPuller(newStack(), 'Puller', { ...plaintext, ...props });
+  }
+
+  it.each<[string, Partial<KafkaBatchPullerProps>, RegExp]>([
+    [
+      'SCRAM without a secret',
+      { kafkaSecurity: KafkaSecurityMode.scramSha512 },
+      /saslSecret is required when kafkaSecurity is 'scram-sha-512'/,
+    ],
+    [
+      'MSK IAM without a cluster ARN',
+      { kafkaSecurity: KafkaSecurityMode.mskIam },
+      /mskClusterArn is required when kafkaSecurity is 'msk-iam'/,
+    ],
+    [
+      'MSK IAM with something else than a cluster ARN',
+      {
+        kafkaSecurity: KafkaSecurityMode.mskIam,
+        mskClusterArn: 'arn:aws:kafka:eu-west-1:123456789012:topic/x/y/z',
+      },
+      /mskClusterArn must be an MSK cluster ARN/,
+    ],
+    [
+      'a cluster ARN with another security mode',
+      { kafkaSecurity: KafkaSecurityMode.tls, mskClusterArn: CLUSTER_ARN },
+      /mskClusterArn is used only when kafkaSecurity is 'msk-iam'/,
+    ],
+    [
+      'an unknown security mode',
+      { kafkaSecurity: 'sasl-plain' as KafkaSecurityMode },
+      /kafkaSecurity must be one of plaintext, tls, scram-sha-512, msk-iam/,
+    ],
+    ['no brokers', { brokers: [] }, /brokers must list at least one host:port/],
+    [
+      'a broker without a port',
+      { brokers: ['b:9092', 'localhost'] },
+      /brokers must each be host:port, got 'localhost'/,
+    ],
+    ['subnets without a VPC', { vpcSubnets: {} }, /vpcSubnets needs vpc/],
+    ['endpoints without a VPC', { createVpcEndpoints: true }, /createVpcEndpoints needs vpc/],
+    [
+      'a part of a day for aborting uploads',
+      { abortIncompleteMultipartUploadAfter: Duration.hours(12) },
+      /abortIncompleteMultipartUploadAfter must be a whole number of days, 1 or more/,
+    ],
+    [
+      'an unknown log level',
+      { logLevel: 'TRACE' as 'INFO' },
+      /logLevel must be one of DEBUG, INFO, WARN, ERROR/,
+    ],
+  ])('rejects %s, naming the prop', (_case, props, message) => {
+    expect(create(props)).toThrow(message);
+  });
+
+  it('rejects a secret with another security mode', () => {
+    const stack = newStack();
+    const secret = secretsmanager.Secret.fromSecretNameV2(stack, 'S', 'AmazonMSK_x');
+    expect(() => new KafkaBatchPuller(stack, 'Puller', { ...plaintext, saslSecret: secret })).toThrow(
+      /saslSecret and saslSecretEncryptionKey are used only when kafkaSecurity is 'scram-sha-512'/,
+    );
+  });
+
+  it('rejects bucket settings for a bucket it does not create', () => {
+    const stack = newStack();
+    const bucket = s3.Bucket.fromBucketName(stack, 'B', 'existing-bucket');
+    expect(
+      () =>
+        new KafkaBatchPuller(stack, 'Puller', {
+          ...plaintext,
+          bucket,
+          serverAccessLogsBucket: bucket,
+          abortIncompleteMultipartUploadAfter: Duration.days(2),
+        }),
+    ).toThrow(
+      /serverAccessLogsBucket applies only to a bucket this construct creates[\s\S]*abortIncompleteMultipartUploadAfter applies only/,
+    );
+  });
+
+  it('accepts a VPC with MSK IAM and a token broker list', () => {
+    const stack = newStack();
+    expect(
+      () =>
+        new KafkaBatchPuller(stack, 'Puller', {
+          brokers: ['b-1.x.kafka.eu-west-1.amazonaws.com:9098,b-2.x.kafka.eu-west-1.amazonaws.com:9098'],
+          kafkaSecurity: KafkaSecurityMode.mskIam,
+          mskClusterArn: CLUSTER_ARN,
+          vpc: importedVpc(stack),
+        }),
+    ).not.toThrow();
+  });
+});
