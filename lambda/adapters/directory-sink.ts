@@ -1,0 +1,142 @@
+// The local-folder BatchSink for the CLI: the same keys as S3, each a file under a root folder.
+// An object becomes visible only whole: bytes go to a hidden temp file beside the target, which is
+// fsynced and then renamed over the key's path (rename is atomic within one file system).
+import { type FileHandle, mkdir, open, rename, unlink } from 'node:fs/promises';
+import { dirname, join, resolve } from 'node:path';
+import { PullerError } from '../errors.js';
+import type { BatchSink, ObjectUpload } from '../ports.js';
+import { syncDirectory, tempPathBeside } from './local-files.js';
+
+/** Writes batch objects as files under `root`, key `a/b/c.json` at `<root>/a/b/c.json`. */
+export class DirectorySink implements BatchSink {
+  /** The absolute root folder; created on the first write. */
+  readonly root: string;
+
+  constructor(rootPath: string) {
+    this.root = resolve(rootPath);
+  }
+
+  /** Starts a file for `key`; nothing appears under the key until `complete()`. */
+  openObject(key: string, _contentType: string): ObjectUpload {
+    return new FileUpload(this.pathOf(key));
+  }
+
+  /** Writes a small object in one call, atomically like `openObject`. */
+  async putObject(key: string, body: Buffer, _contentType: string): Promise<void> {
+    const upload = new FileUpload(this.pathOf(key));
+    try {
+      await upload.write(body);
+      await upload.complete();
+    } catch (error) {
+      await upload.abort();
+      throw error;
+    }
+  }
+
+  /** The absolute path of `key`'s file. */
+  locate(key: string): string {
+    return this.pathOf(key);
+  }
+
+  private pathOf(key: string): string {
+    validateKey(key);
+    return join(this.root, ...key.split('/'));
+  }
+}
+
+/**
+ * Rejects keys that would land outside the root or that no S3 key layout produces: empty, absolute,
+ * `.`/`..` or empty segments, backslashes (a path separator on Windows) and NUL.
+ */
+function validateKey(key: string): void {
+  const reason =
+    key === ''
+      ? 'it is empty'
+      : key.startsWith('/')
+        ? "it starts with '/'"
+        : key.includes('\\') || key.includes('\0')
+          ? 'it contains a backslash or NUL'
+          : key.split('/').some((segment) => segment === '..' || segment === '.')
+            ? "it has a '.' or '..' segment"
+            : key.split('/').some((segment) => segment === '')
+              ? 'it has an empty segment'
+              : undefined;
+  if (reason) {
+    throw new PullerError(`object key '${key}' cannot be written to a folder: ${reason}`);
+  }
+}
+
+type UploadPhase = 'open' | 'completed' | 'aborted';
+
+/** One object being written: a temp file that is renamed onto the target when complete. */
+class FileUpload implements ObjectUpload {
+  private readonly temp: string;
+  private handle: Promise<FileHandle> | undefined;
+  /** Writes are chained so bytes land in call order even if a caller does not await each one. */
+  private tail: Promise<void> = Promise.resolve();
+  private phase: UploadPhase = 'open';
+
+  constructor(private readonly target: string) {
+    this.temp = tempPathBeside(target);
+  }
+
+  /** Resolves once the chunk is handed to the OS, so a fast producer waits for the disk. */
+  async write(chunk: Buffer): Promise<void> {
+    this.assertOpen('write to');
+    const next = this.tail.then(async () => {
+      const handle = await this.fileHandle();
+      let written = 0;
+      while (written < chunk.length) {
+        const { bytesWritten } = await handle.write(chunk, written, chunk.length - written);
+        written += bytesWritten;
+      }
+    });
+    // A failed write fails this call; later calls fail too, through assertOpen or the same handle.
+    this.tail = next.catch(() => {});
+    return next;
+  }
+
+  async complete(): Promise<void> {
+    this.assertOpen('complete');
+    this.phase = 'completed';
+    await this.tail;
+    // An object with no bytes still gets its (empty) file.
+    const handle = await this.fileHandle();
+    try {
+      await handle.sync();
+    } finally {
+      await handle.close();
+    }
+    try {
+      await rename(this.temp, this.target);
+    } catch (error) {
+      await unlink(this.temp).catch(() => {});
+      throw error;
+    }
+    await syncDirectory(dirname(this.target));
+  }
+
+  async abort(): Promise<void> {
+    // Aborting a completed object changes nothing, as with S3 once CompleteMultipartUpload succeeded.
+    if (this.phase !== 'open') return;
+    this.phase = 'aborted';
+    await this.tail;
+    if (this.handle) {
+      await this.handle.then((h) => h.close()).catch(() => {});
+      await unlink(this.temp).catch((error: NodeJS.ErrnoException) => {
+        if (error.code !== 'ENOENT') throw error;
+      });
+    }
+  }
+
+  private assertOpen(action: string): void {
+    if (this.phase !== 'open') {
+      throw new PullerError(`cannot ${action} ${this.target}: the upload was already ${this.phase}`);
+    }
+  }
+
+  private fileHandle(): Promise<FileHandle> {
+    this.handle ??= mkdir(dirname(this.target), { recursive: true }).then(() => open(this.temp, 'wx'));
+    return this.handle;
+  }
+}

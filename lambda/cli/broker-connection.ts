@@ -1,0 +1,14 @@
+// Connecting the CLI's own kafkajs clients (admin, producer) with an error that names the brokers.
+import { ConnectionError } from '../errors.js';
+
+/** Connects a kafkajs admin or producer, naming the brokers when they cannot be reached. */
+export async function connectTo(
+  client: { connect(): Promise<void> },
+  brokers: readonly string[],
+): Promise<void> {
+  try {
+    await client.connect();
+  } catch (error) {
+    throw new ConnectionError(`cannot reach the Kafka brokers ${brokers.join(',')}`, { cause: error });
+  }
+}
