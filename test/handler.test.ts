@@ -66,7 +66,11 @@ describe('Lambda handler', () => {
     // Powertools writes EMF through its own console on stdout.
     const printed: string[] = [];
     const spy = vi.spyOn(process.stdout, 'write').mockImplementation(((chunk: string | Uint8Array) => {
-      printed.push(...String(chunk).split('\n').filter((line) => line.startsWith('{')));
+      printed.push(
+        ...String(chunk)
+          .split('\n')
+          .filter((line) => line.startsWith('{')),
+      );
       return true;
     }) as typeof process.stdout.write);
 
