@@ -276,10 +276,7 @@ class PipelineRun {
 
       for (let reading = open(); reading.length > 0; reading = open()) {
         const stop = this.stopReason();
-        if (stop) {
-          await Promise.all([...slices.values()].map((slice) => slice.abort()));
-          return stop;
-        }
+        if (stop) return await abandon(slices, stop);
         const before = this.now();
         const budget = Math.max(0, this.options.deadlineMs - this.config.safetyMarginMs - before);
         const batches = await this.options.source.poll(Math.min(this.config.pollIntervalMs, budget));
@@ -290,10 +287,7 @@ class PipelineRun {
           fed.add(batch.partition);
           const placed = this.take(tracker, batch, replayEnd, nowMs);
           const stopped = await this.write(window, batch.partition, placed, slices, sequences);
-          if (stopped) {
-            await Promise.all([...slices.values()].map((slice) => slice.abort()));
-            return stopped;
-          }
+          if (stopped) return await abandon(slices, stopped);
         }
         if (!replayEnd) await this.advanceIdleClocks(tracker, fed, nowMs - before, nowMs);
         // A partition whose share is done stops fetching: what lies beyond its end belongs to the next window.
@@ -314,8 +308,8 @@ class PipelineRun {
       await this.closeWindow(window, replayEnd ?? tracker.endOffsets(), slices, nextStart);
       return 'closed';
     } catch (error) {
-      if (!(error instanceof SimulatedCrash))
-        await Promise.all([...slices.values()].map((s) => s.abort().catch(() => {})));
+      // A dead process leaves its uploads as they are (the bucket's lifecycle rule aborts them).
+      if (!(error instanceof SimulatedCrash)) await abandon(slices, undefined).catch(() => {});
       throw error;
     }
   }
@@ -531,6 +525,12 @@ class PipelineRun {
       ...(leaseHolder === undefined ? {} : { leaseHolder }),
     };
   }
+}
+
+/** Discards the open parts of an unfinished window: none becomes visible; finished parts stay recorded. */
+async function abandon<T>(slices: ReadonlyMap<number, PartSlice>, result: T): Promise<T> {
+  await Promise.all([...slices.values()].map((slice) => slice.abort()));
+  return result;
 }
 
 function badTimestampReason(timestampMs: number): string {
