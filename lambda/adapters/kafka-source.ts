@@ -48,6 +48,8 @@ export class KafkaSource implements RecordSource {
   private readonly expected = new Map<number, string>();
   private readonly paused = new Set<number>();
   private readonly waiters = new Set<Waiter>();
+  /** eachBatch calls waiting for the queue to drain. */
+  private readonly roomWaiters = new Set<() => void>();
   private crash: Error | undefined;
   private adminConnected = false;
   private closed = false;
@@ -171,8 +173,16 @@ export class KafkaSource implements RecordSource {
       stillCurrent() &&
       !this.closed
     ) {
+      // Wait for poll() to make room, heartbeating meanwhile so the group keeps this member.
       await heartbeat();
-      await new Promise((resolve) => setTimeout(resolve, 20));
+      await new Promise<void>((resolve) => {
+        const timer = setTimeout(done, 1000);
+        function done() {
+          clearTimeout(timer);
+          resolve();
+        }
+        this.roomWaiters.add(done);
+      });
     }
     if (!stillCurrent() || this.paused.has(partition) || this.closed) return;
     this.queue.push({
@@ -216,6 +226,7 @@ export class KafkaSource implements RecordSource {
     const taken = this.queue.map((entry) => entry.batch);
     this.queue = [];
     this.queuedBytes = 0;
+    this.makeRoom();
     return taken;
   }
 
@@ -225,6 +236,12 @@ export class KafkaSource implements RecordSource {
     this.consumer?.pause([{ topic: this.topic, partitions: [...partitions] }]);
     this.queue = this.queue.filter((entry) => !this.paused.has(entry.batch.partition));
     this.queuedBytes = this.queue.reduce((sum, entry) => sum + entry.bytes, 0);
+    this.makeRoom();
+  }
+
+  private makeRoom(): void {
+    for (const waiter of this.roomWaiters) waiter();
+    this.roomWaiters.clear();
   }
 
   resume(positions: ReadonlyMap<number, string>): void {
@@ -262,6 +279,7 @@ export class KafkaSource implements RecordSource {
     if (this.closed) return;
     this.closed = true;
     this.wake();
+    this.makeRoom();
     // Leaving the group now spares the next run a wait for this member's session to time out.
     await this.consumer?.disconnect().catch(() => {});
     if (this.adminConnected) await this.admin.disconnect().catch(() => {});

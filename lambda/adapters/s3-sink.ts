@@ -6,8 +6,11 @@ import { PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
 import { Upload } from '@aws-sdk/lib-storage';
 import type { BatchSink, ObjectUpload } from '../ports.js';
 
-/** S3's smallest multipart part; larger parts mean fewer requests, at the cost of memory per open object. */
-const UPLOAD_PART_BYTES = 8 * 1024 * 1024;
+/**
+ * S3's smallest multipart part. A run keeps one object open per partition, each buffering one part while
+ * one uploads, so this bounds memory at about 10 MiB per partition whatever the window's size.
+ */
+const UPLOAD_PART_BYTES = 5 * 1024 * 1024;
 
 /** Writes batch objects under `s3://bucket/` (keys already carry the prefix). */
 export class S3Sink implements BatchSink {
@@ -22,7 +25,7 @@ export class S3Sink implements BatchSink {
       client: this.s3,
       params: { Bucket: this.bucket, Key: key, Body: body, ContentType: contentType },
       partSize: UPLOAD_PART_BYTES,
-      queueSize: 2,
+      queueSize: 1,
       leavePartsOnError: false,
     });
     // The upload reads the stream only once done() has been called, so start it now.

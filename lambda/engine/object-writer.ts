@@ -15,6 +15,8 @@ export interface WrittenObject {
 }
 
 const CONTENT_TYPE = 'application/x-ndjson';
+/** Uncompressed bytes an object may queue for compression before a write waits. */
+const GZIP_BUFFER_BYTES = 4 * 1024 * 1024;
 
 /** One object being written: lines in, compressed bytes out to the sink. */
 export class ObjectWriter {
@@ -30,7 +32,9 @@ export class ObjectWriter {
     this.upload = sink.openObject(key, CONTENT_TYPE);
     if (compression === 'gzip') {
       // Level 6 is zlib's default: the usual size/CPU balance, and a fixed level keeps bytes reproducible.
-      this.gzip = createGzip({ level: 6 });
+      // A deep input buffer lets the thread pool compress while the main thread builds the next lines.
+      this.gzip = createGzip({ level: 6, chunkSize: 64 * 1024 });
+      this.gzip.setMaxListeners(0);
       this.flowing = pipeline(this.gzip, this.storedStream());
       this.flowing.catch(() => {}); // surfaced by finish() or abort()
     }
@@ -58,7 +62,9 @@ export class ObjectWriter {
       await this.store(chunk);
       return;
     }
-    if (!this.gzip.write(chunk)) await Promise.race([once(this.gzip, 'drain'), this.flowing]);
+    this.gzip.write(chunk);
+    if (this.gzip.writableLength > GZIP_BUFFER_BYTES)
+      await Promise.race([once(this.gzip, 'drain'), this.flowing]);
   }
 
   /** Completes the object; it is visible under its key when this resolves. */

@@ -18,7 +18,7 @@ import {
   type PipelineState,
   pipelineIdOf,
 } from '../core/pipeline-state.js';
-import { type ErrorRow, toNdjsonLine, toOutputRow } from '../core/record-format.js';
+import { defaultNdjsonLine, type ErrorRow, toNdjsonLine, toOutputRow } from '../core/record-format.js';
 import { floorToInterval, type PlacedRecord, Placement, WindowTracker } from '../core/window-rule.js';
 import { StateConflictError } from '../errors.js';
 import type { PartitionBounds, SourceBatch, VersionedState } from '../ports.js';
@@ -50,6 +50,8 @@ class PipelineRun {
   private version: number | undefined;
   private bounds: PartitionBounds[] = [];
   private sourceStarted = false;
+  /** Partitions being fetched, with the offset fetching started from (cleared when paused). */
+  private readonly fetching = new Map<number, string>();
   private holdsLease = false;
   private readonly closed: ClosedWindow[] = [];
   private readonly totals = { records: 0, bytes: 0, late: 0, errors: 0 };
@@ -206,7 +208,7 @@ class PipelineRun {
       }
     }
     // Start over from the saved offsets: these records belong to the window now being defined.
-    this.options.source.pause(this.bounds.map((b) => b.partition));
+    this.pause(this.bounds.map((b) => b.partition));
     if (waiting.size > 0) return undefined;
     return candidates.length > 0
       ? Math.min(...candidates)
@@ -220,15 +222,27 @@ class PipelineRun {
   /** Fetches the given partitions from the given offsets; every other partition is paused. */
   private async fetchFrom(positions: ReadonlyMap<number, string>): Promise<void> {
     const { source } = this.options;
+    this.pause([...this.fetching.keys()].filter((p) => !positions.has(p)));
     if (!this.sourceStarted) {
       this.sourceStarted = true;
       const all = this.positionsFrom(this.state.offsets);
       for (const [partition, offset] of positions) all.set(partition, offset);
       await source.start(all);
+      for (const [partition, offset] of positions) this.fetching.set(partition, offset);
       source.pause(this.bounds.map((b) => b.partition).filter((p) => !positions.has(p)));
       return;
     }
-    source.resume(positions);
+    // A partition already fetching from the right offset (prefetched at the last close) is left alone.
+    const toResume = new Map([...positions].filter(([p, offset]) => this.fetching.get(p) !== offset));
+    if (toResume.size === 0) return;
+    source.resume(toResume);
+    for (const [partition, offset] of toResume) this.fetching.set(partition, offset);
+  }
+
+  private pause(partitions: readonly number[]): void {
+    if (partitions.length === 0) return;
+    this.options.source.pause(partitions);
+    for (const p of partitions) this.fetching.delete(p);
   }
 
   private async buildWindow(window: WindowBounds): Promise<WindowResult> {
@@ -272,7 +286,7 @@ class PipelineRun {
         tracker.noteWallClock(this.now());
       }
       const toRead = open();
-      if (toRead.length > 0) await this.fetchFrom(new Map(toRead.map((p) => [p, tracker.nextOffset(p)])));
+      await this.fetchFrom(new Map(toRead.map((p) => [p, tracker.nextOffset(p)])));
 
       for (let reading = open(); reading.length > 0; reading = open()) {
         const stop = this.stopReason();
@@ -291,7 +305,7 @@ class PipelineRun {
         }
         if (!replayEnd) await this.advanceIdleClocks(tracker, fed, nowMs - before, nowMs);
         // A partition whose share is done stops fetching: what lies beyond its end belongs to the next window.
-        this.options.source.pause(reading.filter((p) => isDone(p)));
+        this.pause(reading.filter((p) => isDone(p)));
         this.options.listener?.onProgress?.({
           windowStartMs: window.startMs,
           windowEndMs: window.endMs,
@@ -305,7 +319,12 @@ class PipelineRun {
       const nextStart = replayEnd
         ? window.endMs
         : tracker.nextWindowStartMs(this.config.batchIntervalMs, this.now());
-      await this.closeWindow(window, replayEnd ?? tracker.endOffsets(), slices, nextStart);
+      const endOffsets = replayEnd ?? tracker.endOffsets();
+      // The next window starts where this one ends: let the fetch run while this one's objects are written.
+      if (this.sourceStarted && nextStart === window.endMs) {
+        await this.fetchFrom(new Map(Object.entries(endOffsets).map(([p, offset]) => [Number(p), offset])));
+      }
+      await this.closeWindow(window, endOffsets, slices, nextStart);
       return 'closed';
     } catch (error) {
       // A dead process leaves its uploads as they are (the bucket's lifecycle rule aborts them).
@@ -363,6 +382,7 @@ class PipelineRun {
   ): Promise<ReturnType<PipelineRun['stopReason']>> {
     const { topic, partSizeBytes } = this.config;
     const parseRecord = this.options.hooks?.parseRecord;
+    const topicJson = JSON.stringify(topic);
     const sliceFor = (firstOffset: string) => {
       let slice = slices.get(partition);
       if (!slice) {
@@ -382,19 +402,20 @@ class PipelineRun {
     let sliceStart = this.sliceStartOffset(partition, placed[0]?.record.offset);
     for (const { record, placement } of placed) {
       const slice = sliceFor(sliceStart);
-      const row = toOutputRow(topic, record);
+      const late = placement === Placement.late;
       if (placement === Placement.badTimestamp) {
-        slice.addError(errorLine(row, badTimestampReason(record.timestampMs)));
+        slice.addError(errorLine(toOutputRow(topic, record), badTimestampReason(record.timestampMs)));
+      } else if (!parseRecord) {
+        slice.addRow(defaultNdjsonLine(topicJson, record), record.timestampMs, late);
       } else {
-        let line: string | undefined;
-        let reason: string | undefined;
+        const row = toOutputRow(topic, record);
         try {
-          line = toNdjsonLine(parseRecord ? parseRecord(row) : row);
+          slice.addRow(toNdjsonLine(parseRecord(row)), record.timestampMs, late);
         } catch (error) {
-          reason = `parseRecord failed: ${error instanceof Error ? error.message : String(error)}`;
+          slice.addError(
+            errorLine(row, `parseRecord failed: ${error instanceof Error ? error.message : String(error)}`),
+          );
         }
-        if (line !== undefined) slice.addRow(line, record.timestampMs, placement === Placement.late);
-        else slice.addError(errorLine(row, reason ?? 'parseRecord failed'));
       }
       if (slice.bytes >= partSizeBytes) {
         const next = (BigInt(record.offset) + 1n).toString();
@@ -491,7 +512,11 @@ class PipelineRun {
     });
     this.crash(CrashPoint.afterStateSaved);
 
-    await source.commit(new Map(Object.entries(endOffsets).map(([p, offset]) => [Number(p), offset])));
+    // A window that read nothing moved no offset: the last commit still holds (and a commit with no
+    // member in the group costs kafkajs a whole throwaway consumer).
+    if (Object.entries(endOffsets).some(([p, offset]) => pending.startOffsets[p] !== offset)) {
+      await source.commit(new Map(Object.entries(endOffsets).map(([p, offset]) => [Number(p), offset])));
+    }
     this.totals.records += manifest.totals.records;
     this.totals.bytes += manifest.totals.bytes;
     this.totals.late += manifest.totals.lateRecords;
