@@ -9,6 +9,7 @@ import {
   readLanded,
   runOnce,
   testConfig,
+  testKafka,
   uniqueName,
 } from './support/bed.js';
 
@@ -74,5 +75,39 @@ describe('idle close', () => {
     expect(report.windowsClosed[0]?.manifest.window.startMs).toBe(tenMinutesAgo);
     expect(report.windowsClosed[0]?.manifest.totals.records).toBe(2);
     expect((await readLanded(bucket)).records.sort()).toEqual(['0:0', '1:0']);
+  });
+});
+
+describe('idle close after transactions', () => {
+  it('closes a window whose partition ends in a transaction marker, by idle time', async () => {
+    const topic = await createTopic(1);
+    const tenMinutesAgo = Math.floor(Date.now() / 60_000) * 60_000 - 10 * 60_000;
+    const producer = testKafka().producer({
+      transactionalId: uniqueName('tx'),
+      idempotent: true,
+      maxInFlightRequests: 1,
+    });
+    await producer.connect();
+    const transaction = await producer.transaction();
+    await transaction.send({
+      topic,
+      messages: [
+        { value: 'a', timestamp: String(tenMinutesAgo + 1) },
+        { value: 'b', timestamp: String(tenMinutesAgo + 2) },
+      ],
+    });
+    await transaction.commit();
+    await producer.disconnect();
+    const { bucket, config } = await pipeline(topic, { ALLOWED_LATENESS_SECONDS: '0' });
+
+    const report = await runOnce(config, { seconds: 10 });
+
+    // Offsets 0 and 1 hold the records, 2 the commit marker: the window must read past it to close.
+    expect(report.windowsClosed[0]?.manifest.partitions[0]).toMatchObject({
+      startOffset: '0',
+      endOffset: '3',
+      records: 2,
+    });
+    expect((await readLanded(bucket)).records.sort()).toEqual(['0:0', '0:1']);
   });
 });

@@ -129,6 +129,13 @@ export class KafkaSource implements RecordSource {
       retry: { retries: 3, restartOnFailure: async () => false },
     });
     this.consumer = consumer;
+    // A fetch that returned only transaction markers never reaches eachBatch; kafkajs still steps over
+    // them and reports it here. Passing the step on lets a partition whose log ends in a marker be
+    // recognised as read to its high watermark.
+    consumer.on(consumer.events.END_BATCH_PROCESS, ({ payload }) => {
+      if (payload.topic !== this.topic || payload.batchSize !== 0 || payload.firstOffset === null) return;
+      this.onMarkersOnly(payload.partition, payload.firstOffset, payload.lastOffset);
+    });
     consumer.on(consumer.events.CRASH, (event) => {
       this.crash = event.payload.error;
       this.wake();
@@ -193,6 +200,14 @@ export class KafkaSource implements RecordSource {
     this.expected.set(partition, nextOffset);
     // Resolving the last record lets kafkajs also step over trailing control records.
     resolveOffset(last.offset);
+    this.wake();
+  }
+
+  private onMarkersOnly(partition: number, firstOffset: string, lastOffset: string): void {
+    if (this.paused.has(partition) || this.closed || firstOffset !== this.expected.get(partition)) return;
+    const nextOffset = (BigInt(lastOffset) + 1n).toString();
+    this.queue.push({ batch: { partition, records: [], nextOffset }, bytes: 0 });
+    this.expected.set(partition, nextOffset);
     this.wake();
   }
 
