@@ -7,6 +7,7 @@ import { createAdapters } from './adapters/create-adapters.js';
 import { loadConfig, type PullerConfig } from './config.js';
 import { runPipeline } from './engine/run-pipeline.js';
 import type { PullerHooks, RunReport } from './engine/run-types.js';
+import { PullerMetric } from './metric-names.js';
 
 /** What one invocation returns (also logged): the run's outcome and totals. */
 export interface HandlerResult {
@@ -21,15 +22,7 @@ export interface HandlerResult {
 }
 
 /** The metric names the handler publishes (namespace from POWERTOOLS_METRICS_NAMESPACE, dimension Topic). */
-export const MetricName = {
-  recordsWritten: 'RecordsWritten',
-  bytesWritten: 'BytesWritten',
-  windowsClosed: 'WindowsClosed',
-  lateRecords: 'LateRecords',
-  errorRecords: 'ErrorRecords',
-  consumerLag: 'ConsumerLag',
-  newestWindowAgeSeconds: 'NewestWindowAgeSeconds',
-} as const;
+export const MetricName = PullerMetric;
 
 /**
  * Builds a handler, optionally with hooks. Deploy `handler` as is, or wrap your own:

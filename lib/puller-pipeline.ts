@@ -10,6 +10,7 @@ import * as logs from 'aws-cdk-lib/aws-logs';
 import * as scheduler from 'aws-cdk-lib/aws-scheduler';
 import { Construct } from 'constructs';
 import { Compression, ConfigVariables } from '../lambda/config.js';
+import { PullerMetric } from '../lambda/metric-names.js';
 import { locateHandlerSource } from './handler-source.js';
 import type { KafkaBatchPuller } from './kafka-batch-puller.js';
 import { KafkaSecurityMode, mskIamResourceArns } from './kafka-security.js';
@@ -124,19 +125,7 @@ export interface PullerPipelineOptions {
   readonly environment?: Readonly<Record<string, string>>;
 }
 
-/** The metrics the handler emits (Powertools EMF), each with the dimensions `service` and `Topic`. */
-export const PullerMetric = {
-  recordsWritten: 'RecordsWritten',
-  bytesWritten: 'BytesWritten',
-  windowsClosed: 'WindowsClosed',
-  lateRecords: 'LateRecords',
-  errorRecords: 'ErrorRecords',
-  consumerLag: 'ConsumerLag',
-  /** Seconds the newest closed window's end trails the clock. */
-  newestWindowAgeSeconds: 'NewestWindowAgeSeconds',
-} as const;
-/** A metric the handler emits. */
-export type PullerMetric = (typeof PullerMetric)[keyof typeof PullerMetric];
+export { PullerMetric } from '../lambda/metric-names.js';
 
 const TOPIC_NAME = /^[a-zA-Z0-9._-]{1,249}$/;
 const PREFIX = /^[A-Za-z0-9!_.'()=-]+(\/[A-Za-z0-9!_.'()=-]+)*$/;

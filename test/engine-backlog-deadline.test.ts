@@ -2,32 +2,17 @@
 // next run continues exactly where it stopped, with byte-identical results.
 import { describe, expect, it } from 'vitest';
 import {
-  createBucket,
-  createStateTable,
   createTopic,
   getObject,
   listKeys,
+  newPipeline,
   produce,
   readLanded,
   runOnce,
   type TestRecord,
-  testConfig,
-  uniqueName,
 } from './support/bed.js';
 
 const MINUTE = 60_000;
-
-async function pipeline(topic: string, variables: Record<string, string> = {}) {
-  const bucket = await createBucket();
-  const config = testConfig({
-    KAFKA_TOPIC: topic,
-    KAFKA_GROUP_ID: uniqueName('g'),
-    OUTPUT_BUCKET: bucket,
-    STATE_TABLE: await createStateTable(),
-    ...variables,
-  });
-  return { bucket, config };
-}
 
 function backlog(base: number, windows: number, perWindow: number, partitions: number): TestRecord[] {
   const records: TestRecord[] = [];
@@ -59,7 +44,7 @@ describe('backlog and deadline', () => {
     const base = Math.floor(Date.now() / MINUTE) * MINUTE - 25 * MINUTE;
     const records = backlog(base, 20, 30, 3);
     await produce(topic, records);
-    const { bucket, config } = await pipeline(topic);
+    const { bucket, config } = await newPipeline(topic);
 
     const report = await runOnce(config, { seconds: 60 });
 
@@ -76,7 +61,7 @@ describe('backlog and deadline', () => {
     const base = Math.floor(Date.now() / MINUTE) * MINUTE - 40 * MINUTE;
     const records = backlog(base, 30, 10, 2);
     await produce(topic, records);
-    const { bucket, config } = await pipeline(topic);
+    const { bucket, config } = await newPipeline(topic);
 
     const short = await runOnce(config, { seconds: 2.5 });
     const afterShort = await readLanded(bucket);
@@ -105,8 +90,8 @@ describe('backlog and deadline', () => {
     records.push({ partition: 0, timestamp: start + MINUTE + 1 });
     await produce(topic, records);
     const parts = { PART_SIZE_MB: '0.5', OUTPUT_PREFIX: 'same' };
-    const uninterrupted = await pipeline(topic, parts);
-    const interrupted = await pipeline(topic, parts);
+    const uninterrupted = await newPipeline(topic, parts);
+    const interrupted = await newPipeline(topic, parts);
 
     await runOnce(uninterrupted.config, { seconds: 30 });
     // The interrupted run's clock jumps to its deadline once its second part is written.

@@ -4,39 +4,22 @@ import { createHash } from 'node:crypto';
 import { PutItemCommand } from '@aws-sdk/client-dynamodb';
 import { describe, expect, it } from 'vitest';
 import { DynamoDbStateStore } from '../lambda/adapters/dynamodb-state-store.js';
-import { pipelineIdOf } from '../lambda/core/pipeline-state.js';
 import type { ErrorRow, OutputRow } from '../lambda/core/record-format.js';
 import { ConnectionError, StateCorruptError, TopicNotFoundError } from '../lambda/errors.js';
 import {
-  createBucket,
-  createStateTable,
   createTopic,
   dynamodb,
   getObject,
   listKeys,
+  newPipeline,
   parseNdjson,
   produce,
   readLanded,
   runOnce,
-  testConfig,
   uniqueName,
 } from './support/bed.js';
 
 const MINUTE = 60_000;
-
-async function pipeline(topic: string, variables: Record<string, string> = {}) {
-  const bucket = await createBucket();
-  const table = await createStateTable();
-  const groupId = uniqueName('g');
-  const config = testConfig({
-    KAFKA_TOPIC: topic,
-    KAFKA_GROUP_ID: groupId,
-    OUTPUT_BUCKET: bucket,
-    STATE_TABLE: table,
-    ...variables,
-  });
-  return { bucket, table, groupId, config, pipelineId: pipelineIdOf(groupId, topic) };
-}
 
 async function rowsOf(bucket: string, kind: 'data' | 'errors'): Promise<unknown[]> {
   const rows: unknown[] = [];
@@ -67,7 +50,7 @@ describe('bad input', () => {
       },
       { partition: 0, timestamp: t + MINUTE },
     ]);
-    const { bucket, config } = await pipeline(topic);
+    const { bucket, config } = await newPipeline(topic);
     await runOnce(config);
 
     const rows = (await rowsOf(bucket, 'data')) as OutputRow[];
@@ -99,7 +82,7 @@ describe('bad input', () => {
       { partition: 0, timestamp: t + 3, value: 'after' },
       { partition: 0, timestamp: t + MINUTE },
     ]);
-    const { bucket, config } = await pipeline(topic, { PART_SIZE_MB: '1' });
+    const { bucket, config } = await newPipeline(topic, { PART_SIZE_MB: '1' });
     await runOnce(config);
 
     const rows = ((await rowsOf(bucket, 'data')) as OutputRow[]).filter((r) => r.timestamp < t + MINUTE);
@@ -122,7 +105,7 @@ describe('bad input', () => {
       { partition: 0, timestamp: t + 2, value: 'second' },
       { partition: 0, timestamp: t + MINUTE },
     ]);
-    const { bucket, config } = await pipeline(topic);
+    const { bucket, config } = await newPipeline(topic);
     const report = await runOnce(config);
 
     const window = report.windowsClosed[0]?.manifest;
@@ -153,7 +136,7 @@ describe('bad input', () => {
       { partition: 0, timestamp: t + 1, value: 'now-ish' },
       { partition: 0, timestamp: t + MINUTE },
     ]);
-    const { config } = await pipeline(topic);
+    const { config } = await newPipeline(topic);
     const report = await runOnce(config);
 
     const starts = report.windowsClosed.map((w) => w.manifest.window.startMs);
@@ -172,7 +155,7 @@ describe('bad input', () => {
       { partition: 0, timestamp: t + MINUTE, value: '{}' },
       { partition: 1, timestamp: t + MINUTE, value: '{}' },
     ]);
-    const { bucket, config } = await pipeline(topic);
+    const { bucket, config } = await newPipeline(topic);
     const report = await runOnce(config, {
       hooks: {
         parseRecord: (row) => ({
@@ -203,21 +186,21 @@ describe('bad input', () => {
   });
 
   it('fails on a topic that does not exist, before writing any state', async () => {
-    const { config, table, pipelineId } = await pipeline(uniqueName('missing'));
+    const { config, table, pipelineId } = await newPipeline(uniqueName('missing'));
     await expect(runOnce(config)).rejects.toBeInstanceOf(TopicNotFoundError);
     expect(await new DynamoDbStateStore(dynamodb, table).load(pipelineId)).toBeUndefined();
   });
 
   it('fails within a bounded time on an unreachable broker, before writing any state', async () => {
     const topic = uniqueName('t');
-    const { config, table, pipelineId } = await pipeline(topic, { KAFKA_BROKERS: '127.0.0.1:9' });
+    const { config, table, pipelineId } = await newPipeline(topic, { KAFKA_BROKERS: '127.0.0.1:9' });
     await expect(runOnce(config)).rejects.toBeInstanceOf(ConnectionError);
     expect(await new DynamoDbStateStore(dynamodb, table).load(pipelineId)).toBeUndefined();
   }, 30_000);
 
   it('refuses a malformed state item with a clear error and leaves it as it is', async () => {
     const topic = await createTopic(1);
-    const { config, table, pipelineId } = await pipeline(topic);
+    const { config, table, pipelineId } = await newPipeline(topic);
     const item = { pipelineId: { S: pipelineId }, version: { N: '3' }, offsets: { S: 'not a map' } };
     await dynamodb.send(new PutItemCommand({ TableName: table, Item: item }));
 

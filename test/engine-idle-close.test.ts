@@ -2,28 +2,14 @@
 // window ended long ago on the wall clock.
 import { describe, expect, it } from 'vitest';
 import {
-  createBucket,
-  createStateTable,
   createTopic,
+  newPipeline,
   produce,
   readLanded,
   runOnce,
-  testConfig,
   testKafka,
   uniqueName,
 } from './support/bed.js';
-
-async function pipeline(topic: string, variables: Record<string, string>) {
-  const bucket = await createBucket();
-  const config = testConfig({
-    KAFKA_TOPIC: topic,
-    KAFKA_GROUP_ID: uniqueName('g'),
-    OUTPUT_BUCKET: bucket,
-    STATE_TABLE: await createStateTable(),
-    ...variables,
-  });
-  return { bucket, config };
-}
 
 describe('idle close', () => {
   it('closes the last window by accumulated poll timeouts when no newer record comes', async () => {
@@ -35,7 +21,7 @@ describe('idle close', () => {
       { partition: 0, timestamp: windowStart + 1 },
       { partition: 1, timestamp: windowStart + 2 },
     ]);
-    const { bucket, config } = await pipeline(topic, {
+    const { bucket, config } = await newPipeline(topic, {
       BATCH_INTERVAL_SECONDS: '2',
       POLL_INTERVAL_SECONDS: '0.2',
       ALLOWED_LATENESS_SECONDS: '600',
@@ -65,7 +51,7 @@ describe('idle close', () => {
       { partition: 1, timestamp: tenMinutesAgo + 6_000 },
     ]);
     // Poll timeouts of 20 s would need a minute to close a 60 s window; the run has 10 s in all.
-    const { bucket, config } = await pipeline(topic, {
+    const { bucket, config } = await newPipeline(topic, {
       BATCH_INTERVAL_SECONDS: '60',
       POLL_INTERVAL_SECONDS: '20',
       ALLOWED_LATENESS_SECONDS: '0',
@@ -98,7 +84,7 @@ describe('idle close after transactions', () => {
     });
     await transaction.commit();
     await producer.disconnect();
-    const { bucket, config } = await pipeline(topic, { ALLOWED_LATENESS_SECONDS: '0' });
+    const { bucket, config } = await newPipeline(topic, { ALLOWED_LATENESS_SECONDS: '0' });
 
     const report = await runOnce(config, { seconds: 10 });
 

@@ -9,6 +9,7 @@ import { createDynamoDbClient, createS3Client } from '../../lambda/adapters/aws-
 import { createAdapters } from '../../lambda/adapters/create-adapters.js';
 import { loadConfig, type PullerConfig } from '../../lambda/config.js';
 import type { Manifest } from '../../lambda/core/manifest.js';
+import { pipelineIdOf } from '../../lambda/core/pipeline-state.js';
 import { runPipeline } from '../../lambda/engine/run-pipeline.js';
 import type { RunOptions, RunReport } from '../../lambda/engine/run-types.js';
 
@@ -153,6 +154,21 @@ export function testConfig(variables: Record<string, string>): PullerConfig {
     SAFETY_MARGIN_SECONDS: '1',
     ...variables,
   });
+}
+
+/** A new pipeline over `topic`: its own group, bucket and state table on the emulator. */
+export async function newPipeline(topic: string, variables: Record<string, string> = {}) {
+  const bucket = await createBucket();
+  const table = await createStateTable();
+  const groupId = uniqueName('g');
+  const config = testConfig({
+    KAFKA_TOPIC: topic,
+    KAFKA_GROUP_ID: groupId,
+    OUTPUT_BUCKET: bucket,
+    STATE_TABLE: table,
+    ...variables,
+  });
+  return { bucket, table, groupId, config, pipelineId: pipelineIdOf(groupId, topic) };
 }
 
 /** Runs the engine once with fresh adapters; the deadline is `seconds` from now. */
