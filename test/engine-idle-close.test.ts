@@ -97,3 +97,39 @@ describe('idle close after transactions', () => {
     expect((await readLanded(bucket)).records.sort()).toEqual(['0:0', '0:1']);
   });
 });
+
+describe('idle close after an aborted transaction', () => {
+  it('steps over a fetch that holds only aborted records and their marker', async () => {
+    const topic = await createTopic(1);
+    const twoSecondWindows = {
+      BATCH_INTERVAL_SECONDS: '2',
+      POLL_INTERVAL_SECONDS: '0.2',
+      ALLOWED_LATENESS_SECONDS: '0',
+    };
+    await produce(topic, [{ partition: 0, timestamp: Date.now() - 10_000 }]);
+    const { config } = await newPipeline(topic, twoSecondWindows);
+    const first = await runOnce(config, { seconds: 4 });
+    // The log now ends with records that are never delivered, then the abort marker.
+    const producer = testKafka().producer({
+      transactionalId: uniqueName('tx'),
+      idempotent: true,
+      maxInFlightRequests: 1,
+    });
+    await producer.connect();
+    const transaction = await producer.transaction();
+    await transaction.send({ topic, messages: [{ value: 'x' }, { value: 'y' }] });
+    await transaction.abort();
+    await producer.disconnect();
+
+    const second = await runOnce(config, { seconds: 5 });
+
+    expect(first.windowsClosed.length).toBeGreaterThan(0);
+    // Without stepping over them the partition never reads to its high watermark (4) and no window closes.
+    expect(second.windowsClosed.length).toBeGreaterThan(0);
+    expect(second.windowsClosed[0]?.manifest.partitions[0]).toMatchObject({
+      startOffset: '1',
+      endOffset: '4',
+      records: 0,
+    });
+  });
+});
