@@ -29,6 +29,8 @@ export interface BenchOptions {
   readonly ladderMiB: readonly number[];
   /** Where the ladder's runs write. */
   readonly ladderSink: 's3' | 'directory';
+  /** Compression of the puller's batch objects. */
+  readonly compression: 'gzip' | 'none';
   readonly only: ReadonlySet<Measurement>;
   /** Where the results are written, relative to the current folder. */
   readonly resultsPath: string;
@@ -51,6 +53,7 @@ export const usage = `usage: npm run bench -- [options]
   --runs N               runs of each measurement (default 3)
   --ladder MiB,MiB       window sizes of the memory ladder (default 10,100,300; --full 10,100,300,1024)
   --ladder-sink KIND     where the ladder's runs write: s3 (default, the Lambda's) or directory
+  --compression KIND     the puller's COMPRESSION: gzip (default) or none
   --only a,b             only these: kcat, kafkajs, s3, directory, overhead, memory
   --results PATH         where to write the results (default bench/RESULTS.md)
   --help`;
@@ -80,6 +83,7 @@ export function parseBenchOptions(argv: readonly string[]): BenchOptions {
       runs: { type: 'string' },
       ladder: { type: 'string' },
       'ladder-sink': { type: 'string', default: 's3' },
+      compression: { type: 'string', default: 'gzip' },
       only: { type: 'string' },
       results: { type: 'string' },
       help: { type: 'boolean', default: false },
@@ -109,6 +113,10 @@ export function parseBenchOptions(argv: readonly string[]): BenchOptions {
   if (ladderSink !== 's3' && ladderSink !== 'directory') {
     throw new Error(`--ladder-sink takes s3 or directory (got '${ladderSink}')`);
   }
+  const compression = values.compression;
+  if (compression !== 'gzip' && compression !== 'none') {
+    throw new Error(`--compression takes gzip or none (got '${compression}')`);
+  }
   const recordBytes = positiveInteger('record-bytes', values['record-bytes'], 1024);
   const largestMiB = Math.max(records * recordBytes, ...ladderMiB.map((m) => m * 2 ** 20)) / 2 ** 20;
   return {
@@ -120,6 +128,7 @@ export function parseBenchOptions(argv: readonly string[]): BenchOptions {
     runs: positiveInteger('runs', values.runs, 3),
     ladderMiB,
     ladderSink,
+    compression,
     only,
     resultsPath: values.results ?? 'bench/RESULTS.md',
     // Generous: a slow run is a finding to report, a hung one must not block the machine for ever.

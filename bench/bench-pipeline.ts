@@ -24,6 +24,8 @@ export interface PipelineSettings {
   readonly batchIntervalSeconds: number;
   /** A run's deadline is this far after its start; the child is killed a minute after that. */
   readonly runTimeoutMs: number;
+  /** The puller's COMPRESSION. */
+  readonly compression: 'gzip' | 'none';
 }
 
 /** A pipeline's settings, and the clean-up of what its runs wrote. */
@@ -50,6 +52,7 @@ export class BenchPipeline {
       BATCH_INTERVAL_SECONDS: String(settings.batchIntervalSeconds),
       POLL_INTERVAL_SECONDS: '1',
       START_POSITION: 'earliest',
+      COMPRESSION: settings.compression,
       OUTPUT_PREFIX: `run-${id}`,
       AWS_REGION: process.env.AWS_REGION ?? 'us-east-1',
     };

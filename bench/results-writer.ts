@@ -35,6 +35,8 @@ export interface BenchResults {
   readonly machine: MachineInfo;
   readonly records: number;
   readonly recordBytes: number;
+  /** The puller's COMPRESSION. */
+  readonly compression: 'gzip' | 'none';
   readonly partitions: number;
   readonly windows: number;
   readonly batchIntervalSeconds: number;
@@ -207,7 +209,7 @@ ${machineSection(results)}
 
 ## Throughput: reading the whole topic
 
-Elapsed time runs from the start of work (before any connection) to the last record read (a, b) or to \`runPipeline\` returning with every produced window landed and its offsets committed (c, d). kcat's includes its process start; it runs with \`-X fetch.wait.max.ms=10\` so that noticing the end of each partition costs 10 ms rather than librdkafka's default 500 ms. Peak RSS and CPU are those of the measuring process (not the broker's or moto's). The puller writes gzip NDJSON parts (the default, \`PART_SIZE_MB\` 64), polls every 1 s, and the bench stops each run (its abort signal) once the produced windows have closed, since a run otherwise goes on closing windows until its deadline.
+Elapsed time runs from the start of work (before any connection) to the last record read (a, b) or to \`runPipeline\` returning with every produced window landed and its offsets committed (c, d). kcat's includes its process start; it runs with \`-X fetch.wait.max.ms=10\` so that noticing the end of each partition costs 10 ms rather than librdkafka's default 500 ms. Peak RSS and CPU are those of the measuring process (not the broker's or moto's). The puller writes ${results.compression === 'gzip' ? 'gzip NDJSON parts (the default' : 'uncompressed NDJSON parts (`COMPRESSION=none`'}, \`PART_SIZE_MB\` 64), polls every 1 s, and the bench stops each run (its abort signal) once the produced windows have closed, since a run otherwise goes on closing windows until its deadline.
 
 ${throughputTable(results)}
 
