@@ -6,17 +6,14 @@ import { DynamoDbStateStore } from '../lambda/adapters/dynamodb-state-store.js';
 import { pipelineIdOf } from '../lambda/core/pipeline-state.js';
 import { CrashPoint } from '../lambda/engine/run-types.js';
 import {
-  createBucket,
-  createStateTable,
   createTopic,
   dynamodb,
+  newPipeline,
   produce,
   readLanded,
   runOnce,
   type TestRecord,
-  testConfig,
   testKafka,
-  uniqueName,
 } from './support/bed.js';
 
 const MINUTE = 60_000;
@@ -56,16 +53,7 @@ describe('crash recovery', () => {
     // Each scenario is its own pipeline (group, bucket, table) over the same topic; they run side by side.
     const outcomes = await Promise.all(
       scenarios.map(async ({ point, occurrence }) => {
-        const bucket = await createBucket();
-        const table = await createStateTable();
-        const groupId = uniqueName('g');
-        const config = testConfig({
-          KAFKA_TOPIC: topic,
-          KAFKA_GROUP_ID: groupId,
-          OUTPUT_BUCKET: bucket,
-          STATE_TABLE: table,
-          PART_SIZE_MB: '0.05',
-        });
+        const { bucket, table, groupId, config } = await newPipeline(topic, { PART_SIZE_MB: '0.05' });
         let seen = 0;
         const crashing = runOnce(config, {
           seconds: 8,

@@ -1,20 +1,9 @@
 // At most one run works on a pipeline: a second run that finds a live lease changes nothing.
 import { describe, expect, it } from 'vitest';
 import { DynamoDbStateStore } from '../lambda/adapters/dynamodb-state-store.js';
-import { newPipelineState, pipelineIdOf } from '../lambda/core/pipeline-state.js';
+import { newPipelineState } from '../lambda/core/pipeline-state.js';
 import type { StateStore } from '../lambda/ports.js';
-import {
-  createBucket,
-  createStateTable,
-  createTopic,
-  dynamodb,
-  listKeys,
-  produce,
-  readLanded,
-  runOnce,
-  testConfig,
-  uniqueName,
-} from './support/bed.js';
+import { createTopic, dynamodb, listKeys, newPipeline, produce, readLanded, runOnce } from './support/bed.js';
 
 const MINUTE = 60_000;
 
@@ -25,17 +14,9 @@ async function setUp() {
     topic,
     Array.from({ length: 40 }, (_, i) => ({ partition: i % 2, timestamp: base + i * 3_000 })),
   );
-  const bucket = await createBucket();
-  const table = await createStateTable();
-  const groupId = uniqueName('g');
-  const config = testConfig({
-    KAFKA_TOPIC: topic,
-    KAFKA_GROUP_ID: groupId,
-    OUTPUT_BUCKET: bucket,
-    STATE_TABLE: table,
-  });
+  const { bucket, table, groupId, config, pipelineId } = await newPipeline(topic);
   const store = new DynamoDbStateStore(dynamodb, table);
-  return { config, bucket, store, groupId, topic, pipelineId: pipelineIdOf(groupId, topic) };
+  return { config, bucket, store, groupId, topic, pipelineId };
 }
 
 /** The real store, counting the writes made through it. */
