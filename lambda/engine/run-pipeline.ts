@@ -254,10 +254,7 @@ class PipelineRun {
       window,
       this.bounds.map((b) => {
         const own = parts.filter((part) => part.partition === b.partition);
-        const readFrom = own.reduce(
-          (max, part) => (BigInt(part.nextOffset) > BigInt(max) ? part.nextOffset : max),
-          startOffsets[String(b.partition)] ?? b.low,
-        );
+        const readFrom = resumeOffset(pending, startOffsets, b.partition) ?? b.low;
         const clocks = own.map((part) => part.maxTimestampMs).filter((ts): ts is number => ts !== null);
         return {
           partition: b.partition,
@@ -383,11 +380,15 @@ class PipelineRun {
     const { topic, partSizeBytes } = this.config;
     const parseRecord = this.options.hooks?.parseRecord;
     const topicJson = JSON.stringify(topic);
-    const sliceFor = (firstOffset: string) => {
+    const sliceFor = () => {
       let slice = slices.get(partition);
       if (!slice) {
+        const pending = this.state.pending;
+        // A new part starts where the partition's last finished part (now in the state) ended.
+        const firstOffset =
+          resumeOffset(pending, pending?.startOffsets ?? this.state.offsets, partition) ?? '0';
         slice = new PartSlice(this.options.sink, {
-          prefix: this.outputPrefix(),
+          prefix: this.config.output.prefix,
           topic,
           window,
           partition,
@@ -399,9 +400,8 @@ class PipelineRun {
       }
       return slice;
     };
-    let sliceStart = this.sliceStartOffset(partition, placed[0]?.record.offset);
     for (const { record, placement } of placed) {
-      const slice = sliceFor(sliceStart);
+      const slice = sliceFor();
       const late = placement === Placement.late;
       if (placement === Placement.badTimestamp) {
         slice.addError(errorLine(toOutputRow(topic, record), badTimestampReason(record.timestampMs)));
@@ -422,7 +422,6 @@ class PipelineRun {
         await this.finishPart(window, slice, next);
         slices.delete(partition);
         sequences.set(partition, slice.start.sequence + 1);
-        sliceStart = next;
         // A part boundary is a safe point: a large fetched batch does not carry the run past its deadline.
         const stop = this.stopReason();
         if (stop) return stop;
@@ -430,20 +429,6 @@ class PipelineRun {
     }
     await slices.get(partition)?.flush();
     return undefined;
-  }
-
-  /** Where a new slice's offset range starts: after the last finished part of the partition, or the window's start. */
-  private sliceStartOffset(partition: number, fallback: string | undefined): string {
-    const pending = this.state.pending;
-    const own = (pending?.parts ?? []).filter((part) => part.partition === partition);
-    if (own.length > 0) {
-      return own.reduce((max, part) => (BigInt(part.nextOffset) > BigInt(max) ? part.nextOffset : max), '0');
-    }
-    return (pending?.startOffsets ?? this.state.offsets)[String(partition)] ?? fallback ?? '0';
-  }
-
-  private outputPrefix(): string {
-    return this.config.output.prefix;
   }
 
   private pendingFor(window: WindowBounds): PendingBatch {
@@ -492,7 +477,7 @@ class PipelineRun {
 
     const pending = this.pendingFor(window);
     const manifest = buildManifest(this.config.topic, this.config.compression, pending);
-    const key = manifestKey(this.outputPrefix(), this.config.topic, window);
+    const key = manifestKey(this.config.output.prefix, this.config.topic, window);
     await sink.putObject(key, serializeManifest(manifest), MANIFEST_CONTENT_TYPE);
     this.crash(CrashPoint.afterManifestWritten);
 
@@ -550,6 +535,24 @@ class PipelineRun {
       ...(leaseHolder === undefined ? {} : { leaseHolder }),
     };
   }
+}
+
+/**
+ * Where a partition's reading resumes in a window: after its last finished part, or else at the window's
+ * start offset (undefined when neither is known).
+ */
+function resumeOffset(
+  pending: PendingBatch | null,
+  startOffsets: Readonly<Record<string, string>>,
+  partition: number,
+): string | undefined {
+  let offset = startOffsets[String(partition)];
+  for (const part of pending?.parts ?? []) {
+    if (part.partition === partition && (offset === undefined || BigInt(part.nextOffset) > BigInt(offset))) {
+      offset = part.nextOffset;
+    }
+  }
+  return offset;
 }
 
 /** Discards the open parts of an unfinished window: none becomes visible; finished parts stay recorded. */
