@@ -21,9 +21,6 @@ export interface HandlerResult {
   readonly newestWindowAgeSeconds: number | undefined;
 }
 
-/** The metric names the handler publishes (namespace from POWERTOOLS_METRICS_NAMESPACE, dimension Topic). */
-export const MetricName = PullerMetric;
-
 /**
  * Builds a handler, optionally with hooks. Deploy `handler` as is, or wrap your own:
  * `export const handler = createHandler({ parseRecord: (row) => ({ ...row, value: JSON.parse(row.value ?? 'null') }) })`.
@@ -75,16 +72,16 @@ export function createHandler(hooks: PullerHooks = {}) {
         consumerLag: report.consumerLag,
         newestWindowAgeSeconds: report.newestWindowAgeSeconds,
       };
-      metrics.addMetric(MetricName.recordsWritten, MetricUnit.Count, result.recordsWritten);
-      metrics.addMetric(MetricName.bytesWritten, MetricUnit.Bytes, result.bytesWritten);
-      metrics.addMetric(MetricName.windowsClosed, MetricUnit.Count, result.windowsClosed);
-      metrics.addMetric(MetricName.lateRecords, MetricUnit.Count, result.lateRecords);
-      metrics.addMetric(MetricName.errorRecords, MetricUnit.Count, result.errorRecords);
+      metrics.addMetric(PullerMetric.recordsWritten, MetricUnit.Count, result.recordsWritten);
+      metrics.addMetric(PullerMetric.bytesWritten, MetricUnit.Bytes, result.bytesWritten);
+      metrics.addMetric(PullerMetric.windowsClosed, MetricUnit.Count, result.windowsClosed);
+      metrics.addMetric(PullerMetric.lateRecords, MetricUnit.Count, result.lateRecords);
+      metrics.addMetric(PullerMetric.errorRecords, MetricUnit.Count, result.errorRecords);
       if (result.consumerLag !== undefined)
-        metrics.addMetric(MetricName.consumerLag, MetricUnit.Count, result.consumerLag);
+        metrics.addMetric(PullerMetric.consumerLag, MetricUnit.Count, result.consumerLag);
       if (result.newestWindowAgeSeconds !== undefined) {
         metrics.addMetric(
-          MetricName.newestWindowAgeSeconds,
+          PullerMetric.newestWindowAgeSeconds,
           MetricUnit.Seconds,
           result.newestWindowAgeSeconds,
         );
