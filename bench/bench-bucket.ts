@@ -8,7 +8,7 @@ import {
   ListObjectsV2Command,
   type S3Client,
 } from '@aws-sdk/client-s3';
-import { createS3Client } from '../lambda/adapters/aws-clients.js';
+import { createS3Client } from '../src/adapters/aws-clients.js';
 
 /** A bucket of this bench invocation. */
 export class BenchBucket {

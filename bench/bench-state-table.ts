@@ -2,7 +2,7 @@
 // the whole bench (each run is its own pipeline, so its own item), deleted at the end.
 import { randomUUID } from 'node:crypto';
 import { CreateTableCommand, DeleteTableCommand, type DynamoDBClient } from '@aws-sdk/client-dynamodb';
-import { createDynamoDbClient } from '../lambda/adapters/aws-clients.js';
+import { createDynamoDbClient } from '../src/adapters/aws-clients.js';
 
 /** A state table of this bench invocation, keyed as the DynamoDB state store expects. */
 export class BenchStateTable {

@@ -1,9 +1,9 @@
 // Inside a measurement child: one run of the puller's engine, wired as the Lambda and the CLI wire it
 // (loadConfig, createAdapters, runPipeline), with the listener timing the run's phases.
 import { randomUUID } from 'node:crypto';
-import { createAdapters } from '../lambda/adapters/create-adapters.js';
-import { loadConfig } from '../lambda/config.js';
-import { runPipeline } from '../lambda/engine/run-pipeline.js';
+import { createAdapters } from '../src/adapters/create-adapters.js';
+import { loadConfig } from '../src/config.js';
+import { runPipeline } from '../src/engine/run-pipeline.js';
 import type { Measured, PullerRunSpec } from './child-protocol.js';
 
 /**

@@ -1,6 +1,6 @@
 #!/usr/bin/env node
-// The kafka-batch-puller command: all of it lives in lambda/cli; this only runs it and exits.
-import { main } from '../lambda/cli/main.js';
+// The kafka-batch-puller command: all of it lives in src/cli; this only runs it and exits.
+import { main } from '../src/cli/main.js';
 
 process.exitCode = await main(process.argv.slice(2));
 // A client that keeps a socket or timer open must not keep the finished command alive; this timer

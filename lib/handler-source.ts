@@ -6,7 +6,7 @@ import { fileURLToPath } from 'node:url';
 
 /** The files NodejsFunction needs to bundle the puller's handler. */
 export interface HandlerSource {
-  /** lambda/handler.ts (or the compiled handler.js beside a compiled lib/). */
+  /** src/lambda/handler.ts (or the compiled handler.js beside a compiled lib/). */
   readonly entry: string;
   /** The folder holding package.json; esbuild runs there. */
   readonly projectRoot: string;
@@ -17,7 +17,7 @@ export interface HandlerSource {
 /** Finds the handler entry, the project root and its lock file. */
 export function locateHandlerSource(): HandlerSource {
   const here = dirname(fileURLToPath(import.meta.url));
-  const candidates = ['handler.ts', 'handler.js'].map((file) => resolve(here, '..', 'lambda', file));
+  const candidates = ['handler.ts', 'handler.js'].map((file) => resolve(here, '..', 'src', 'lambda', file));
   const entry = candidates.find((file) => existsSync(file));
   if (!entry) {
     throw new Error(

@@ -9,8 +9,8 @@ import * as nodejs from 'aws-cdk-lib/aws-lambda-nodejs';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import * as scheduler from 'aws-cdk-lib/aws-scheduler';
 import { Construct } from 'constructs';
-import { Compression, ConfigVariables } from '../lambda/config.js';
-import { PullerMetric } from '../lambda/metric-names.js';
+import { Compression, ConfigVariables } from '../src/config.js';
+import { PullerMetric } from '../src/metric-names.js';
 import { locateHandlerSource } from './handler-source.js';
 import type { KafkaBatchPuller } from './kafka-batch-puller.js';
 import { KafkaSecurityMode, mskIamResourceArns } from './kafka-security.js';
@@ -125,7 +125,7 @@ export interface PullerPipelineOptions {
   readonly environment?: Readonly<Record<string, string>>;
 }
 
-export { PullerMetric } from '../lambda/metric-names.js';
+export { PullerMetric } from '../src/metric-names.js';
 
 const TOPIC_NAME = /^[a-zA-Z0-9._-]{1,249}$/;
 const PREFIX = /^[A-Za-z0-9!_.'()=-]+(\/[A-Za-z0-9!_.'()=-]+)*$/;

@@ -14,7 +14,7 @@ export const bucketDefaults = {
   removalPolicy: RemovalPolicy.RETAIN,
 } as const satisfies Partial<s3.BucketProps>;
 
-/** The state table: one item per pipeline, keyed by `pipelineId` (see lambda/core/pipeline-state.ts). */
+/** The state table: one item per pipeline, keyed by `pipelineId` (see src/core/pipeline-state.ts). */
 export const stateTableDefaults = {
   partitionKey: { name: 'pipelineId', type: dynamodb.AttributeType.STRING },
   billingMode: dynamodb.BillingMode.PAY_PER_REQUEST,

@@ -3,7 +3,7 @@
 import { Duration, RemovalPolicy, Size } from 'aws-cdk-lib';
 import * as lambda from 'aws-cdk-lib/aws-lambda';
 import * as logs from 'aws-cdk-lib/aws-logs';
-import type { Compression } from '../lambda/config.js';
+import type { Compression } from '../src/config.js';
 import type { KafkaBatchPullerStackProps, StackPipelineOptions } from './kafka-batch-puller-stack.js';
 import type { KafkaSecurityMode } from './kafka-security.js';
 import { StartPosition } from './start-position.js';

@@ -9,11 +9,11 @@ import { CreateTableCommand } from '@aws-sdk/client-dynamodb';
 import { CreateBucketCommand, GetObjectCommand } from '@aws-sdk/client-s3';
 import { type Admin, Kafka, logLevel, Partitioners } from 'kafkajs';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { createDynamoDbClient, createS3Client } from '../lambda/adapters/aws-clients.js';
-import { FileStateStore } from '../lambda/adapters/file-state-store.js';
-import { manifestKey } from '../lambda/core/key-layout.js';
-import type { Manifest } from '../lambda/core/manifest.js';
-import { pipelineIdOf } from '../lambda/core/pipeline-state.js';
+import { createDynamoDbClient, createS3Client } from '../src/adapters/aws-clients.js';
+import { FileStateStore } from '../src/adapters/file-state-store.js';
+import { manifestKey } from '../src/core/key-layout.js';
+import type { Manifest } from '../src/core/manifest.js';
+import { pipelineIdOf } from '../src/core/pipeline-state.js';
 import { CliProcess, jsonEvents, runCli } from './support/cli.js';
 
 const brokers = (process.env.KAFKA_BROKERS ?? '').split(',');

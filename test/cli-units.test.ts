@@ -2,14 +2,14 @@
 // display, checked in-process (the binary itself is tested in cli.test.ts and cli-run.test.ts).
 import { Writable } from 'node:stream';
 import { describe, expect, it } from 'vitest';
-import { nextTickAfter, runDeadline } from '../lambda/cli/local-schedule.js';
-import { parseFlags } from '../lambda/cli/parse-args.js';
-import { configFromFlags } from '../lambda/cli/pipeline-flags.js';
-import { runCommandSpec } from '../lambda/cli/run-command.js';
-import { sampleRecord, sampleTimestamp } from '../lambda/cli/sample-records.js';
-import { formatBytes, formatWindow, RunOutput } from '../lambda/cli/terminal-output.js';
-import { UsageError } from '../lambda/cli/usage-error.js';
-import type { ClosedWindow } from '../lambda/engine/run-types.js';
+import { nextTickAfter, runDeadline } from '../src/cli/local-schedule.js';
+import { parseFlags } from '../src/cli/parse-args.js';
+import { configFromFlags } from '../src/cli/pipeline-flags.js';
+import { runCommandSpec } from '../src/cli/run-command.js';
+import { sampleRecord, sampleTimestamp } from '../src/cli/sample-records.js';
+import { formatBytes, formatWindow, RunOutput } from '../src/cli/terminal-output.js';
+import { UsageError } from '../src/cli/usage-error.js';
+import type { ClosedWindow } from '../src/engine/run-types.js';
 
 describe('local schedule', () => {
   it.each([

@@ -3,7 +3,7 @@ import { mkdtemp, readdir, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { DirectorySink } from '../lambda/adapters/directory-sink.js';
+import { DirectorySink } from '../src/adapters/directory-sink.js';
 
 /** Every file under `dir`, relative, with `/` separators, hidden temp files included. */
 async function listFiles(dir: string): Promise<string[]> {

@@ -3,9 +3,9 @@
 import { createHash } from 'node:crypto';
 import { PutItemCommand } from '@aws-sdk/client-dynamodb';
 import { describe, expect, it } from 'vitest';
-import { DynamoDbStateStore } from '../lambda/adapters/dynamodb-state-store.js';
-import type { ErrorRow, OutputRow } from '../lambda/core/record-format.js';
-import { ConnectionError, StateCorruptError, TopicNotFoundError } from '../lambda/errors.js';
+import { DynamoDbStateStore } from '../src/adapters/dynamodb-state-store.js';
+import type { ErrorRow, OutputRow } from '../src/core/record-format.js';
+import { ConnectionError, StateCorruptError, TopicNotFoundError } from '../src/errors.js';
 import {
   createTopic,
   dynamodb,

@@ -2,9 +2,9 @@
 // every produced record lands in exactly one finished batch.
 import { setTimeout as sleep } from 'node:timers/promises';
 import { describe, expect, it } from 'vitest';
-import { DynamoDbStateStore } from '../lambda/adapters/dynamodb-state-store.js';
-import { pipelineIdOf } from '../lambda/core/pipeline-state.js';
-import { CrashPoint } from '../lambda/engine/run-types.js';
+import { DynamoDbStateStore } from '../src/adapters/dynamodb-state-store.js';
+import { pipelineIdOf } from '../src/core/pipeline-state.js';
+import { CrashPoint } from '../src/engine/run-types.js';
 import {
   createTopic,
   dynamodb,

@@ -1,8 +1,8 @@
 // At most one run works on a pipeline: a second run that finds a live lease changes nothing.
 import { describe, expect, it } from 'vitest';
-import { DynamoDbStateStore } from '../lambda/adapters/dynamodb-state-store.js';
-import { newPipelineState } from '../lambda/core/pipeline-state.js';
-import type { StateStore } from '../lambda/ports.js';
+import { DynamoDbStateStore } from '../src/adapters/dynamodb-state-store.js';
+import { newPipelineState } from '../src/core/pipeline-state.js';
+import type { StateStore } from '../src/ports.js';
 import { createTopic, dynamodb, listKeys, newPipeline, produce, readLanded, runOnce } from './support/bed.js';
 
 const MINUTE = 60_000;

@@ -1,6 +1,6 @@
 // The window rule end to end: each window's batch holds exactly the records whose timestamps fall in it.
 import { describe, expect, it } from 'vitest';
-import type { Manifest } from '../lambda/core/manifest.js';
+import type { Manifest } from '../src/core/manifest.js';
 import {
   createBucket,
   createStateTable,

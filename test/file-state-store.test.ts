@@ -6,9 +6,9 @@ import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { promisify } from 'node:util';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { FileStateStore } from '../lambda/adapters/file-state-store.js';
-import { newPipelineState, type PipelineState, pipelineIdOf } from '../lambda/core/pipeline-state.js';
-import { ConnectionError, StateConflictError, StateCorruptError } from '../lambda/errors.js';
+import { FileStateStore } from '../src/adapters/file-state-store.js';
+import { newPipelineState, type PipelineState, pipelineIdOf } from '../src/core/pipeline-state.js';
+import { ConnectionError, StateConflictError, StateCorruptError } from '../src/errors.js';
 
 const run = promisify(execFile);
 const id = pipelineIdOf('group-a', 'orders');
@@ -223,9 +223,9 @@ describe('FileStateStore', () => {
   });
 
   it('loses no update when writers in separate processes race', async () => {
-    const storeModule = resolve(import.meta.dirname, '../lambda/adapters/file-state-store.ts');
-    const stateModule = resolve(import.meta.dirname, '../lambda/core/pipeline-state.ts');
-    const errorsModule = resolve(import.meta.dirname, '../lambda/errors.ts');
+    const storeModule = resolve(import.meta.dirname, '../src/adapters/file-state-store.ts');
+    const stateModule = resolve(import.meta.dirname, '../src/core/pipeline-state.ts');
+    const errorsModule = resolve(import.meta.dirname, '../src/errors.ts');
     const script = `
       const { FileStateStore } = await import(${JSON.stringify(storeModule)});
       const { newPipelineState } = await import(${JSON.stringify(stateModule)});

@@ -1,10 +1,10 @@
 // The Lambda handler, invoked in-process as Lambda would (the emulator cannot run Lambdas without Docker).
 import type { Context } from 'aws-lambda';
 import { afterEach, describe, expect, it, vi } from 'vitest';
-import { DynamoDbStateStore } from '../lambda/adapters/dynamodb-state-store.js';
-import { pipelineIdOf } from '../lambda/core/pipeline-state.js';
-import { ConfigError } from '../lambda/errors.js';
-import { createHandler } from '../lambda/handler.js';
+import { DynamoDbStateStore } from '../src/adapters/dynamodb-state-store.js';
+import { pipelineIdOf } from '../src/core/pipeline-state.js';
+import { ConfigError } from '../src/errors.js';
+import { createHandler } from '../src/lambda/handler.js';
 import {
   brokers,
   createBucket,

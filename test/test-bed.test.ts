@@ -8,7 +8,7 @@ import {
 import { CreateBucketCommand, GetObjectCommand, PutObjectCommand } from '@aws-sdk/client-s3';
 import { Kafka, logLevel } from 'kafkajs';
 import { describe, expect, it } from 'vitest';
-import { createDynamoDbClient, createS3Client } from '../lambda/adapters/aws-clients.js';
+import { createDynamoDbClient, createS3Client } from '../src/adapters/aws-clients.js';
 
 const brokers = (process.env.KAFKA_BROKERS ?? '').split(',');
 

@@ -1,7 +1,7 @@
 // Settings are validated once, every problem named, before anything runs.
 import { describe, expect, it } from 'vitest';
-import { loadConfig } from '../../lambda/config.js';
-import { ConfigError } from '../../lambda/errors.js';
+import { loadConfig } from '../../src/config.js';
+import { ConfigError } from '../../src/errors.js';
 
 const valid = {
   KAFKA_BROKERS: 'b1:9092,b2:9092',

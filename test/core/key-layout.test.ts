@@ -1,6 +1,6 @@
 // The S3 key layout: deterministic, sortable, Hive-style.
 import { describe, expect, it } from 'vitest';
-import { errorsKey, manifestKey, partKey } from '../../lambda/core/key-layout.js';
+import { errorsKey, manifestKey, partKey } from '../../src/core/key-layout.js';
 
 const window = { startMs: Date.parse('2026-11-27T09:05:00Z'), endMs: Date.parse('2026-11-27T09:06:00Z') };
 

@@ -1,7 +1,7 @@
 // The manifest is a pure function of the pending batch, byte for byte.
 import { describe, expect, it } from 'vitest';
-import { buildManifest, serializeManifest } from '../../lambda/core/manifest.js';
-import type { FinishedPart, PendingBatch } from '../../lambda/core/pipeline-state.js';
+import { buildManifest, serializeManifest } from '../../src/core/manifest.js';
+import type { FinishedPart, PendingBatch } from '../../src/core/pipeline-state.js';
 
 const part = (partition: number, sequence: number, extra: Partial<FinishedPart> = {}): FinishedPart => ({
   partition,

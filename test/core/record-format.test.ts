@@ -1,6 +1,6 @@
 // How a record becomes a row.
 import { describe, expect, it } from 'vitest';
-import { defaultNdjsonLine, toNdjsonLine, toOutputRow } from '../../lambda/core/record-format.js';
+import { defaultNdjsonLine, toNdjsonLine, toOutputRow } from '../../src/core/record-format.js';
 
 describe('record format', () => {
   it('keeps UTF-8 as text and anything else as base64, naming the encoding', () => {

@@ -1,7 +1,7 @@
 // The window rule as pure logic: table-driven cases with a fake clock.
 import { describe, expect, it } from 'vitest';
-import { floorToInterval, Placement, WindowTracker } from '../../lambda/core/window-rule.js';
-import type { SourceRecord } from '../../lambda/ports.js';
+import { floorToInterval, Placement, WindowTracker } from '../../src/core/window-rule.js';
+import type { SourceRecord } from '../../src/ports.js';
 
 const window = { startMs: 60_000, endMs: 120_000 };
 const rule = { allowedLatenessMs: 5_000, futureToleranceMs: 3_600_000 };

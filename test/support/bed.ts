@@ -5,13 +5,13 @@ import { gunzipSync } from 'node:zlib';
 import { CreateTableCommand } from '@aws-sdk/client-dynamodb';
 import { CreateBucketCommand, GetObjectCommand, ListObjectsV2Command } from '@aws-sdk/client-s3';
 import { type IHeaders, Kafka, logLevel } from 'kafkajs';
-import { createDynamoDbClient, createS3Client } from '../../lambda/adapters/aws-clients.js';
-import { createAdapters } from '../../lambda/adapters/create-adapters.js';
-import { loadConfig, type PullerConfig } from '../../lambda/config.js';
-import type { Manifest } from '../../lambda/core/manifest.js';
-import { pipelineIdOf } from '../../lambda/core/pipeline-state.js';
-import { runPipeline } from '../../lambda/engine/run-pipeline.js';
-import type { RunOptions, RunReport } from '../../lambda/engine/run-types.js';
+import { createDynamoDbClient, createS3Client } from '../../src/adapters/aws-clients.js';
+import { createAdapters } from '../../src/adapters/create-adapters.js';
+import { loadConfig, type PullerConfig } from '../../src/config.js';
+import type { Manifest } from '../../src/core/manifest.js';
+import { pipelineIdOf } from '../../src/core/pipeline-state.js';
+import { runPipeline } from '../../src/engine/run-pipeline.js';
+import type { RunOptions, RunReport } from '../../src/engine/run-types.js';
 
 /** The bed's brokers, from the environment the global setup prepared. */
 export function brokers(): string[] {

@@ -3,11 +3,11 @@
 import { Logger } from '@aws-lambda-powertools/logger';
 import { Metrics, MetricUnit } from '@aws-lambda-powertools/metrics';
 import type { Context } from 'aws-lambda';
-import { createAdapters } from './adapters/create-adapters.js';
-import { loadConfig, type PullerConfig } from './config.js';
-import { runPipeline } from './engine/run-pipeline.js';
-import type { PullerHooks, RunReport } from './engine/run-types.js';
-import { PullerMetric } from './metric-names.js';
+import { createAdapters } from '../adapters/create-adapters.js';
+import { loadConfig, type PullerConfig } from '../config.js';
+import { runPipeline } from '../engine/run-pipeline.js';
+import type { PullerHooks, RunReport } from '../engine/run-types.js';
+import { PullerMetric } from '../metric-names.js';
 
 /** What one invocation returns (also logged): the run's outcome and totals. */
 export interface HandlerResult {
