@@ -1,9 +1,9 @@
 // The CDK constructs of kafka-batch-puller.
 export { KafkaBatchPuller, type KafkaBatchPullerProps, PullerLogLevel } from './kafka-batch-puller.js';
 export {
+  constructIdForTopic,
   KafkaBatchPullerStack,
   type KafkaBatchPullerStackProps,
-  pipelineIdFromTopic,
   type StackPipelineOptions,
 } from './kafka-batch-puller-stack.js';
 export { KafkaSecurityMode, type MskIamResourceArns, mskIamResourceArns } from './kafka-security.js';

@@ -123,7 +123,7 @@ export interface KafkaBatchPullerStackProps extends StackProps {
 }
 
 /** `orders.v1-raw` → `OrdersV1Raw`: a construct id from a topic name. */
-export function pipelineIdFromTopic(topic: string): string {
+export function constructIdForTopic(topic: string): string {
   return topic
     .split(/[^A-Za-z0-9]+/)
     .filter((word) => word !== '')
@@ -179,7 +179,7 @@ export class KafkaBatchPullerStack extends Stack {
     });
 
     this.pipelines = props.pipelines.map(({ id: pipelineId, ...options }) =>
-      this.puller.addPipeline(pipelineId ?? pipelineIdFromTopic(options.topic), options),
+      this.puller.addPipeline(pipelineId ?? constructIdForTopic(options.topic), options),
     );
 
     new CfnOutput(this, 'BucketName', {
@@ -258,11 +258,11 @@ function stackProblems(props: KafkaBatchPullerStackProps): string[] {
   }
   if (props.saslSecretKmsKeyArn && !props.saslSecretArn)
     problems.push('saslSecretKmsKeyArn needs saslSecretArn');
-  if (props.kafkaSecurity === KafkaSecurityMode.scramSha512 && !props.saslSecretArn) {
-    problems.push(`saslSecretArn is required when kafkaSecurity is '${KafkaSecurityMode.scramSha512}'`);
+  if (props.kafkaSecurity === KafkaSecurityMode.SCRAM_SHA512 && !props.saslSecretArn) {
+    problems.push(`saslSecretArn is required when kafkaSecurity is '${KafkaSecurityMode.SCRAM_SHA512}'`);
   }
-  if (props.kafkaSecurity === KafkaSecurityMode.mskIam && !props.mskClusterArn) {
-    problems.push(`mskClusterArn is required when kafkaSecurity is '${KafkaSecurityMode.mskIam}'`);
+  if (props.kafkaSecurity === KafkaSecurityMode.MSK_IAM && !props.mskClusterArn) {
+    problems.push(`mskClusterArn is required when kafkaSecurity is '${KafkaSecurityMode.MSK_IAM}'`);
   }
   return problems;
 }

@@ -17,7 +17,7 @@ import { PullerPipeline, type PullerPipelineOptions } from './puller-pipeline.js
 import { bucketDefaults, failureQueueDefaults, stateTableDefaults } from './secure-defaults.js';
 
 /** Powertools log levels. */
-export const PullerLogLevel = { debug: 'DEBUG', info: 'INFO', warn: 'WARN', error: 'ERROR' } as const;
+export const PullerLogLevel = { DEBUG: 'DEBUG', INFO: 'INFO', WARN: 'WARN', ERROR: 'ERROR' } as const;
 /** A Powertools log level. */
 export type PullerLogLevel = (typeof PullerLogLevel)[keyof typeof PullerLogLevel];
 
@@ -34,7 +34,7 @@ export interface KafkaBatchPullerProps {
 
   /**
    * The Amazon MSK cluster's ARN (`arn:aws:kafka:<region>:<account>:cluster/<name>/<uuid>`); required
-   * with `KafkaSecurityMode.mskIam`, where each function may connect to it and read only its own topic
+   * with `KafkaSecurityMode.MSK_IAM`, where each function may connect to it and read only its own topic
    * and group.
    * @default - none; only allowed with another security mode left unset
    */
@@ -42,7 +42,7 @@ export interface KafkaBatchPullerProps {
 
   /**
    * The Secrets Manager secret holding `{"username": ..., "password": ...}`; required with
-   * `KafkaSecurityMode.scramSha512`. The functions get its ARN and read it at run time.
+   * `KafkaSecurityMode.SCRAM_SHA512`. The functions get its ARN and read it at run time.
    * @default - none
    */
   readonly saslSecret?: secretsmanager.ISecret;
@@ -147,7 +147,7 @@ export interface KafkaBatchPullerProps {
 
   /**
    * The functions' Powertools log level (POWERTOOLS_LOG_LEVEL).
-   * @default PullerLogLevel.info
+   * @default PullerLogLevel.INFO
    */
   readonly logLevel?: PullerLogLevel;
 
@@ -180,7 +180,7 @@ const BROKER = /^[^\s:,]+:\d{1,5}$/;
  * @example
  * const puller = new KafkaBatchPuller(this, 'Puller', {
  *   brokers: [cluster.bootstrapBrokersSaslIam],
- *   kafkaSecurity: KafkaSecurityMode.mskIam,
+ *   kafkaSecurity: KafkaSecurityMode.MSK_IAM,
  *   mskClusterArn: cluster.clusterArn,
  *   vpc,
  * });
@@ -197,9 +197,9 @@ export class KafkaBatchPuller extends Construct implements ec2.IConnectable {
   readonly brokers: readonly string[];
   /** How the functions authenticate to Kafka. */
   readonly kafkaSecurity: KafkaSecurityMode;
-  /** The MSK cluster, with `KafkaSecurityMode.mskIam`. */
+  /** The MSK cluster, with `KafkaSecurityMode.MSK_IAM`. */
   readonly mskClusterArn: string | undefined;
-  /** The SCRAM credentials, with `KafkaSecurityMode.scramSha512`. */
+  /** The SCRAM credentials, with `KafkaSecurityMode.SCRAM_SHA512`. */
   readonly saslSecret: secretsmanager.ISecret | undefined;
   /** The key encrypting `saslSecret`, when known. */
   readonly saslSecretEncryptionKey: kms.IKey | undefined;
@@ -247,7 +247,7 @@ export class KafkaBatchPuller extends Construct implements ec2.IConnectable {
     this.vpcSubnets = props.vpcSubnets;
     this.alarmTopic = props.alarmTopic;
     this.logRetention = props.logRetention ?? logs.RetentionDays.ONE_MONTH;
-    this.logLevel = props.logLevel ?? PullerLogLevel.info;
+    this.logLevel = props.logLevel ?? PullerLogLevel.INFO;
     this.metricsNamespace = props.metricsNamespace ?? 'KafkaBatchPuller';
     this.serviceName = props.serviceName ?? 'kafka-batch-puller';
     this.architecture = props.architecture ?? lambda.Architecture.ARM_64;
@@ -375,7 +375,7 @@ export class KafkaBatchPuller extends Construct implements ec2.IConnectable {
     ] as const) {
       new ec2.GatewayVpcEndpoint(this, id, { vpc, service, subnets: [subnets] });
     }
-    if (this.kafkaSecurity === KafkaSecurityMode.scramSha512) {
+    if (this.kafkaSecurity === KafkaSecurityMode.SCRAM_SHA512) {
       const endpoint = new ec2.InterfaceVpcEndpoint(this, 'SecretsManagerEndpoint', {
         vpc,
         service: ec2.InterfaceVpcEndpointAwsService.SECRETS_MANAGER,
@@ -407,24 +407,24 @@ function pullerProblems(props: KafkaBatchPullerProps): string[] {
   if (!modes.includes(mode)) {
     problems.push(`kafkaSecurity must be one of ${modes.join(', ')}, got '${mode}'`);
   }
-  if (mode === KafkaSecurityMode.scramSha512 && !props.saslSecret) {
-    problems.push(`saslSecret is required when kafkaSecurity is '${KafkaSecurityMode.scramSha512}'`);
+  if (mode === KafkaSecurityMode.SCRAM_SHA512 && !props.saslSecret) {
+    problems.push(`saslSecret is required when kafkaSecurity is '${KafkaSecurityMode.SCRAM_SHA512}'`);
   }
-  if (mode !== KafkaSecurityMode.scramSha512 && (props.saslSecret || props.saslSecretEncryptionKey)) {
+  if (mode !== KafkaSecurityMode.SCRAM_SHA512 && (props.saslSecret || props.saslSecretEncryptionKey)) {
     problems.push(
-      `saslSecret and saslSecretEncryptionKey are used only when kafkaSecurity is '${KafkaSecurityMode.scramSha512}'`,
+      `saslSecret and saslSecretEncryptionKey are used only when kafkaSecurity is '${KafkaSecurityMode.SCRAM_SHA512}'`,
     );
   }
-  if (mode === KafkaSecurityMode.mskIam) {
+  if (mode === KafkaSecurityMode.MSK_IAM) {
     if (!props.mskClusterArn) {
-      problems.push(`mskClusterArn is required when kafkaSecurity is '${KafkaSecurityMode.mskIam}'`);
+      problems.push(`mskClusterArn is required when kafkaSecurity is '${KafkaSecurityMode.MSK_IAM}'`);
     } else if (!isMskClusterArn(props.mskClusterArn)) {
       problems.push(
         `mskClusterArn must be an MSK cluster ARN (arn:aws:kafka:<region>:<account>:cluster/<name>/<uuid>), got '${props.mskClusterArn}'`,
       );
     }
   } else if (props.mskClusterArn) {
-    problems.push(`mskClusterArn is used only when kafkaSecurity is '${KafkaSecurityMode.mskIam}'`);
+    problems.push(`mskClusterArn is used only when kafkaSecurity is '${KafkaSecurityMode.MSK_IAM}'`);
   }
   if (!props.vpc) {
     for (const name of ['vpcSubnets', 'securityGroups', 'createVpcEndpoints'] as const) {

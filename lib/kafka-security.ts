@@ -4,13 +4,13 @@ import { Fn, Token } from 'aws-cdk-lib';
 /** How the functions authenticate to the Kafka brokers; the values are the Lambda's KAFKA_SECURITY settings. */
 export const KafkaSecurityMode = {
   /** No TLS, no authentication: local brokers only (LocalStack, a test bed). */
-  plaintext: 'plaintext',
+  PLAINTEXT: 'plaintext',
   /** TLS to the brokers, no client authentication. */
-  tls: 'tls',
+  TLS: 'tls',
   /** SASL/SCRAM-SHA-512 over TLS; the credentials are read at run time from a Secrets Manager secret. */
-  scramSha512: 'scram-sha-512',
+  SCRAM_SHA512: 'scram-sha-512',
   /** Amazon MSK IAM access control (SASL/OAUTHBEARER over TLS), signed with the function's role. */
-  mskIam: 'msk-iam',
+  MSK_IAM: 'msk-iam',
 } as const;
 /** How the functions authenticate to the Kafka brokers. */
 export type KafkaSecurityMode = (typeof KafkaSecurityMode)[keyof typeof KafkaSecurityMode];

@@ -75,7 +75,7 @@ export interface PullerPipelineOptions {
 
   /**
    * Compression of the batch objects.
-   * @default Compression.gzip
+   * @default Compression.GZIP
    */
   readonly compression?: Compression;
 
@@ -301,7 +301,7 @@ export class PullerPipeline extends Construct {
     const freshnessPeriods = batchInterval.toSeconds() * 2 <= Duration.days(1).toSeconds() ? 2 : 1;
     this.freshnessAlarm = new cloudwatch.Alarm(this, 'FreshnessAlarm', {
       alarmDescription: `kafka-batch-puller: topic ${topic} has no window closed in the last ${o.freshnessAlarmIntervals} intervals (${batchInterval.toHumanString()} each), or its runs stopped reporting.`,
-      metric: this.metric(PullerMetric.newestWindowAgeSeconds, {
+      metric: this.metric(PullerMetric.NEWEST_WINDOW_AGE_SECONDS, {
         period,
         statistic: cloudwatch.Stats.MINIMUM,
       }),
@@ -451,7 +451,7 @@ export class PullerPipeline extends Construct {
       );
     }
 
-    if (puller.kafkaSecurity === KafkaSecurityMode.scramSha512 && puller.saslSecret) {
+    if (puller.kafkaSecurity === KafkaSecurityMode.SCRAM_SHA512 && puller.saslSecret) {
       const secret = puller.saslSecret;
       // A secret imported by name has a partial ARN; its full ARN ends in '-' and six random characters.
       statement(['secretsmanager:GetSecretValue'], [secret.secretFullArn ?? `${secret.secretArn}-??????`]);
@@ -460,7 +460,7 @@ export class PullerPipeline extends Construct {
       }
     }
 
-    if (puller.kafkaSecurity === KafkaSecurityMode.mskIam && puller.mskClusterArn) {
+    if (puller.kafkaSecurity === KafkaSecurityMode.MSK_IAM && puller.mskClusterArn) {
       const arns = mskIamResourceArns(puller.mskClusterArn, this.topic, this.groupId);
       statement(['kafka-cluster:Connect', 'kafka-cluster:DescribeCluster'], [arns.cluster]);
       statement(['kafka-cluster:DescribeTopic', 'kafka-cluster:ReadData'], [arns.topic]);
@@ -512,7 +512,7 @@ function resolveOptions(options: PullerPipelineOptions): ResolvedOptions {
     timeout: options.timeout ?? minDuration(batchInterval, LAMBDA_MAX_TIMEOUT),
     memorySize: options.memorySize ?? 1024,
     partSize: options.partSize ?? Size.mebibytes(64),
-    compression: options.compression ?? Compression.gzip,
+    compression: options.compression ?? Compression.GZIP,
     freshnessAlarmIntervals: options.freshnessAlarmIntervals ?? 3,
     outputPrefix: options.outputPrefix ?? '',
   };

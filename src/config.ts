@@ -19,7 +19,7 @@ export type StartPosition =
   | { readonly kind: 'timestamp'; readonly timestampMs: number };
 
 /** Compression of the batch objects. */
-export const Compression = { gzip: 'gzip', none: 'none' } as const;
+export const Compression = { GZIP: 'gzip', NONE: 'none' } as const;
 /** Compression of the batch objects. */
 export type Compression = (typeof Compression)[keyof typeof Compression];
 

@@ -2,15 +2,15 @@
 
 /** The metrics the handler emits (Powertools EMF), each with the dimensions `service` and `Topic`. */
 export const PullerMetric = {
-  recordsWritten: 'RecordsWritten',
-  bytesWritten: 'BytesWritten',
-  windowsClosed: 'WindowsClosed',
-  lateRecords: 'LateRecords',
-  errorRecords: 'ErrorRecords',
+  RECORDS_WRITTEN: 'RecordsWritten',
+  BYTES_WRITTEN: 'BytesWritten',
+  WINDOWS_CLOSED: 'WindowsClosed',
+  LATE_RECORDS: 'LateRecords',
+  ERROR_RECORDS: 'ErrorRecords',
   /** Records between the saved offsets and the high watermarks at the end of a run. */
-  consumerLag: 'ConsumerLag',
+  CONSUMER_LAG: 'ConsumerLag',
   /** Seconds the newest closed window's end trails the clock. */
-  newestWindowAgeSeconds: 'NewestWindowAgeSeconds',
+  NEWEST_WINDOW_AGE_SECONDS: 'NewestWindowAgeSeconds',
 } as const;
 /** A metric the handler emits. */
 export type PullerMetric = (typeof PullerMetric)[keyof typeof PullerMetric];

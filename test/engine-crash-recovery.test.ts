@@ -35,11 +35,11 @@ function recordsOverThreeWindows(base: number): TestRecord[] {
 }
 
 const scenarios: Array<{ point: CrashPoint; occurrence: number }> = [
-  { point: CrashPoint.afterPendingRecorded, occurrence: 1 },
-  { point: CrashPoint.afterPartWritten, occurrence: 1 },
-  { point: CrashPoint.afterPartWritten, occurrence: 5 },
-  { point: CrashPoint.afterManifestWritten, occurrence: 2 },
-  { point: CrashPoint.afterStateSaved, occurrence: 1 },
+  { point: CrashPoint.AFTER_PENDING_RECORDED, occurrence: 1 },
+  { point: CrashPoint.AFTER_PART_WRITTEN, occurrence: 1 },
+  { point: CrashPoint.AFTER_PART_WRITTEN, occurrence: 5 },
+  { point: CrashPoint.AFTER_MANIFEST_WRITTEN, occurrence: 2 },
+  { point: CrashPoint.AFTER_STATE_SAVED, occurrence: 1 },
 ];
 
 describe('crash recovery', () => {

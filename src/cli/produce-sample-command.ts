@@ -131,7 +131,7 @@ export async function produceSampleCommand(argv: readonly string[], context: Cli
     numberFlag(flags, 'time-spread-seconds', spec.name, { min: 0, what: 'a number of seconds' }) ?? 0;
   const partitions = integerFlag(flags, 'partitions', spec.name, { min: 1, max: 10_000 });
   const valueBytes = integerFlag(flags, 'value-bytes', spec.name, { min: 1, max: 900_000 }) ?? 256;
-  const kind = choiceFlag(flags, 'kind', spec.name, Object.values(SampleKind)) ?? SampleKind.orders;
+  const kind = choiceFlag(flags, 'kind', spec.name, Object.values(SampleKind)) ?? SampleKind.ORDERS;
   // The shared flag mapping validates --broker, --topic and --security; the group is not used here.
   const variables = variablesFromFlags(flags, spec.name, context.env);
   variables[ConfigVariables.groupId] = 'produce-sample';

@@ -85,8 +85,8 @@ export async function runCommand(argv: readonly string[], context: CliContext): 
       if (once) {
         // A run that met its deadline left ended windows behind (a backlog): with --once the next
         // run starts at once instead of at the next tick, until everything that has ended is closed.
-        if (report?.outcome === RunOutcome.deadline) continue;
-        return report?.outcome === RunOutcome.leaseHeld ? 1 : 0;
+        if (report?.outcome === RunOutcome.DEADLINE) continue;
+        return report?.outcome === RunOutcome.LEASE_HELD ? 1 : 0;
       }
       // The next run starts at this run's deadline (the next tick); at once if this run overran it.
       const waitMs = deadlineMs - Date.now();
@@ -125,7 +125,7 @@ async function runScheduled(
   try {
     const report = await runWithAdapters(config, { deadlineMs, runId, signal, output });
     output.runFinished(report, Date.now() - startedMs);
-    if (report.outcome === RunOutcome.leaseHeld) {
+    if (report.outcome === RunOutcome.LEASE_HELD) {
       output.note(
         `another run (${report.leaseHolder ?? 'unknown'}) holds the pipeline's lease; nothing was changed`,
       );

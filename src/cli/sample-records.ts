@@ -2,7 +2,7 @@
 // Pure apart from the random numbers it is given.
 
 /** The kinds of sample values. */
-export const SampleKind = { orders: 'orders', clicks: 'clicks' } as const;
+export const SampleKind = { ORDERS: 'orders', CLICKS: 'clicks' } as const;
 /** The kind of sample values. */
 export type SampleKind = (typeof SampleKind)[keyof typeof SampleKind];
 

@@ -19,11 +19,11 @@ export function floorToInterval(ms: number, intervalMs: number): number {
 /** Where a record goes relative to the window being built. */
 export const Placement = {
   /** start <= timestamp < end. */
-  inWindow: 'in-window',
+  IN_WINDOW: 'in-window',
   /** timestamp < start: written to this window and counted as late. */
-  late: 'late',
+  LATE: 'late',
   /** No usable timestamp (negative), or further in the future than tolerated: written to the errors object. */
-  badTimestamp: 'bad-timestamp',
+  BAD_TIMESTAMP: 'bad-timestamp',
 } as const;
 /** Where a record goes relative to the window being built. */
 export type Placement = (typeof Placement)[keyof typeof Placement];
@@ -110,10 +110,10 @@ export class WindowTracker {
       if (BigInt(record.offset) < share.nextOffset) continue; // already taken
       const ts = record.timestampMs;
       if (!(ts >= 0)) {
-        placed.push({ record, placement: Placement.badTimestamp });
+        placed.push({ record, placement: Placement.BAD_TIMESTAMP });
       } else if (ts >= this.window.endMs) {
         if (replaying || ts > nowMs + this.options.futureToleranceMs) {
-          placed.push({ record, placement: Placement.badTimestamp });
+          placed.push({ record, placement: Placement.BAD_TIMESTAMP });
         } else {
           share.endedByRecord = true;
           share.endingTimestampMs = ts;
@@ -122,7 +122,7 @@ export class WindowTracker {
           return placed;
         }
       } else {
-        placed.push({ record, placement: ts < this.window.startMs ? Placement.late : Placement.inWindow });
+        placed.push({ record, placement: ts < this.window.startMs ? Placement.LATE : Placement.IN_WINDOW });
         share.clockMs = Math.max(share.clockMs, ts);
       }
       share.nextOffset = BigInt(record.offset) + 1n;

@@ -22,7 +22,7 @@ import { defaultNdjsonLine, type ErrorRow, toNdjsonLine, toOutputRow } from '../
 import { floorToInterval, type PlacedRecord, Placement, WindowTracker } from '../core/window-rule.js';
 import { StateConflictError } from '../errors.js';
 import type { PartitionBounds, SourceBatch, VersionedState } from '../ports.js';
-import { PartSlice } from './part-slice.js';
+import { PartWriter } from './part-writer.js';
 import {
   type ClosedWindow,
   CrashPoint,
@@ -40,7 +40,7 @@ export async function runPipeline(options: RunOptions): Promise<RunReport> {
 
 const MANIFEST_CONTENT_TYPE = 'application/json';
 
-type WindowResult = 'closed' | typeof Outcome.deadline | typeof Outcome.aborted;
+type WindowResult = 'closed' | typeof Outcome.DEADLINE | typeof Outcome.ABORTED;
 
 class PipelineRun {
   private readonly config: PullerConfig;
@@ -68,12 +68,12 @@ class PipelineRun {
       const loaded = await this.options.store.load(this.pipelineId);
       this.adopt(loaded);
       const blocker = blockingLease(this.state, this.options.runId, this.now());
-      if (blocker) return this.report(Outcome.leaseHeld, blocker.owner);
+      if (blocker) return this.report(Outcome.LEASE_HELD, blocker.owner);
 
       // Reach the broker before writing anything: a missing topic or an unreachable broker leaves state untouched.
       this.bounds = await source.partitionBounds();
       const held = await this.takeLease(loaded === undefined);
-      if (held !== undefined) return this.report(Outcome.leaseHeld, held);
+      if (held !== undefined) return this.report(Outcome.LEASE_HELD, held);
 
       const outcome = await this.buildWindows();
       await this.releaseLease();
@@ -150,9 +150,9 @@ class PipelineRun {
     }
   }
 
-  private stopReason(): typeof Outcome.deadline | typeof Outcome.aborted | undefined {
-    if (this.options.signal?.aborted) return Outcome.aborted;
-    if (this.now() >= this.options.deadlineMs - this.config.safetyMarginMs) return Outcome.deadline;
+  private stopReason(): typeof Outcome.DEADLINE | typeof Outcome.ABORTED | undefined {
+    if (this.options.signal?.aborted) return Outcome.ABORTED;
+    if (this.now() >= this.options.deadlineMs - this.config.safetyMarginMs) return Outcome.DEADLINE;
     return undefined;
   }
 
@@ -163,11 +163,11 @@ class PipelineRun {
       const window = this.state.pending
         ? { startMs: this.state.pending.windowStartMs, endMs: this.state.pending.windowEndMs }
         : await this.nextWindow();
-      if (window === undefined) return Outcome.caughtUp;
+      if (window === undefined) return Outcome.CAUGHT_UP;
       // A window that ends after the deadline cannot close in this run; the next run takes it.
-      const closesLater = this.state.pending?.endOffsets == null;
-      if (closesLater && window.endMs > this.options.deadlineMs - this.config.safetyMarginMs)
-        return Outcome.caughtUp;
+      const endNotRecorded = this.state.pending?.endOffsets == null;
+      if (endNotRecorded && window.endMs > this.options.deadlineMs - this.config.safetyMarginMs)
+        return Outcome.CAUGHT_UP;
       const result = await this.buildWindow(window);
       if (result !== 'closed') return result;
     }
@@ -267,7 +267,7 @@ class PipelineRun {
     const sequences = new Map(
       this.bounds.map((b) => [b.partition, parts.filter((p) => p.partition === b.partition).length]),
     );
-    const slices = new Map<number, PartSlice>();
+    const writers = new Map<number, PartWriter>();
     // A closed window being finished reads exactly up to its recorded end offsets.
     const isDone = (partition: number) =>
       replayEnd
@@ -287,7 +287,7 @@ class PipelineRun {
 
       for (let reading = open(); reading.length > 0; reading = open()) {
         const stop = this.stopReason();
-        if (stop) return await abandon(slices, stop);
+        if (stop) return await abandon(writers, stop);
         const before = this.now();
         const budget = Math.max(0, this.options.deadlineMs - this.config.safetyMarginMs - before);
         const batches = await this.options.source.poll(Math.min(this.config.pollIntervalMs, budget));
@@ -297,8 +297,8 @@ class PipelineRun {
           if (isDone(batch.partition)) continue;
           fed.add(batch.partition);
           const placed = this.take(tracker, batch, replayEnd, nowMs);
-          const stopped = await this.write(window, batch.partition, placed, slices, sequences);
-          if (stopped) return await abandon(slices, stopped);
+          const stopped = await this.write(window, batch.partition, placed, writers, sequences);
+          if (stopped) return await abandon(writers, stopped);
         }
         if (!replayEnd) await this.advanceIdleClocks(tracker, fed, nowMs - before, nowMs);
         // A partition whose share is done stops fetching: what lies beyond its end belongs to the next window.
@@ -306,7 +306,7 @@ class PipelineRun {
         this.options.listener?.onProgress?.({
           windowStartMs: window.startMs,
           windowEndMs: window.endMs,
-          records: this.countSoFar(slices),
+          records: this.countSoFar(writers),
           partitionsDone: this.bounds.length - open().length,
           partitions: this.bounds.length,
           lag: tracker.lag(),
@@ -321,18 +321,18 @@ class PipelineRun {
       if (this.sourceStarted && nextStart === window.endMs) {
         await this.fetchFrom(new Map(Object.entries(endOffsets).map(([p, offset]) => [Number(p), offset])));
       }
-      await this.closeWindow(window, endOffsets, slices, nextStart);
+      await this.closeWindow(window, endOffsets, writers, nextStart);
       return 'closed';
     } catch (error) {
       // A dead process leaves its uploads as they are (the bucket's lifecycle rule aborts them).
-      if (!(error instanceof SimulatedCrash)) await abandon(slices, undefined).catch(() => {});
+      if (!(error instanceof SimulatedCrash)) await abandon(writers, undefined).catch(() => {});
       throw error;
     }
   }
 
-  private countSoFar(slices: ReadonlyMap<number, PartSlice>): number {
+  private countSoFar(writers: ReadonlyMap<number, PartWriter>): number {
     const recorded = (this.state.pending?.parts ?? []).reduce((sum, part) => sum + part.records, 0);
-    return recorded + [...slices.values()].reduce((sum, slice) => sum + slice.records, 0);
+    return recorded + [...writers.values()].reduce((sum, writer) => sum + writer.records, 0);
   }
 
   /** Places a batch's records; when finishing a closed window, only those below its end offsets. */
@@ -374,20 +374,20 @@ class PipelineRun {
     window: WindowBounds,
     partition: number,
     placed: readonly PlacedRecord[],
-    slices: Map<number, PartSlice>,
+    writers: Map<number, PartWriter>,
     sequences: Map<number, number>,
   ): Promise<ReturnType<PipelineRun['stopReason']>> {
     const { topic, partSizeBytes } = this.config;
     const parseRecord = this.options.hooks?.parseRecord;
     const topicJson = JSON.stringify(topic);
-    const sliceFor = () => {
-      let slice = slices.get(partition);
-      if (!slice) {
+    const writerFor = () => {
+      let writer = writers.get(partition);
+      if (!writer) {
         const pending = this.state.pending;
         // A new part starts where the partition's last finished part (now in the state) ended.
         const firstOffset =
           resumeOffset(pending, pending?.startOffsets ?? this.state.offsets, partition) ?? '0';
-        slice = new PartSlice(this.options.sink, {
+        writer = new PartWriter(this.options.sink, {
           prefix: this.config.output.prefix,
           topic,
           window,
@@ -396,38 +396,38 @@ class PipelineRun {
           firstOffset,
           compression: this.config.compression,
         });
-        slices.set(partition, slice);
+        writers.set(partition, writer);
       }
-      return slice;
+      return writer;
     };
     for (const { record, placement } of placed) {
-      const slice = sliceFor();
-      const late = placement === Placement.late;
-      if (placement === Placement.badTimestamp) {
-        slice.addError(errorLine(toOutputRow(topic, record), badTimestampReason(record.timestampMs)));
+      const writer = writerFor();
+      const late = placement === Placement.LATE;
+      if (placement === Placement.BAD_TIMESTAMP) {
+        writer.addError(errorLine(toOutputRow(topic, record), badTimestampReason(record.timestampMs)));
       } else if (!parseRecord) {
-        slice.addRow(defaultNdjsonLine(topicJson, record), record.timestampMs, late);
+        writer.addRow(defaultNdjsonLine(topicJson, record), record.timestampMs, late);
       } else {
         const row = toOutputRow(topic, record);
         try {
-          slice.addRow(toNdjsonLine(parseRecord(row)), record.timestampMs, late);
+          writer.addRow(toNdjsonLine(parseRecord(row)), record.timestampMs, late);
         } catch (error) {
-          slice.addError(
+          writer.addError(
             errorLine(row, `parseRecord failed: ${error instanceof Error ? error.message : String(error)}`),
           );
         }
       }
-      if (slice.bytes >= partSizeBytes) {
+      if (writer.bytes >= partSizeBytes) {
         const next = (BigInt(record.offset) + 1n).toString();
-        await this.finishPart(window, slice, next);
-        slices.delete(partition);
-        sequences.set(partition, slice.start.sequence + 1);
+        await this.finishPart(window, writer, next);
+        writers.delete(partition);
+        sequences.set(partition, writer.start.sequence + 1);
         // A part boundary is a safe point: a large fetched batch does not carry the run past its deadline.
         const stop = this.stopReason();
         if (stop) return stop;
       }
     }
-    await slices.get(partition)?.flush();
+    await writers.get(partition)?.flush();
     return undefined;
   }
 
@@ -446,40 +446,40 @@ class PipelineRun {
 
   private async finishPart(
     window: WindowBounds,
-    slice: PartSlice,
+    writer: PartWriter,
     nextOffset: string,
   ): Promise<FinishedPart> {
-    const part = await slice.finish(nextOffset);
+    const part = await writer.finish(nextOffset);
     const pending = this.pendingFor(window);
     await this.save({ ...this.state, pending: { ...pending, parts: [...pending.parts, part] } });
-    this.crash(CrashPoint.afterPartWritten);
+    this.crash(CrashPoint.AFTER_PART_WRITTEN);
     return part;
   }
 
   private async closeWindow(
     window: WindowBounds,
     endOffsets: Record<string, string>,
-    slices: Map<number, PartSlice>,
+    writers: Map<number, PartWriter>,
     nextWindowStartMs: number,
   ): Promise<void> {
     const { sink, source } = this.options;
     if (this.state.pending?.endOffsets == null) {
       const pending = this.pendingFor(window);
       await this.save({ ...this.state, pending: { ...pending, endOffsets, closedAtMs: this.now() } });
-      this.crash(CrashPoint.afterPendingRecorded);
+      this.crash(CrashPoint.AFTER_PENDING_RECORDED);
     }
-    for (const partition of [...slices.keys()].sort((a, b) => a - b)) {
-      const slice = slices.get(partition);
-      if (!slice) continue;
-      await this.finishPart(window, slice, endOffsets[String(partition)] ?? slice.start.firstOffset);
-      slices.delete(partition);
+    for (const partition of [...writers.keys()].sort((a, b) => a - b)) {
+      const writer = writers.get(partition);
+      if (!writer) continue;
+      await this.finishPart(window, writer, endOffsets[String(partition)] ?? writer.start.firstOffset);
+      writers.delete(partition);
     }
 
     const pending = this.pendingFor(window);
     const manifest = buildManifest(this.config.topic, this.config.compression, pending);
     const key = manifestKey(this.config.output.prefix, this.config.topic, window);
     await sink.putObject(key, serializeManifest(manifest), MANIFEST_CONTENT_TYPE);
-    this.crash(CrashPoint.afterManifestWritten);
+    this.crash(CrashPoint.AFTER_MANIFEST_WRITTEN);
 
     await this.save({
       ...this.state,
@@ -495,7 +495,7 @@ class PipelineRun {
       },
       windowsClosed: this.state.windowsClosed + 1,
     });
-    this.crash(CrashPoint.afterStateSaved);
+    this.crash(CrashPoint.AFTER_STATE_SAVED);
 
     // A window that read nothing moved no offset: the last commit still holds (and a commit with no
     // member in the group costs kafkajs a whole throwaway consumer).
@@ -514,7 +514,7 @@ class PipelineRun {
 
   private async report(outcome: RunOutcome, leaseHolder?: string): Promise<RunReport> {
     let consumerLag: number | undefined;
-    if (outcome !== Outcome.leaseHeld && this.bounds.length > 0) {
+    if (outcome !== Outcome.LEASE_HELD && this.bounds.length > 0) {
       const bounds = await this.options.source.partitionBounds().catch(() => this.bounds);
       consumerLag = bounds.reduce((sum, b) => {
         const saved = this.state.offsets[String(b.partition)] ?? b.low;
@@ -556,8 +556,8 @@ function resumeOffset(
 }
 
 /** Discards the open parts of an unfinished window: none becomes visible; finished parts stay recorded. */
-async function abandon<T>(slices: ReadonlyMap<number, PartSlice>, result: T): Promise<T> {
-  await Promise.all([...slices.values()].map((slice) => slice.abort()));
+async function abandon<T>(writers: ReadonlyMap<number, PartWriter>, result: T): Promise<T> {
+  await Promise.all([...writers.values()].map((writer) => writer.abort()));
   return result;
 }
 

@@ -17,11 +17,11 @@ export interface PullerHooks {
 
 /** The step boundaries where tests can make a run die, to prove recovery. */
 export const CrashPoint = {
-  afterPendingRecorded: 'afterPendingRecorded',
-  afterPartWritten: 'afterPartWritten',
-  afterManifestWritten: 'afterManifestWritten',
+  AFTER_PENDING_RECORDED: 'afterPendingRecorded',
+  AFTER_PART_WRITTEN: 'afterPartWritten',
+  AFTER_MANIFEST_WRITTEN: 'afterManifestWritten',
   /** The new boundary is saved; the consumer group's offsets are not committed yet. */
-  afterStateSaved: 'afterStateSaved',
+  AFTER_STATE_SAVED: 'afterStateSaved',
 } as const;
 /** A step boundary where tests can make a run die. */
 export type CrashPoint = (typeof CrashPoint)[keyof typeof CrashPoint];
@@ -73,13 +73,13 @@ export interface RunOptions {
 /** Why a run ended. */
 export const RunOutcome = {
   /** Every window that could close has closed; the open one waits for the next run. */
-  caughtUp: 'caught-up',
+  CAUGHT_UP: 'caught-up',
   /** The deadline came before the open window closed; its finished parts are kept. */
-  deadline: 'deadline',
+  DEADLINE: 'deadline',
   /** The signal was aborted. */
-  aborted: 'aborted',
+  ABORTED: 'aborted',
   /** Another run holds the lease; nothing was changed. */
-  leaseHeld: 'lease-held',
+  LEASE_HELD: 'lease-held',
 } as const;
 /** Why a run ended. */
 export type RunOutcome = (typeof RunOutcome)[keyof typeof RunOutcome];

@@ -6,7 +6,7 @@ import type { Context } from 'aws-lambda';
 import { createAdapters } from '../adapters/create-adapters.js';
 import { loadConfig, type PullerConfig } from '../config.js';
 import { runPipeline } from '../engine/run-pipeline.js';
-import type { PullerHooks, RunReport } from '../engine/run-types.js';
+import { type PullerHooks, RunOutcome, type RunReport } from '../engine/run-types.js';
 import { PullerMetric } from '../metric-names.js';
 
 /** What one invocation returns (also logged): the run's outcome and totals. */
@@ -72,21 +72,21 @@ export function createHandler(hooks: PullerHooks = {}) {
         consumerLag: report.consumerLag,
         newestWindowAgeSeconds: report.newestWindowAgeSeconds,
       };
-      metrics.addMetric(PullerMetric.recordsWritten, MetricUnit.Count, result.recordsWritten);
-      metrics.addMetric(PullerMetric.bytesWritten, MetricUnit.Bytes, result.bytesWritten);
-      metrics.addMetric(PullerMetric.windowsClosed, MetricUnit.Count, result.windowsClosed);
-      metrics.addMetric(PullerMetric.lateRecords, MetricUnit.Count, result.lateRecords);
-      metrics.addMetric(PullerMetric.errorRecords, MetricUnit.Count, result.errorRecords);
+      metrics.addMetric(PullerMetric.RECORDS_WRITTEN, MetricUnit.Count, result.recordsWritten);
+      metrics.addMetric(PullerMetric.BYTES_WRITTEN, MetricUnit.Bytes, result.bytesWritten);
+      metrics.addMetric(PullerMetric.WINDOWS_CLOSED, MetricUnit.Count, result.windowsClosed);
+      metrics.addMetric(PullerMetric.LATE_RECORDS, MetricUnit.Count, result.lateRecords);
+      metrics.addMetric(PullerMetric.ERROR_RECORDS, MetricUnit.Count, result.errorRecords);
       if (result.consumerLag !== undefined)
-        metrics.addMetric(PullerMetric.consumerLag, MetricUnit.Count, result.consumerLag);
+        metrics.addMetric(PullerMetric.CONSUMER_LAG, MetricUnit.Count, result.consumerLag);
       if (result.newestWindowAgeSeconds !== undefined) {
         metrics.addMetric(
-          PullerMetric.newestWindowAgeSeconds,
+          PullerMetric.NEWEST_WINDOW_AGE_SECONDS,
           MetricUnit.Seconds,
           result.newestWindowAgeSeconds,
         );
       }
-      if (report.outcome === 'lease-held')
+      if (report.outcome === RunOutcome.LEASE_HELD)
         logger.warn('another run holds the lease; nothing done', { holder: report.leaseHolder });
       logger.info('run finished', { ...result });
       return result;

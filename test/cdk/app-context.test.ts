@@ -5,7 +5,7 @@ import { App, Aspects } from 'aws-cdk-lib';
 import { Annotations, Match, Template } from 'aws-cdk-lib/assertions';
 import { AwsSolutionsChecks } from 'cdk-nag';
 import { describe, expect, it } from 'vitest';
-import { KafkaBatchPullerStack, pipelineIdFromTopic } from '../../lib/kafka-batch-puller-stack.js';
+import { constructIdForTopic, KafkaBatchPullerStack } from '../../lib/kafka-batch-puller-stack.js';
 import { appSettingsFromContext } from '../../lib/stack-context.js';
 import { ACCOUNT, CLUSTER_ARN, REGION } from './support.js';
 
@@ -227,12 +227,12 @@ describe('bad context', () => {
   });
 });
 
-describe('pipelineIdFromTopic', () => {
+describe('constructIdForTopic', () => {
   it.each([
     ['orders', 'Orders'],
     ['orders.v1-raw', 'OrdersV1Raw'],
     ['__consumer_offsets', 'ConsumerOffsets'],
   ])('turns %s into %s', (topic, id) => {
-    expect(pipelineIdFromTopic(topic)).toBe(id);
+    expect(constructIdForTopic(topic)).toBe(id);
   });
 });

@@ -15,7 +15,7 @@ describe('bundling', () => {
   const stack = newStack({ bundle: true });
   const puller = new KafkaBatchPuller(stack, 'Puller', {
     brokers: ['b:9092'],
-    kafkaSecurity: KafkaSecurityMode.plaintext,
+    kafkaSecurity: KafkaSecurityMode.PLAINTEXT,
   });
   puller.addPipeline('Orders', { topic: 'orders' });
   puller.addPipeline('Payments', { topic: 'payments' });

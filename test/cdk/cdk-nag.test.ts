@@ -31,7 +31,7 @@ const configurations: Array<[string, (stack: Stack) => void]> = [
     (stack) => {
       const puller = new KafkaBatchPuller(stack, 'Puller', {
         brokers: ['redpanda:9092'],
-        kafkaSecurity: KafkaSecurityMode.plaintext,
+        kafkaSecurity: KafkaSecurityMode.PLAINTEXT,
       });
       puller.addPipeline('Orders', { topic: 'orders' });
       puller.addPipeline('Payments', { topic: 'payments', outputPrefix: 'raw' });
@@ -42,7 +42,7 @@ const configurations: Array<[string, (stack: Stack) => void]> = [
     (stack) => {
       new KafkaBatchPuller(stack, 'Puller', {
         brokers: ['b-1.events.abc.c2.kafka.eu-west-1.amazonaws.com:9098'],
-        kafkaSecurity: KafkaSecurityMode.mskIam,
+        kafkaSecurity: KafkaSecurityMode.MSK_IAM,
         mskClusterArn: CLUSTER_ARN,
         vpc: importedVpc(stack),
         alarmTopic: sns.Topic.fromTopicArn(stack, 'Alarms', `arn:aws:sns:${REGION}:${ACCOUNT}:alarms`),
@@ -54,7 +54,7 @@ const configurations: Array<[string, (stack: Stack) => void]> = [
     (stack) => {
       new KafkaBatchPuller(stack, 'Puller', {
         brokers: ['b-1:9096'],
-        kafkaSecurity: KafkaSecurityMode.scramSha512,
+        kafkaSecurity: KafkaSecurityMode.SCRAM_SHA512,
         saslSecret: secretsmanager.Secret.fromSecretCompleteArn(
           stack,
           'Scram',
@@ -73,7 +73,7 @@ const configurations: Array<[string, (stack: Stack) => void]> = [
     (stack) => {
       new KafkaBatchPuller(stack, 'Puller', {
         brokers: ['broker:9094'],
-        kafkaSecurity: KafkaSecurityMode.tls,
+        kafkaSecurity: KafkaSecurityMode.TLS,
         bucket: s3.Bucket.fromBucketName(stack, 'Existing', 'existing-bucket'),
       }).addPipeline('Orders', { topic: 'orders' });
     },

@@ -17,7 +17,7 @@ describe('KafkaBatchPuller with default settings', () => {
   const stack = newStack();
   const puller = new KafkaBatchPuller(stack, 'Puller', {
     brokers: ['broker-1:9092', 'broker-2:9092'],
-    kafkaSecurity: KafkaSecurityMode.plaintext,
+    kafkaSecurity: KafkaSecurityMode.PLAINTEXT,
   });
   const pipeline = puller.addPipeline('Orders', { topic: 'orders' });
   const template = Template.fromStack(stack);
@@ -215,7 +215,7 @@ describe('KafkaBatchPuller with several pipelines', () => {
   const topic = new sns.Topic(stack, 'Alarms');
   const puller = new KafkaBatchPuller(stack, 'Puller', {
     brokers: ['broker-1:9092'],
-    kafkaSecurity: KafkaSecurityMode.tls,
+    kafkaSecurity: KafkaSecurityMode.TLS,
     alarmTopic: topic,
   });
   const orders = puller.addPipeline('Orders', {
@@ -331,7 +331,7 @@ describe('KafkaBatchPuller with customer managed keys, existing resources and a 
   const logs = new s3.Bucket(stack, 'AccessLogs');
   new KafkaBatchPuller(stack, 'Puller', {
     brokers: ['broker-1:9092'],
-    kafkaSecurity: KafkaSecurityMode.plaintext,
+    kafkaSecurity: KafkaSecurityMode.PLAINTEXT,
     bucketEncryptionKey: bucketKey,
     tableEncryptionKey: tableKey,
     serverAccessLogsBucket: logs,
@@ -387,7 +387,7 @@ describe('KafkaBatchPuller with an existing bucket and table', () => {
   const table = dynamodb.Table.fromTableName(stack, 'ExistingTable', 'puller-state');
   const puller = new KafkaBatchPuller(stack, 'Puller', {
     brokers: ['broker-1:9092'],
-    kafkaSecurity: KafkaSecurityMode.plaintext,
+    kafkaSecurity: KafkaSecurityMode.PLAINTEXT,
     bucket,
     stateTable: table,
   });
@@ -410,7 +410,7 @@ describe('KafkaBatchPuller in a VPC with MSK IAM', () => {
   const vpc = importedVpc(stack);
   const puller = new KafkaBatchPuller(stack, 'Puller', {
     brokers: ['b-1.events.abc.c2.kafka.eu-west-1.amazonaws.com:9098'],
-    kafkaSecurity: KafkaSecurityMode.mskIam,
+    kafkaSecurity: KafkaSecurityMode.MSK_IAM,
     mskClusterArn: CLUSTER_ARN,
     vpc,
   });
@@ -460,7 +460,7 @@ describe('KafkaBatchPuller in a VPC with SASL/SCRAM', () => {
   });
   const puller = new KafkaBatchPuller(stack, 'Puller', {
     brokers: ['b-1.events.abc.c2.kafka.eu-west-1.amazonaws.com:9096'],
-    kafkaSecurity: KafkaSecurityMode.scramSha512,
+    kafkaSecurity: KafkaSecurityMode.SCRAM_SHA512,
     saslSecret: secret,
     vpc,
   });
@@ -501,7 +501,7 @@ describe('KafkaBatchPuller with createVpcEndpoints false and given security grou
   const sg = ec2.SecurityGroup.fromSecurityGroupId(stack, 'ClientSg', 'sg-0123456789abcdef0');
   new KafkaBatchPuller(stack, 'Puller', {
     brokers: ['broker:9094'],
-    kafkaSecurity: KafkaSecurityMode.tls,
+    kafkaSecurity: KafkaSecurityMode.TLS,
     vpc,
     securityGroups: [sg],
     createVpcEndpoints: false,

@@ -73,7 +73,7 @@ describe('permissions with plaintext brokers and no VPC', () => {
   const stack = newStack();
   const puller = new KafkaBatchPuller(stack, 'Puller', {
     brokers: ['b:9092'],
-    kafkaSecurity: KafkaSecurityMode.plaintext,
+    kafkaSecurity: KafkaSecurityMode.PLAINTEXT,
   });
   const orders = puller.addPipeline('Orders', { topic: 'orders' });
   const payments = puller.addPipeline('Payments', { topic: 'payments', outputPrefix: 'raw/kafka' });
@@ -138,7 +138,7 @@ describe('permissions with plaintext brokers and no VPC', () => {
     const readerStack = newStack();
     const readerPuller = new KafkaBatchPuller(readerStack, 'Puller', {
       brokers: ['b:9092'],
-      kafkaSecurity: KafkaSecurityMode.plaintext,
+      kafkaSecurity: KafkaSecurityMode.PLAINTEXT,
     });
     const pipeline = readerPuller.addPipeline('Orders', { topic: 'orders' });
     const reader = new iam.Role(readerStack, 'Reader', { assumedBy: new iam.AccountRootPrincipal() });
@@ -157,7 +157,7 @@ describe('permissions with MSK IAM in a VPC', () => {
   const stack = newStack();
   const puller = new KafkaBatchPuller(stack, 'Puller', {
     brokers: ['b-1.events.abc.c2.kafka.eu-west-1.amazonaws.com:9098'],
-    kafkaSecurity: KafkaSecurityMode.mskIam,
+    kafkaSecurity: KafkaSecurityMode.MSK_IAM,
     mskClusterArn: CLUSTER_ARN,
     vpc: importedVpc(stack),
   });
@@ -197,7 +197,7 @@ describe('permissions with MSK IAM in a VPC', () => {
     const tokenStack = newStack();
     const tokenPuller = new KafkaBatchPuller(tokenStack, 'Puller', {
       brokers: [Fn.importValue('EventsBrokers')],
-      kafkaSecurity: KafkaSecurityMode.mskIam,
+      kafkaSecurity: KafkaSecurityMode.MSK_IAM,
       mskClusterArn: Fn.importValue('EventsClusterArn'),
     });
     const pipeline = tokenPuller.addPipeline('Orders', { topic: 'orders', groupId: 'orders-to-s3' });
@@ -221,7 +221,7 @@ describe('permissions with SASL/SCRAM and customer managed keys', () => {
   const secret = new secretsmanager.Secret(stack, 'Scram', { encryptionKey: secretKey });
   const puller = new KafkaBatchPuller(stack, 'Puller', {
     brokers: ['b-1:9096'],
-    kafkaSecurity: KafkaSecurityMode.scramSha512,
+    kafkaSecurity: KafkaSecurityMode.SCRAM_SHA512,
     saslSecret: secret,
     bucketEncryptionKey: bucketKey,
     tableEncryptionKey: tableKey,
@@ -261,7 +261,7 @@ describe('permissions with SASL/SCRAM and customer managed keys', () => {
     const imported = secretsmanager.Secret.fromSecretNameV2(nameStack, 'Scram', 'AmazonMSK_puller');
     const p = new KafkaBatchPuller(nameStack, 'Puller', {
       brokers: ['b-1:9096'],
-      kafkaSecurity: KafkaSecurityMode.scramSha512,
+      kafkaSecurity: KafkaSecurityMode.SCRAM_SHA512,
       saslSecret: imported,
     }).addPipeline('Orders', { topic: 'orders' });
     const read = statementsOf(Template.fromStack(nameStack), p.role).find((s) =>

@@ -9,7 +9,7 @@ import type { PullerPipelineOptions } from '../../lib/puller-pipeline.js';
 import { StartPosition } from '../../lib/start-position.js';
 import { CLUSTER_ARN, importedVpc, newStack } from './support.js';
 
-const plaintext: KafkaBatchPullerProps = { brokers: ['b:9092'], kafkaSecurity: KafkaSecurityMode.plaintext };
+const plaintext: KafkaBatchPullerProps = { brokers: ['b:9092'], kafkaSecurity: KafkaSecurityMode.PLAINTEXT };
 
 function addPipeline(options: PullerPipelineOptions): () => void {
   return () => new KafkaBatchPuller(newStack(), 'Puller', plaintext).addPipeline('Orders', options);
@@ -136,25 +136,25 @@ describe('puller props', () => {
   it.each<[string, Partial<KafkaBatchPullerProps>, RegExp]>([
     [
       'SCRAM without a secret',
-      { kafkaSecurity: KafkaSecurityMode.scramSha512 },
+      { kafkaSecurity: KafkaSecurityMode.SCRAM_SHA512 },
       /saslSecret is required when kafkaSecurity is 'scram-sha-512'/,
     ],
     [
       'MSK IAM without a cluster ARN',
-      { kafkaSecurity: KafkaSecurityMode.mskIam },
+      { kafkaSecurity: KafkaSecurityMode.MSK_IAM },
       /mskClusterArn is required when kafkaSecurity is 'msk-iam'/,
     ],
     [
       'MSK IAM with something else than a cluster ARN',
       {
-        kafkaSecurity: KafkaSecurityMode.mskIam,
+        kafkaSecurity: KafkaSecurityMode.MSK_IAM,
         mskClusterArn: 'arn:aws:kafka:eu-west-1:123456789012:topic/x/y/z',
       },
       /mskClusterArn must be an MSK cluster ARN/,
     ],
     [
       'a cluster ARN with another security mode',
-      { kafkaSecurity: KafkaSecurityMode.tls, mskClusterArn: CLUSTER_ARN },
+      { kafkaSecurity: KafkaSecurityMode.TLS, mskClusterArn: CLUSTER_ARN },
       /mskClusterArn is used only when kafkaSecurity is 'msk-iam'/,
     ],
     [
@@ -214,7 +214,7 @@ describe('puller props', () => {
       () =>
         new KafkaBatchPuller(stack, 'Puller', {
           brokers: ['b-1.x.kafka.eu-west-1.amazonaws.com:9098,b-2.x.kafka.eu-west-1.amazonaws.com:9098'],
-          kafkaSecurity: KafkaSecurityMode.mskIam,
+          kafkaSecurity: KafkaSecurityMode.MSK_IAM,
           mskClusterArn: CLUSTER_ARN,
           vpc: importedVpc(stack),
         }),

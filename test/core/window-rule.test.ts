@@ -27,11 +27,11 @@ describe('floorToInterval', () => {
 
 describe('WindowTracker.take', () => {
   it.each([
-    { name: 'in window', ts: 60_000, placement: Placement.inWindow },
-    { name: 'last ms of the window', ts: 119_999, placement: Placement.inWindow },
-    { name: 'before the window (late)', ts: 1_000, placement: Placement.late },
-    { name: 'no timestamp', ts: -1, placement: Placement.badTimestamp },
-    { name: 'beyond the future tolerance', ts: 200_000 + 3_600_001, placement: Placement.badTimestamp },
+    { name: 'in window', ts: 60_000, placement: Placement.IN_WINDOW },
+    { name: 'last ms of the window', ts: 119_999, placement: Placement.IN_WINDOW },
+    { name: 'before the window (late)', ts: 1_000, placement: Placement.LATE },
+    { name: 'no timestamp', ts: -1, placement: Placement.BAD_TIMESTAMP },
+    { name: 'beyond the future tolerance', ts: 200_000 + 3_600_001, placement: Placement.BAD_TIMESTAMP },
   ])('places a record $name as $placement', ({ ts, placement }) => {
     const tracker = new WindowTracker(window, [{ partition: 0, nextOffset: '0' }], rule);
     expect(tracker.take(0, [record(0, ts)], '1', 200_000)).toEqual([{ record: record(0, ts), placement }]);
@@ -49,7 +49,7 @@ describe('WindowTracker.take', () => {
   it('treats a record past the end as bad when replaying recorded end offsets', () => {
     const tracker = new WindowTracker(window, [{ partition: 0, nextOffset: '0' }], rule);
     const placed = tracker.take(0, [record(0, 130_000)], '1', 100_000, true);
-    expect(placed[0]?.placement).toBe(Placement.badTimestamp);
+    expect(placed[0]?.placement).toBe(Placement.BAD_TIMESTAMP);
     expect(tracker.isDone(0)).toBe(false);
   });
 

@@ -7,8 +7,8 @@ import type { FinishedPart } from '../core/pipeline-state.js';
 import type { BatchSink } from '../ports.js';
 import { ObjectWriter } from './object-writer.js';
 
-/** Identifies a slice: which window, partition and sequence number, and where its offsets start. */
-export interface SliceStart {
+/** Identifies a part: which window, partition and sequence number, and where its offsets start. */
+export interface PartStart {
   readonly prefix: string;
   readonly topic: string;
   readonly window: WindowBounds;
@@ -19,7 +19,7 @@ export interface SliceStart {
 }
 
 /** A partition's part being written. Lines are buffered per fetched batch and flushed in one write. */
-export class PartSlice {
+export class PartWriter {
   private data: ObjectWriter | undefined;
   private errors: ObjectWriter | undefined;
   private dataText = '';
@@ -34,7 +34,7 @@ export class PartSlice {
 
   constructor(
     private readonly sink: BatchSink,
-    readonly start: SliceStart,
+    readonly start: PartStart,
   ) {}
 
   private key(): string {
