@@ -11,6 +11,7 @@ import type * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
 import type * as sns from 'aws-cdk-lib/aws-sns';
 import * as sqs from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
+import { isBrokerAddress, splitBrokerList } from '../src/core/kafka-names.js';
 import { isMskClusterArn, KafkaSecurityMode } from './kafka-security.js';
 import { addNagSuppressions } from './nag-suppressions.js';
 import { PullerPipeline, type PullerPipelineOptions } from './puller-pipeline.js';
@@ -169,8 +170,6 @@ export interface KafkaBatchPullerProps {
    */
   readonly architecture?: lambda.Architecture;
 }
-
-const BROKER = /^[^\s:,]+:\d{1,5}$/;
 
 /**
  * Lands Kafka topics in S3 as time-windowed batches, one pipeline per topic, each run by EventBridge
@@ -395,12 +394,11 @@ function pullerProblems(props: KafkaBatchPullerProps): string[] {
   const modes = Object.values(KafkaSecurityMode);
   const literalBrokers = props.brokers
     .filter((broker) => !Token.isUnresolved(broker))
-    .flatMap((broker) => broker.split(','))
-    .map((broker) => broker.trim());
+    .flatMap(splitBrokerList);
   if (props.brokers.length === 0) {
     problems.push('brokers must list at least one host:port');
   }
-  const bad = literalBrokers.filter((broker) => !BROKER.test(broker));
+  const bad = literalBrokers.filter((broker) => !isBrokerAddress(broker));
   if (bad.length > 0) {
     problems.push(`brokers must each be host:port, got ${bad.map((b) => `'${b}'`).join(', ')}`);
   }

@@ -10,6 +10,7 @@ import * as logs from 'aws-cdk-lib/aws-logs';
 import * as scheduler from 'aws-cdk-lib/aws-scheduler';
 import { Construct } from 'constructs';
 import { Compression, ConfigVariables } from '../src/config.js';
+import { isTopicName, TOPIC_NAME_RULE } from '../src/core/kafka-names.js';
 import { PullerMetric } from '../src/metric-names.js';
 import { locateHandlerSource } from './handler-source.js';
 import type { KafkaBatchPuller } from './kafka-batch-puller.js';
@@ -127,7 +128,6 @@ export interface PullerPipelineOptions {
 
 export { PullerMetric } from '../src/metric-names.js';
 
-const TOPIC_NAME = /^[a-zA-Z0-9._-]{1,249}$/;
 const PREFIX = /^[A-Za-z0-9!_.'()=-]+(\/[A-Za-z0-9!_.'()=-]+)*$/;
 const LAMBDA_MAX_TIMEOUT = Duration.minutes(15);
 /** The shortest maximum event age Lambda and Scheduler accept, and the longest Lambda accepts. */
@@ -526,10 +526,8 @@ function pipelineProblems(
 ): string[] {
   const problems: string[] = [];
   const interval = ms(o.batchInterval);
-  if (Token.isUnresolved(o.topic) || !TOPIC_NAME.test(o.topic)) {
-    problems.push(
-      `topic must be a Kafka topic name (letters, digits, '.', '_', '-'; 1 to 249 characters), got '${o.topic}'`,
-    );
+  if (Token.isUnresolved(o.topic) || !isTopicName(o.topic)) {
+    problems.push(`topic must be a Kafka topic name (${TOPIC_NAME_RULE}), got '${o.topic}'`);
   }
   if (Token.isUnresolved(o.groupId) || o.groupId.trim() === '' || /[*?]/.test(o.groupId)) {
     problems.push(

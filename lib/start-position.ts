@@ -1,4 +1,5 @@
 // Where a new pipeline (no saved state yet) starts reading its topic.
+import { parseIsoDateTime } from '../src/core/iso-time.js';
 
 /** Where a new pipeline starts reading; ignored once the pipeline has saved state. */
 export class StartPosition {
@@ -22,8 +23,8 @@ export class StartPosition {
   static parse(value: string): StartPosition | undefined {
     if (value === 'earliest') return StartPosition.EARLIEST;
     if (value === 'latest') return StartPosition.LATEST;
-    const ms = /^\d{4}-\d{2}-\d{2}T/.test(value) ? Date.parse(value) : Number.NaN;
-    return Number.isNaN(ms) ? undefined : new StartPosition(new Date(ms).toISOString());
+    const ms = parseIsoDateTime(value);
+    return ms === undefined ? undefined : new StartPosition(new Date(ms).toISOString());
   }
 
   /** The START_POSITION value the function reads. */

@@ -1,6 +1,8 @@
 // The pipeline's settings: one typed, validated object, read once at start from environment-style
 // variables (the Lambda's environment, or the CLI's flags mapped to the same names).
 import { z } from 'zod';
+import { parseIsoDateTime } from './core/iso-time.js';
+import { isBrokerAddress, isTopicName, splitBrokerList, TOPIC_NAME_RULE } from './core/kafka-names.js';
 import { ConfigError } from './errors.js';
 
 /** How the puller authenticates to Kafka. */
@@ -119,12 +121,12 @@ const optional = z
 const schema = z
   .object({
     [V.brokers]: required(V.brokers)
-      .transform((v) => v.split(',').map((b) => b.trim()))
-      .refine((list) => list.every((b) => /^[^\s:]+:\d{1,5}$/.test(b)), {
+      .transform(splitBrokerList)
+      .refine((list) => list.length > 0 && list.every(isBrokerAddress), {
         error: `${V.brokers} must be a comma-separated list of host:port`,
       }),
-    [V.topic]: required(V.topic).regex(/^[a-zA-Z0-9._-]{1,249}$/, {
-      error: `${V.topic} must be a valid Kafka topic name (letters, digits, '.', '_', '-'; at most 249)`,
+    [V.topic]: required(V.topic).refine(isTopicName, {
+      error: `${V.topic} must be a valid Kafka topic name (${TOPIC_NAME_RULE})`,
     }),
     [V.groupId]: required(V.groupId),
     [V.batchIntervalSeconds]: seconds(V.batchIntervalSeconds),
@@ -140,8 +142,8 @@ const schema = z
         .transform((v, ctx): StartPosition => {
           if (v === undefined || v === 'earliest') return { kind: 'earliest' };
           if (v === 'latest') return { kind: 'latest' };
-          const ms = /^\d{4}-\d{2}-\d{2}T/.test(v) ? Date.parse(v) : Number.NaN;
-          if (Number.isNaN(ms)) {
+          const ms = parseIsoDateTime(v);
+          if (ms === undefined) {
             ctx.addIssue({
               code: 'custom',
               message: `${V.startPosition} must be earliest, latest or an ISO-8601 time such as 2026-01-31T00:00:00Z (got '${v}')`,
