@@ -70,6 +70,16 @@ export interface PullerConfig {
   readonly safetyMarginMs: number;
   /** Kafka client id. */
   readonly clientId: string;
+  /** How much the Kafka source fetches and holds. */
+  readonly fetch: FetchSettings;
+}
+
+/** How much the Kafka source fetches and holds ahead of the engine. */
+export interface FetchSettings {
+  /** The most one fetch returns per partition, bytes (Kafka's `max.partition.fetch.bytes`). */
+  readonly maxBytesPerPartition: number;
+  /** Fetched bytes held before the source stops fetching until the engine catches up. */
+  readonly maxQueuedBytes: number;
 }
 
 /** The variable names `loadConfig` reads; the CLI's flags map onto the same names. */
@@ -94,11 +104,20 @@ export const ConfigVariables = {
   safetyMarginSeconds: 'SAFETY_MARGIN_SECONDS',
   futureToleranceSeconds: 'FUTURE_TOLERANCE_SECONDS',
   clientId: 'KAFKA_CLIENT_ID',
+  fetchPartitionMb: 'FETCH_PARTITION_MB',
+  fetchQueueMb: 'FETCH_QUEUE_MB',
 } as const;
 
 const V = ConfigVariables;
 // Small parts are allowed (tests, tiny windows); S3 takes objects below its 5 MiB multipart minimum in one PUT.
 const MIN_PART_SIZE_MB = 0.05;
+
+const mebibytes = (name: string, min: number, max: number, fallback: number) =>
+  z.coerce
+    .number({ error: `${name} must be a number of MiB` })
+    .min(min, { error: `${name} must be at least ${min}` })
+    .max(max, { error: `${name} must be at most ${max}` })
+    .default(fallback);
 
 const seconds = (name: string) =>
   z.coerce
@@ -161,11 +180,9 @@ const schema = z
     [V.compression]: optional.pipe(
       z.enum(['gzip', 'none'], { error: `${V.compression} must be gzip or none` }).default('gzip'),
     ),
-    [V.partSizeMb]: z.coerce
-      .number({ error: `${V.partSizeMb} must be a number of MiB` })
-      .min(MIN_PART_SIZE_MB, { error: `${V.partSizeMb} must be at least ${MIN_PART_SIZE_MB}` })
-      .max(4096, { error: `${V.partSizeMb} must be at most 4096` })
-      .default(64),
+    [V.partSizeMb]: mebibytes(V.partSizeMb, MIN_PART_SIZE_MB, 4096, 64),
+    [V.fetchPartitionMb]: mebibytes(V.fetchPartitionMb, 0.01, 64, 1),
+    [V.fetchQueueMb]: mebibytes(V.fetchQueueMb, 1, 1024, 16),
     [V.security]: optional.pipe(
       z
         .enum(['plaintext', 'tls', 'scram-sha-512', 'msk-iam'], {
@@ -207,10 +224,15 @@ const schema = z
     if (env[V.security] === 'scram-sha-512' && !env[V.saslSecretArn]) {
       problem(`${V.saslSecretArn} is required when ${V.security} is scram-sha-512`);
     }
+    if (env[V.fetchQueueMb] < env[V.fetchPartitionMb]) {
+      problem(`${V.fetchQueueMb} must be at least ${V.fetchPartitionMb}: the queue holds whole fetches`);
+    }
     if (env[V.security] === 'msk-iam' && !env[V.region]) {
       problem(`${V.region} is required when ${V.security} is msk-iam`);
     }
   });
+
+const mib = (value: number) => Math.round(value * 1024 * 1024);
 
 function securityOf(env: z.output<typeof schema>): KafkaSecurity {
   switch (env[V.security]) {
@@ -254,9 +276,13 @@ export function loadConfig(env: Readonly<Record<string, string | undefined>> = p
       : { kind: 'directory', path: e[V.outputDirectory] ?? '', prefix },
     state: table ? { kind: 'dynamodb', table } : { kind: 'file', path: e[V.stateFile] ?? '' },
     compression: e[V.compression],
-    partSizeBytes: Math.round(e[V.partSizeMb] * 1024 * 1024),
+    partSizeBytes: mib(e[V.partSizeMb]),
     security: securityOf(e),
     safetyMarginMs: e[V.safetyMarginSeconds] * 1000,
     clientId: e[V.clientId] ?? 'kafka-batch-puller',
+    fetch: {
+      maxBytesPerPartition: mib(e[V.fetchPartitionMb]),
+      maxQueuedBytes: mib(e[V.fetchQueueMb]),
+    },
   };
 }

@@ -22,7 +22,7 @@ export interface Adapters {
 /** Creates the adapters named by `config`. */
 export async function createAdapters(config: PullerConfig): Promise<Adapters> {
   const kafka = await createKafkaClient(config);
-  const source = new KafkaSource(kafka, config.topic, config.groupId);
+  const source = new KafkaSource(kafka, config.topic, config.groupId, config.fetch);
   const s3 = config.output.kind === 's3' ? createS3Client() : undefined;
   const dynamodb = config.state.kind === 'dynamodb' ? createDynamoDbClient() : undefined;
   const sink: BatchSink =

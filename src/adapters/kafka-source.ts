@@ -1,16 +1,9 @@
 // RecordSource over kafkajs. kafkajs has no pull API, so its push loop (eachBatch) feeds a bounded
 // queue that poll() drains; eachBatch waits while the queue is full, which stops further fetches.
 import type { Admin, Batch, Consumer, Kafka, KafkaMessage } from 'kafkajs';
+import type { FetchSettings } from '../config.js';
 import { ConnectionError, PullerError, TopicNotFoundError } from '../errors.js';
 import type { PartitionBounds, RecordSource, SourceBatch, SourceRecord } from '../ports.js';
-
-/** Tuning of the source. */
-export interface KafkaSourceOptions {
-  /** Fetched bytes held before eachBatch stops taking more. @default 16 MiB */
-  readonly maxQueuedBytes?: number;
-  /** Per-partition fetch size. @default 1 MiB */
-  readonly maxBytesPerPartition?: number;
-}
 
 interface Waiter {
   resolve(): void;
@@ -60,11 +53,11 @@ export class KafkaSource implements RecordSource {
     private readonly kafka: Kafka,
     private readonly topic: string,
     private readonly groupId: string,
-    options: KafkaSourceOptions = {},
+    fetch: FetchSettings,
   ) {
     this.admin = kafka.admin();
-    this.maxQueuedBytes = options.maxQueuedBytes ?? 16 * 1024 * 1024;
-    this.maxBytesPerPartition = options.maxBytesPerPartition ?? 1024 * 1024;
+    this.maxQueuedBytes = fetch.maxQueuedBytes;
+    this.maxBytesPerPartition = fetch.maxBytesPerPartition;
   }
 
   private async connectedAdmin(): Promise<Admin> {

@@ -125,6 +125,22 @@ export const runTuningFlags: readonly FlagSpec[] = [
     variable: V.partSizeMb,
   },
   {
+    name: 'fetch-partition-mb',
+    type: 'string',
+    placeholder: '<MiB>',
+    help: 'the most one Kafka fetch returns per partition',
+    default: '1',
+    variable: V.fetchPartitionMb,
+  },
+  {
+    name: 'fetch-queue-mb',
+    type: 'string',
+    placeholder: '<MiB>',
+    help: 'fetched bytes held ahead of the writer before fetching pauses',
+    default: '16',
+    variable: V.fetchQueueMb,
+  },
+  {
     name: 'safety-margin-seconds',
     type: 'string',
     placeholder: '<seconds>',

@@ -58,8 +58,6 @@ export type FinishedPart = z.infer<typeof partSchema>;
 export type PendingBatch = z.infer<typeof pendingSchema>;
 /** Everything a run needs to continue where the last one stopped. */
 export type PipelineState = z.infer<typeof stateSchema>;
-/** Offsets keyed by partition number (as a string, the way JSON and DynamoDB maps key them). */
-export type OffsetMap = Record<string, string>;
 
 /** The state item's key: one item per consumer group and topic. */
 export function pipelineIdOf(groupId: string, topic: string): string {

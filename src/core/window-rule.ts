@@ -161,21 +161,6 @@ export class WindowTracker {
     return share.endedByRecord || (this.isCaughtUp(partition) && share.clockMs >= this.window.endMs);
   }
 
-  /** Every partition's share is complete: the window can close. */
-  isComplete(): boolean {
-    return [...this.shares.keys()].every((partition) => this.isDone(partition));
-  }
-
-  /** Partitions whose share is not complete yet. */
-  openPartitions(): number[] {
-    return [...this.shares.keys()].filter((partition) => !this.isDone(partition));
-  }
-
-  /** How many partitions are done. */
-  doneCount(): number {
-    return this.shares.size - this.openPartitions().length;
-  }
-
   /** The next offset to read of `partition`: its end offset once its share is done. */
   nextOffset(partition: number): string {
     return this.share(partition).nextOffset.toString();

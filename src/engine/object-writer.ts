@@ -25,8 +25,6 @@ export class ObjectWriter {
   private readonly gzip: Gzip | undefined;
   private readonly flowing: Promise<void> | undefined;
   private storedBytes = 0;
-  /** Uncompressed bytes written so far: what parts are cut by. */
-  uncompressedBytes = 0;
 
   constructor(sink: BatchSink, key: string, compression: Compression) {
     this.upload = sink.openObject(key, CONTENT_TYPE);
@@ -57,7 +55,6 @@ export class ObjectWriter {
   /** Appends text (whole NDJSON lines). */
   async write(text: string): Promise<void> {
     const chunk = Buffer.from(text, 'utf8');
-    this.uncompressedBytes += chunk.length;
     if (this.gzip === undefined) {
       await this.store(chunk);
       return;

@@ -36,6 +36,7 @@ describe('config', () => {
       compression: 'gzip',
       partSizeBytes: 64 * 1024 * 1024,
       security: { mechanism: 'plaintext' },
+      fetch: { maxBytesPerPartition: 1024 * 1024, maxQueuedBytes: 16 * 1024 * 1024 },
     });
   });
 
@@ -56,6 +57,8 @@ describe('config', () => {
     [{ OUTPUT_DIRECTORY: '/tmp/x' }, 'exactly one of OUTPUT_BUCKET or OUTPUT_DIRECTORY must be set'],
     [{ OUTPUT_BUCKET: 'Bad_Bucket' }, "OUTPUT_BUCKET 'Bad_Bucket' is not a valid S3 bucket name"],
     [{ PART_SIZE_MB: '0' }, 'PART_SIZE_MB must be at least'],
+    [{ FETCH_PARTITION_MB: 'lots' }, 'FETCH_PARTITION_MB must be a number of MiB'],
+    [{ FETCH_PARTITION_MB: '8', FETCH_QUEUE_MB: '4' }, 'FETCH_QUEUE_MB must be at least FETCH_PARTITION_MB'],
   ])('rejects %o naming the setting', (override, message) => {
     expect(problemsOf({ ...valid, ...override }).join('\n')).toContain(message);
   });
@@ -68,6 +71,13 @@ describe('config', () => {
         'KAFKA_GROUP_ID is required',
       ]),
     );
+  });
+
+  it('reads the fetch settings in MiB', () => {
+    expect(loadConfig({ ...valid, FETCH_PARTITION_MB: '2', FETCH_QUEUE_MB: '32' }).fetch).toEqual({
+      maxBytesPerPartition: 2 * 1024 * 1024,
+      maxQueuedBytes: 32 * 1024 * 1024,
+    });
   });
 
   it('reads an ISO-8601 start time', () => {
