@@ -9,6 +9,8 @@ export const PullerMetric = {
   ERROR_RECORDS: 'ErrorRecords',
   /** Records between the saved offsets and the high watermarks at the end of a run. */
   CONSUMER_LAG: 'ConsumerLag',
+  /** Records retention deleted before any run read them (lost to the pipeline); see the run's warning. */
+  RETENTION_GAP_RECORDS: 'RetentionGapRecords',
   /** Seconds the newest closed window's end trails the clock. */
   NEWEST_WINDOW_AGE_SECONDS: 'NewestWindowAgeSeconds',
 } as const;

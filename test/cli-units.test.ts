@@ -156,7 +156,7 @@ describe('sample records', () => {
 });
 
 describe('terminal output', () => {
-  function capture(isTTY: boolean) {
+  function capture(isTTY: boolean, json = false) {
     let out = '';
     let err = '';
     const stdout = Object.assign(
@@ -175,7 +175,8 @@ describe('terminal output', () => {
       },
     });
     let clock = 0;
-    const output = new RunOutput(isTTY ? 'tty' : 'plain', { stdout, stderr }, () => (clock += 1000));
+    const mode = json ? 'json' : isTTY ? 'tty' : 'plain';
+    const output = new RunOutput(mode, { stdout, stderr }, () => (clock += 1000));
     return { output, out: () => out, err: () => err };
   }
 
@@ -241,6 +242,25 @@ describe('terminal output', () => {
     );
     expect(out().split('\n')).toHaveLength(2);
     expect(err()).toBe('stopping\n');
+  });
+
+  it("prints the engine's warnings with every attribute: a note on stderr, or a JSON event", () => {
+    const attributes = { topic: 'orders', partition: 2, recordsLost: 40 };
+    const plain = capture(false);
+    const json = capture(false, true);
+
+    plain.output.warn('retention deleted records before any run read them', attributes);
+    json.output.warn('retention deleted records before any run read them', attributes);
+
+    expect(plain.err()).toBe(
+      'warning: retention deleted records before any run read them (topic=orders, partition=2, recordsLost=40)\n',
+    );
+    expect(plain.out()).toBe('');
+    expect(JSON.parse(json.out())).toEqual({
+      event: 'warning',
+      message: 'retention deleted records before any run read them',
+      ...attributes,
+    });
   });
 
   it.each([

@@ -1,6 +1,9 @@
 // Backlogs, deadlines and windows larger than a part: a run closes what it can in its time, and the
 // next run continues exactly where it stopped, with byte-identical results.
 import { describe, expect, it } from 'vitest';
+import { createAdapters } from '../src/adapters/create-adapters.js';
+import { runPipeline } from '../src/engine/run-pipeline.js';
+import type { RecordSource } from '../src/ports.js';
 import {
   createTopic,
   getObject,
@@ -10,6 +13,7 @@ import {
   readLanded,
   runOnce,
   type TestRecord,
+  uniqueName,
 } from './support/bed.js';
 
 const MINUTE = 60_000;
@@ -123,5 +127,54 @@ describe('backlog and deadline', () => {
         expect(b.equals(a), key).toBe(true);
       }
     }
+  });
+
+  it("caps a new pipeline's search for its first timestamp to the time left, however long the poll interval", async () => {
+    const topic = await createTopic(2);
+    await produce(topic, [
+      { partition: 0, timestamp: Date.now() - 5 * MINUTE },
+      { partition: 1, timestamp: Date.now() - 5 * MINUTE },
+    ]);
+    const { config } = await newPipeline(topic, {
+      BATCH_INTERVAL_SECONDS: '300',
+      POLL_INTERVAL_SECONDS: '60',
+    });
+    const adapters = await createAdapters(config);
+    // Partition 1 holds a record but its fetches never return it (a slow broker): the search waits on it.
+    const real = adapters.source;
+    const source: RecordSource = {
+      partitionBounds: () => real.partitionBounds(),
+      offsetsForTime: (ms) => real.offsetsForTime(ms),
+      start: (positions) => real.start(positions),
+      poll: async (maxWaitMs) => {
+        const started = Date.now();
+        const batches = (await real.poll(maxWaitMs)).filter((b) => b.partition !== 1);
+        // The real poll returns early with partition 1's batch; wait out the rest as an empty poll would.
+        const left = maxWaitMs - (Date.now() - started);
+        if (batches.length === 0 && left > 0) await new Promise((resolve) => setTimeout(resolve, left));
+        return batches;
+      },
+      pause: (partitions) => real.pause(partitions),
+      resume: (positions) => real.resume(positions),
+      commit: (positions) => real.commit(positions),
+      close: () => real.close(),
+    };
+    const started = Date.now();
+    try {
+      const report = await runPipeline({
+        config,
+        source,
+        sink: adapters.sink,
+        store: adapters.store,
+        deadlineMs: started + 4_000,
+        runId: uniqueName('run'),
+      });
+      expect(report.windowsClosed).toHaveLength(0);
+    } finally {
+      await adapters.close();
+    }
+
+    // Uncapped, one poll alone would have waited the 60 s poll interval.
+    expect(Date.now() - started).toBeLessThan(30_000);
   });
 });

@@ -38,7 +38,22 @@ function lambdaContext(remainingMs: number): Context {
 
 afterEach(() => {
   vi.unstubAllEnvs();
+  vi.restoreAllMocks();
 });
+
+/** Captures the JSON lines Powertools prints (logs and EMF) on stdout and stderr. */
+function captureJsonLines(): Array<Record<string, unknown>> {
+  const printed: Array<Record<string, unknown>> = [];
+  for (const stream of [process.stdout, process.stderr]) {
+    vi.spyOn(stream, 'write').mockImplementation(((chunk: string | Uint8Array) => {
+      for (const line of String(chunk).split('\n')) {
+        if (line.startsWith('{')) printed.push(JSON.parse(line));
+      }
+      return true;
+    }) as typeof stream.write);
+  }
+  return printed;
+}
 
 describe('Lambda handler', () => {
   it('lands the finished windows and publishes its metrics', async () => {
@@ -63,27 +78,20 @@ describe('Lambda handler', () => {
       POWERTOOLS_METRICS_NAMESPACE: 'KafkaBatchPullerTest',
     };
     for (const [name, value] of Object.entries(env)) vi.stubEnv(name, value);
-    // Powertools writes EMF through its own console on stdout.
-    const printed: string[] = [];
-    const spy = vi.spyOn(process.stdout, 'write').mockImplementation(((chunk: string | Uint8Array) => {
-      printed.push(
-        ...String(chunk)
-          .split('\n')
-          .filter((line) => line.startsWith('{')),
-      );
-      return true;
-    }) as typeof process.stdout.write);
+    const printed = captureJsonLines();
 
     const result = await createHandler()({}, lambdaContext(20_000));
-    spy.mockRestore();
+    vi.restoreAllMocks();
 
     expect(result).toMatchObject({ outcome: 'caught-up', recordsWritten: 3, consumerLag: 0 });
     expect(result.windowsClosed).toBeGreaterThanOrEqual(2);
     expect((await readLanded(bucket)).records.sort()).toEqual(['0:0', '0:1', '1:0']);
-    const emf = printed.map((line) => JSON.parse(line)).find((entry) => entry._aws?.CloudWatchMetrics);
-    expect(emf).toMatchObject({ Topic: topic, RecordsWritten: 3 });
-    expect(emf._aws.CloudWatchMetrics[0].Namespace).toBe('KafkaBatchPullerTest');
-    expect(emf.NewestWindowAgeSeconds).toBeGreaterThanOrEqual(0);
+    const emf = printed.find((entry) => entry._aws !== undefined) as
+      | { _aws: { CloudWatchMetrics: Array<{ Namespace: string }> }; NewestWindowAgeSeconds: number }
+      | undefined;
+    expect(emf).toMatchObject({ Topic: topic, RecordsWritten: 3, RetentionGapRecords: 0 });
+    expect(emf?._aws.CloudWatchMetrics[0]?.Namespace).toBe('KafkaBatchPullerTest');
+    expect(emf?.NewestWindowAgeSeconds).toBeGreaterThanOrEqual(0);
   });
 
   it('fails on a bad setting before reading or writing state', async () => {
@@ -100,6 +108,7 @@ describe('Lambda handler', () => {
       STATE_TABLE: table,
     };
     for (const [name, value] of Object.entries(env)) vi.stubEnv(name, value);
+    const printed = captureJsonLines();
 
     const invocation = createHandler()({}, lambdaContext(10_000));
 
@@ -107,6 +116,36 @@ describe('Lambda handler', () => {
     await expect(invocation).rejects.toThrow(
       'POLL_INTERVAL_SECONDS must be shorter than BATCH_INTERVAL_SECONDS',
     );
+    vi.restoreAllMocks();
+    expect(printed).toContainEqual(
+      expect.objectContaining({
+        level: 'ERROR',
+        message: 'run failed',
+        error: expect.objectContaining({ name: 'ConfigError' }),
+      }),
+    );
     expect(await new DynamoDbStateStore(dynamodb, table).load(pipelineIdOf(groupId, topic))).toBeUndefined();
+  });
+
+  it('logs a failure to build its adapters (a secret that cannot be read) and names the topic', async () => {
+    const topic = uniqueName('t');
+    const env = {
+      KAFKA_BROKERS: brokers().join(','),
+      KAFKA_TOPIC: topic,
+      KAFKA_GROUP_ID: uniqueName('g'),
+      BATCH_INTERVAL_SECONDS: '60',
+      POLL_INTERVAL_SECONDS: '1',
+      OUTPUT_BUCKET: 'some-bucket',
+      STATE_TABLE: 'some-table',
+      KAFKA_SECURITY: 'scram-sha-512',
+      KAFKA_SASL_SECRET_ARN: `arn:aws:secretsmanager:us-east-1:123456789012:secret:${uniqueName('missing')}`,
+    };
+    for (const [name, value] of Object.entries(env)) vi.stubEnv(name, value);
+    const printed = captureJsonLines();
+
+    await expect(createHandler()({}, lambdaContext(10_000))).rejects.toThrow();
+    vi.restoreAllMocks();
+
+    expect(printed).toContainEqual(expect.objectContaining({ level: 'ERROR', message: 'run failed', topic }));
   });
 });

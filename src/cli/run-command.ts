@@ -159,6 +159,7 @@ async function runWithAdapters(
       deadlineMs: run.deadlineMs,
       runId: run.runId,
       signal: run.signal,
+      logger: run.output,
       listener: {
         onProgress: (progress) => run.output.progress(progress),
         onWindowClosed: (closed) => run.output.windowClosed(closed),

@@ -1,6 +1,7 @@
 // What the CLI prints: a live line and summaries on a terminal, plain log lines when piped, or one
 // JSON object per line (--json) for machines. Notes and errors go to stderr in every mode.
 import type { Writable } from 'node:stream';
+import type { RunLogger } from '../engine/run-logger.js';
 import type { ClosedWindow, RunReport, WindowProgress } from '../engine/run-types.js';
 
 /** How output is shaped: `tty` redraws a live line, `plain` only appends lines, `json` prints events. */
@@ -96,14 +97,15 @@ export function runReportFields(report: RunReport, elapsedMs: number): Record<st
     bytesWritten: report.bytesWritten,
     lateRecords: report.lateRecords,
     errorRecords: report.errorRecords,
+    retentionGapRecords: report.retentionGapRecords,
     consumerLag: report.consumerLag ?? null,
     newestWindowAgeSeconds: report.newestWindowAgeSeconds ?? null,
     leaseHolder: report.leaseHolder ?? null,
   };
 }
 
-/** What `run` prints while it works, in the chosen mode. */
-export class RunOutput {
+/** What `run` prints while it works, in the chosen mode; also the engine's logger. */
+export class RunOutput implements RunLogger {
   private liveLine = false;
   private lastDrawMs = 0;
 
@@ -169,6 +171,17 @@ export class RunOutput {
       return;
     }
     this.line(runFinishedLine(report, elapsedMs));
+  }
+
+  /** The engine's warning: a `warning` event with --json, else a note naming each attribute. */
+  warn(message: string, attributes: Readonly<Record<string, unknown>>): void {
+    if (this.mode === 'json') {
+      this.clearLiveLine();
+      this.write(jsonLine('warning', { message, ...attributes }));
+      return;
+    }
+    const details = Object.entries(attributes).map(([name, value]) => `${name}=${String(value)}`);
+    this.note(`warning: ${message} (${details.join(', ')})`);
   }
 
   /** A note for the person at the terminal (stderr in every mode, so --json stays parseable). */

@@ -23,6 +23,7 @@ import { floorToInterval, type PlacedRecord, Placement, WindowTracker } from '..
 import { StateConflictError } from '../errors.js';
 import type { PartitionBounds, SourceBatch, VersionedState } from '../ports.js';
 import { PartWriter } from './part-writer.js';
+import { type RunLogger, stderrRunLogger } from './run-logger.js';
 import {
   type ClosedWindow,
   CrashPoint,
@@ -55,10 +56,13 @@ class PipelineRun {
   private holdsLease = false;
   private readonly closed: ClosedWindow[] = [];
   private readonly totals = { records: 0, bytes: 0, late: 0, errors: 0 };
+  private readonly logger: RunLogger;
+  private retentionGapRecords = 0;
 
   constructor(private readonly options: RunOptions) {
     this.config = options.config;
     this.now = options.now ?? Date.now;
+    this.logger = options.logger ?? stderrRunLogger;
     this.pipelineId = pipelineIdOf(this.config.groupId, this.config.topic);
   }
 
@@ -105,9 +109,17 @@ class PipelineRun {
       offsetsAtTime,
     );
     for (const gap of positions.gaps) {
-      console.warn(
-        `partition ${gap.partition}: saved offset ${gap.savedOffset} is below the first stored offset ${gap.lowWatermark}; records in between were deleted by retention before they were read`,
-      );
+      const recordsLost = Number(BigInt(gap.lowWatermark) - BigInt(gap.savedOffset));
+      this.retentionGapRecords += recordsLost;
+      this.logger.warn('retention deleted records before any run read them', {
+        topic: this.config.topic,
+        groupId: this.config.groupId,
+        runId: this.options.runId,
+        partition: gap.partition,
+        savedOffset: gap.savedOffset,
+        firstStoredOffset: gap.lowWatermark,
+        recordsLost,
+      });
     }
     // A new pipeline's start offsets are saved at once, so that 'latest' means the first run's latest.
     const next = withLease(
@@ -148,6 +160,12 @@ class PipelineRun {
     } catch (error) {
       throw new SimulatedCrash(point, error);
     }
+  }
+
+  /** A poll's wait: the poll interval, but never past the point where the run must stop. */
+  private pollWaitMs(): number {
+    const left = this.options.deadlineMs - this.config.safetyMarginMs - this.now();
+    return Math.max(0, Math.min(this.config.pollIntervalMs, left));
   }
 
   private stopReason(): typeof Outcome.DEADLINE | typeof Outcome.ABORTED | undefined {
@@ -198,7 +216,7 @@ class PipelineRun {
     const nowMs = this.now();
     const candidates: number[] = [];
     while (waiting.size > 0 && !this.stopReason()) {
-      for (const batch of await this.options.source.poll(this.config.pollIntervalMs)) {
+      for (const batch of await this.options.source.poll(this.pollWaitMs())) {
         if (!waiting.delete(batch.partition)) continue;
         // The partition's first record with a usable timestamp (later ones may be late, or bad).
         const first = batch.records.find(
@@ -289,8 +307,7 @@ class PipelineRun {
         const stop = this.stopReason();
         if (stop) return await abandon(writers, stop);
         const before = this.now();
-        const budget = Math.max(0, this.options.deadlineMs - this.config.safetyMarginMs - before);
-        const batches = await this.options.source.poll(Math.min(this.config.pollIntervalMs, budget));
+        const batches = await this.options.source.poll(this.pollWaitMs());
         const nowMs = this.now();
         const fed = new Set<number>();
         for (const batch of batches) {
@@ -530,6 +547,7 @@ class PipelineRun {
       bytesWritten: this.totals.bytes,
       lateRecords: this.totals.late,
       errorRecords: this.totals.errors,
+      retentionGapRecords: this.retentionGapRecords,
       consumerLag,
       newestWindowAgeSeconds: newest ? Math.max(0, (this.now() - newest.endMs) / 1000) : undefined,
       ...(leaseHolder === undefined ? {} : { leaseHolder }),

@@ -3,6 +3,7 @@ import type { PullerConfig } from '../config.js';
 import type { Manifest } from '../core/manifest.js';
 import type { OutputRow } from '../core/record-format.js';
 import type { BatchSink, RecordSource, StateStore } from '../ports.js';
+import type { RunLogger } from './run-logger.js';
 
 /** User code called by the engine. Both are optional. */
 export interface PullerHooks {
@@ -11,7 +12,12 @@ export interface PullerHooks {
    * window's errors object; it is counted, never dropped.
    */
   readonly parseRecord?: (row: OutputRow) => unknown;
-  /** Called once per window after its manifest is written and its state saved. */
+  /**
+   * Called after a window's manifest is written and its new boundary saved: at most once per window. A
+   * run that dies between the save and the call does not call it for that window, and no later run does
+   * (the window is closed); a throw fails the run after the window is closed. For a notification that
+   * must never be missed, react to the manifest object itself (an S3 event on `_manifest.json`).
+   */
   readonly onBatchComplete?: (manifest: Manifest) => void | Promise<void>;
 }
 
@@ -62,6 +68,8 @@ export interface RunOptions {
   readonly runId: string;
   readonly hooks?: PullerHooks;
   readonly listener?: RunListener;
+  /** Where warnings go (a retention gap, ...). @default one JSON line per warning on stderr */
+  readonly logger?: RunLogger;
   /** Aborting stops the run at its next safe point: no half-written batch, finished windows committed. */
   readonly signal?: AbortSignal;
   /** Wall clock, epoch ms. */
@@ -93,6 +101,11 @@ export interface RunReport {
   readonly bytesWritten: number;
   readonly lateRecords: number;
   readonly errorRecords: number;
+  /**
+   * Records that retention deleted between the saved offsets and the partitions' first stored offsets
+   * before any run read them: lost to this pipeline, and each gap logged as a warning.
+   */
+  readonly retentionGapRecords: number;
   /** Records left between the saved offsets and the high watermarks at the end of the run. */
   readonly consumerLag: number | undefined;
   /** How far the newest closed window's end trails the wall clock at the end of the run, seconds. */
