@@ -9,17 +9,21 @@ import { runPipeline } from '../engine/run-pipeline.js';
 import { type PullerHooks, RunOutcome, type RunReport } from '../engine/run-types.js';
 import { PullerMetric } from '../metric-names.js';
 
-/** What one invocation returns (also logged): the run's outcome and totals. */
-export interface HandlerResult {
-  readonly outcome: RunReport['outcome'];
+/** What one invocation returns (also logged): the run's outcome and totals, as the run report has them. */
+export interface HandlerResult
+  extends Pick<
+    RunReport,
+    | 'outcome'
+    | 'recordsWritten'
+    | 'bytesWritten'
+    | 'lateRecords'
+    | 'errorRecords'
+    | 'retentionGapRecords'
+    | 'consumerLag'
+    | 'newestWindowAgeSeconds'
+  > {
+  /** How many windows the run closed. */
   readonly windowsClosed: number;
-  readonly recordsWritten: number;
-  readonly bytesWritten: number;
-  readonly lateRecords: number;
-  readonly errorRecords: number;
-  readonly retentionGapRecords: number;
-  readonly consumerLag: number | undefined;
-  readonly newestWindowAgeSeconds: number | undefined;
 }
 
 const SERVICE_NAME = process.env.POWERTOOLS_SERVICE_NAME ?? 'kafka-batch-puller';

@@ -1,5 +1,8 @@
 // Settings are validated once, every problem named, before anything runs.
+import { App, Stack } from 'aws-cdk-lib';
 import { describe, expect, it } from 'vitest';
+import { KafkaBatchPuller } from '../../lib/kafka-batch-puller.js';
+import { KafkaSecurityMode } from '../../lib/kafka-security.js';
 import { loadConfig } from '../../src/config.js';
 import { ConfigError } from '../../src/errors.js';
 
@@ -85,5 +88,25 @@ describe('config', () => {
       kind: 'timestamp',
       timestampMs: Date.parse('2026-01-31T00:00:00Z'),
     });
+  });
+});
+
+describe('the config and the construct apply the same broker rule', () => {
+  const constructAccepts = (brokers: string) => {
+    const stack = new Stack(new App());
+    try {
+      new KafkaBatchPuller(stack, 'Puller', {
+        brokers: [brokers],
+        kafkaSecurity: KafkaSecurityMode.PLAINTEXT,
+      });
+      return true;
+    } catch {
+      return false;
+    }
+  };
+  const configAccepts = (brokers: string) => problemsOf({ ...valid, KAFKA_BROKERS: brokers }).length === 0;
+
+  it.each(['b1:9092,b2:9092', 'b1:9092, b2:9092', 'b1', 'b1:9092,b2', 'b1:x'])('%j', (brokers) => {
+    expect(configAccepts(brokers)).toBe(constructAccepts(brokers));
   });
 });

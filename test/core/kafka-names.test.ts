@@ -1,9 +1,5 @@
 // One rule each for topic names, broker lists and start times, shared by the config, the CLI and the CDK app.
-import { App, Stack } from 'aws-cdk-lib';
 import { describe, expect, it } from 'vitest';
-import { KafkaBatchPuller } from '../../lib/kafka-batch-puller.js';
-import { KafkaSecurityMode } from '../../lib/kafka-security.js';
-import { loadConfig } from '../../src/config.js';
 import { parseIsoDateTime } from '../../src/core/iso-time.js';
 import { isBrokerAddress, isTopicName, splitBrokerList } from '../../src/core/kafka-names.js';
 
@@ -45,40 +41,5 @@ describe('Kafka naming rules', () => {
     ['2026-13-45T00:00:00Z', undefined],
   ])('start time %j is %s', (text, ms) => {
     expect(parseIsoDateTime(text)).toBe(ms);
-  });
-});
-
-describe('the config and the construct apply the same broker rule', () => {
-  const constructAccepts = (brokers: string) => {
-    const stack = new Stack(new App());
-    try {
-      new KafkaBatchPuller(stack, 'Puller', {
-        brokers: [brokers],
-        kafkaSecurity: KafkaSecurityMode.PLAINTEXT,
-      });
-      return true;
-    } catch {
-      return false;
-    }
-  };
-  const configAccepts = (brokers: string) => {
-    try {
-      loadConfig({
-        KAFKA_BROKERS: brokers,
-        KAFKA_TOPIC: 'orders',
-        KAFKA_GROUP_ID: 'landing',
-        BATCH_INTERVAL_SECONDS: '60',
-        POLL_INTERVAL_SECONDS: '10',
-        OUTPUT_BUCKET: 'my-bucket',
-        STATE_TABLE: 'state',
-      });
-      return true;
-    } catch {
-      return false;
-    }
-  };
-
-  it.each(['b1:9092,b2:9092', 'b1:9092, b2:9092', 'b1', 'b1:9092,b2', 'b1:x'])('%j', (brokers) => {
-    expect(configAccepts(brokers)).toBe(constructAccepts(brokers));
   });
 });
