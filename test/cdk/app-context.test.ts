@@ -5,7 +5,8 @@ import { App, Aspects } from 'aws-cdk-lib';
 import { Annotations, Match, Template } from 'aws-cdk-lib/assertions';
 import { AwsSolutionsChecks } from 'cdk-nag';
 import { describe, expect, it } from 'vitest';
-import { constructIdForTopic, KafkaBatchPullerStack } from '../../lib/kafka-batch-puller-stack.js';
+import { KafkaBatchPullerStack } from '../../lib/index.js';
+import { constructIdForTopic } from '../../lib/kafka-batch-puller-stack.js';
 import { appSettingsFromContext } from '../../lib/stack-context.js';
 import { ACCOUNT, CLUSTER_ARN, REGION } from './support.js';
 
