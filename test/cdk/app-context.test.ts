@@ -39,8 +39,8 @@ function synth(
 describe('the app with cdk.json defaults', () => {
   const { stack, template } = synth();
 
-  it('runs the app with tsx', () => {
-    expect(cdkJson.app).toBe('npx tsx bin/cdk-app.ts');
+  it('rebuilds the handler bundle from the source, then runs the app with tsx', () => {
+    expect(cdkJson.app).toBe('npx tsx scripts/bundle-handler.ts && npx tsx bin/cdk-app.ts');
   });
 
   it('builds one plaintext pipeline for topic events, every minute, outside any VPC', () => {
