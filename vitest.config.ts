@@ -1,14 +1,55 @@
 import { defineConfig } from 'vitest/config';
 
+/** Pure logic, the CDK constructs and the CLI's parsing: no broker, no emulator, a few seconds. */
+const UNIT = [
+  'test/core/**/*.test.ts',
+  'test/cdk/**/*.test.ts',
+  'test/cli-units.test.ts',
+  'test/directory-sink.test.ts',
+  'test/file-state-store.test.ts',
+];
+/** The package as a user installs it: packed, installed into a fresh CDK app, synthesized. */
+const PACKAGE = ['test/package/pack-install.test.ts'];
+
 export default defineConfig({
   test: {
-    include: ['test/**/*.test.ts'],
-    globalSetup: ['test/support/global-setup.ts'],
-    // Integration tests share one broker on a 2-core machine; two files at a time keeps both busy
-    // without starving the broker's JVM.
-    maxWorkers: 2,
-    testTimeout: 120_000,
-    hookTimeout: 120_000,
+    // Runs once for every project: the handler bundle is rebuilt from the current source, so the
+    // constructs deploy, and the tests invoke, what the source says.
+    globalSetup: ['test/support/bundle-setup.ts'],
     reporters: ['default', './test/support/summary-reporter.ts'],
+    projects: [
+      {
+        test: {
+          name: 'unit',
+          include: UNIT,
+          // These files share no state, so one module graph per worker: aws-cdk-lib is loaded once per
+          // worker instead of once per file, which is most of this project's time.
+          isolate: false,
+          testTimeout: 60_000,
+        },
+      },
+      {
+        test: {
+          name: 'integration',
+          include: ['test/**/*.test.ts'],
+          exclude: [...UNIT, ...PACKAGE],
+          // The real Kafka broker and the S3/DynamoDB emulator, started unless given.
+          globalSetup: ['test/support/global-setup.ts'],
+          // Integration tests share one broker on a 2-core machine; two files at a time keeps both busy
+          // without starving the broker's JVM.
+          maxWorkers: 2,
+          testTimeout: 120_000,
+          hookTimeout: 120_000,
+        },
+      },
+      {
+        test: {
+          name: 'package',
+          include: PACKAGE,
+          testTimeout: 300_000,
+          hookTimeout: 300_000,
+        },
+      },
+    ],
   },
 });

@@ -1,19 +1,13 @@
-// The CDK constructs of kafka-batch-puller.
+// The public API of kafka-batch-puller's CDK constructs (the package's main entry). Every type a public
+// prop uses is exported here; helpers and the CDK app's context parsing are not.
+export { Compression } from '../src/config.js';
+export { PullerMetric } from '../src/metric-names.js';
 export { KafkaBatchPuller, type KafkaBatchPullerProps, PullerLogLevel } from './kafka-batch-puller.js';
 export {
-  constructIdForTopic,
   KafkaBatchPullerStack,
   type KafkaBatchPullerStackProps,
   type StackPipelineOptions,
 } from './kafka-batch-puller-stack.js';
-export { KafkaSecurityMode, type MskIamResourceArns, mskIamResourceArns } from './kafka-security.js';
-export { LambdaInvokeTarget } from './lambda-invoke-target.js';
-export { PullerMetric, PullerPipeline, type PullerPipelineOptions } from './puller-pipeline.js';
-export { QueueDestination } from './queue-destination.js';
-export {
-  type AppSettings,
-  appSettingsFromContext,
-  ContextKeys,
-  PipelineContextKeys,
-} from './stack-context.js';
+export { KafkaSecurityMode } from './kafka-security.js';
+export { PullerPipeline, type PullerPipelineOptions, type PullerPipelineProps } from './puller-pipeline.js';
 export { StartPosition } from './start-position.js';

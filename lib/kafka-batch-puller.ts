@@ -341,9 +341,11 @@ export class KafkaBatchPuller extends Construct implements ec2.IConnectable {
     }
   }
 
-  /** The pipelines added so far. */
+  /** The pipelines using this puller so far, wherever in the app they were created. */
   get pipelines(): readonly PullerPipeline[] {
-    return this.node.children.filter((child): child is PullerPipeline => child instanceof PullerPipeline);
+    return this.node.root.node
+      .findAll()
+      .filter((child): child is PullerPipeline => child instanceof PullerPipeline && child.puller === this);
   }
 
   /**
@@ -358,9 +360,9 @@ export class KafkaBatchPuller extends Construct implements ec2.IConnectable {
     return this.vpcConnections;
   }
 
-  /** Adds a pipeline that lands `options.topic`: a function, its schedule and its alarms. */
+  /** Adds a pipeline that lands `options.topic` (a function, its schedule and its alarms), scoped to this puller. */
   addPipeline(id: string, options: PullerPipelineOptions): PullerPipeline {
-    return new PullerPipeline(this, id, options);
+    return new PullerPipeline(this, id, { ...options, puller: this });
   }
 
   /**

@@ -1,5 +1,7 @@
 // One pipeline: a topic landed by its own function, run by its own schedule, watched by its own alarms.
 // The bucket, state table, failure queue and Kafka connection come from the KafkaBatchPuller it belongs to.
+import { existsSync, statSync } from 'node:fs';
+import { resolve } from 'node:path';
 import { Duration, Size, Stack, Token } from 'aws-cdk-lib';
 import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
 import * as cloudwatchActions from 'aws-cdk-lib/aws-cloudwatch-actions';
@@ -12,7 +14,7 @@ import { Construct } from 'constructs';
 import { Compression, ConfigVariables } from '../src/config.js';
 import { isTopicName, TOPIC_NAME_RULE } from '../src/core/kafka-names.js';
 import { PullerMetric } from '../src/metric-names.js';
-import { locateHandlerSource } from './handler-source.js';
+import { HANDLER_RUNTIME, prebuiltHandlerFolder, userHandlerBundling } from './handler-bundle.js';
 import type { KafkaBatchPuller } from './kafka-batch-puller.js';
 import { KafkaSecurityMode, mskIamResourceArns } from './kafka-security.js';
 import { LambdaInvokeTarget } from './lambda-invoke-target.js';
@@ -124,9 +126,22 @@ export interface PullerPipelineOptions {
    * @default - none
    */
   readonly environment?: Readonly<Record<string, string>>;
+
+  /**
+   * Path to your own handler file, bundled for the function by NodejsFunction with your app's esbuild
+   * (a devDependency of the app; no Docker). The file wraps the puller's handler with hooks:
+   * `export const handler = createHandler({ parseRecord, onBatchComplete })`, importing `createHandler`
+   * from `kafka-batch-puller/handler`. NodejsFunction finds the app's lock file from the working directory.
+   * @default - the handler bundle built into the package, without hooks (no bundling at synth)
+   */
+  readonly handlerEntry?: string;
 }
 
-export { PullerMetric } from '../src/metric-names.js';
+/** Properties of `PullerPipeline`: the pipeline's settings and the puller whose resources it uses. */
+export interface PullerPipelineProps extends PullerPipelineOptions {
+  /** The puller whose bucket, state table, failure queue and Kafka connection the pipeline uses. */
+  readonly puller: KafkaBatchPuller;
+}
 
 const PREFIX = /^[A-Za-z0-9!_.'()=-]+(\/[A-Za-z0-9!_.'()=-]+)*$/;
 const LAMBDA_MAX_TIMEOUT = Duration.minutes(15);
@@ -142,27 +157,6 @@ const MANAGED_VARIABLES: ReadonlySet<string> = new Set<string>([
   'POWERTOOLS_LOG_LEVEL',
 ]);
 
-/** The runtime the handler is built and tested for. */
-const RUNTIME = lambda.Runtime.NODEJS_22_X;
-
-/**
- * Bundling with the project's own esbuild, no Docker. ESM output, with `require` made available for the
- * CommonJS dependencies (kafkajs) that call it. The AWS SDK is bundled too: the versions tested are the
- * versions run, whatever the runtime ships.
- */
-const BUNDLING: nodejs.BundlingOptions = {
-  forceDockerBundling: false,
-  format: nodejs.OutputFormat.ESM,
-  target: 'node22',
-  mainFields: ['module', 'main'],
-  banner:
-    "import { createRequire as __kbpCreateRequire } from 'node:module'; const require = __kbpCreateRequire(import.meta.url);",
-  externalModules: [],
-  minify: true,
-  sourceMap: true,
-  sourcesContent: false,
-};
-
 const ms = (duration: Duration): number => duration.toMilliseconds();
 const seconds = (duration: Duration): string => String(duration.toMilliseconds() / 1000);
 const minDuration = (a: Duration, b: Duration): Duration => (ms(a) <= ms(b) ? a : b);
@@ -171,9 +165,11 @@ const maxDuration = (a: Duration, b: Duration): Duration => (ms(a) >= ms(b) ? a 
 /**
  * One topic landed in S3 as time-windowed batches: a function with reserved concurrency 1, an EventBridge
  * Scheduler schedule that invokes it every batch interval, and an errors and a freshness alarm. Create it
- * with `KafkaBatchPuller.addPipeline`, or with the puller as scope.
+ * with `KafkaBatchPuller.addPipeline`, or with `new PullerPipeline(scope, id, { puller, topic, ... })`.
  */
 export class PullerPipeline extends Construct {
+  /** The puller whose bucket, state table, failure queue and Kafka connection the pipeline uses. */
+  readonly puller: KafkaBatchPuller;
   /** The topic landed. */
   readonly topic: string;
   /** The consumer group; also part of the state item's key (`<groupId>|<topic>`). */
@@ -195,17 +191,16 @@ export class PullerPipeline extends Construct {
   /** In alarm when windows stop closing, or runs stop reporting. */
   readonly freshnessAlarm: cloudwatch.Alarm;
 
-  private readonly puller: KafkaBatchPuller;
-
-  constructor(puller: KafkaBatchPuller, id: string, options: PullerPipelineOptions) {
-    super(puller, id);
+  constructor(scope: Construct, id: string, props: PullerPipelineProps) {
+    super(scope, id);
+    const { puller, ...options } = props;
     this.puller = puller;
 
     // 1. Props, with defaults, checked together.
     const o = resolveOptions(options);
     const problems = pipelineProblems(
       o,
-      options.environment,
+      options,
       puller.pipelines.filter((other) => other !== this),
     );
     if (problems.length > 0) {
@@ -232,14 +227,8 @@ export class PullerPipeline extends Construct {
     // (reserved concurrency 1 queues it behind a long run) is dropped instead of running late next to its
     // successor. Failed and dropped invocations go to the failure queue for inspection.
     const eventAge = maxDuration(EVENT_AGE_MIN, minDuration(batchInterval, EVENT_AGE_MAX));
-    const source = locateHandlerSource();
-    this.lambdaFunction = new nodejs.NodejsFunction(this, 'Function', {
-      entry: source.entry,
-      handler: 'handler',
-      projectRoot: source.projectRoot,
-      ...(source.depsLockFilePath ? { depsLockFilePath: source.depsLockFilePath } : {}),
-      bundling: BUNDLING,
-      runtime: RUNTIME,
+    const functionProps = {
+      runtime: HANDLER_RUNTIME,
       architecture: puller.architecture,
       description: `Lands Kafka topic ${topic} in S3 every ${batchInterval.toHumanString()}`,
       role,
@@ -254,7 +243,20 @@ export class PullerPipeline extends Construct {
       ...(puller.vpc
         ? { vpc: puller.vpc, vpcSubnets: puller.vpcSubnets, securityGroups: [...puller.securityGroups] }
         : {}),
-    });
+    };
+    // The prebuilt bundle needs no bundling at synth; one asset serves every pipeline.
+    this.lambdaFunction = options.handlerEntry
+      ? new nodejs.NodejsFunction(this, 'Function', {
+          ...functionProps,
+          entry: resolve(options.handlerEntry),
+          handler: 'handler',
+          bundling: userHandlerBundling(),
+        })
+      : new lambda.Function(this, 'Function', {
+          ...functionProps,
+          code: lambda.Code.fromAsset(prebuiltHandlerFolder()),
+          handler: 'index.handler',
+        });
 
     // 4. Exactly what a run does.
     this.grantRun(role);
@@ -289,10 +291,9 @@ export class PullerPipeline extends Construct {
 
     // 6. Alarms. Periods are one interval; the freshness alarm needs two periods in a row, since a run's
     // report can slip into the next period and leave one empty (CloudWatch looks back at most a day).
-    const period = batchInterval;
     this.errorsAlarm = new cloudwatch.Alarm(this, 'ErrorsAlarm', {
       alarmDescription: `kafka-batch-puller: a run for topic ${topic} failed; the next run retries its work. See the function's logs and the failure queue.`,
-      metric: this.lambdaFunction.metricErrors({ period, statistic: cloudwatch.Stats.SUM }),
+      metric: this.metricErrors(),
       threshold: 1,
       comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
       evaluationPeriods: 1,
@@ -301,10 +302,7 @@ export class PullerPipeline extends Construct {
     const freshnessPeriods = batchInterval.toSeconds() * 2 <= Duration.days(1).toSeconds() ? 2 : 1;
     this.freshnessAlarm = new cloudwatch.Alarm(this, 'FreshnessAlarm', {
       alarmDescription: `kafka-batch-puller: topic ${topic} has no window closed in the last ${o.freshnessAlarmIntervals} intervals (${batchInterval.toHumanString()} each), or its runs stopped reporting.`,
-      metric: this.metric(PullerMetric.NEWEST_WINDOW_AGE_SECONDS, {
-        period,
-        statistic: cloudwatch.Stats.MINIMUM,
-      }),
+      metric: this.metricNewestWindowAge(),
       threshold: o.freshnessAlarmIntervals * batchInterval.toSeconds(),
       comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_THRESHOLD,
       evaluationPeriods: freshnessPeriods,
@@ -320,13 +318,6 @@ export class PullerPipeline extends Construct {
     }
 
     // 7. What cdk-nag reports and why it stays.
-    addNagSuppressions(this.lambdaFunction, [
-      {
-        id: 'AwsSolutions-L1',
-        reason:
-          'The handler is built and tested for Node.js 22 (nodejs22.x); the runtime moves with the tests.',
-      },
-    ]);
     addNagSuppressions(
       role,
       [
@@ -351,7 +342,11 @@ export class PullerPipeline extends Construct {
     );
   }
 
-  /** A metric the handler emits for this pipeline's topic. */
+  /**
+   * A metric the handler emits for this pipeline's topic (one data point per run), with the dimensions
+   * `service` and `Topic`.
+   * @default - average over one batch interval; `props` overrides
+   */
   metric(metricName: PullerMetric, props: cloudwatch.MetricOptions = {}): cloudwatch.Metric {
     return new cloudwatch.Metric({
       namespace: this.puller.metricsNamespace,
@@ -359,6 +354,55 @@ export class PullerPipeline extends Construct {
       // Powertools adds the `service` dimension to every metric; the handler adds `Topic`.
       dimensionsMap: { service: this.puller.serviceName, Topic: this.topic },
       period: this.batchInterval,
+      statistic: cloudwatch.Stats.AVERAGE,
+      ...props,
+    });
+  }
+
+  /**
+   * Seconds the newest closed window's end trails the clock, as reported by each run. The freshness
+   * alarm watches it; a run that reports nothing leaves the period empty.
+   * @default - minimum over one batch interval
+   */
+  metricNewestWindowAge(props: cloudwatch.MetricOptions = {}): cloudwatch.Metric {
+    return this.metric(PullerMetric.NEWEST_WINDOW_AGE_SECONDS, {
+      statistic: cloudwatch.Stats.MINIMUM,
+      ...props,
+    });
+  }
+
+  /**
+   * Records written to the batch objects (error rows apart).
+   * @default - sum over one batch interval
+   */
+  metricRecordsWritten(props: cloudwatch.MetricOptions = {}): cloudwatch.Metric {
+    return this.metric(PullerMetric.RECORDS_WRITTEN, { statistic: cloudwatch.Stats.SUM, ...props });
+  }
+
+  /**
+   * Records between the saved offsets and the partitions' high watermarks at the end of each run.
+   * @default - maximum over one batch interval
+   */
+  metricConsumerLag(props: cloudwatch.MetricOptions = {}): cloudwatch.Metric {
+    return this.metric(PullerMetric.CONSUMER_LAG, { statistic: cloudwatch.Stats.MAXIMUM, ...props });
+  }
+
+  /**
+   * Records that could not be written as rows and went to the windows' errors objects, with the reason.
+   * @default - sum over one batch interval
+   */
+  metricErrorRecords(props: cloudwatch.MetricOptions = {}): cloudwatch.Metric {
+    return this.metric(PullerMetric.ERROR_RECORDS, { statistic: cloudwatch.Stats.SUM, ...props });
+  }
+
+  /**
+   * Failed runs: the function's `Errors` (AWS/Lambda). The errors alarm watches it.
+   * @default - sum over one batch interval
+   */
+  metricErrors(props: cloudwatch.MetricOptions = {}): cloudwatch.Metric {
+    return this.lambdaFunction.metricErrors({
+      period: this.batchInterval,
+      statistic: cloudwatch.Stats.SUM,
       ...props,
     });
   }
@@ -521,10 +565,11 @@ function resolveOptions(options: PullerPipelineOptions): ResolvedOptions {
 /** Every problem with a pipeline's options, each naming its prop; empty when they are valid. */
 function pipelineProblems(
   o: ResolvedOptions,
-  environment: Readonly<Record<string, string>> | undefined,
+  options: PullerPipelineOptions,
   others: readonly PullerPipeline[],
 ): string[] {
   const problems: string[] = [];
+  const { environment, handlerEntry } = options;
   const interval = ms(o.batchInterval);
   if (Token.isUnresolved(o.topic) || !isTopicName(o.topic)) {
     problems.push(`topic must be a Kafka topic name (${TOPIC_NAME_RULE}), got '${o.topic}'`);
@@ -576,6 +621,9 @@ function pipelineProblems(
     problems.push(
       `outputPrefix must be empty or '/'-separated segments of letters, digits and !_.'()=- (no leading or trailing '/'), got '${o.outputPrefix}'`,
     );
+  }
+  if (handlerEntry !== undefined && !(existsSync(handlerEntry) && statSync(handlerEntry).isFile())) {
+    problems.push(`handlerEntry must be the path of an existing handler file, got '${handlerEntry}'`);
   }
   for (const name of Object.keys(environment ?? {})) {
     if (MANAGED_VARIABLES.has(name)) {

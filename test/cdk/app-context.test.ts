@@ -5,7 +5,8 @@ import { App, Aspects } from 'aws-cdk-lib';
 import { Annotations, Match, Template } from 'aws-cdk-lib/assertions';
 import { AwsSolutionsChecks } from 'cdk-nag';
 import { describe, expect, it } from 'vitest';
-import { constructIdForTopic, KafkaBatchPullerStack } from '../../lib/kafka-batch-puller-stack.js';
+import { KafkaBatchPullerStack } from '../../lib/index.js';
+import { constructIdForTopic } from '../../lib/kafka-batch-puller-stack.js';
 import { appSettingsFromContext } from '../../lib/stack-context.js';
 import { ACCOUNT, CLUSTER_ARN, REGION } from './support.js';
 
@@ -38,8 +39,8 @@ function synth(
 describe('the app with cdk.json defaults', () => {
   const { stack, template } = synth();
 
-  it('runs the app with tsx', () => {
-    expect(cdkJson.app).toBe('npx tsx bin/cdk-app.ts');
+  it('rebuilds the handler bundle from the source, then runs the app with tsx', () => {
+    expect(cdkJson.app).toBe('npx tsx scripts/bundle-handler.ts && npx tsx bin/cdk-app.ts');
   });
 
   it('builds one plaintext pipeline for topic events, every minute, outside any VPC', () => {

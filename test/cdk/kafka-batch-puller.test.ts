@@ -1,6 +1,7 @@
 // The resources KafkaBatchPuller creates and their security and operational settings.
 import { Duration, RemovalPolicy, Size } from 'aws-cdk-lib';
 import { Capture, Match, Template } from 'aws-cdk-lib/assertions';
+import type * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
 import * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
 import * as ec2 from 'aws-cdk-lib/aws-ec2';
 import * as kms from 'aws-cdk-lib/aws-kms';
@@ -8,9 +9,7 @@ import * as s3 from 'aws-cdk-lib/aws-s3';
 import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
 import * as sns from 'aws-cdk-lib/aws-sns';
 import { describe, expect, it } from 'vitest';
-import { KafkaBatchPuller } from '../../lib/kafka-batch-puller.js';
-import { KafkaSecurityMode } from '../../lib/kafka-security.js';
-import { StartPosition } from '../../lib/start-position.js';
+import { KafkaBatchPuller, KafkaSecurityMode, PullerMetric, StartPosition } from '../../lib/index.js';
 import { CLUSTER_ARN, importedVpc, newStack } from './support.js';
 
 describe('KafkaBatchPuller with default settings', () => {
@@ -85,9 +84,9 @@ describe('KafkaBatchPuller with default settings', () => {
     });
   });
 
-  it('runs the handler on nodejs22.x arm64 as ESM, with reserved concurrency 1 and no VPC', () => {
+  it('runs the handler on nodejs24.x arm64 as ESM, with reserved concurrency 1 and no VPC', () => {
     template.hasResourceProperties('AWS::Lambda::Function', {
-      Runtime: 'nodejs22.x',
+      Runtime: 'nodejs24.x',
       Architectures: ['arm64'],
       Handler: 'index.handler',
       MemorySize: 1024,
@@ -317,10 +316,45 @@ describe('KafkaBatchPuller with several pipelines', () => {
   });
 
   it('exposes the handler metrics with their dimensions', () => {
-    const metric = orders.metric('ConsumerLag');
+    const metric = orders.metric(PullerMetric.CONSUMER_LAG);
     expect(metric.namespace).toBe('KafkaBatchPuller');
     expect(metric.dimensions).toEqual({ service: 'kafka-batch-puller', Topic: 'orders' });
     expect(metric.period.toSeconds()).toBe(300);
+    expect(metric.statistic).toBe('Average');
+  });
+
+  it('offers a metric method for each thing worth alarming on, with its statistic over one interval', () => {
+    const metrics = {
+      newestWindowAge: orders.metricNewestWindowAge(),
+      recordsWritten: orders.metricRecordsWritten(),
+      consumerLag: orders.metricConsumerLag(),
+      errorRecords: orders.metricErrorRecords(),
+      errors: orders.metricErrors(),
+    };
+    const summary = Object.fromEntries(
+      Object.entries(metrics).map(([name, m]) => [
+        name,
+        [m.namespace, m.metricName, m.statistic, m.period.toSeconds()],
+      ]),
+    );
+    expect(summary).toEqual({
+      newestWindowAge: ['KafkaBatchPuller', 'NewestWindowAgeSeconds', 'Minimum', 300],
+      recordsWritten: ['KafkaBatchPuller', 'RecordsWritten', 'Sum', 300],
+      consumerLag: ['KafkaBatchPuller', 'ConsumerLag', 'Maximum', 300],
+      errorRecords: ['KafkaBatchPuller', 'ErrorRecords', 'Sum', 300],
+      errors: ['AWS/Lambda', 'Errors', 'Sum', 300],
+    });
+    expect(metrics.errors.dimensions).toEqual({ FunctionName: orders.lambdaFunction.functionName });
+    expect(orders.metricConsumerLag({ period: Duration.hours(1) }).period.toHours()).toBe(1);
+  });
+
+  it('builds its alarms on the metric methods', () => {
+    const same = (m: cloudwatch.IMetric) => {
+      const c = m.toMetricConfig().metricStat;
+      return [c?.namespace, c?.metricName, c?.statistic, c?.period.toSeconds(), c?.dimensions?.length];
+    };
+    expect(same(orders.freshnessAlarm.metric)).toEqual(same(orders.metricNewestWindowAge()));
+    expect(same(orders.errorsAlarm.metric)).toEqual(same(orders.metricErrors()));
   });
 });
 

@@ -5,9 +5,7 @@ import * as iam from 'aws-cdk-lib/aws-iam';
 import * as kms from 'aws-cdk-lib/aws-kms';
 import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
 import { describe, expect, it } from 'vitest';
-import { KafkaBatchPuller } from '../../lib/kafka-batch-puller.js';
-import { KafkaSecurityMode } from '../../lib/kafka-security.js';
-import type { PullerPipeline } from '../../lib/puller-pipeline.js';
+import { KafkaBatchPuller, KafkaSecurityMode, type PullerPipeline } from '../../lib/index.js';
 import { errorsKey, manifestKey, partKey } from '../../src/core/key-layout.js';
 import {
   ACCOUNT,

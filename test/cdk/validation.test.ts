@@ -3,10 +3,13 @@ import { Duration, Size } from 'aws-cdk-lib';
 import * as s3 from 'aws-cdk-lib/aws-s3';
 import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
 import { describe, expect, it } from 'vitest';
-import { KafkaBatchPuller, type KafkaBatchPullerProps } from '../../lib/kafka-batch-puller.js';
-import { KafkaSecurityMode } from '../../lib/kafka-security.js';
-import type { PullerPipelineOptions } from '../../lib/puller-pipeline.js';
-import { StartPosition } from '../../lib/start-position.js';
+import {
+  KafkaBatchPuller,
+  type KafkaBatchPullerProps,
+  KafkaSecurityMode,
+  type PullerPipelineOptions,
+  StartPosition,
+} from '../../lib/index.js';
 import { CLUSTER_ARN, importedVpc, newStack } from './support.js';
 
 const plaintext: KafkaBatchPullerProps = { brokers: ['b:9092'], kafkaSecurity: KafkaSecurityMode.PLAINTEXT };
