@@ -10,6 +10,7 @@ export interface JoinTopic {
   readonly brokers: readonly string[];
   readonly topic: string;
   readonly partitions: number;
+  readonly recordsPerPartition: number;
 }
 
 /** One member's (consumer's or reader's) timeline in one run. */
@@ -248,13 +249,27 @@ export async function measureGroupless(
       opened.push(reader);
       await reader.connect();
       const deadline = start + options.settleTimeoutMs;
-      while (performance.now() < deadline) {
-        const batches = await reader.fetch(fromZero(partitions));
-        if (batches.some((b) => b.messages.length > 0)) {
-          return { firstBatchMs: performance.now() - start, joins: 0 };
+      const positions = fromZero(partitions);
+      let firstBatchMs: number | undefined;
+      let records = 0;
+      // Timed to the first batch with records, then (untimed) read to the end to check every record comes once.
+      while (records < partitions.length * topic.recordsPerPartition) {
+        if (performance.now() > deadline) {
+          throw new Error(`a group-free reader read ${records} records in ${options.settleTimeoutMs} ms`);
+        }
+        for (const batch of await reader.fetch(positions)) {
+          if (batch.messages.length === 0) continue;
+          firstBatchMs ??= performance.now() - start;
+          records += batch.messages.length;
+          positions.set(batch.partition, (BigInt(batch.lastOffset()) + 1n).toString());
         }
       }
-      throw new Error(`a group-free reader saw no records in ${options.settleTimeoutMs} ms`);
+      if (records !== partitions.length * topic.recordsPerPartition) {
+        throw new Error(
+          `a group-free reader read ${records} records, not ${partitions.length * topic.recordsPerPartition}`,
+        );
+      }
+      return { firstBatchMs: firstBatchMs ?? Number.NaN, joins: 0 };
     }),
   );
   const allReadingMs = Math.max(...members.map((m) => m.firstBatchMs));

@@ -116,7 +116,7 @@ async function createTopic(brokers: readonly string[], partitions: number): Prom
     await producer.disconnect();
     await admin.disconnect();
   }
-  return { brokers, topic, partitions };
+  return { brokers, topic, partitions, recordsPerPartition: RECORDS_PER_PARTITION };
 }
 
 async function deleteTopic(topic: JoinTopic): Promise<void> {
