@@ -10,6 +10,12 @@ const UNIT = [
 ];
 /** The package as a user installs it: packed, installed into a fresh CDK app, synthesized. */
 const PACKAGE = ['test/package/pack-install.test.ts'];
+/**
+ * Every project runs in one pool of two workers: the integration tests share one broker on a 2-core
+ * machine, and two files at a time keeps both busy without starving the broker's JVM. (Vitest runs
+ * projects with different worker counts one after the other.)
+ */
+const WORKERS = { maxWorkers: 2 } as const;
 
 export default defineConfig({
   test: {
@@ -22,6 +28,7 @@ export default defineConfig({
         test: {
           name: 'unit',
           include: UNIT,
+          ...WORKERS,
           // These files share no state, so one module graph per worker: aws-cdk-lib is loaded once per
           // worker instead of once per file, which is most of this project's time.
           isolate: false,
@@ -35,9 +42,7 @@ export default defineConfig({
           exclude: [...UNIT, ...PACKAGE],
           // The real Kafka broker and the S3/DynamoDB emulator, started unless given.
           globalSetup: ['test/support/global-setup.ts'],
-          // Integration tests share one broker on a 2-core machine; two files at a time keeps both busy
-          // without starving the broker's JVM.
-          maxWorkers: 2,
+          ...WORKERS,
           testTimeout: 120_000,
           hookTimeout: 120_000,
         },
@@ -46,6 +51,7 @@ export default defineConfig({
         test: {
           name: 'package',
           include: PACKAGE,
+          ...WORKERS,
           testTimeout: 300_000,
           hookTimeout: 300_000,
         },

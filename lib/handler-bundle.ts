@@ -34,11 +34,10 @@ function bundleFolders(): string[] {
 }
 
 /**
- * The folder holding the prebuilt handler bundle.
+ * The first of `folders` holding the prebuilt handler bundle.
  * @throws Error naming the folders searched when the bundle has not been built.
  */
-export function prebuiltHandlerFolder(): string {
-  const folders = bundleFolders();
+export function prebuiltHandlerFolder(folders: readonly string[] = bundleFolders()): string {
   const found = folders.find((folder) => existsSync(join(folder, HANDLER_BUNDLE_FILE)));
   if (!found) {
     throw new Error(

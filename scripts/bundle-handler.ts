@@ -42,8 +42,9 @@ export async function bundleHandler(outdir = join(root, 'dist', 'handler')): Pro
   mkdirSync(outdir, { recursive: true });
   let bytes = 0;
   // The test runs and a build may bundle at the same time: a reader sees the old file or the new one.
+  // Temporary files go beside the folder, not in it, since the construct deploys the whole folder.
   for (const file of result.outputFiles) {
-    const temp = join(outdir, `.${basename(file.path)}.${process.pid}.tmp`);
+    const temp = join(dirname(outdir), `.${basename(outdir)}-${basename(file.path)}.${process.pid}.tmp`);
     writeFileSync(temp, file.contents);
     renameSync(temp, file.path);
     if (file.path === outfile) bytes = file.contents.byteLength;

@@ -4,6 +4,6 @@
 export type { Compression } from '../config.js';
 export type { Manifest, ManifestObject, ManifestPartition } from '../core/manifest.js';
 export type { Encoding, ErrorRow, OutputHeader, OutputRow } from '../core/record-format.js';
-export type { PullerHooks } from '../engine/run-types.js';
+export { type PullerHooks, RunOutcome } from '../engine/run-types.js';
 export { PullerMetric } from '../metric-names.js';
 export { createHandler, type HandlerResult, handler } from './handler.js';

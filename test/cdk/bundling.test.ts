@@ -3,11 +3,13 @@
 // the local esbuild (no Docker) into an ES module that Node loads as it is.
 import { execFileSync } from 'node:child_process';
 import { readdirSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import type { App, Stack } from 'aws-cdk-lib';
 import { Template } from 'aws-cdk-lib/assertions';
 import { afterAll, describe, expect, it } from 'vitest';
+import { prebuiltHandlerFolder } from '../../lib/handler-bundle.js';
 import { KafkaBatchPuller, KafkaSecurityMode } from '../../lib/index.js';
 import { newStack } from './support.js';
 
@@ -100,5 +102,14 @@ describe('a user handler file (handlerEntry)', () => {
     const code = readFileSync(join(dir, 'index.mjs'), 'utf8');
     expect(code.startsWith("import { createRequire as __kbpCreateRequire } from 'node:module';")).toBe(true);
     expect(exportsHandler(join(dir, 'index.mjs'))).toBe('function');
+  });
+});
+
+describe('a repository without the built bundle', () => {
+  it('fails at synth with a message that says to run npm run build', () => {
+    const folders = [join(tmpdir(), 'kbp-no-such-folder', 'handler')];
+    expect(() => prebuiltHandlerFolder(folders)).toThrow(
+      `kafka-batch-puller: the Lambda handler bundle is missing (looked for index.mjs in ${folders[0]}). In a clone of the repository, run \`npm run build\` first`,
+    );
   });
 });

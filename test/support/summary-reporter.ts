@@ -1,9 +1,13 @@
-// Ends a test run with one plain line, `tests: N passed, N failed, N skipped`, that any CI can read.
-import type { Reporter, TestModule } from 'vitest/node';
+// Ends a test run (all projects) with one plain line, `tests: N passed, N failed, N skipped`, that any
+// CI can read.
+import type { Reporter, SerializedError, TestModule } from 'vitest/node';
 
 /** A vitest reporter that prints only the closing count. */
 export default class SummaryReporter implements Reporter {
-  onTestRunEnd(testModules: ReadonlyArray<TestModule>): void {
+  onTestRunEnd(
+    testModules: ReadonlyArray<TestModule>,
+    unhandledErrors: ReadonlyArray<SerializedError>,
+  ): void {
     const counts = { passed: 0, failed: 0, skipped: 0 };
     for (const module of testModules) {
       for (const test of module.children.allTests()) {
@@ -15,6 +19,8 @@ export default class SummaryReporter implements Reporter {
       // A file that failed to load has no tests to count, but the run failed.
       if (module.state() === 'failed' && [...module.children.allTests()].length === 0) counts.failed += 1;
     }
+    // An error outside any test (a bad config, a crashed worker) fails the run too: count each.
+    counts.failed += unhandledErrors.length;
     process.stdout.write(
       `\ntests: ${counts.passed} passed, ${counts.failed} failed, ${counts.skipped} skipped\n`,
     );
