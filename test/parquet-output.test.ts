@@ -64,7 +64,7 @@ describe('parquet output', () => {
       VALUE_FORMAT: 'binary',
       COMPRESSION: 'gzip',
     });
-    await Promise.all([runOnce(asText.config), runOnce(asBinary.config)]);
+    await Promise.all([runOnce(asText.config, { seconds: 10 }), runOnce(asBinary.config, { seconds: 10 })]);
 
     const textFiles = await landedParquet(asText.bucket, topic);
     // The window of the records, and the one the last record closes it with.
@@ -172,7 +172,7 @@ describe('parquet output', () => {
       VALUE_COLUMNS:
         'order_id:string:id,amount:double:total.amount,qty:bigint:qty,paid:boolean:paid,placed_at:timestamp:at,meta:json:meta',
     });
-    const report = await runOnce(config);
+    const report = await runOnce(config, { seconds: 10 });
     expect(report.errorRecords).toBe(2);
 
     const files = await landedParquet(bucket, topic);

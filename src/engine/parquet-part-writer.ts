@@ -26,6 +26,11 @@ import type { WrittenObject } from './object-writer.js';
 const CONTENT_TYPE = 'application/vnd.apache.parquet';
 /** Row bytes buffered before they are written as one row group: bounds memory, whatever the part size. */
 export const ROW_GROUP_BYTES = 8 * 1024 * 1024;
+
+/** The row group size for parts of `partSizeBytes`: at most ROW_GROUP_BYTES, and at least four per part. */
+export function rowGroupBytesFor(partSizeBytes: number): number {
+  return Math.min(ROW_GROUP_BYTES, Math.ceil(partSizeBytes / 4));
+}
 /** Named in the file's footer; fixed, so the same rows give the same bytes on every run. */
 const CREATED_BY = 'kafka-batch-puller';
 
@@ -59,7 +64,13 @@ export class ParquetObjectWriter {
   private storedBytes = 0;
   private pendingUpload: Promise<void> = Promise.resolve();
 
-  constructor(sink: BatchSink, key: string, compression: Compression, layout: ParquetLayout) {
+  constructor(
+    sink: BatchSink,
+    key: string,
+    compression: Compression,
+    layout: ParquetLayout,
+    private readonly rowGroupBytes = ROW_GROUP_BYTES,
+  ) {
     this.upload = sink.openObject(key, CONTENT_TYPE);
     this.names = parquetColumnNames(layout);
     // Each row group's bytes go to the upload as soon as they are encoded.
@@ -95,7 +106,7 @@ export class ParquetObjectWriter {
   add(row: ParquetRow): void {
     this.rows.push(row.cells);
     this.bufferedBytes += row.bytes;
-    if (this.bufferedBytes >= ROW_GROUP_BYTES) this.cutRowGroup();
+    if (this.bufferedBytes >= this.rowGroupBytes) this.cutRowGroup();
   }
 
   private cutRowGroup(): void {

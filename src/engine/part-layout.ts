@@ -1,5 +1,6 @@
 // A pipeline's settings as the layout of its parts.
 import type { PullerConfig } from '../config.js';
+import { rowGroupBytesFor } from './parquet-part-writer.js';
 import type { PartLayout } from './part-writer.js';
 
 /** How this pipeline's records become rows. */
@@ -9,5 +10,6 @@ export function partLayoutOf(config: PullerConfig): PartLayout {
     keyFormat: config.keyFormat,
     valueFormat: config.valueFormat,
     columns: config.columns,
+    rowGroupBytes: rowGroupBytesFor(config.partSizeBytes),
   };
 }

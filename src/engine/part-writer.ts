@@ -15,6 +15,8 @@ import { ParquetObjectWriter } from './parquet-part-writer.js';
 /** How a part's records become rows: the data objects' format, how keys and values are read, declared columns. */
 export interface PartLayout extends ParquetLayout {
   readonly format: OutputFormat;
+  /** Parquet: row bytes buffered before a row group is written. */
+  readonly rowGroupBytes: number;
 }
 
 /** Identifies a part: which window, partition and sequence number, and where its offsets start. */
@@ -78,7 +80,13 @@ export class PartWriter {
     if (s.layout.format === OutputFormat.PARQUET) {
       const row = toParquetRow(s.topic, record, s.layout);
       if (row instanceof FormatMismatch) return row.reason;
-      this.parquet ??= new ParquetObjectWriter(this.sink, this.key(), s.compression, s.layout);
+      this.parquet ??= new ParquetObjectWriter(
+        this.sink,
+        this.key(),
+        s.compression,
+        s.layout,
+        s.layout.rowGroupBytes,
+      );
       this.parquet.add(row);
       this.countRow(row.bytes, record.timestampMs, late);
       return undefined;

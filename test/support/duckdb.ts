@@ -23,15 +23,26 @@ export const sqlText = (text: string) => `'${text.replaceAll("'", "''")}'`;
 /** A SQL list of file paths. */
 export const sqlFiles = (files: readonly string[]) => `[${files.map(sqlText).join(', ')}]`;
 
-/** The `partition`/`offset` of each row of a Parquet object, in file order. */
-export async function parquetRecordIds(bytes: Buffer): Promise<Array<{ partition: number; offset: number }>> {
+/** Runs `query(file)` over a Parquet object's bytes, saved to a temporary file. */
+export async function queryParquetBytes(
+  bytes: Buffer,
+  query: (file: string) => string,
+): Promise<Array<Record<string, unknown>>> {
   const folder = await mkdtemp(join(tmpdir(), 'kbp-part-'));
   try {
     const file = join(folder, 'part.parquet');
     await writeFile(file, bytes);
-    const rows = await duckdb(`select partition, "offset" from read_parquet(${sqlText(file)})`);
-    return rows.map((row) => ({ partition: Number(row.partition), offset: Number(row.offset) }));
+    return await duckdb(query(sqlText(file)));
   } finally {
     await rm(folder, { recursive: true, force: true });
   }
+}
+
+/** The `partition`/`offset` of each row of a Parquet object, in file order. */
+export async function parquetRecordIds(bytes: Buffer): Promise<Array<{ partition: number; offset: number }>> {
+  const rows = await queryParquetBytes(
+    bytes,
+    (file) => `select partition, "offset" from read_parquet(${file})`,
+  );
+  return rows.map((row) => ({ partition: Number(row.partition), offset: Number(row.offset) }));
 }
