@@ -29,7 +29,7 @@ describe('value formats', () => {
     expect(line).toBe(
       '{"topic":"t","partition":2,"offset":9007199254740992,"timestamp":1764000000123,"timestampIso":"2025-11-24T16:00:00.123Z","key":"k","keyEncoding":"utf8","value":{  "n": 12345678901234567890,   "s": "x" },"valueEncoding":"json","headers":[{"key":"h","value":"v","valueEncoding":"utf8"}]}\n',
     );
-    expect(JSON.parse(line as string).value).toEqual({ n: 12345678901234567890, s: 'x' });
+    expect(JSON.parse(line as string).value).toEqual({ n: 1.2345678901234567e19, s: 'x' });
   });
 
   it('writes binary keys and values as base64 and JSON keys nested', () => {
