@@ -1,4 +1,8 @@
 // The CDK constructs of kafka-batch-puller.
+
+export { ColumnType, type DeclaredColumn } from '../src/core/parquet-schema.js';
+export { OutputFormat, ValueFormat } from '../src/core/value-format.js';
+export { glueColumns, PipelineGlueTable, type PipelineGlueTableProps } from './glue-table.js';
 export { KafkaBatchPuller, type KafkaBatchPullerProps, PullerLogLevel } from './kafka-batch-puller.js';
 export {
   constructIdForTopic,
