@@ -69,6 +69,7 @@ describe('Glue table', () => {
           classification: 'parquet',
           ...projection,
           'storage.location.template': {
+            // biome-ignore lint/suspicious/noTemplateCurlyInString: Athena's own placeholders, not JavaScript's
             'Fn::Join': ['', ['s3://', bucket, '/lake/raw/topic=shop.orders-v1/date=${date}/hour=${hour}/']],
           },
         },
