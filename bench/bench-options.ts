@@ -9,6 +9,7 @@ export const Measurement = {
   directory: 'directory',
   overhead: 'overhead',
   memory: 'memory',
+  formats: 'formats',
 } as const;
 /** One measurement the bench can make. */
 export type Measurement = (typeof Measurement)[keyof typeof Measurement];
@@ -54,7 +55,7 @@ export const usage = `usage: npm run bench -- [options]
   --ladder MiB,MiB       window sizes of the memory ladder (default 10,100,300; --full 10,100,300,1024)
   --ladder-sink KIND     where the ladder's runs write: s3 (default, the Lambda's) or directory
   --compression KIND     the puller's COMPRESSION: gzip (default) or none
-  --only a,b             only these: kcat, kafkajs, s3, directory, overhead, memory
+  --only a,b             only these: kcat, kafkajs, s3, directory, overhead, memory, formats
   --results PATH         where to write the results (default bench/RESULTS.md)
   --help`;
 

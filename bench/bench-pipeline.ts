@@ -42,6 +42,7 @@ export class BenchPipeline {
     sink: BenchSink,
     topic: string,
     aws: AwsTargets | undefined,
+    extra: Readonly<Record<string, string>> = {},
   ): Promise<BenchPipeline> {
     const id = randomUUID();
     const common: Record<string, string> = {
@@ -55,6 +56,7 @@ export class BenchPipeline {
       COMPRESSION: settings.compression,
       OUTPUT_PREFIX: `run-${id}`,
       AWS_REGION: process.env.AWS_REGION ?? 'us-east-1',
+      ...extra,
     };
     if (sink === 'directory') {
       const folder = await mkdtemp(join(tmpdir(), 'kbp-bench-'));

@@ -3,6 +3,7 @@
 import { readFile, writeFile } from 'node:fs/promises';
 import type { MachineInfo } from './machine-info.js';
 import { markdownTable } from './markdown-table.js';
+import type { FormatFigures } from './measure-formats.js';
 import { type Summary, summarize } from './statistics.js';
 
 /** One run of a read or puller measurement, as the bench recorded it; times in ms from the start of work. */
@@ -49,9 +50,15 @@ export interface BenchResults {
   readonly idleRuns: readonly RunSample[];
   readonly ladder: readonly LadderRung[];
   readonly ladderSink: 's3' | 'directory';
+  /** (e) NDJSON and Parquet side by side; undefined when not measured (the section already there is kept). */
+  readonly formats?: readonly FormatFigures[] | undefined;
   readonly notes: readonly string[];
 }
 
+const formatsStart =
+  '<!-- formats:start (kept by the bench when it rewrites this file without measuring formats) -->';
+const formatsEnd = '<!-- formats:end -->';
+const defaultFormats = '_Not measured yet: `npm run bench -- --only formats`._';
 const beforeAfterStart = '<!-- before-after:start (kept by the bench when it rewrites this file) -->';
 const beforeAfterEnd = '<!-- before-after:end -->';
 const defaultBeforeAfter = markdownTable(
@@ -184,6 +191,33 @@ function ladderSection(results: BenchResults): string {
   return `${table}\n\nFrom the ${lower.windowMiB} MiB window to the ${upper.windowMiB} MiB one the median peak RSS changed by ${growth.toFixed(0)} MiB, ${slope.toFixed(3)} MiB per MiB of window: **${verdict}**.`;
 }
 
+/** (e): one row per output format. */
+export function formatsSection(results: BenchResults): string {
+  const figures = results.formats ?? [];
+  const valueGiB = (results.records * results.recordBytes) / 2 ** 30;
+  const table = markdownTable(
+    [
+      'format (to a local folder)',
+      'records/s',
+      'CPU s per GiB of values',
+      'bytes written',
+      'bytes / value bytes',
+      'peak RSS MiB',
+    ],
+    figures.map(({ variant, runs }) => [
+      variant.label,
+      spread(summarize(runs.map((r) => results.records / (r.elapsedMs / 1000))), integer),
+      spread(summarize(runs.map((r) => r.cpuMs / 1000 / valueGiB)), fixed(1)),
+      spread(summarize(runs.map((r) => r.bytesWritten)), integer),
+      spread(summarize(runs.map((r) => r.bytesWritten / (results.records * results.recordBytes))), fixed(3)),
+      spread(summarize(runs.map((r) => r.peakRssBytes / MiB)), integer),
+    ]),
+  );
+  return `Command: \`${results.command}\` (${results.date}, commit ${results.machine.commit}, Node ${results.machine.node}); ${integer(results.records)} records of ${results.recordBytes} B values on ${results.partitions} partitions over ${results.windows} windows, each variant landed by a fresh pipeline in its own process, ${results.runs === 1 ? 'one run' : `median of ${results.runs} runs (min–max)`}. The values are random base64 text, which no codec shrinks much: compare formats on CPU and memory here, and on size with your own data.
+
+${table}`;
+}
+
 function machineSection(results: BenchResults): string {
   const m = results.machine;
   return [
@@ -198,7 +232,11 @@ function machineSection(results: BenchResults): string {
 }
 
 /** The whole RESULTS.md text, with `beforeAfter` as the body of the before/after section. */
-export function renderResults(results: BenchResults, beforeAfter: string = defaultBeforeAfter): string {
+export function renderResults(
+  results: BenchResults,
+  beforeAfter: string = defaultBeforeAfter,
+  formatsKept: string | undefined = results.formats ? undefined : defaultFormats,
+): string {
   return `# Benchmark results
 
 Written by \`npm run bench\` (bench/run-bench.ts); rerun it to refresh. Benchmarks, not tests: nothing here is asserted by \`npm test\`.
@@ -227,6 +265,12 @@ Each rung is its own topic whose records all fall in ONE window, landed ${result
 
 ${ladderSection(results)}
 
+## Output formats: NDJSON and Parquet
+
+${formatsStart}
+${formatsKept ?? formatsSection(results)}
+${formatsEnd}
+
 ## Before/after optimisation
 
 ${beforeAfterStart}
@@ -242,5 +286,13 @@ export async function writeResults(path: string, results: BenchResults): Promise
   const end = existing.indexOf(beforeAfterEnd);
   const kept =
     start >= 0 && end > start ? existing.slice(start + beforeAfterStart.length, end).trim() : undefined;
-  await writeFile(path, renderResults(results, kept || defaultBeforeAfter));
+  const formatsFrom = existing.indexOf(formatsStart);
+  const formatsTo = existing.indexOf(formatsEnd);
+  const formatsKept =
+    results.formats === undefined
+      ? (formatsFrom >= 0 && formatsTo > formatsFrom
+          ? existing.slice(formatsFrom + formatsStart.length, formatsTo).trim()
+          : undefined) || defaultFormats
+      : undefined;
+  await writeFile(path, renderResults(results, kept || defaultBeforeAfter, formatsKept));
 }
