@@ -103,6 +103,16 @@ describe('hive-style layout', () => {
           records: String(m.totals.records),
         }));
         expect(counts, label).toEqual(expected);
+
+        // A JSON value is data, not a string: NDJSON nests it, Parquet keeps its text.
+        const [sample] = await duckdb(
+          `select typeof(value) as type, value::json->>'id' as id from ${reader} where "partition" = 0 and "offset" = 1`,
+        );
+        const type =
+          setting.VALUE_FORMAT === 'string' || setting.OUTPUT_FORMAT === 'parquet'
+            ? 'VARCHAR'
+            : 'STRUCT(id VARCHAR, n BIGINT)';
+        expect(sample, label).toEqual({ type, id: '0-3' });
       }),
     );
   });
