@@ -37,7 +37,9 @@ export interface BenchResults {
   readonly records: number;
   readonly recordBytes: number;
   /** The puller's COMPRESSION. */
-  readonly compression: 'gzip' | 'none';
+  readonly compression: 'gzip' | 'none' | 'snappy';
+  /** The puller's OUTPUT_FORMAT. */
+  readonly format: 'ndjson' | 'parquet';
   readonly partitions: number;
   readonly windows: number;
   readonly batchIntervalSeconds: number;
@@ -218,6 +220,14 @@ export function formatsSection(results: BenchResults): string {
 ${table}`;
 }
 
+function partsWritten(results: BenchResults): string {
+  if (results.format === 'parquet')
+    return `Parquet parts (\`OUTPUT_FORMAT=parquet\`, \`COMPRESSION=${results.compression}\``;
+  return results.compression === 'gzip'
+    ? 'gzip NDJSON parts (the default'
+    : 'uncompressed NDJSON parts (`COMPRESSION=none`';
+}
+
 function machineSection(results: BenchResults): string {
   const m = results.machine;
   return [
@@ -247,7 +257,7 @@ ${machineSection(results)}
 
 ## Throughput: reading the whole topic
 
-Elapsed time runs from the start of work (before any connection) to the last record read (a, b) or to \`runPipeline\` returning with every produced window landed and its offsets committed (c, d). kcat's includes its process start; it runs with \`-X fetch.wait.max.ms=10\` so that noticing the end of each partition costs 10 ms rather than librdkafka's default 500 ms. Peak RSS and CPU are those of the measuring process (not the broker's or moto's). The puller writes ${results.compression === 'gzip' ? 'gzip NDJSON parts (the default' : 'uncompressed NDJSON parts (`COMPRESSION=none`'}, \`PART_SIZE_MB\` 64), polls every 1 s, and the bench stops each run (its abort signal) once the produced windows have closed, since a run otherwise goes on closing windows until its deadline.
+Elapsed time runs from the start of work (before any connection) to the last record read (a, b) or to \`runPipeline\` returning with every produced window landed and its offsets committed (c, d). kcat's includes its process start; it runs with \`-X fetch.wait.max.ms=10\` so that noticing the end of each partition costs 10 ms rather than librdkafka's default 500 ms. Peak RSS and CPU are those of the measuring process (not the broker's or moto's). The puller writes ${partsWritten(results)}, \`PART_SIZE_MB\` 64), polls every 1 s, and the bench stops each run (its abort signal) once the produced windows have closed, since a run otherwise goes on closing windows until its deadline.
 
 ${throughputTable(results)}
 
@@ -261,7 +271,7 @@ ${overheadTable(results)}
 
 ## Peak memory as the window grows
 
-Each rung is its own topic whose records all fall in ONE window, landed ${results.ladderSink === 's3' ? 'to S3 (moto), state in DynamoDB (moto),' : 'to a local folder, state in a file,'} by one puller run in its own process; peak RSS is that process's getrusage maxrss.
+Each rung is its own topic whose records all fall in ONE window, landed ${results.ladderSink === 's3' ? 'to S3 (moto), state in DynamoDB (moto),' : 'to a local folder, state in a file,'} by one puller run in its own process (${partsWritten(results)})); peak RSS is that process's getrusage maxrss.
 
 ${ladderSection(results)}
 

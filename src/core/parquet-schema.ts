@@ -170,10 +170,17 @@ export interface ParquetRow {
 /** Fixed bytes counted per row for its envelope's numbers and names. */
 const ROW_OVERHEAD_BYTES = 32;
 
+/**
+ * A copy of record bytes that a row keeps until its row group is written. The source's buffers are
+ * slices of whole fetch responses: keeping a slice would keep every other partition's records of that
+ * response alive too, for as long as any row group holding one of them is open.
+ */
+const own = (bytes: Buffer): Buffer => Buffer.copyBytesFrom(bytes);
+
 function textOrBase64(bytes: Buffer | null): { value: Buffer | string | null; encoding: string | null } {
   if (bytes === null) return { value: null, encoding: null };
   return isUtf8(bytes)
-    ? { value: bytes, encoding: 'utf8' }
+    ? { value: own(bytes), encoding: 'utf8' }
     : { value: bytes.toString('base64'), encoding: 'base64' };
 }
 
@@ -184,7 +191,7 @@ function readField(
   cells: Record<string, ParquetCell>,
 ): unknown | FormatMismatch {
   if (format === ValueFormat.BINARY || bytes === null) {
-    cells[name] = bytes;
+    cells[name] = bytes === null ? null : own(bytes);
     if (format === ValueFormat.STRING) cells[`${name}_encoding`] = null;
     return undefined;
   }

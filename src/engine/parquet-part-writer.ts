@@ -4,10 +4,11 @@
 //
 // hyparquet-writer (pure JavaScript, no install scripts, snappy built in) is used because it writes row
 // groups one at a time to a caller's writer, with no timestamps or random ids in the file, and bundles
-// into the Lambda as plain JS. Weighed against it: parquet-wasm with apache-arrow (a ~6 MB WASM module
-// to load and bundle, and whole Arrow tables in memory per write) and @dsnp/parquetjs (a fork of an
-// unmaintained library, whose row-group writes are driven by its own buffering and which pulls in
-// native-optional compression packages).
+// into the Lambda as plain JS (its one dependency, hyparquet, is pure JS too). Weighed against it:
+// parquet-wasm with apache-arrow (a Rust/WASM module to load and to teach esbuild to bundle, writing
+// from Arrow tables, so each row group is first built as an Arrow table in memory) and @dsnp/parquetjs
+// (a fork of parquetjs whose dependencies include the S3 client, thrift, brotli-wasm, xxhash-wasm and a
+// virtual file system, and which decides row groups by its own buffering).
 import { createHash } from 'node:crypto';
 import * as zlib from 'node:zlib';
 import { ByteWriter, ParquetWriter } from 'hyparquet-writer';
@@ -31,6 +32,8 @@ export const ROW_GROUP_BYTES = 8 * 1024 * 1024;
 export function rowGroupBytesFor(partSizeBytes: number): number {
   return Math.min(ROW_GROUP_BYTES, Math.ceil(partSizeBytes / 4));
 }
+/** Encoded bytes handed to the upload at a time. */
+const CHUNK_BYTES = 1024 * 1024;
 /** Named in the file's footer; fixed, so the same rows give the same bytes on every run. */
 const CREATED_BY = 'kafka-batch-puller';
 
@@ -54,7 +57,7 @@ function codecOf(compression: Compression): Codec {
 export class ParquetObjectWriter {
   private readonly upload: ObjectUpload;
   private readonly hash = createHash('sha256');
-  private readonly bytesOut = new ByteWriter(1024 * 1024);
+  private readonly bytesOut = new ByteWriter(CHUNK_BYTES * 2);
   private readonly parquet: ParquetWriter;
   private readonly names: readonly string[];
   private rows: Row[] = [];
@@ -73,8 +76,16 @@ export class ParquetObjectWriter {
   ) {
     this.upload = sink.openObject(key, CONTENT_TYPE);
     this.names = parquetColumnNames(layout);
-    // Each row group's bytes go to the upload as soon as they are encoded.
-    Object.assign(this.bytesOut, { flush: () => this.drain() });
+    // Encoded bytes go to the upload every CHUNK_BYTES, so the encoding buffer stays small; the writer
+    // awaits the upload at the end of each row group (flush), which is the backpressure.
+    const grow = this.bytesOut.ensure.bind(this.bytesOut);
+    Object.assign(this.bytesOut, {
+      flush: () => this.drain(),
+      ensure: (size: number) => {
+        if (this.bytesOut.index >= CHUNK_BYTES) void this.drain();
+        grow(size);
+      },
+    });
     const zstd = zstdCompressor();
     this.parquet = new ParquetWriter({
       writer: this.bytesOut,
@@ -96,6 +107,8 @@ export class ParquetObjectWriter {
     this.hash.update(chunk);
     this.storedBytes += chunk.length;
     this.pendingUpload = this.pendingUpload.then(() => this.upload.write(chunk));
+    // A failed write surfaces at the next awaited flush or finish, not as an unhandled rejection.
+    this.pendingUpload.catch(() => {});
     return this.pendingUpload;
   }
 
