@@ -8,6 +8,7 @@ import type { ErrorRow } from '../src/core/record-format.js';
 import {
   createTopic,
   getObject,
+  listKeys,
   newPipeline,
   parseNdjson,
   produce,
@@ -39,6 +40,15 @@ async function errorRows(bucket: string): Promise<ErrorRow[]> {
 }
 
 describe('parquet output', () => {
+  it('refuses a parseRecord hook, which makes NDJSON rows, before touching anything', async () => {
+    const topic = await createTopic(1);
+    const { config, bucket } = await newPipeline(topic, { OUTPUT_FORMAT: 'parquet' });
+    await expect(runOnce(config, { hooks: { parseRecord: (row) => row } })).rejects.toThrow(
+      'invalid configuration: parseRecord maps records to NDJSON rows; it cannot be used with format parquet',
+    );
+    expect(await listKeys(bucket)).toEqual([]);
+  });
+
   it('writes every envelope column: text, base64 for non-UTF-8 bytes, nulls, timestamps, headers, 5 MB values', async () => {
     const topic = await createTopic(1);
     const t = pastWindow();
