@@ -60,6 +60,30 @@ describe('value formats', () => {
     expect(bad).toBeInstanceOf(FormatMismatch);
   });
 
+  it('makes Parquet keys JSON text or raw bytes, and copies the bytes it keeps', () => {
+    const source = Buffer.from('xx{"id":7}yy');
+    const value = source.subarray(2, 10);
+    const row = toParquetRow(
+      't',
+      { ...record(value, '{"k":1}'), headers: [['h', null]] },
+      {
+        keyFormat: 'json',
+        valueFormat: 'binary',
+        columns: [],
+      },
+    );
+    const cells = (row as { cells: Record<string, unknown> }).cells;
+    expect(cells).toMatchObject({ key: '{"k":1}', value: Buffer.from('{"id":7}') });
+    expect(cells.headers).toEqual([{ key: 'h', value: null, value_encoding: null }]);
+    expect('value_encoding' in cells || 'key_encoding' in cells).toBe(false);
+    // A copy, not a view of the fetched bytes, which stay free to be collected while the row waits.
+    source.fill(0);
+    expect(cells.value).toEqual(Buffer.from('{"id":7}'));
+    expect(
+      toParquetRow('t', record('x', '{'), { keyFormat: 'json', valueFormat: 'string', columns: [] }),
+    ).toEqual(new FormatMismatch(expect.stringMatching(/^the key is not valid JSON: /) as unknown as string));
+  });
+
   it('makes Parquet rows with typed declared columns, or says which field does not fit', () => {
     const layout = {
       keyFormat: 'string' as const,
