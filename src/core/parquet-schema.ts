@@ -27,6 +27,7 @@ export type ColumnType = (typeof ColumnType)[keyof typeof ColumnType];
 export interface DeclaredColumn {
   /** Column name: lowercase letters, digits and `_`, starting with a letter. */
   readonly name: string;
+  /** The column's type; a field that does not fit it sends its record to the errors object. */
   readonly type: ColumnType;
   /** Where in the value: field names joined by `.` (`customer.id`); a missing field or JSON null is null. */
   readonly path: string;
