@@ -94,10 +94,10 @@ describe('parquet retries', () => {
       expect(await dataObjects(bucket), point).toEqual(expected);
       const landed = await readLanded(bucket);
       expect(landed.unlisted, point).toEqual([]);
-      expect(
-        landed.manifests.map((m) => m.objects),
-        point,
-      ).toEqual(cleanLanded.manifests.map((m) => m.objects));
+      // Windows with records (the later run may also close one more empty window than the clean one).
+      const objectsOf = (manifests: typeof landed.manifests) =>
+        manifests.filter((m) => m.objects.length > 0).map((m) => m.objects);
+      expect(objectsOf(landed.manifests), point).toEqual(objectsOf(cleanLanded.manifests));
     }
   });
 });
