@@ -9,6 +9,7 @@ export const Measurement = {
   directory: 'directory',
   overhead: 'overhead',
   memory: 'memory',
+  formats: 'formats',
 } as const;
 /** One measurement the bench can make. */
 export type Measurement = (typeof Measurement)[keyof typeof Measurement];
@@ -29,8 +30,10 @@ export interface BenchOptions {
   readonly ladderMiB: readonly number[];
   /** Where the ladder's runs write. */
   readonly ladderSink: 's3' | 'directory';
-  /** Compression of the puller's batch objects. */
-  readonly compression: 'gzip' | 'none';
+  /** Compression of the puller's batch objects (Parquet: its codec). */
+  readonly compression: 'gzip' | 'none' | 'snappy';
+  /** The puller's OUTPUT_FORMAT for (c), (d), overhead and memory; (e) compares both. */
+  readonly format: 'ndjson' | 'parquet';
   readonly only: ReadonlySet<Measurement>;
   /** Where the results are written, relative to the current folder. */
   readonly resultsPath: string;
@@ -53,8 +56,9 @@ export const usage = `usage: npm run bench -- [options]
   --runs N               runs of each measurement (default 3)
   --ladder MiB,MiB       window sizes of the memory ladder (default 10,100,300; --full 10,100,300,1024)
   --ladder-sink KIND     where the ladder's runs write: s3 (default, the Lambda's) or directory
-  --compression KIND     the puller's COMPRESSION: gzip (default) or none
-  --only a,b             only these: kcat, kafkajs, s3, directory, overhead, memory
+  --format KIND          the puller's OUTPUT_FORMAT for (c), (d), overhead and memory: ndjson (default) or parquet
+  --compression KIND     the puller's COMPRESSION: gzip (default for ndjson), none, or snappy (default for parquet)
+  --only a,b             only these: kcat, kafkajs, s3, directory, overhead, memory, formats
   --results PATH         where to write the results (default bench/RESULTS.md)
   --help`;
 
@@ -83,7 +87,8 @@ export function parseBenchOptions(argv: readonly string[]): BenchOptions {
       runs: { type: 'string' },
       ladder: { type: 'string' },
       'ladder-sink': { type: 'string', default: 's3' },
-      compression: { type: 'string', default: 'gzip' },
+      compression: { type: 'string' },
+      format: { type: 'string', default: 'ndjson' },
       only: { type: 'string' },
       results: { type: 'string' },
       help: { type: 'boolean', default: false },
@@ -113,9 +118,19 @@ export function parseBenchOptions(argv: readonly string[]): BenchOptions {
   if (ladderSink !== 's3' && ladderSink !== 'directory') {
     throw new Error(`--ladder-sink takes s3 or directory (got '${ladderSink}')`);
   }
-  const compression = values.compression;
-  if (compression !== 'gzip' && compression !== 'none') {
-    throw new Error(`--compression takes gzip or none (got '${compression}')`);
+  const format = values.format;
+  if (format !== 'ndjson' && format !== 'parquet') {
+    throw new Error(`--format takes ndjson or parquet (got '${format}')`);
+  }
+  const compression = values.compression ?? (format === 'parquet' ? 'snappy' : 'gzip');
+  if (
+    compression !== 'gzip' &&
+    compression !== 'none' &&
+    (compression !== 'snappy' || format !== 'parquet')
+  ) {
+    throw new Error(
+      `--compression takes gzip or none, or snappy with --format parquet (got '${compression}')`,
+    );
   }
   const recordBytes = positiveInteger('record-bytes', values['record-bytes'], 1024);
   const largestMiB = Math.max(records * recordBytes, ...ladderMiB.map((m) => m * 2 ** 20)) / 2 ** 20;
@@ -129,6 +144,7 @@ export function parseBenchOptions(argv: readonly string[]): BenchOptions {
     ladderMiB,
     ladderSink,
     compression,
+    format,
     only,
     resultsPath: values.results ?? 'bench/RESULTS.md',
     // Generous: a slow run is a finding to report, a hung one must not block the machine for ever.

@@ -25,7 +25,9 @@ export interface PipelineSettings {
   /** A run's deadline is this far after its start; the child is killed a minute after that. */
   readonly runTimeoutMs: number;
   /** The puller's COMPRESSION. */
-  readonly compression: 'gzip' | 'none';
+  readonly compression: 'gzip' | 'none' | 'snappy';
+  /** The puller's OUTPUT_FORMAT. */
+  readonly format: 'ndjson' | 'parquet';
 }
 
 /** A pipeline's settings, and the clean-up of what its runs wrote. */
@@ -42,6 +44,7 @@ export class BenchPipeline {
     sink: BenchSink,
     topic: string,
     aws: AwsTargets | undefined,
+    extra: Readonly<Record<string, string>> = {},
   ): Promise<BenchPipeline> {
     const id = randomUUID();
     const common: Record<string, string> = {
@@ -53,8 +56,10 @@ export class BenchPipeline {
       POLL_INTERVAL_SECONDS: '1',
       START_POSITION: 'earliest',
       COMPRESSION: settings.compression,
+      OUTPUT_FORMAT: settings.format,
       OUTPUT_PREFIX: `run-${id}`,
       AWS_REGION: process.env.AWS_REGION ?? 'us-east-1',
+      ...extra,
     };
     if (sink === 'directory') {
       const folder = await mkdtemp(join(tmpdir(), 'kbp-bench-'));

@@ -3,6 +3,7 @@
 import { readFile, writeFile } from 'node:fs/promises';
 import type { MachineInfo } from './machine-info.js';
 import { markdownTable } from './markdown-table.js';
+import type { FormatFigures } from './measure-formats.js';
 import { type Summary, summarize } from './statistics.js';
 
 /** One run of a read or puller measurement, as the bench recorded it; times in ms from the start of work. */
@@ -36,7 +37,9 @@ export interface BenchResults {
   readonly records: number;
   readonly recordBytes: number;
   /** The puller's COMPRESSION. */
-  readonly compression: 'gzip' | 'none';
+  readonly compression: 'gzip' | 'none' | 'snappy';
+  /** The puller's OUTPUT_FORMAT. */
+  readonly format: 'ndjson' | 'parquet';
   readonly partitions: number;
   readonly windows: number;
   readonly batchIntervalSeconds: number;
@@ -49,9 +52,15 @@ export interface BenchResults {
   readonly idleRuns: readonly RunSample[];
   readonly ladder: readonly LadderRung[];
   readonly ladderSink: 's3' | 'directory';
+  /** (e) NDJSON and Parquet side by side; undefined when not measured (the section already there is kept). */
+  readonly formats?: readonly FormatFigures[] | undefined;
   readonly notes: readonly string[];
 }
 
+const formatsStart =
+  '<!-- formats:start (kept by the bench when it rewrites this file without measuring formats) -->';
+const formatsEnd = '<!-- formats:end -->';
+const defaultFormats = '_Not measured yet: `npm run bench -- --only formats`._';
 const beforeAfterStart = '<!-- before-after:start (kept by the bench when it rewrites this file) -->';
 const beforeAfterEnd = '<!-- before-after:end -->';
 const defaultBeforeAfter = markdownTable(
@@ -184,6 +193,41 @@ function ladderSection(results: BenchResults): string {
   return `${table}\n\nFrom the ${lower.windowMiB} MiB window to the ${upper.windowMiB} MiB one the median peak RSS changed by ${growth.toFixed(0)} MiB, ${slope.toFixed(3)} MiB per MiB of window: **${verdict}**.`;
 }
 
+/** (e): one row per output format. */
+export function formatsSection(results: BenchResults): string {
+  const figures = results.formats ?? [];
+  const valueGiB = (results.records * results.recordBytes) / 2 ** 30;
+  const table = markdownTable(
+    [
+      'format (to a local folder)',
+      'records/s',
+      'CPU s per GiB of values',
+      'bytes written',
+      'bytes / value bytes',
+      'peak RSS MiB',
+    ],
+    figures.map(({ variant, runs }) => [
+      variant.label,
+      spread(summarize(runs.map((r) => results.records / (r.elapsedMs / 1000))), integer),
+      spread(summarize(runs.map((r) => r.cpuMs / 1000 / valueGiB)), fixed(1)),
+      spread(summarize(runs.map((r) => r.bytesWritten)), integer),
+      spread(summarize(runs.map((r) => r.bytesWritten / (results.records * results.recordBytes))), fixed(3)),
+      spread(summarize(runs.map((r) => r.peakRssBytes / MiB)), integer),
+    ]),
+  );
+  return `Command: \`${results.command}\` (${results.date}, commit ${results.machine.commit}, Node ${results.machine.node}); ${integer(results.records)} records of ${results.recordBytes} B values on ${results.partitions} partitions over ${results.windows} windows, each variant landed by a fresh pipeline in its own process, ${results.runs === 1 ? 'one run' : `median of ${results.runs} runs (min–max)`}. The values are random base64 text, which no codec shrinks much: compare formats on CPU and memory here, and on size with your own data.
+
+${table}`;
+}
+
+function partsWritten(results: BenchResults): string {
+  if (results.format === 'parquet')
+    return `Parquet parts (\`OUTPUT_FORMAT=parquet\`, \`COMPRESSION=${results.compression}\``;
+  return results.compression === 'gzip'
+    ? 'gzip NDJSON parts (the default'
+    : 'uncompressed NDJSON parts (`COMPRESSION=none`';
+}
+
 function machineSection(results: BenchResults): string {
   const m = results.machine;
   return [
@@ -198,7 +242,11 @@ function machineSection(results: BenchResults): string {
 }
 
 /** The whole RESULTS.md text, with `beforeAfter` as the body of the before/after section. */
-export function renderResults(results: BenchResults, beforeAfter: string = defaultBeforeAfter): string {
+export function renderResults(
+  results: BenchResults,
+  beforeAfter: string = defaultBeforeAfter,
+  formatsKept: string | undefined = results.formats ? undefined : defaultFormats,
+): string {
   return `# Benchmark results
 
 Written by \`npm run bench\` (bench/run-bench.ts); rerun it to refresh. Benchmarks, not tests: nothing here is asserted by \`npm test\`.
@@ -209,7 +257,7 @@ ${machineSection(results)}
 
 ## Throughput: reading the whole topic
 
-Elapsed time runs from the start of work (before any connection) to the last record read (a, b) or to \`runPipeline\` returning with every produced window landed and its offsets committed (c, d). kcat's includes its process start; it runs with \`-X fetch.wait.max.ms=10\` so that noticing the end of each partition costs 10 ms rather than librdkafka's default 500 ms. Peak RSS and CPU are those of the measuring process (not the broker's or moto's). The puller writes ${results.compression === 'gzip' ? 'gzip NDJSON parts (the default' : 'uncompressed NDJSON parts (`COMPRESSION=none`'}, \`PART_SIZE_MB\` 64), polls every 1 s, and the bench stops each run (its abort signal) once the produced windows have closed, since a run otherwise goes on closing windows until its deadline.
+Elapsed time runs from the start of work (before any connection) to the last record read (a, b) or to \`runPipeline\` returning with every produced window landed and its offsets committed (c, d). kcat's includes its process start; it runs with \`-X fetch.wait.max.ms=10\` so that noticing the end of each partition costs 10 ms rather than librdkafka's default 500 ms. Peak RSS and CPU are those of the measuring process (not the broker's or moto's). The puller writes ${partsWritten(results)}, \`PART_SIZE_MB\` 64), polls every 1 s, and the bench stops each run (its abort signal) once the produced windows have closed, since a run otherwise goes on closing windows until its deadline.
 
 ${throughputTable(results)}
 
@@ -223,9 +271,15 @@ ${overheadTable(results)}
 
 ## Peak memory as the window grows
 
-Each rung is its own topic whose records all fall in ONE window, landed ${results.ladderSink === 's3' ? 'to S3 (moto), state in DynamoDB (moto),' : 'to a local folder, state in a file,'} by one puller run in its own process; peak RSS is that process's getrusage maxrss.
+Each rung is its own topic whose records all fall in ONE window, landed ${results.ladderSink === 's3' ? 'to S3 (moto), state in DynamoDB (moto),' : 'to a local folder, state in a file,'} by one puller run in its own process (${partsWritten(results)})); peak RSS is that process's getrusage maxrss.
 
 ${ladderSection(results)}
+
+## Output formats: NDJSON and Parquet
+
+${formatsStart}
+${formatsKept ?? formatsSection(results)}
+${formatsEnd}
 
 ## Before/after optimisation
 
@@ -242,5 +296,13 @@ export async function writeResults(path: string, results: BenchResults): Promise
   const end = existing.indexOf(beforeAfterEnd);
   const kept =
     start >= 0 && end > start ? existing.slice(start + beforeAfterStart.length, end).trim() : undefined;
-  await writeFile(path, renderResults(results, kept || defaultBeforeAfter));
+  const formatsFrom = existing.indexOf(formatsStart);
+  const formatsTo = existing.indexOf(formatsEnd);
+  const formatsKept =
+    results.formats === undefined
+      ? (formatsFrom >= 0 && formatsTo > formatsFrom
+          ? existing.slice(formatsFrom + formatsStart.length, formatsTo).trim()
+          : undefined) || defaultFormats
+      : undefined;
+  await writeFile(path, renderResults(results, kept || defaultBeforeAfter, formatsKept));
 }

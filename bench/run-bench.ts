@@ -10,6 +10,7 @@ import { BenchStateTable } from './bench-state-table.js';
 import { BenchTopics } from './bench-topics.js';
 import { kcatInstallHint, kcatVersion } from './kcat-read.js';
 import { describeMachine } from './machine-info.js';
+import { measureFormats } from './measure-formats.js';
 import { measureMemory } from './measure-memory.js';
 import { measureOverhead } from './measure-overhead.js';
 import { measureThroughput } from './measure-throughput.js';
@@ -57,6 +58,7 @@ async function bench(options: BenchOptions): Promise<void> {
         batchIntervalSeconds: options.batchIntervalSeconds,
         runTimeoutMs: options.runTimeoutMs,
         compression: options.compression,
+        format: options.format,
       },
       signal: interrupt.signal,
       log,
@@ -68,6 +70,7 @@ async function bench(options: BenchOptions): Promise<void> {
     const measured = keys.length > 0 ? await measureThroughput(context, keys) : undefined;
     const overhead = wants('overhead') ? await measureOverhead(context) : undefined;
     const ladder: LadderRung[] = wants('memory') ? await measureMemory(context) : [];
+    const formats = wants('formats') ? await measureFormats(context) : undefined;
 
     notes.push(
       `Load average (1 min) ${loadAtStart.toFixed(2)} at the start and ${loadavg()[0]?.toFixed(2)} at the end on ${machine.cores} cores: anything above about 1 means other work (the broker and moto count) shared the machine.`,
@@ -80,6 +83,7 @@ async function bench(options: BenchOptions): Promise<void> {
       records: options.records,
       recordBytes: options.recordBytes,
       compression: options.compression,
+      format: options.format,
       partitions: options.partitions,
       windows: options.windows,
       batchIntervalSeconds: options.batchIntervalSeconds,
@@ -90,6 +94,7 @@ async function bench(options: BenchOptions): Promise<void> {
       idleRuns: overhead?.idleRuns ?? [],
       ladder,
       ladderSink: options.ladderSink,
+      formats,
       notes,
     });
     log(`results written to ${options.resultsPath}`);

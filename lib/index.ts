@@ -1,7 +1,10 @@
 // The public API of kafka-batch-puller's CDK constructs (the package's main entry). Every type a public
 // prop uses is exported here; helpers and the CDK app's context parsing are not.
 export { Compression } from '../src/config.js';
+export { ColumnType, type DeclaredColumn } from '../src/core/parquet-schema.js';
+export { OutputFormat, ValueFormat } from '../src/core/value-format.js';
 export { PullerMetric } from '../src/metric-names.js';
+export { PipelineGlueTable, type PipelineGlueTableProps } from './glue-table.js';
 export { KafkaBatchPuller, type KafkaBatchPullerProps, PullerLogLevel } from './kafka-batch-puller.js';
 export {
   KafkaBatchPullerStack,

@@ -12,8 +12,12 @@ import * as logs from 'aws-cdk-lib/aws-logs';
 import * as scheduler from 'aws-cdk-lib/aws-scheduler';
 import { Construct } from 'constructs';
 import { Compression, ConfigVariables } from '../src/config.js';
+import { columnProblem, formatColumns } from '../src/core/column-declarations.js';
 import { isTopicName, TOPIC_NAME_RULE } from '../src/core/kafka-names.js';
+import type { DeclaredColumn } from '../src/core/parquet-schema.js';
+import { OutputFormat, ValueFormat } from '../src/core/value-format.js';
 import { PullerMetric } from '../src/metric-names.js';
+import { glueNameOf, PipelineGlueTable } from './glue-table.js';
 import { HANDLER_RUNTIME, prebuiltHandlerFolder, userHandlerBundling } from './handler-bundle.js';
 import type { KafkaBatchPuller } from './kafka-batch-puller.js';
 import { KafkaSecurityMode, mskIamResourceArns } from './kafka-security.js';
@@ -77,10 +81,56 @@ export interface PullerPipelineOptions {
   readonly outputPrefix?: string;
 
   /**
-   * Compression of the batch objects.
-   * @default Compression.GZIP
+   * Compression of the batch objects: `GZIP` or `NONE` for NDJSON; for Parquet, the codec inside the file
+   * (`SNAPPY`, `GZIP`, `ZSTD` or `NONE`).
+   * @default - Compression.GZIP for NDJSON, Compression.SNAPPY for Parquet
    */
   readonly compression?: Compression;
+
+  /**
+   * What the data objects are: NDJSON lines or Parquet files.
+   * @default OutputFormat.NDJSON
+   */
+  readonly format?: OutputFormat;
+
+  /**
+   * How record values are read: `STRING` (text, base64 for bytes that are not UTF-8), `JSON` (written as
+   * JSON; a value that does not parse goes to the errors object) or `BINARY`.
+   * @default ValueFormat.STRING
+   */
+  readonly valueFormat?: ValueFormat;
+
+  /**
+   * How record keys are read (as `valueFormat`).
+   * @default ValueFormat.STRING
+   */
+  readonly keyFormat?: ValueFormat;
+
+  /**
+   * Typed Parquet columns taken from each JSON value, beside the envelope; needs `format` PARQUET and
+   * `valueFormat` JSON. A value whose field does not fit its column goes to the errors object.
+   * @default - none
+   */
+  readonly columns?: readonly DeclaredColumn[];
+
+  /**
+   * Whether to create a Glue table over the pipeline's data (partition projection on `date` and `hour`),
+   * so Athena can query a window as soon as it lands.
+   * @default true
+   */
+  readonly glueTable?: boolean;
+
+  /**
+   * The Glue database of the table, created by the stack; pipelines naming the same one share it.
+   * @default 'kafka_batch_puller'
+   */
+  readonly glueDatabaseName?: string;
+
+  /**
+   * The Glue table's name.
+   * @default - `outputPrefix` and the topic joined by `_`, lowercased, other characters turned to `_`
+   */
+  readonly glueTableName?: string;
 
   /**
    * A partition's share of a window is cut into parts of about this many uncompressed bytes; a whole
@@ -190,6 +240,8 @@ export class PullerPipeline extends Construct {
   readonly errorsAlarm: cloudwatch.Alarm;
   /** In alarm when windows stop closing, or runs stop reporting. */
   readonly freshnessAlarm: cloudwatch.Alarm;
+  /** The Glue table over the pipeline's data, unless `glueTable` is false. */
+  readonly glueTable?: PipelineGlueTable;
 
   constructor(scope: Construct, id: string, props: PullerPipelineProps) {
     super(scope, id);
@@ -317,7 +369,22 @@ export class PullerPipeline extends Construct {
       }
     }
 
-    // 7. What cdk-nag reports and why it stays.
+    // 7. The table Athena queries.
+    if (o.glueTable) {
+      this.glueTable = new PipelineGlueTable(this, 'GlueTable', {
+        bucket: puller.bucket,
+        dataFolder: this.objectFolders()[0],
+        databaseName: o.glueDatabaseName,
+        tableName: o.glueTableName,
+        format: o.format,
+        keyFormat: o.keyFormat,
+        valueFormat: o.valueFormat,
+        columns: o.columns,
+        ...(puller.bucketEncryptionKey ? { bucketEncryptionKey: puller.bucketEncryptionKey } : {}),
+      });
+    }
+
+    // 8. What cdk-nag reports and why it stays.
     addNagSuppressions(
       role,
       [
@@ -442,6 +509,10 @@ export class PullerPipeline extends Construct {
       [V.outputPrefix]: resolved.outputPrefix,
       [V.stateTable]: puller.stateTable.tableName,
       [V.compression]: resolved.compression,
+      [V.format]: resolved.format,
+      [V.keyFormat]: resolved.keyFormat,
+      [V.valueFormat]: resolved.valueFormat,
+      ...(resolved.columns.length > 0 ? { [V.columns]: formatColumns(resolved.columns) } : {}),
       [V.partSizeMb]: String(resolved.partSize.toMebibytes()),
       [V.security]: puller.kafkaSecurity,
       [V.safetyMarginSeconds]: seconds(resolved.safetyMargin),
@@ -542,6 +613,13 @@ type ResolvedOptions = Required<
     | 'compression'
     | 'freshnessAlarmIntervals'
     | 'outputPrefix'
+    | 'format'
+    | 'keyFormat'
+    | 'valueFormat'
+    | 'columns'
+    | 'glueTable'
+    | 'glueDatabaseName'
+    | 'glueTableName'
   >
 >;
 
@@ -556,7 +634,18 @@ function resolveOptions(options: PullerPipelineOptions): ResolvedOptions {
     timeout: options.timeout ?? minDuration(batchInterval, LAMBDA_MAX_TIMEOUT),
     memorySize: options.memorySize ?? 1024,
     partSize: options.partSize ?? Size.mebibytes(64),
-    compression: options.compression ?? Compression.GZIP,
+    compression:
+      options.compression ??
+      (options.format === OutputFormat.PARQUET ? Compression.SNAPPY : Compression.GZIP),
+    format: options.format ?? OutputFormat.NDJSON,
+    keyFormat: options.keyFormat ?? ValueFormat.STRING,
+    valueFormat: options.valueFormat ?? ValueFormat.STRING,
+    columns: options.columns ?? [],
+    glueTable: options.glueTable ?? true,
+    glueDatabaseName: options.glueDatabaseName ?? 'kafka_batch_puller',
+    glueTableName:
+      options.glueTableName ??
+      glueNameOf(options.outputPrefix ? `${options.outputPrefix}_${options.topic}` : options.topic),
     freshnessAlarmIntervals: options.freshnessAlarmIntervals ?? 3,
     outputPrefix: options.outputPrefix ?? '',
   };
@@ -612,6 +701,7 @@ function pipelineProblems(
       `compression must be one of ${Object.values(Compression).join(', ')}, got '${o.compression}'`,
     );
   }
+  problems.push(...formatProblems(o));
   if (!Number.isInteger(o.freshnessAlarmIntervals) || o.freshnessAlarmIntervals < 1) {
     problems.push(
       `freshnessAlarmIntervals must be a whole number of 1 or more, got ${o.freshnessAlarmIntervals}`,
@@ -636,10 +726,63 @@ function pipelineProblems(
         `groupId '${o.groupId}' is already used by pipeline '${other.node.id}'; each pipeline needs its own consumer group`,
       );
     }
+    const otherTable = other.glueTable;
+    if (
+      o.glueTable &&
+      otherTable?.databaseName === o.glueDatabaseName &&
+      otherTable.tableName === o.glueTableName
+    ) {
+      problems.push(
+        `glueTableName '${o.glueTableName}' is already used in database '${o.glueDatabaseName}' by pipeline '${other.node.id}'; give this pipeline another glueTableName`,
+      );
+    }
     if (other.topic === o.topic && other.outputPrefix === o.outputPrefix) {
       problems.push(
         `topic '${o.topic}' already lands under outputPrefix '${o.outputPrefix}' (pipeline '${other.node.id}'); give this pipeline another outputPrefix`,
       );
+    }
+  }
+  return problems;
+}
+
+const GLUE_NAME = /^[a-z][a-z0-9_]{0,254}$/;
+
+/** Problems with the format, value and key formats, columns and Glue names, each naming its prop. */
+function formatProblems(o: ResolvedOptions): string[] {
+  const problems: string[] = [];
+  const formats: readonly string[] = Object.values(OutputFormat);
+  const valueFormats: readonly string[] = Object.values(ValueFormat);
+  if (!formats.includes(o.format))
+    problems.push(`format must be one of ${formats.join(', ')}, got '${o.format}'`);
+  for (const [prop, value] of [
+    ['valueFormat', o.valueFormat],
+    ['keyFormat', o.keyFormat],
+  ] as const) {
+    if (!valueFormats.includes(value)) {
+      problems.push(`${prop} must be one of ${valueFormats.join(', ')}, got '${value}'`);
+    }
+  }
+  const ndjsonCodecs: readonly string[] = [Compression.GZIP, Compression.NONE];
+  if (o.format === OutputFormat.NDJSON && !ndjsonCodecs.includes(o.compression)) {
+    problems.push(`compression must be gzip or none with format ndjson, got '${o.compression}'`);
+  }
+  if (o.columns.length > 0 && (o.format !== OutputFormat.PARQUET || o.valueFormat !== ValueFormat.JSON)) {
+    problems.push('columns need format OutputFormat.PARQUET and valueFormat ValueFormat.JSON');
+  }
+  o.columns.forEach((column, i) => {
+    const problem = columnProblem(column, o.columns.slice(0, i));
+    if (problem) problems.push(`columns: ${problem}`);
+  });
+  if (o.glueTable) {
+    for (const [prop, name] of [
+      ['glueDatabaseName', o.glueDatabaseName],
+      ['glueTableName', o.glueTableName],
+    ] as const) {
+      if (Token.isUnresolved(name) || !GLUE_NAME.test(name)) {
+        problems.push(
+          `${prop} must be lowercase letters, digits and '_', starting with a letter, got '${name}'`,
+        );
+      }
     }
   }
   return problems;

@@ -4,6 +4,9 @@ import { Duration, RemovalPolicy, Size } from 'aws-cdk-lib';
 import * as lambda from 'aws-cdk-lib/aws-lambda';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import type { Compression } from '../src/config.js';
+import { parseColumns } from '../src/core/column-declarations.js';
+import type { DeclaredColumn } from '../src/core/parquet-schema.js';
+import type { OutputFormat, ValueFormat } from '../src/core/value-format.js';
 import type { KafkaBatchPullerStackProps, StackPipelineOptions } from './kafka-batch-puller-stack.js';
 import type { KafkaSecurityMode } from './kafka-security.js';
 import { StartPosition } from './start-position.js';
@@ -55,6 +58,11 @@ export const PipelineContextKeys = [
   'startPosition',
   'outputPrefix',
   'compression',
+  'format',
+  'valueFormat',
+  'keyFormat',
+  'columns',
+  'glueTable',
   'partSizeMb',
   'safetyMarginSeconds',
   'timeoutSeconds',
@@ -141,6 +149,17 @@ const RETENTION: Record<number, logs.RetentionDays> = Object.fromEntries(
     .map((days) => [days, days]),
 );
 
+/** Declared columns from `name:type:path,...`; a problem is recorded on `read`. */
+function columnsOf(read: ContextReader, text: string | undefined): DeclaredColumn[] | undefined {
+  if (text === undefined) return undefined;
+  const columns = parseColumns(text);
+  if (typeof columns === 'string') {
+    read.problems.push(`columns: ${columns}`);
+    return undefined;
+  }
+  return columns;
+}
+
 function pipelineOptions(
   read: ContextReader,
   fallback: ContextReader | undefined,
@@ -162,7 +181,15 @@ function pipelineOptions(
     futureTolerance: pick((r) => r.seconds('futureToleranceSeconds')),
     startPosition: parsedStart,
     outputPrefix: pick((r) => r.string('outputPrefix')),
-    compression: pick((r) => r.oneOf<Compression>('compression', ['gzip', 'none'])),
+    compression: pick((r) => r.oneOf<Compression>('compression', ['gzip', 'none', 'snappy', 'zstd'])),
+    format: pick((r) => r.oneOf<OutputFormat>('format', ['ndjson', 'parquet'])),
+    valueFormat: pick((r) => r.oneOf<ValueFormat>('valueFormat', ['string', 'json', 'binary'])),
+    keyFormat: pick((r) => r.oneOf<ValueFormat>('keyFormat', ['string', 'json', 'binary'])),
+    columns: columnsOf(
+      read,
+      pick((r) => r.string('columns')),
+    ),
+    glueTable: pick((r) => r.boolean('glueTable')),
     partSize: partSizeMb === undefined ? undefined : Size.kibibytes(Math.round(partSizeMb * 1024)),
     safetyMargin: pick((r) => r.seconds('safetyMarginSeconds')),
     timeout: pick((r) => r.seconds('timeoutSeconds')),

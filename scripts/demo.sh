@@ -7,8 +7,29 @@
 #   4. shows what was written and where: the files, a few lines of a batch, a manifest, the status;
 #   5. stops what step 1 started (and nothing it found running).
 # The temp folder is kept so you can look around; its path is printed at the end.
+#
+#   npm run demo                      NDJSON batches (gzip), values as strings
+#   npm run demo -- --format parquet  Parquet batches: JSON values, typed order columns, read back with DuckDB
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
+
+format=ndjson
+while [ $# -gt 0 ]; do
+  case "$1" in
+    --format) format="${2:-}"; shift 2 ;;
+    --format=*) format="${1#--format=}"; shift ;;
+    *) echo "usage: npm run demo [-- --format ndjson|parquet]" >&2; exit 2 ;;
+  esac
+done
+case "$format" in
+  ndjson) format_flags=() ;;
+  parquet)
+    # The sample orders are JSON: land them as JSON values with four typed columns beside the envelope.
+    format_flags=(--format parquet --value-format json
+      --column order_id:string:orderId --column amount:double:amount
+      --column currency:string:currency --column created_at:timestamp:createdAt) ;;
+  *) echo "--format must be ndjson or parquet (got '$format')" >&2; exit 2 ;;
+esac
 
 work="$(mktemp -d "${TMPDIR:-/tmp}/kafka-batch-puller-demo.XXXXXX")"
 started=""
@@ -60,10 +81,10 @@ state="$work/state.json"
 step "producing 2,000 sample orders over the last 3 minutes to a new 3-partition topic '$topic'"
 cli produce-sample --topic "$topic" --partitions 3 --count 2000 --keys 200 --time-spread-seconds 180
 
-step "running the puller once: 60 s windows, polls of 5 s, from the earliest record"
+step "running the puller once: 60 s windows, polls of 5 s, from the earliest record, $format"
 cli run --topic "$topic" --group-id "$group" \
   --batch-interval-seconds 60 --poll-interval-seconds 5 --start earliest \
-  --output "$output" --state "$state" --once
+  --output "$output" --state "$state" ${format_flags[@]+"${format_flags[@]}"} --once
 
 step "what was written, under $output"
 (cd "$output" && find . -type f | sort)
@@ -73,6 +94,11 @@ if [ -n "$first_part" ]; then
   step "the first 3 lines of ${first_part#"$output"/}"
   # head stops reading early; the SIGPIPE gzip then gets is expected, not a failure.
   gzip -dc "$first_part" | head -n 3 || true
+fi
+
+if [ "$format" = parquet ]; then
+  step "the first 3 rows of the Parquet parts, and the records per window, read with DuckDB (@duckdb/node-api)"
+  node scripts/read-parquet.mjs "$output/topic=$topic"
 fi
 
 first_manifest="$(find "$output" -name '_manifest.json' | sort | head -n 1)"

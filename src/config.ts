@@ -1,8 +1,12 @@
 // The pipeline's settings: one typed, validated object, read once at start from environment-style
 // variables (the Lambda's environment, or the CLI's flags mapped to the same names).
 import { z } from 'zod';
+import { parseColumns } from './core/column-declarations.js';
 import { parseIsoDateTime } from './core/iso-time.js';
 import { isBrokerAddress, isTopicName, splitBrokerList, TOPIC_NAME_RULE } from './core/kafka-names.js';
+import type { DeclaredColumn } from './core/parquet-schema.js';
+import type { OutputFormat, ValueFormat } from './core/value-format.js';
+import { zstdAvailable } from './core/zstd-support.js';
 import { ConfigError } from './errors.js';
 
 /** How the puller authenticates to Kafka. */
@@ -20,8 +24,11 @@ export type StartPosition =
   | { readonly kind: 'latest' }
   | { readonly kind: 'timestamp'; readonly timestampMs: number };
 
-/** Compression of the batch objects. */
-export const Compression = { GZIP: 'gzip', NONE: 'none' } as const;
+/**
+ * Compression of the batch objects: gzip or none for NDJSON; for Parquet, the codec inside the file
+ * (snappy, gzip, zstd or none), which leaves the object itself uncompressed.
+ */
+export const Compression = { GZIP: 'gzip', NONE: 'none', SNAPPY: 'snappy', ZSTD: 'zstd' } as const;
 /** Compression of the batch objects. */
 export type Compression = (typeof Compression)[keyof typeof Compression];
 
@@ -60,8 +67,16 @@ export interface PullerConfig {
   readonly output: OutputTarget;
   /** Where state is kept. */
   readonly state: StateTarget;
-  /** Compression of batch objects. */
+  /** Compression of batch objects (for Parquet, its codec). */
   readonly compression: Compression;
+  /** What data objects are written as. */
+  readonly format: OutputFormat;
+  /** How record keys are read. */
+  readonly keyFormat: ValueFormat;
+  /** How record values are read. */
+  readonly valueFormat: ValueFormat;
+  /** Typed columns taken from JSON values (Parquet with JSON values only). */
+  readonly columns: readonly DeclaredColumn[];
   /** A partition's share of a window is cut into numbered parts of about this many uncompressed bytes. */
   readonly partSizeBytes: number;
   /** Kafka authentication and transport. */
@@ -97,6 +112,10 @@ export const ConfigVariables = {
   stateTable: 'STATE_TABLE',
   stateFile: 'STATE_FILE',
   compression: 'COMPRESSION',
+  format: 'OUTPUT_FORMAT',
+  keyFormat: 'KEY_FORMAT',
+  valueFormat: 'VALUE_FORMAT',
+  columns: 'VALUE_COLUMNS',
   partSizeMb: 'PART_SIZE_MB',
   security: 'KAFKA_SECURITY',
   saslSecretArn: 'KAFKA_SASL_SECRET_ARN',
@@ -178,8 +197,33 @@ const schema = z
     [V.stateTable]: optional,
     [V.stateFile]: optional,
     [V.compression]: optional.pipe(
-      z.enum(['gzip', 'none'], { error: `${V.compression} must be gzip or none` }).default('gzip'),
+      z
+        .enum(['gzip', 'none', 'snappy', 'zstd'], {
+          error: `${V.compression} must be gzip or none (ndjson), or snappy, gzip, zstd or none (parquet)`,
+        })
+        .optional(),
     ),
+    [V.format]: optional.pipe(
+      z.enum(['ndjson', 'parquet'], { error: `${V.format} must be ndjson or parquet` }).default('ndjson'),
+    ),
+    [V.keyFormat]: optional.pipe(
+      z
+        .enum(['string', 'json', 'binary'], { error: `${V.keyFormat} must be string, json or binary` })
+        .default('string'),
+    ),
+    [V.valueFormat]: optional.pipe(
+      z
+        .enum(['string', 'json', 'binary'], { error: `${V.valueFormat} must be string, json or binary` })
+        .default('string'),
+    ),
+    [V.columns]: optional.transform((v, ctx): DeclaredColumn[] => {
+      const parsed = parseColumns(v ?? '');
+      if (typeof parsed === 'string') {
+        ctx.addIssue({ code: 'custom', message: `${V.columns} ${parsed}` });
+        return z.NEVER;
+      }
+      return parsed;
+    }),
     [V.partSizeMb]: mebibytes(V.partSizeMb, MIN_PART_SIZE_MB, 4096, 64),
     [V.fetchPartitionMb]: mebibytes(V.fetchPartitionMb, 0.01, 64, 1),
     [V.fetchQueueMb]: mebibytes(V.fetchQueueMb, 1, 1024, 16),
@@ -226,6 +270,18 @@ const schema = z
     }
     if (env[V.fetchQueueMb] < env[V.fetchPartitionMb]) {
       problem(`${V.fetchQueueMb} must be at least ${V.fetchPartitionMb}: the queue holds whole fetches`);
+    }
+    const compression = env[V.compression];
+    if (env[V.format] === 'ndjson' && (compression === 'snappy' || compression === 'zstd')) {
+      problem(`${V.compression} must be gzip or none when ${V.format} is ndjson (got ${compression})`);
+    }
+    if (env[V.format] === 'parquet' && compression === 'zstd' && !zstdAvailable()) {
+      problem(
+        `${V.compression} zstd needs Node.js 22.15 or later (this is ${process.version}); use snappy or gzip`,
+      );
+    }
+    if (env[V.columns].length > 0 && (env[V.format] !== 'parquet' || env[V.valueFormat] !== 'json')) {
+      problem(`${V.columns} needs ${V.format} parquet and ${V.valueFormat} json`);
     }
     if (env[V.security] === 'msk-iam' && !env[V.region]) {
       problem(`${V.region} is required when ${V.security} is msk-iam`);
@@ -275,7 +331,11 @@ export function loadConfig(env: Readonly<Record<string, string | undefined>> = p
       ? { kind: 's3', bucket, prefix }
       : { kind: 'directory', path: e[V.outputDirectory] ?? '', prefix },
     state: table ? { kind: 'dynamodb', table } : { kind: 'file', path: e[V.stateFile] ?? '' },
-    compression: e[V.compression],
+    compression: e[V.compression] ?? (e[V.format] === 'parquet' ? 'snappy' : 'gzip'),
+    format: e[V.format],
+    keyFormat: e[V.keyFormat],
+    valueFormat: e[V.valueFormat],
+    columns: e[V.columns],
     partSizeBytes: mib(e[V.partSizeMb]),
     security: securityOf(e),
     safetyMarginMs: e[V.safetyMarginSeconds] * 1000,

@@ -107,6 +107,39 @@ describe('run flags to configuration', () => {
     });
   });
 
+  it('reads the format, value and key formats and declared columns', () => {
+    const config = configFromFlags(
+      parse(
+        '--format',
+        'parquet',
+        '--value-format',
+        'json',
+        '--key-format',
+        'binary',
+        '--column',
+        'order_id:string:id',
+        '--column',
+        'amount:double:total.amount,paid:boolean:paid',
+      ),
+      'run',
+      env,
+    );
+    expect(config).toMatchObject({
+      format: 'parquet',
+      compression: 'snappy',
+      valueFormat: 'json',
+      keyFormat: 'binary',
+      columns: [
+        { name: 'order_id', type: 'string', path: 'id' },
+        { name: 'amount', type: 'double', path: 'total.amount' },
+        { name: 'paid', type: 'boolean', path: 'paid' },
+      ],
+    });
+    expect(() => configFromFlags(parse('--column', 'id:string:id'), 'run', env)).toThrow(
+      '--column needs --format parquet and --value-format json',
+    );
+  });
+
   it('names flags, not variables, in every configuration problem, on one line', () => {
     const attempt = () =>
       configFromFlags(parse('--part-size-mb', 'big', '--allowed-lateness-seconds=-1'), 'run', env);

@@ -1,12 +1,18 @@
 // Where a window's objects go: deterministic, sortable, Hive-style keys. Pure: no I/O.
 //
-//   <prefix>/topic=<topic>/date=YYYY-MM-DD/hour=HH/window=<start>_<end>/part-<partition>-<sequence>.ndjson[.gz]
+//   <prefix>/topic=<topic>/date=YYYY-MM-DD/hour=HH/window=<start>_<end>/part-<partition>-<sequence>.ndjson[.gz]|.parquet
 //   <prefix>/topic=<topic>/date=YYYY-MM-DD/hour=HH/window=<start>_<end>/_manifest.json
 //   <prefix>/errors/topic=<topic>/date=YYYY-MM-DD/hour=HH/window=<start>_<end>/part-<partition>-<sequence>.ndjson[.gz]
+//
+// A table over <prefix>/topic=<topic>/ (partitioned by date and hour) reads the data parts only: Athena,
+// like Hive and Spark, treats objects whose names start with '_' or '.' as hidden, so it skips the
+// manifest, and errors objects live outside that folder. Parquet parts carry their codec inside the
+// file, so their keys have no compression suffix.
 //
 // <start> and <end> are ISO-8601 basic UTC times to the second (20261127T090000Z), so keys sort by
 // time and hold no ':' (awkward in URLs and on some file systems). date and hour are the window start's.
 import type { Compression } from '../config.js';
+import { OutputFormat } from './value-format.js';
 
 /** A window's bounds, epoch ms: `[startMs, endMs)`. */
 export interface WindowBounds {
@@ -40,8 +46,14 @@ export function windowFolder(prefix: string, topic: string, window: WindowBounds
   );
 }
 
-function partFileName(partition: number, sequence: number, compression: Compression): string {
-  const extension = compression === 'gzip' ? '.ndjson.gz' : '.ndjson';
+function partFileName(
+  partition: number,
+  sequence: number,
+  compression: Compression,
+  format: OutputFormat,
+): string {
+  const extension =
+    format === OutputFormat.PARQUET ? '.parquet' : compression === 'gzip' ? '.ndjson.gz' : '.ndjson';
   return `part-${String(partition).padStart(4, '0')}-${String(sequence).padStart(5, '0')}${extension}`;
 }
 
@@ -53,11 +65,15 @@ export function partKey(
   partition: number,
   sequence: number,
   compression: Compression,
+  format: OutputFormat = OutputFormat.NDJSON,
 ): string {
-  return join(windowFolder(prefix, topic, window), partFileName(partition, sequence, compression));
+  return join(windowFolder(prefix, topic, window), partFileName(partition, sequence, compression, format));
 }
 
-/** The key of the errors object beside a part: the records of that slice that could not be written as rows. */
+/**
+ * The key of the errors object beside a part: the records of that slice that could not be written as
+ * rows. Always NDJSON (gzip unless `compression` is none), whatever the data objects are.
+ */
 export function errorsKey(
   prefix: string,
   topic: string,
@@ -68,7 +84,7 @@ export function errorsKey(
 ): string {
   return join(
     windowFolder(join(prefix, 'errors'), topic, window),
-    partFileName(partition, sequence, compression),
+    partFileName(partition, sequence, compression === 'none' ? 'none' : 'gzip', OutputFormat.NDJSON),
   );
 }
 

@@ -2,6 +2,7 @@
 // and their checksums). Built from the pending batch alone, so a retry writes the same bytes. Pure.
 import type { Compression } from '../config.js';
 import type { FinishedPart, PendingBatch } from './pipeline-state.js';
+import { OutputFormat } from './value-format.js';
 
 /** One partition's share of a window. */
 export interface ManifestPartition {
@@ -46,6 +47,8 @@ export interface Manifest {
   /** When the window was closed (recorded before its objects were written, so retries agree). */
   readonly closedAt: string;
   readonly compression: Compression;
+  /** What the data objects are: `ndjson` or `parquet` (whose compression is its codec, inside the file). */
+  readonly format: OutputFormat;
   readonly totals: {
     readonly records: number;
     readonly lateRecords: number;
@@ -71,7 +74,12 @@ function maxOf(values: Array<number | null>): number | null {
 }
 
 /** The manifest of a closed window. */
-export function buildManifest(topic: string, compression: Compression, pending: PendingBatch): Manifest {
+export function buildManifest(
+  topic: string,
+  compression: Compression,
+  pending: PendingBatch,
+  format: OutputFormat = OutputFormat.NDJSON,
+): Manifest {
   if (pending.endOffsets === null || pending.closedAtMs === null) {
     throw new Error('a manifest needs a closed window (end offsets and close time recorded)');
   }
@@ -133,6 +141,7 @@ export function buildManifest(topic: string, compression: Compression, pending: 
     },
     closedAt: new Date(pending.closedAtMs).toISOString(),
     compression,
+    format,
     totals: {
       records: partitions.reduce((sum, p) => sum + p.records, 0),
       lateRecords: partitions.reduce((sum, p) => sum + p.lateRecords, 0),

@@ -1,6 +1,7 @@
 // How a Kafka record becomes one line of a batch object. Pure: no I/O.
 import { isUtf8 } from 'node:buffer';
 import type { SourceRecord } from '../ports.js';
+import { FormatMismatch, readJson, ValueFormat } from './value-format.js';
 
 /** How a key, value or header value is written: UTF-8 text as is, anything else as base64. */
 export type Encoding = 'utf8' | 'base64';
@@ -103,5 +104,61 @@ export function defaultNdjsonLine(topicJson: string, record: SourceRecord): stri
     `"timestamp":${JSON.stringify(record.timestampMs)},"timestampIso":"${iso}",` +
     `"key":${jsonField(record.key)}"keyEncoding":${encodingField(record.key)},` +
     `"value":${jsonField(record.value)}"valueEncoding":${encodingField(record.value)},"headers":[${headers}]}\n`
+  );
+}
+
+/** How a record's key and value are read (see ValueFormat). */
+export interface RecordFormats {
+  readonly keyFormat: ValueFormat;
+  readonly valueFormat: ValueFormat;
+}
+
+/** Keys and values as strings: the default, whose lines `defaultNdjsonLine` writes. */
+export const STRING_FORMATS: RecordFormats = {
+  keyFormat: ValueFormat.STRING,
+  valueFormat: ValueFormat.STRING,
+};
+
+/** The `"<field>":...,"<field>Encoding":...` pair of a key or value read in `format`. */
+function formattedField(
+  name: 'key' | 'value',
+  bytes: Buffer | null,
+  format: ValueFormat,
+): string | FormatMismatch {
+  if (bytes === null || format === ValueFormat.STRING) {
+    return `"${name}":${jsonField(bytes)}"${name}Encoding":${encodingField(bytes)}`;
+  }
+  if (format === ValueFormat.BINARY)
+    return `"${name}":"${bytes.toString('base64')}","${name}Encoding":"base64"`;
+  const json = readJson(bytes, name);
+  if (json instanceof FormatMismatch) return json;
+  return `"${name}":${json.text},"${name}Encoding":"json"`;
+}
+
+/**
+ * The NDJSON line of a record whose key and value are read in `formats`: like `defaultNdjsonLine`, with
+ * a JSON key or value nested as JSON (its encoding `json`) and a binary one as base64. A key or value
+ * that does not fit its format gives the reason instead of a line.
+ */
+export function formattedNdjsonLine(
+  topicJson: string,
+  record: SourceRecord,
+  formats: RecordFormats,
+): string | FormatMismatch {
+  if (formats.keyFormat === ValueFormat.STRING && formats.valueFormat === ValueFormat.STRING) {
+    return defaultNdjsonLine(topicJson, record);
+  }
+  const key = formattedField('key', record.key, formats.keyFormat);
+  if (key instanceof FormatMismatch) return key;
+  const value = formattedField('value', record.value, formats.valueFormat);
+  if (value instanceof FormatMismatch) return value;
+  let headers = '';
+  for (const [headerKey, headerValue] of record.headers) {
+    headers += `${headers === '' ? '' : ','}{"key":${JSON.stringify(headerKey)},"value":${jsonField(headerValue)}"valueEncoding":${encodingField(headerValue)}}`;
+  }
+  return (
+    `{"topic":${topicJson},"partition":${record.partition},"offset":${Number(record.offset)},` +
+    `"timestamp":${JSON.stringify(record.timestampMs)},"timestampIso":"${isoOf(record.timestampMs)}",` +
+    `${key},${value},"headers":[${headers}]}\n`
   );
 }

@@ -1,11 +1,23 @@
 // One partition's open part of a window: its data object and (when needed) its errors object, with the
 // counts the manifest and the state record. A part is cut after the record that brings its uncompressed
-// size to the part size, so the cut points depend only on the records, never on fetch timing.
+// size to the part size, so the cut points depend only on the records, never on fetch timing. The data
+// object is NDJSON (lines) or Parquet (rows in row groups); the errors object is always NDJSON.
 import type { Compression } from '../config.js';
 import { errorsKey, partKey, type WindowBounds } from '../core/key-layout.js';
+import { type ParquetLayout, toParquetRow } from '../core/parquet-schema.js';
 import type { FinishedPart } from '../core/pipeline-state.js';
-import type { BatchSink } from '../ports.js';
+import { formattedNdjsonLine } from '../core/record-format.js';
+import { FormatMismatch, OutputFormat } from '../core/value-format.js';
+import type { BatchSink, SourceRecord } from '../ports.js';
 import { ObjectWriter } from './object-writer.js';
+import { ParquetObjectWriter } from './parquet-part-writer.js';
+
+/** How a part's records become rows: the data objects' format, how keys and values are read, declared columns. */
+export interface PartLayout extends ParquetLayout {
+  readonly format: OutputFormat;
+  /** Parquet: row bytes buffered before a row group is written. */
+  readonly rowGroupBytes: number;
+}
 
 /** Identifies a part: which window, partition and sequence number, and where its offsets start. */
 export interface PartStart {
@@ -16,11 +28,14 @@ export interface PartStart {
   readonly sequence: number;
   readonly firstOffset: string;
   readonly compression: Compression;
+  readonly layout: PartLayout;
 }
 
 /** A partition's part being written. Lines are buffered per fetched batch and flushed in one write. */
 export class PartWriter {
   private data: ObjectWriter | undefined;
+  private parquet: ParquetObjectWriter | undefined;
+  private readonly topicJson: string;
   private errors: ObjectWriter | undefined;
   private dataText = '';
   private errorsText = '';
@@ -35,11 +50,13 @@ export class PartWriter {
   constructor(
     private readonly sink: BatchSink,
     readonly start: PartStart,
-  ) {}
+  ) {
+    this.topicJson = JSON.stringify(start.topic);
+  }
 
   private key(): string {
     const s = this.start;
-    return partKey(s.prefix, s.topic, s.window, s.partition, s.sequence, s.compression);
+    return partKey(s.prefix, s.topic, s.window, s.partition, s.sequence, s.compression, s.layout.format);
   }
 
   private errorsKey(): string {
@@ -54,13 +71,43 @@ export class PartWriter {
       this.maxTimestampMs === null ? timestampMs : Math.max(this.maxTimestampMs, timestampMs);
   }
 
-  /** Adds one data row (an NDJSON line). */
-  addRow(line: string, timestampMs: number, late: boolean): void {
-    this.dataText += line;
-    this.bytes += Buffer.byteLength(line);
+  /**
+   * Adds a record as a row in the part's format; when its key or value does not fit the layout, adds
+   * nothing and returns the reason (the caller writes the record to the errors object with it).
+   */
+  addRecord(record: SourceRecord, late: boolean): string | undefined {
+    const s = this.start;
+    if (s.layout.format === OutputFormat.PARQUET) {
+      const row = toParquetRow(s.topic, record, s.layout);
+      if (row instanceof FormatMismatch) return row.reason;
+      this.parquet ??= new ParquetObjectWriter(
+        this.sink,
+        this.key(),
+        s.compression,
+        s.layout,
+        s.layout.rowGroupBytes,
+      );
+      this.parquet.add(row);
+      this.countRow(row.bytes, record.timestampMs, late);
+      return undefined;
+    }
+    const line = formattedNdjsonLine(this.topicJson, record, s.layout);
+    if (line instanceof FormatMismatch) return line.reason;
+    this.addRow(line, record.timestampMs, late);
+    return undefined;
+  }
+
+  private countRow(bytes: number, timestampMs: number, late: boolean): void {
+    this.bytes += bytes;
     this.records += 1;
     if (late) this.lateRecords += 1;
     this.noteTimestamp(timestampMs);
+  }
+
+  /** Adds one data row (an NDJSON line; NDJSON parts only). */
+  addRow(line: string, timestampMs: number, late: boolean): void {
+    this.dataText += line;
+    this.countRow(Buffer.byteLength(line), timestampMs, late);
   }
 
   /** Adds one error row (an NDJSON line). */
@@ -72,6 +119,7 @@ export class PartWriter {
 
   /** Sends the buffered lines to the sink. */
   async flush(): Promise<void> {
+    await this.parquet?.flush();
     if (this.dataText !== '') {
       this.data ??= new ObjectWriter(this.sink, this.key(), this.start.compression);
       const text = this.dataText;
@@ -79,7 +127,11 @@ export class PartWriter {
       await this.data.write(text);
     }
     if (this.errorsText !== '') {
-      this.errors ??= new ObjectWriter(this.sink, this.errorsKey(), this.start.compression);
+      this.errors ??= new ObjectWriter(
+        this.sink,
+        this.errorsKey(),
+        this.start.compression === 'none' ? 'none' : 'gzip',
+      );
       const text = this.errorsText;
       this.errorsText = '';
       await this.errors.write(text);
@@ -89,7 +141,10 @@ export class PartWriter {
   /** Completes the part's objects; `nextOffset` is where its offset range ends. */
   async finish(nextOffset: string): Promise<FinishedPart> {
     await this.flush();
-    const [data, errors] = await Promise.all([this.data?.finish(), this.errors?.finish()]);
+    const [data, errors] = await Promise.all([
+      this.parquet?.finish() ?? this.data?.finish(),
+      this.errors?.finish(),
+    ]);
     return {
       partition: this.start.partition,
       sequence: this.start.sequence,
@@ -111,6 +166,6 @@ export class PartWriter {
 
   /** Discards the part: neither object becomes visible. */
   async abort(): Promise<void> {
-    await Promise.all([this.data?.abort(), this.errors?.abort()]);
+    await Promise.all([this.data?.abort(), this.parquet?.abort(), this.errors?.abort()]);
   }
 }

@@ -18,10 +18,12 @@ import {
   type PipelineState,
   pipelineIdOf,
 } from '../core/pipeline-state.js';
-import { defaultNdjsonLine, type ErrorRow, toNdjsonLine, toOutputRow } from '../core/record-format.js';
+import { type ErrorRow, toNdjsonLine, toOutputRow } from '../core/record-format.js';
+import { OutputFormat } from '../core/value-format.js';
 import { floorToInterval, type PlacedRecord, Placement, WindowTracker } from '../core/window-rule.js';
-import { StateConflictError } from '../errors.js';
+import { ConfigError, StateConflictError } from '../errors.js';
 import type { PartitionBounds, SourceBatch, VersionedState } from '../ports.js';
+import { partLayoutOf } from './part-layout.js';
 import { PartWriter } from './part-writer.js';
 import { type RunLogger, stderrRunLogger } from './run-logger.js';
 import {
@@ -64,6 +66,11 @@ class PipelineRun {
     this.now = options.now ?? Date.now;
     this.logger = options.logger ?? stderrRunLogger;
     this.pipelineId = pipelineIdOf(this.config.groupId, this.config.topic);
+    if (options.hooks?.parseRecord && this.config.format !== OutputFormat.NDJSON) {
+      throw new ConfigError([
+        `parseRecord maps records to NDJSON rows; it cannot be used with format ${this.config.format}`,
+      ]);
+    }
   }
 
   async execute(): Promise<RunReport> {
@@ -396,7 +403,6 @@ class PipelineRun {
   ): Promise<ReturnType<PipelineRun['stopReason']>> {
     const { topic, partSizeBytes } = this.config;
     const parseRecord = this.options.hooks?.parseRecord;
-    const topicJson = JSON.stringify(topic);
     const writerFor = () => {
       let writer = writers.get(partition);
       if (!writer) {
@@ -412,6 +418,7 @@ class PipelineRun {
           sequence: sequences.get(partition) ?? 0,
           firstOffset,
           compression: this.config.compression,
+          layout: partLayoutOf(this.config),
         });
         writers.set(partition, writer);
       }
@@ -423,7 +430,8 @@ class PipelineRun {
       if (placement === Placement.BAD_TIMESTAMP) {
         writer.addError(errorLine(toOutputRow(topic, record), badTimestampReason(record.timestampMs)));
       } else if (!parseRecord) {
-        writer.addRow(defaultNdjsonLine(topicJson, record), record.timestampMs, late);
+        const mismatch = writer.addRecord(record, late);
+        if (mismatch !== undefined) writer.addError(errorLine(toOutputRow(topic, record), mismatch));
       } else {
         const row = toOutputRow(topic, record);
         try {
@@ -493,7 +501,7 @@ class PipelineRun {
     }
 
     const pending = this.pendingFor(window);
-    const manifest = buildManifest(this.config.topic, this.config.compression, pending);
+    const manifest = buildManifest(this.config.topic, this.config.compression, pending, this.config.format);
     const key = manifestKey(this.config.output.prefix, this.config.topic, window);
     await sink.putObject(key, serializeManifest(manifest), MANIFEST_CONTENT_TYPE);
     this.crash(CrashPoint.AFTER_MANIFEST_WRITTEN);

@@ -8,14 +8,18 @@ import * as handlerEntry from '../../src/lambda/index.js';
 describe('the package entries', () => {
   it("'kafka-batch-puller' exports the constructs, their enums and StartPosition, and no internals", () => {
     expect(Object.keys(constructs).sort()).toEqual([
+      'ColumnType',
       'Compression',
       'KafkaBatchPuller',
       'KafkaBatchPullerStack',
       'KafkaSecurityMode',
+      'OutputFormat',
+      'PipelineGlueTable',
       'PullerLogLevel',
       'PullerMetric',
       'PullerPipeline',
       'StartPosition',
+      'ValueFormat',
     ]);
   });
 

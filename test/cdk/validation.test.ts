@@ -62,8 +62,8 @@ describe('pipeline options', () => {
     ],
     [
       'an unknown compression',
-      { compression: 'zstd' as 'gzip' },
-      /compression must be one of gzip, none, got 'zstd'/,
+      { compression: 'lz4' as 'gzip' },
+      /compression must be one of gzip, none, snappy, zstd, got 'lz4'/,
     ],
     [
       'zero freshness intervals',

@@ -4,6 +4,7 @@ import { describe, expect, it } from 'vitest';
 import { KafkaBatchPuller } from '../../lib/kafka-batch-puller.js';
 import { KafkaSecurityMode } from '../../lib/kafka-security.js';
 import { loadConfig } from '../../src/config.js';
+import { zstdAvailable } from '../../src/core/zstd-support.js';
 import { ConfigError } from '../../src/errors.js';
 
 const valid = {
@@ -40,7 +41,44 @@ describe('config', () => {
       partSizeBytes: 64 * 1024 * 1024,
       security: { mechanism: 'plaintext' },
       fetch: { maxBytesPerPartition: 1024 * 1024, maxQueuedBytes: 16 * 1024 * 1024 },
+      format: 'ndjson',
+      keyFormat: 'string',
+      valueFormat: 'string',
+      columns: [],
     });
+  });
+
+  it('defaults Parquet to snappy and checks format, value format, codec and columns together', () => {
+    expect(loadConfig({ ...valid, OUTPUT_FORMAT: 'parquet' })).toMatchObject({
+      format: 'parquet',
+      compression: 'snappy',
+    });
+    expect(problemsOf({ ...valid, COMPRESSION: 'snappy' })).toEqual([
+      'COMPRESSION must be gzip or none when OUTPUT_FORMAT is ndjson (got snappy)',
+    ]);
+    expect(problemsOf({ ...valid, OUTPUT_FORMAT: 'csv', VALUE_FORMAT: 'xml' })).toEqual([
+      'OUTPUT_FORMAT must be ndjson or parquet',
+      'VALUE_FORMAT must be string, json or binary',
+    ]);
+    expect(problemsOf({ ...valid, VALUE_COLUMNS: 'id:string:id' })).toEqual([
+      'VALUE_COLUMNS needs OUTPUT_FORMAT parquet and VALUE_FORMAT json',
+    ]);
+    const parquetJson = { ...valid, OUTPUT_FORMAT: 'parquet', VALUE_FORMAT: 'json' };
+    expect(problemsOf({ ...parquetJson, VALUE_COLUMNS: 'offset:bigint:o' })).toEqual([
+      "VALUE_COLUMNS column name 'offset' is taken by the envelope or a partition (topic, partition, offset, timestamp, key, key_encoding, value, value_encoding, headers, date, hour, window)",
+    ]);
+    expect(problemsOf({ ...parquetJson, VALUE_COLUMNS: 'a:int:x' })).toEqual([
+      "VALUE_COLUMNS column 'a' has type 'int'; the types are string, bigint, double, boolean, timestamp, json",
+    ]);
+    expect(problemsOf({ ...parquetJson, VALUE_COLUMNS: 'a:string:x,a:bigint:y' })).toEqual([
+      "VALUE_COLUMNS column 'a' is declared twice",
+    ]);
+    expect(problemsOf({ ...parquetJson, VALUE_COLUMNS: 'a:string' })).toEqual([
+      "VALUE_COLUMNS entry 'a:string' must be name:type:path",
+    ]);
+    const zstd = problemsOf({ ...valid, OUTPUT_FORMAT: 'parquet', COMPRESSION: 'zstd' });
+    if (zstdAvailable()) expect(zstd).toEqual([]);
+    else expect(zstd).toEqual([expect.stringMatching(/^COMPRESSION zstd needs Node.js 22.15 or later/)]);
   });
 
   it.each([

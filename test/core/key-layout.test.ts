@@ -23,6 +23,24 @@ describe('key layout', () => {
     );
   });
 
+  it('names Parquet parts .parquet (the codec is inside the file); their errors objects stay NDJSON', () => {
+    expect(partKey('p', 'orders', window, 1, 2, 'snappy', 'parquet')).toBe(
+      'p/topic=orders/date=2026-11-27/hour=09/window=20261127T090500Z_20261127T090600Z/part-0001-00002.parquet',
+    );
+    expect(errorsKey('p', 'orders', window, 1, 2, 'zstd')).toMatch(/\/part-0001-00002\.ndjson\.gz$/);
+    expect(errorsKey('p', 'orders', window, 1, 2, 'none')).toMatch(/\/part-0001-00002\.ndjson$/);
+  });
+
+  it('keeps manifests and errors out of a table over the topic folder', () => {
+    // Athena, Hive and Spark skip objects whose names start with '_' or '.'; errors live outside the folder.
+    const table = 'p/topic=orders/';
+    const manifest = manifestKey('p', 'orders', window);
+    expect(manifest.startsWith(table)).toBe(true);
+    expect(manifest.split('/').at(-1)).toMatch(/^_/);
+    expect(errorsKey('p', 'orders', window, 0, 0, 'gzip').startsWith(table)).toBe(false);
+    expect(partKey('p', 'orders', window, 0, 0, 'gzip').split('/').at(-1)).not.toMatch(/^[_.]/);
+  });
+
   it('sorts keys in time order', () => {
     const starts = ['2026-11-27T23:59:00Z', '2026-11-28T00:00:00Z', '2026-12-01T10:00:00Z'].map(Date.parse);
     const keys = starts.map((startMs) => manifestKey('p', 't', { startMs, endMs: startMs + 60_000 }));

@@ -12,6 +12,7 @@ import type { Manifest } from '../../src/core/manifest.js';
 import { pipelineIdOf } from '../../src/core/pipeline-state.js';
 import { runPipeline } from '../../src/engine/run-pipeline.js';
 import type { RunOptions, RunReport } from '../../src/engine/run-types.js';
+import { parquetRecordIds } from './duckdb.js';
 
 /** The bed's brokers, from the environment the global setup prepared. */
 export function brokers(): string[] {
@@ -218,7 +219,10 @@ export async function readLanded(bucket: string): Promise<LandedBatches> {
         throw new Error(`checksum of ${object.key} does not match its manifest`);
       }
       if (object.kind !== 'data') continue;
-      for (const row of parseNdjson(object.key, bytes) as Array<{ partition: number; offset: number }>) {
+      const rows = object.key.endsWith('.parquet')
+        ? await parquetRecordIds(bytes)
+        : (parseNdjson(object.key, bytes) as Array<{ partition: number; offset: number }>);
+      for (const row of rows) {
         records.push(`${row.partition}:${row.offset}`);
       }
     }

@@ -1,0 +1,54 @@
+// How a record's key and value bytes are read, and what a batch is written as. Pure: no I/O.
+import { isUtf8 } from 'node:buffer';
+
+/** How the bytes of a key or value are read. */
+export const ValueFormat = {
+  /** UTF-8 text written as a string; bytes that are not UTF-8 are written as base64, and say so. */
+  STRING: 'string',
+  /** A JSON document written as nested JSON (NDJSON) or JSON text (Parquet); one that does not parse is an error row. */
+  JSON: 'json',
+  /** Opaque bytes: base64 in NDJSON, the bytes themselves in Parquet. */
+  BINARY: 'binary',
+} as const;
+/** How the bytes of a key or value are read. */
+export type ValueFormat = (typeof ValueFormat)[keyof typeof ValueFormat];
+
+/** What a batch's data objects are. */
+export const OutputFormat = {
+  /** One JSON object per line (the default). */
+  NDJSON: 'ndjson',
+  /** Apache Parquet, one file per part, compressed by Parquet's own codec. */
+  PARQUET: 'parquet',
+} as const;
+/** What a batch's data objects are. */
+export type OutputFormat = (typeof OutputFormat)[keyof typeof OutputFormat];
+
+/** A JSON key or value that was read: its text (one line) and the parsed document. */
+export interface JsonDocument {
+  /** The document's own text with line breaks between tokens turned to spaces, so numbers keep every digit. */
+  readonly text: string;
+  readonly parsed: unknown;
+}
+
+/** Why a key or value could not be read in its format; the record goes to the errors object with it. */
+export class FormatMismatch {
+  constructor(readonly reason: string) {}
+}
+
+/**
+ * Reads bytes as one JSON document, or says why not. The text is the producer's own (not re-serialized),
+ * so large integers and number spellings survive; a valid JSON text holds line breaks only between
+ * tokens, so turning them into spaces keeps it one NDJSON line without changing its meaning.
+ */
+export function readJson(bytes: Buffer, what: 'key' | 'value'): JsonDocument | FormatMismatch {
+  if (!isUtf8(bytes)) return new FormatMismatch(`the ${what} is not UTF-8 text, so it cannot be JSON`);
+  const text = bytes.toString('utf8');
+  try {
+    const parsed: unknown = JSON.parse(text);
+    return { text: /[\r\n]/.test(text) ? text.replace(/[\r\n]/g, ' ') : text, parsed };
+  } catch (error) {
+    return new FormatMismatch(
+      `the ${what} is not valid JSON: ${error instanceof Error ? error.message : String(error)}`,
+    );
+  }
+}

@@ -1,0 +1,15 @@
+// Whether this runtime can write zstd: Node's zlib has it from 22.15 (the Lambda's runtime does; Node 20
+// does not).
+import * as zlib from 'node:zlib';
+
+/** Node's synchronous zstd compressor, when this runtime has one. */
+export function zstdCompressor(): ((input: Uint8Array) => Uint8Array) | undefined {
+  const compress = (zlib as unknown as Record<string, unknown>).zstdCompressSync;
+  if (typeof compress !== 'function') return undefined;
+  return (input) => (compress as (input: Uint8Array) => Buffer)(input);
+}
+
+/** Whether `zstdCompressor()` gives a compressor here. */
+export function zstdAvailable(): boolean {
+  return zstdCompressor() !== undefined;
+}
