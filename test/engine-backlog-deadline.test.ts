@@ -11,6 +11,7 @@ import {
   runOnce,
   type TestRecord,
 } from './support/bed.js';
+import { watchedStore } from './support/dying-adapters.js';
 
 const MINUTE = 60_000;
 
@@ -98,7 +99,10 @@ describe('backlog and deadline', () => {
     let partsWritten = 0;
     const first = await runOnce(interrupted.config, {
       seconds: 30,
-      crashAt: (point) => void (point === 'afterPartWritten' && partsWritten++),
+      adapt: (adapters) => ({
+        ...adapters,
+        store: watchedStore(adapters.store, (change) => void (change.addedPart && partsWritten++)),
+      }),
       now: () => Date.now() + (partsWritten >= 2 ? 3_600_000 : 0),
     });
     const midWindow = await listKeys(interrupted.bucket);

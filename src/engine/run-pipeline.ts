@@ -23,9 +23,9 @@ import { floorToInterval, type PlacedRecord, Placement, WindowTracker } from '..
 import { StateConflictError } from '../errors.js';
 import type { PartitionBounds, SourceBatch, VersionedState } from '../ports.js';
 import { PartWriter } from './part-writer.js';
+import { releaseLeaseAfterFailure } from './release-lease.js';
 import {
   type ClosedWindow,
-  CrashPoint,
   RunOutcome as Outcome,
   type RunOptions,
   type RunOutcome,
@@ -67,7 +67,7 @@ class PipelineRun {
     try {
       const loaded = await this.options.store.load(this.pipelineId);
       this.adopt(loaded);
-      const blocker = blockingLease(this.state, this.options.runId, this.now());
+      const blocker = blockingLease(this.state, this.options.runId, this.now(), this.options.endedRunIds);
       if (blocker) return this.report(Outcome.LEASE_HELD, blocker.owner);
 
       // Reach the broker before writing anything: a missing topic or an unreachable broker leaves state untouched.
@@ -79,7 +79,16 @@ class PipelineRun {
       await this.releaseLease();
       return this.report(outcome);
     } catch (error) {
-      if (!(error instanceof SimulatedCrash)) await this.releaseLease().catch(() => {});
+      // The failed write may have been applied after all: the release re-reads the item rather than trust
+      // the version this run last knew.
+      if (this.holdsLease) {
+        await releaseLeaseAfterFailure(
+          this.options.store,
+          this.pipelineId,
+          this.options.runId,
+          this.now,
+        ).catch(() => {});
+      }
       throw error;
     } finally {
       await source.close();
@@ -121,7 +130,8 @@ class PipelineRun {
       if (!(error instanceof StateConflictError)) throw error;
       // Someone wrote between our read and our write: whoever it was holds the lease now.
       const reloaded = await this.options.store.load(this.pipelineId);
-      const blocker = reloaded && blockingLease(reloaded.state, this.options.runId, this.now());
+      const blocker =
+        reloaded && blockingLease(reloaded.state, this.options.runId, this.now(), this.options.endedRunIds);
       if (blocker) return blocker.owner;
       throw error;
     }
@@ -139,15 +149,6 @@ class PipelineRun {
     const stamped = { ...next, updatedAtMs: this.now() };
     this.version = await this.options.store.save(this.pipelineId, stamped, this.version);
     this.state = stamped;
-  }
-
-  private crash(point: CrashPoint): void {
-    if (!this.options.crashAt) return;
-    try {
-      this.options.crashAt(point);
-    } catch (error) {
-      throw new SimulatedCrash(point, error);
-    }
   }
 
   private stopReason(): typeof Outcome.DEADLINE | typeof Outcome.ABORTED | undefined {
@@ -324,8 +325,8 @@ class PipelineRun {
       await this.closeWindow(window, endOffsets, writers, nextStart);
       return 'closed';
     } catch (error) {
-      // A dead process leaves its uploads as they are (the bucket's lifecycle rule aborts them).
-      if (!(error instanceof SimulatedCrash)) await abandon(writers, undefined).catch(() => {});
+      // Uploads a failed abort leaves behind are removed by the bucket's lifecycle rule.
+      await abandon(writers, undefined).catch(() => {});
       throw error;
     }
   }
@@ -452,7 +453,6 @@ class PipelineRun {
     const part = await writer.finish(nextOffset);
     const pending = this.pendingFor(window);
     await this.save({ ...this.state, pending: { ...pending, parts: [...pending.parts, part] } });
-    this.crash(CrashPoint.AFTER_PART_WRITTEN);
     return part;
   }
 
@@ -466,7 +466,6 @@ class PipelineRun {
     if (this.state.pending?.endOffsets == null) {
       const pending = this.pendingFor(window);
       await this.save({ ...this.state, pending: { ...pending, endOffsets, closedAtMs: this.now() } });
-      this.crash(CrashPoint.AFTER_PENDING_RECORDED);
     }
     for (const partition of [...writers.keys()].sort((a, b) => a - b)) {
       const writer = writers.get(partition);
@@ -479,7 +478,6 @@ class PipelineRun {
     const manifest = buildManifest(this.config.topic, this.config.compression, pending);
     const key = manifestKey(this.config.output.prefix, this.config.topic, window);
     await sink.putObject(key, serializeManifest(manifest), MANIFEST_CONTENT_TYPE);
-    this.crash(CrashPoint.AFTER_MANIFEST_WRITTEN);
 
     await this.save({
       ...this.state,
@@ -495,7 +493,6 @@ class PipelineRun {
       },
       windowsClosed: this.state.windowsClosed + 1,
     });
-    this.crash(CrashPoint.AFTER_STATE_SAVED);
 
     // A window that read nothing moved no offset: the last commit still holds (and a commit with no
     // member in the group costs kafkajs a whole throwaway consumer).
@@ -576,15 +573,4 @@ function errorLine(row: ReturnType<typeof toOutputRow>, reason: string): string 
     record: row,
   };
   return toNdjsonLine(error);
-}
-
-/** Thrown by a test's crash point: the run stops as if the process died (no clean-up writes). */
-class SimulatedCrash extends Error {
-  constructor(
-    readonly point: CrashPoint,
-    cause: unknown,
-  ) {
-    super(`simulated crash at ${point}`, { cause });
-    this.name = 'SimulatedCrash';
-  }
 }
