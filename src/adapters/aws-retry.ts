@@ -35,12 +35,14 @@ export interface DeadlineRetryOptions {
   readonly onRetry?: (retry: AwsRetry) => void;
 }
 
-/** Full-jitter exponential backoff, capped at MAX_BACKOFF_MS. */
+/** Full-jitter exponential backoff, capped at MAX_BACKOFF_MS and at `ceilingMs`. */
 class CappedBackoff {
   private base = 50;
+  ceilingMs: number = AwsRetryPolicy.MAX_BACKOFF_MS;
 
   computeNextBackoffDelay(attempt: number): number {
-    return Math.floor(Math.random() * Math.min(this.base * 2 ** attempt, AwsRetryPolicy.MAX_BACKOFF_MS));
+    const cap = Math.min(this.base * 2 ** attempt, AwsRetryPolicy.MAX_BACKOFF_MS, this.ceilingMs);
+    return Math.floor(Math.random() * cap);
   }
 
   setDelayBase(delay: number): void {
@@ -51,9 +53,10 @@ class CappedBackoff {
 /** The SDK's standard retry strategy, bounded by the run's deadline. */
 export class DeadlineRetryStrategy {
   readonly mode = 'standard';
+  private readonly backoff = new CappedBackoff();
   private readonly inner = new StandardRetryStrategy({
     maxAttempts: AwsRetryPolicy.MAX_ATTEMPTS,
-    backoff: new CappedBackoff(),
+    backoff: this.backoff,
   });
 
   constructor(private readonly options: DeadlineRetryOptions = {}) {}
