@@ -34,7 +34,6 @@ function commonConfig(options: AwsClientOptions) {
       throwOnRequestTimeout: true,
     },
     retryStrategy: new DeadlineRetryStrategy({
-      requestTimeoutMs: requestTimeout,
       ...(options.deadlineMs === undefined ? {} : { deadlineMs: options.deadlineMs }),
       ...(options.onRetry ? { onRetry: options.onRetry } : {}),
     }),

@@ -1,6 +1,6 @@
 // The retry policy of the puller's AWS calls: the SDK's standard strategy (it classifies throttling, 5xx,
 // connection resets and timeouts as retryable, and nothing else), with more attempts, a shorter cap on
-// the backoff, and no retry that could not finish before the run's deadline.
+// the backoff, and no wait that runs past the run's deadline.
 import { StandardRetryStrategy } from '@smithy/core/retry';
 
 type RetryToken = Awaited<ReturnType<StandardRetryStrategy['acquireInitialRetryToken']>>;
@@ -27,10 +27,8 @@ export interface AwsRetry {
 
 /** Options of {@link DeadlineRetryStrategy}. */
 export interface DeadlineRetryOptions {
-  /** Epoch ms after which no retry starts; none when absent. */
+  /** Epoch ms after which no retry starts, and before which every wait ends; none when absent. */
   readonly deadlineMs?: number;
-  /** How long one attempt may take, ms: a retry starts only when one more attempt fits before the deadline. */
-  readonly requestTimeoutMs?: number;
   /** Called before each retry. */
   readonly onRetry?: (retry: AwsRetry) => void;
 }
@@ -66,13 +64,13 @@ export class DeadlineRetryStrategy {
   }
 
   async refreshRetryTokenForRetry(token: RetryToken, errorInfo: RetryErrorInfo): Promise<RetryToken> {
-    const { deadlineMs, requestTimeoutMs = AwsRetryPolicy.REQUEST_TIMEOUT_MS } = this.options;
-    // Refusing makes the SDK throw the last error, which the run then reports.
-    if (
-      deadlineMs !== undefined &&
-      Date.now() + AwsRetryPolicy.MAX_BACKOFF_MS + requestTimeoutMs > deadlineMs
-    ) {
-      throw new Error('no time left before the deadline for another attempt');
+    const { deadlineMs } = this.options;
+    if (deadlineMs !== undefined) {
+      // No wait may run past the deadline; refusing makes the SDK throw the last error, which the run
+      // reports. (An attempt cut short by the deadline is a run dying mid-write, which is safe.)
+      const spareMs = deadlineMs - Date.now();
+      if (spareMs <= 0) throw new Error('the deadline has passed: no further attempt');
+      this.backoff.ceilingMs = spareMs;
     }
     const next = await this.inner.refreshRetryTokenForRetry(token, errorInfo);
     this.options.onRetry?.({ errorType: errorInfo.errorType, errorName: errorInfo.error?.name });

@@ -53,6 +53,8 @@ class PipelineRun {
   /** Partitions being fetched, with the offset fetching started from (cleared when paused). */
   private readonly fetching = new Map<number, string>();
   private holdsLease = false;
+  /** A lease write was sent: it may have been applied even if its answer was an error. */
+  private mayHoldLease = false;
   private readonly closed: ClosedWindow[] = [];
   private readonly totals = { records: 0, bytes: 0, late: 0, errors: 0 };
 
@@ -81,7 +83,7 @@ class PipelineRun {
     } catch (error) {
       // The failed write may have been applied after all: the release re-reads the item rather than trust
       // the version this run last knew.
-      if (this.holdsLease) {
+      if (this.mayHoldLease) {
         await releaseLeaseAfterFailure(
           this.options.store,
           this.pipelineId,
@@ -124,10 +126,12 @@ class PipelineRun {
       this.options.runId,
       this.options.deadlineMs,
     );
+    this.mayHoldLease = true;
     try {
       await this.save(next);
     } catch (error) {
       if (!(error instanceof StateConflictError)) throw error;
+      this.mayHoldLease = false;
       // Someone wrote between our read and our write: whoever it was holds the lease now.
       const reloaded = await this.options.store.load(this.pipelineId);
       const blocker =
