@@ -69,6 +69,8 @@ export interface BatchSink {
   putObject(key: string, body: Buffer, contentType: string): Promise<void>;
   /** Where `key` lands, for logs and summaries (s3://bucket/key or a file path). */
   locate(key: string): string;
+  /** A key under the folder `prefix` whose name ends with `suffix`, if there is any: finds existing output. */
+  findKey(prefix: string, suffix: string): Promise<string | undefined>;
 }
 
 /** Saved state with its version, for optimistic concurrency. */

@@ -5,7 +5,7 @@
 // was lost after S3 applied it) is a success; a small object that is not there is written again.
 import { createHash } from 'node:crypto';
 import { PassThrough } from 'node:stream';
-import { PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
+import { ListObjectsV2Command, PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
 import { Upload } from '@aws-sdk/lib-storage';
 import { ConnectionError } from '../errors.js';
 import type { BatchSink, ObjectUpload } from '../ports.js';
@@ -98,6 +98,19 @@ export class S3Sink implements BatchSink {
 
   locate(key: string): string {
     return `s3://${this.bucket}/${key}`;
+  }
+
+  async findKey(prefix: string, suffix: string): Promise<string | undefined> {
+    let token: string | undefined;
+    do {
+      const page = await this.s3.send(
+        new ListObjectsV2Command({ Bucket: this.bucket, Prefix: `${prefix}/`, ContinuationToken: token }),
+      );
+      const found = page.Contents?.find((o) => o.Key?.endsWith(suffix))?.Key;
+      if (found) return found;
+      token = page.NextContinuationToken;
+    } while (token);
+    return undefined;
   }
 }
 

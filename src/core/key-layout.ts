@@ -28,12 +28,16 @@ function join(...parts: string[]): string {
   return parts.filter((part) => part !== '').join('/');
 }
 
+/** The folder of every window of a topic. */
+export function topicFolder(prefix: string, topic: string): string {
+  return join(prefix, `topic=${topic}`);
+}
+
 /** The folder of one window's data objects and manifest. */
 export function windowFolder(prefix: string, topic: string, window: WindowBounds): string {
   const start = new Date(window.startMs).toISOString();
   return join(
-    prefix,
-    `topic=${topic}`,
+    topicFolder(prefix, topic),
     `date=${start.slice(0, 10)}`,
     `hour=${start.slice(11, 13)}`,
     `window=${basicIso(window.startMs)}_${basicIso(window.endMs)}`,

@@ -22,6 +22,7 @@ import { defaultNdjsonLine, type ErrorRow, toNdjsonLine, toOutputRow } from '../
 import { floorToInterval, type PlacedRecord, Placement, WindowTracker } from '../core/window-rule.js';
 import { StateConflictError } from '../errors.js';
 import type { PartitionBounds, SourceBatch, VersionedState } from '../ports.js';
+import { refuseChangedOutput, refuseOrphanedOutput } from './output-guard.js';
 import { PartWriter } from './part-writer.js';
 import { releaseLeaseAfterFailure } from './release-lease.js';
 import {
@@ -74,6 +75,8 @@ class PipelineRun {
 
       // Reach the broker before writing anything: a missing topic or an unreachable broker leaves state untouched.
       this.bounds = await source.partitionBounds();
+      if (loaded === undefined) await refuseOrphanedOutput(this.options.sink, this.config, this.pipelineId);
+      else refuseChangedOutput(this.state, this.config, this.pipelineId);
       const held = await this.takeLease(loaded === undefined);
       if (held !== undefined) return this.report(Outcome.LEASE_HELD, held);
 

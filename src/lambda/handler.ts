@@ -7,6 +7,7 @@ import { createAdapters } from '../adapters/create-adapters.js';
 import { loadConfig, type PullerConfig } from '../config.js';
 import { runPipeline } from '../engine/run-pipeline.js';
 import { type PullerHooks, RunOutcome, type RunReport } from '../engine/run-types.js';
+import { FailureKind, failureKindOf } from '../errors.js';
 import { PullerMetric } from '../metric-names.js';
 
 /** What one invocation returns (also logged): the run's outcome and totals. */
@@ -28,6 +29,9 @@ export interface HandlerResult {
 export function createHandler(hooks: PullerHooks = {}) {
   const logger = new Logger({ serviceName: process.env.POWERTOOLS_SERVICE_NAME ?? 'kafka-batch-puller' });
   let config: PullerConfig | undefined;
+  // Invocations in one container run one after another: an earlier one has ended, so a lease it could
+  // not release is taken over at once.
+  const endedRunIds: string[] = [];
 
   return async function handler(_event: unknown, context: Context): Promise<HandlerResult> {
     logger.addContext(context);
@@ -40,15 +44,24 @@ export function createHandler(hooks: PullerHooks = {}) {
     metrics.addDimension('Topic', config.topic);
     logger.appendKeys({ topic: config.topic, groupId: config.groupId, runId: context.awsRequestId });
 
-    const adapters = await createAdapters(config);
+    const deadlineMs = Date.now() + context.getRemainingTimeInMillis();
+    let awsRetries = 0;
+    const adapters = await createAdapters(config, {
+      deadlineMs,
+      onRetry: (retry) => {
+        awsRetries += 1;
+        logger.warn('AWS call retried', { errorType: retry.errorType, errorName: retry.errorName });
+      },
+    });
     try {
       const report = await runPipeline({
         config,
         source: adapters.source,
         sink: adapters.sink,
         store: adapters.store,
-        deadlineMs: Date.now() + context.getRemainingTimeInMillis(),
+        deadlineMs,
         runId: context.awsRequestId,
+        endedRunIds,
         hooks,
         listener: {
           onWindowClosed: ({ manifest, manifestLocation }) =>
@@ -91,9 +104,20 @@ export function createHandler(hooks: PullerHooks = {}) {
       logger.info('run finished', { ...result });
       return result;
     } catch (error) {
-      logger.error('run failed', error as Error);
+      const failureKind = failureKindOf(error);
+      metrics.addMetric(
+        failureKind === FailureKind.TRANSIENT
+          ? PullerMetric.TRANSIENT_FAILURES
+          : PullerMetric.PERMANENT_FAILURES,
+        MetricUnit.Count,
+        1,
+      );
+      logger.error('run failed', { failureKind, error: error as Error });
       throw error;
     } finally {
+      metrics.addMetric(PullerMetric.AWS_RETRIES, MetricUnit.Count, awsRetries);
+      endedRunIds.push(context.awsRequestId);
+      if (endedRunIds.length > 10) endedRunIds.shift();
       metrics.publishStoredMetrics();
       await adapters.close();
     }

@@ -111,6 +111,7 @@ export function dyingAdapters(
         if (step.kind === 'manifest-written') count(key.endsWith('_manifest.json'));
       },
       locate: (key) => sink.locate(key),
+      findKey: async (prefix, suffix) => guard(() => sink.findKey(prefix, suffix))(),
     },
     source: {
       partitionBounds: async () => guard(() => source.partitionBounds())(),

@@ -1,0 +1,126 @@
+// Operator mistakes that would land data twice or split it across layouts are refused before anything is
+// written, each with a message that names the way out.
+import { DeleteItemCommand } from '@aws-sdk/client-dynamodb';
+import { describe, expect, it } from 'vitest';
+import { DynamoDbStateStore } from '../../src/adapters/dynamodb-state-store.js';
+import { manifestKey } from '../../src/core/key-layout.js';
+import { OrphanedOutputError, OutputChangedError } from '../../src/errors.js';
+import {
+  createTopic,
+  dynamodb,
+  listKeys,
+  newPipeline,
+  produce,
+  readLanded,
+  runOnce,
+  testConfig,
+  uniqueName,
+} from '../support/bed.js';
+import { dyingAdapters } from '../support/dying-adapters.js';
+
+const MINUTE = 60_000;
+
+async function landedPipeline() {
+  const topic = await createTopic(2);
+  const base = Math.floor(Date.now() / MINUTE) * MINUTE - 4 * MINUTE;
+  await produce(
+    topic,
+    Array.from({ length: 60 }, (_, i) => ({ partition: i % 2, timestamp: base + i * 2_000, value: `${i}` })),
+  );
+  const pipeline = await newPipeline(topic, { PART_SIZE_MB: '0.05' });
+  return { topic, ...pipeline };
+}
+
+describe('operator mistakes', () => {
+  it('refuses to start over when the state item is gone but the output is still there', async () => {
+    const { topic, bucket, table, config, pipelineId } = await landedPipeline();
+    const first = await runOnce(config);
+    await dynamodb.send(new DeleteItemCommand({ TableName: table, Key: { pipelineId: { S: pipelineId } } }));
+    const before = await listKeys(bucket);
+
+    const refused = runOnce(config);
+
+    const someManifest = before.find((k) => k.endsWith('/_manifest.json'));
+    await expect(refused).rejects.toThrow(OrphanedOutputError);
+    await expect(refused).rejects.toThrow(
+      `pipeline '${pipelineId}' has no state item, but its output already holds windows (s3://${bucket}/${someManifest}): ` +
+        "starting over would land them again. Restore the state item (the stack's table has point-in-time " +
+        'recovery), or, to land the topic again on purpose, point OUTPUT_PREFIX at an empty prefix',
+    );
+    expect(first.windowsClosed.length).toBeGreaterThan(0);
+    expect(await listKeys(bucket)).toEqual(before);
+    expect(await new DynamoDbStateStore(dynamodb, table).load(pipelineId)).toBeUndefined();
+
+    // The way out: a fresh prefix lands the topic again, beside the old output.
+    const again = await runOnce(
+      testConfig({
+        KAFKA_TOPIC: topic,
+        KAFKA_GROUP_ID: config.groupId,
+        OUTPUT_BUCKET: bucket,
+        STATE_TABLE: table,
+        OUTPUT_PREFIX: 'again',
+      }),
+    );
+    expect(again.outcome).toBe('caught-up');
+    expect(again.recordsWritten).toBe(60);
+  });
+
+  it('refuses a changed output prefix under an existing pipeline', async () => {
+    const { topic, bucket, table, config, pipelineId, groupId } = await landedPipeline();
+    await runOnce(config);
+    const saved = await new DynamoDbStateStore(dynamodb, table).load(pipelineId);
+    const last = saved?.state.lastClosedWindow;
+    const before = await listKeys(bucket);
+
+    const moved = testConfig({
+      KAFKA_TOPIC: topic,
+      KAFKA_GROUP_ID: groupId,
+      OUTPUT_BUCKET: bucket,
+      STATE_TABLE: table,
+      OUTPUT_PREFIX: 'moved',
+    });
+    const refused = runOnce(moved);
+
+    await expect(refused).rejects.toThrow(OutputChangedError);
+    await expect(refused).rejects.toThrow(
+      `the output of pipeline '${pipelineId}' changed under it: its state recorded '${last?.manifestKey}' where the ` +
+        `current OUTPUT_PREFIX and COMPRESSION give '${last ? manifestKey('moved', topic, last) : ''}'. Put the settings back, or start a new ` +
+        'pipeline (a new KAFKA_GROUP_ID) for the new layout',
+    );
+    expect(await listKeys(bucket)).toEqual(before);
+    expect((await new DynamoDbStateStore(dynamodb, table).load(pipelineId))?.version).toBe(saved?.version);
+  });
+
+  it('refuses a changed compression while a window is half written, and finishes it once put back', async () => {
+    const { topic, bucket, table, config, pipelineId, groupId } = await landedPipeline();
+    const deadRun = uniqueName('run');
+    await expect(
+      runOnce(config, {
+        runId: deadRun,
+        adapt: (a) => dyingAdapters({ kind: 'part-written', occurrence: 1 }, a),
+      }),
+    ).rejects.toThrow(/process died/);
+    const pending = (await new DynamoDbStateStore(dynamodb, table).load(pipelineId))?.state.pending;
+    const recorded = pending?.parts[0]?.key ?? '';
+
+    const uncompressed = testConfig({
+      KAFKA_TOPIC: topic,
+      KAFKA_GROUP_ID: groupId,
+      OUTPUT_BUCKET: bucket,
+      STATE_TABLE: table,
+      PART_SIZE_MB: '0.05',
+      COMPRESSION: 'none',
+    });
+    const refused = runOnce(uncompressed, { endedRunIds: [deadRun] });
+
+    await expect(refused).rejects.toThrow(OutputChangedError);
+    await expect(refused).rejects.toThrow(
+      `its state recorded '${recorded}' where the current OUTPUT_PREFIX and COMPRESSION give '${recorded.replace(/\.gz$/, '')}'`,
+    );
+    const putBack = await runOnce(config, { endedRunIds: [deadRun] });
+    expect(putBack.outcome).toBe('caught-up');
+    const landed = await readLanded(bucket);
+    expect(landed.records).toHaveLength(60);
+    expect(new Set(landed.records).size).toBe(60);
+  });
+});
