@@ -47,6 +47,8 @@ export interface RecordSource {
   resume(positions: ReadonlyMap<number, string>): void;
   /** Commits these next offsets to the consumer group (Kafka's meaning: the next offset to read). */
   commit(positions: ReadonlyMap<number, string>): Promise<void>;
+  /** The group's committed next offsets, for the partitions that have one. */
+  committedOffsets(): Promise<Map<number, string>>;
   /** Leaves the group and disconnects. Safe to call more than once. */
   close(): Promise<void>;
 }

@@ -285,6 +285,15 @@ export class KafkaSource implements RecordSource {
     });
   }
 
+  async committedOffsets(): Promise<Map<number, string>> {
+    const admin = await this.connectedAdmin();
+    const [topic] = await admin.fetchOffsets({ groupId: this.groupId, topics: [this.topic] });
+    // -1: the group has no offset for that partition.
+    return new Map(
+      (topic?.partitions ?? []).filter((p) => p.offset !== '-1').map((p) => [p.partition, p.offset]),
+    );
+  }
+
   private requireConsumer(): Consumer {
     if (!this.consumer) throw new PullerError('the Kafka source was not started');
     return this.consumer;

@@ -46,6 +46,8 @@ const stateSchema = z.object({
       closedAtMs: z.number().int(),
       manifestKey: z.string(),
       records: z.number().int().min(0),
+      /** Where the window started: the group's committed offsets until the commit after its close. */
+      startOffsets: offsetMap.optional(),
     })
     .nullable(),
   windowsClosed: z.number().int().min(0),

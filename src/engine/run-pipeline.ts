@@ -8,6 +8,7 @@
 //   5. the offsets are committed to the consumer group (the saved state, not the group, is the truth).
 // A run that dies anywhere is finished by the next one, which writes the same keys with the same bytes.
 import type { PullerConfig } from '../config.js';
+import { movedOffsets } from '../core/committed-offsets.js';
 import { manifestKey, type WindowBounds } from '../core/key-layout.js';
 import { blockingLease, withLease, withoutLease } from '../core/lease.js';
 import { buildManifest, serializeManifest } from '../core/manifest.js';
@@ -20,7 +21,7 @@ import {
 } from '../core/pipeline-state.js';
 import { defaultNdjsonLine, type ErrorRow, toNdjsonLine, toOutputRow } from '../core/record-format.js';
 import { floorToInterval, type PlacedRecord, Placement, WindowTracker } from '../core/window-rule.js';
-import { StateConflictError } from '../errors.js';
+import { GroupOffsetsMovedError, StateConflictError } from '../errors.js';
 import type { PartitionBounds, SourceBatch, VersionedState } from '../ports.js';
 import { refuseChangedOutput, refuseOrphanedOutput } from './output-guard.js';
 import { PartWriter } from './part-writer.js';
@@ -76,7 +77,11 @@ class PipelineRun {
       // Reach the broker before writing anything: a missing topic or an unreachable broker leaves state untouched.
       this.bounds = await source.partitionBounds();
       if (loaded === undefined) await refuseOrphanedOutput(this.options.sink, this.config, this.pipelineId);
-      else refuseChangedOutput(this.state, this.config, this.pipelineId);
+      else {
+        refuseChangedOutput(this.state, this.config, this.pipelineId);
+        const moved = movedOffsets(this.state, await source.committedOffsets());
+        if (moved.length > 0) throw new GroupOffsetsMovedError(this.pipelineId, moved);
+      }
       const held = await this.takeLease(loaded === undefined);
       if (held !== undefined) return this.report(Outcome.LEASE_HELD, held);
 
@@ -497,6 +502,7 @@ class PipelineRun {
         closedAtMs: pending.closedAtMs ?? this.now(),
         manifestKey: key,
         records: manifest.totals.records,
+        startOffsets: pending.startOffsets,
       },
       windowsClosed: this.state.windowsClosed + 1,
     });

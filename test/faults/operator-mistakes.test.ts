@@ -4,7 +4,7 @@ import { DeleteItemCommand } from '@aws-sdk/client-dynamodb';
 import { describe, expect, it } from 'vitest';
 import { DynamoDbStateStore } from '../../src/adapters/dynamodb-state-store.js';
 import { manifestKey } from '../../src/core/key-layout.js';
-import { OrphanedOutputError, OutputChangedError } from '../../src/errors.js';
+import { GroupOffsetsMovedError, OrphanedOutputError, OutputChangedError } from '../../src/errors.js';
 import {
   createTopic,
   dynamodb,
@@ -14,6 +14,7 @@ import {
   readLanded,
   runOnce,
   testConfig,
+  testKafka,
   uniqueName,
 } from '../support/bed.js';
 import { dyingAdapters } from '../support/dying-adapters.js';
@@ -34,11 +35,11 @@ async function landedPipeline() {
 describe('operator mistakes', () => {
   it('refuses to start over when the state item is gone but the output is still there', async () => {
     const { topic, bucket, table, config, pipelineId } = await landedPipeline();
-    const first = await runOnce(config);
+    const first = await runOnce(config, { seconds: 5 });
     await dynamodb.send(new DeleteItemCommand({ TableName: table, Key: { pipelineId: { S: pipelineId } } }));
     const before = await listKeys(bucket);
 
-    const refused = runOnce(config);
+    const refused = runOnce(config, { seconds: 5 });
 
     const someManifest = before.find((k) => k.endsWith('/_manifest.json'));
     await expect(refused).rejects.toThrow(OrphanedOutputError);
@@ -60,6 +61,7 @@ describe('operator mistakes', () => {
         STATE_TABLE: table,
         OUTPUT_PREFIX: 'again',
       }),
+      { seconds: 5 },
     );
     expect(again.outcome).toBe('caught-up');
     expect(again.recordsWritten).toBe(60);
@@ -67,7 +69,7 @@ describe('operator mistakes', () => {
 
   it('refuses a changed output prefix under an existing pipeline', async () => {
     const { topic, bucket, table, config, pipelineId, groupId } = await landedPipeline();
-    await runOnce(config);
+    await runOnce(config, { seconds: 5 });
     const saved = await new DynamoDbStateStore(dynamodb, table).load(pipelineId);
     const last = saved?.state.lastClosedWindow;
     const before = await listKeys(bucket);
@@ -79,7 +81,7 @@ describe('operator mistakes', () => {
       STATE_TABLE: table,
       OUTPUT_PREFIX: 'moved',
     });
-    const refused = runOnce(moved);
+    const refused = runOnce(moved, { seconds: 5 });
 
     await expect(refused).rejects.toThrow(OutputChangedError);
     await expect(refused).rejects.toThrow(
@@ -96,6 +98,7 @@ describe('operator mistakes', () => {
     const deadRun = uniqueName('run');
     await expect(
       runOnce(config, {
+        seconds: 5,
         runId: deadRun,
         adapt: (a) => dyingAdapters({ kind: 'part-written', occurrence: 1 }, a),
       }),
@@ -111,14 +114,80 @@ describe('operator mistakes', () => {
       PART_SIZE_MB: '0.05',
       COMPRESSION: 'none',
     });
-    const refused = runOnce(uncompressed, { endedRunIds: [deadRun] });
+    const refused = runOnce(uncompressed, { seconds: 5, endedRunIds: [deadRun] });
 
     await expect(refused).rejects.toThrow(OutputChangedError);
     await expect(refused).rejects.toThrow(
       `its state recorded '${recorded}' where the current OUTPUT_PREFIX and COMPRESSION give '${recorded.replace(/\.gz$/, '')}'`,
     );
-    const putBack = await runOnce(config, { endedRunIds: [deadRun] });
+    const putBack = await runOnce(config, { seconds: 5, endedRunIds: [deadRun] });
     expect(putBack.outcome).toBe('caught-up');
+    const landed = await readLanded(bucket);
+    expect(landed.records).toHaveLength(60);
+    expect(new Set(landed.records).size).toBe(60);
+  });
+
+  it('refuses committed offsets moved by hand, and runs again once they are put back', async () => {
+    const { topic, bucket, table, config, pipelineId, groupId } = await landedPipeline();
+    await runOnce(config, { seconds: 5 });
+    const saved = (await new DynamoDbStateStore(dynamodb, table).load(pipelineId))?.state;
+    const before = await listKeys(bucket);
+    const admin = testKafka().admin();
+    await admin.connect();
+    try {
+      // What `kafka-consumer-groups --reset-offsets --to-earliest` does.
+      await admin.setOffsets({
+        groupId,
+        topic,
+        partitions: [
+          { partition: 0, offset: '0' },
+          { partition: 1, offset: '0' },
+        ],
+      });
+
+      const refused = runOnce(config, { seconds: 5 });
+
+      await expect(refused).rejects.toThrow(GroupOffsetsMovedError);
+      await expect(refused).rejects.toThrow(
+        `the committed offsets of pipeline '${pipelineId}' were moved outside the puller (partition 0: saved ${saved?.offsets['0']}, committed 0; partition 1: saved ${saved?.offsets['1']}, committed 0). ` +
+          'Commit the saved offsets back (kafka-consumer-groups --reset-offsets), or, to re-read on purpose, start a new ' +
+          'pipeline (a new KAFKA_GROUP_ID with START_POSITION)',
+      );
+      expect(await listKeys(bucket)).toEqual(before);
+
+      // The way out: the saved offsets committed back.
+      await admin.setOffsets({
+        groupId,
+        topic,
+        partitions: Object.entries(saved?.offsets ?? {}).map(([partition, offset]) => ({
+          partition: Number(partition),
+          offset,
+        })),
+      });
+    } finally {
+      await admin.disconnect();
+    }
+    const resumed = await runOnce(config, { seconds: 5 });
+    expect(resumed.outcome).toBe('caught-up');
+    const landed = await readLanded(bucket);
+    expect(landed.records).toHaveLength(60);
+    expect(new Set(landed.records).size).toBe(60);
+  });
+
+  it('accepts the committed offsets a run that died between its save and its commit left behind', async () => {
+    const { bucket, config } = await landedPipeline();
+    const deadRun = uniqueName('run');
+    await expect(
+      runOnce(config, {
+        seconds: 5,
+        runId: deadRun,
+        adapt: (a) => dyingAdapters({ kind: 'state-saved' }, a),
+      }),
+    ).rejects.toThrow(/process died/);
+
+    const next = await runOnce(config, { seconds: 5, endedRunIds: [deadRun] });
+
+    expect(next.outcome).toBe('caught-up');
     const landed = await readLanded(bucket);
     expect(landed.records).toHaveLength(60);
     expect(new Set(landed.records).size).toBe(60);

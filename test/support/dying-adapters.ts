@@ -121,6 +121,7 @@ export function dyingAdapters(
       pause: (partitions) => guard(() => source.pause(partitions))(),
       resume: (positions) => guard(() => source.resume(positions))(),
       commit: async (positions) => guard(() => source.commit(positions))(),
+      committedOffsets: async () => guard(() => source.committedOffsets())(),
       // The connection goes with the process; closing it here only frees the test's resources.
       close: () => source.close(),
     },
