@@ -109,4 +109,50 @@ describe('Lambda handler', () => {
     );
     expect(await new DynamoDbStateStore(dynamodb, table).load(pipelineIdOf(groupId, topic))).toBeUndefined();
   });
+
+  it('logs and counts a run that fails for good as permanent', async () => {
+    const env = {
+      KAFKA_BROKERS: brokers().join(','),
+      KAFKA_TOPIC: uniqueName('missing'),
+      KAFKA_GROUP_ID: uniqueName('g'),
+      BATCH_INTERVAL_SECONDS: '60',
+      POLL_INTERVAL_SECONDS: '1',
+      OUTPUT_BUCKET: await createBucket(),
+      STATE_TABLE: await createStateTable(),
+      POWERTOOLS_METRICS_NAMESPACE: 'KafkaBatchPullerTest',
+    };
+    for (const [name, value] of Object.entries(env)) vi.stubEnv(name, value);
+    const printed: string[] = [];
+    const spy = vi.spyOn(process.stdout, 'write').mockImplementation(((chunk: string | Uint8Array) => {
+      printed.push(
+        ...String(chunk)
+          .split('\n')
+          .filter((line) => line.startsWith('{')),
+      );
+      return true;
+    }) as typeof process.stdout.write);
+    const errors = vi.spyOn(process.stderr, 'write').mockImplementation(((chunk: string | Uint8Array) => {
+      printed.push(
+        ...String(chunk)
+          .split('\n')
+          .filter((line) => line.startsWith('{')),
+      );
+      return true;
+    }) as typeof process.stderr.write);
+
+    const invocation = createHandler()({}, lambdaContext(10_000));
+    await expect(invocation).rejects.toThrow(`topic '${env.KAFKA_TOPIC}' does not exist`);
+    spy.mockRestore();
+    errors.mockRestore();
+
+    const entries = printed.map((line) => JSON.parse(line));
+    const emf = entries.find((entry) => entry._aws?.CloudWatchMetrics);
+    expect(emf).toMatchObject({ PermanentFailures: 1, AwsRetries: 0 });
+    expect(emf.TransientFailures).toBeUndefined();
+    expect(entries.find((entry) => entry.message === 'run failed')).toMatchObject({
+      level: 'ERROR',
+      failureKind: 'permanent',
+      error: { name: 'TopicNotFoundError' },
+    });
+  });
 });
