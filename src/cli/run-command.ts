@@ -142,6 +142,7 @@ async function runScheduled(
     return undefined;
   } finally {
     endedRunIds.push(runId);
+    if (endedRunIds.length > 10) endedRunIds.shift();
   }
 }
 
