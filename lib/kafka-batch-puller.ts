@@ -15,7 +15,12 @@ import { isBrokerAddress, splitBrokerList } from '../src/core/kafka-names.js';
 import { isMskClusterArn, KafkaSecurityMode } from './kafka-security.js';
 import { addNagSuppressions } from './nag-suppressions.js';
 import { PullerPipeline, type PullerPipelineOptions } from './puller-pipeline.js';
-import { bucketDefaults, failureQueueDefaults, stateTableDefaults } from './secure-defaults.js';
+import {
+  bucketDefaults,
+  failureQueueDefaults,
+  noncurrentVersionRetention,
+  stateTableDefaults,
+} from './secure-defaults.js';
 
 /** Powertools log levels. */
 export const PullerLogLevel = { DEBUG: 'DEBUG', INFO: 'INFO', WARN: 'WARN', ERROR: 'ERROR' } as const;
@@ -269,9 +274,11 @@ export class KafkaBatchPuller extends Construct implements ec2.IConnectable {
           : { encryption: s3.BucketEncryption.S3_MANAGED }),
         lifecycleRules: [
           {
-            id: 'abort-incomplete-multipart-uploads',
+            id: 'abort-incomplete-uploads-expire-old-versions',
             abortIncompleteMultipartUploadAfter:
               props.abortIncompleteMultipartUploadAfter ?? Duration.days(1),
+            // Rewrites after a failed run leave identical old versions; they need not be kept for ever.
+            noncurrentVersionExpiration: noncurrentVersionRetention,
           },
         ],
         ...(props.serverAccessLogsBucket

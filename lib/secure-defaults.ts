@@ -5,14 +5,22 @@ import * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
 import * as s3 from 'aws-cdk-lib/aws-s3';
 import * as sqs from 'aws-cdk-lib/aws-sqs';
 
-/** The output bucket: private, TLS only, owner-enforced, kept when the stack goes. */
+/**
+ * The output bucket: private, TLS only, owner-enforced, kept when the stack goes, and versioned, so an
+ * object a manifest lists that a person overwrites or deletes can be restored (the puller itself only
+ * ever rewrites an object with the same bytes).
+ */
 export const bucketDefaults = {
   blockPublicAccess: s3.BlockPublicAccess.BLOCK_ALL,
+  versioned: true,
   enforceSSL: true,
   minimumTLSVersion: 1.2,
   objectOwnership: s3.ObjectOwnership.BUCKET_OWNER_ENFORCED,
   removalPolicy: RemovalPolicy.RETAIN,
 } as const satisfies Partial<s3.BucketProps>;
+
+/** How long a replaced or deleted object's old version is kept before it expires. */
+export const noncurrentVersionRetention = Duration.days(30);
 
 /** The state table: one item per pipeline, keyed by `pipelineId` (see src/core/pipeline-state.ts). */
 export const stateTableDefaults = {

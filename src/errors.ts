@@ -1,4 +1,5 @@
 // The puller's error classes: one base, each subclass carrying the context that explains it.
+import { isServerError, isThrottlingError, isTransientError } from '@smithy/core/retry';
 
 /** Base class of every error the puller raises on purpose. `retriable` says whether a later run can succeed. */
 export class PullerError extends Error {
@@ -81,4 +82,99 @@ export class TopicNotFoundError extends PullerError {
     this.name = 'TopicNotFoundError';
     this.topic = topic;
   }
+}
+
+/**
+ * The bucket already holds manifests of this topic under the configured prefix, but the pipeline has no
+ * state item: starting over would land every record again. Raised before anything is written.
+ */
+export class OrphanedOutputError extends PullerError {
+  readonly pipelineId: string;
+  /** A manifest found, as its sink location. */
+  readonly existingManifest: string;
+
+  constructor(pipelineId: string, existingManifest: string) {
+    super(
+      `pipeline '${pipelineId}' has no state item, but its output already holds windows (${existingManifest}): ` +
+        "starting over would land them again. Restore the state item (the stack's table has point-in-time " +
+        'recovery), or, to land the topic again on purpose, point OUTPUT_PREFIX at an empty prefix',
+    );
+    this.name = 'OrphanedOutputError';
+    this.pipelineId = pipelineId;
+    this.existingManifest = existingManifest;
+  }
+}
+
+/**
+ * The configured output (prefix or format) differs from the one the pipeline's state was written with:
+ * windows would be split across two layouts. Raised before anything is written.
+ */
+export class OutputChangedError extends PullerError {
+  readonly pipelineId: string;
+  /** The layout (or a key) the state recorded, and what the current settings give in its place. */
+  readonly recorded: string;
+  readonly configured: string;
+
+  constructor(pipelineId: string, recorded: string, configured: string) {
+    super(
+      `the output of pipeline '${pipelineId}' changed under it: its state recorded ${recorded} where the ` +
+        `current OUTPUT_PREFIX, OUTPUT_FORMAT and COMPRESSION give ${configured}. Put the settings back, or start ` +
+        'a new pipeline (a new KAFKA_GROUP_ID) for the new layout',
+    );
+    this.name = 'OutputChangedError';
+    this.pipelineId = pipelineId;
+    this.recorded = recorded;
+    this.configured = configured;
+  }
+}
+
+/**
+ * The consumer group's committed offsets were moved outside the puller (for example reset by hand): the
+ * saved state, not the group, says where the pipeline is, so the move would be silently undone.
+ */
+export class GroupOffsetsMovedError extends PullerError {
+  readonly pipelineId: string;
+  /** Per partition that differs: the saved next offset and the committed one. */
+  readonly moved: ReadonlyArray<{ partition: number; saved: string; committed: string }>;
+
+  constructor(
+    pipelineId: string,
+    moved: ReadonlyArray<{ partition: number; saved: string; committed: string }>,
+  ) {
+    const list = moved
+      .map((m) => `partition ${m.partition}: saved ${m.saved}, committed ${m.committed}`)
+      .join('; ');
+    super(
+      `the committed offsets of pipeline '${pipelineId}' were moved outside the puller (${list}). Commit the ` +
+        'saved offsets back (kafka-consumer-groups --reset-offsets), or, to re-read on purpose, start a new ' +
+        'pipeline (a new KAFKA_GROUP_ID with START_POSITION)',
+    );
+    this.name = 'GroupOffsetsMovedError';
+    this.pipelineId = pipelineId;
+    this.moved = moved;
+  }
+}
+
+/** Whether a failed run may succeed when run again unchanged. */
+export const FailureKind = {
+  /** Throttling, a 5xx, a reset connection, a timeout, a lost race: the next run can succeed. */
+  TRANSIENT: 'transient',
+  /** A bad setting, a malformed state item, an operator mistake, a bug: running again fails again. */
+  PERMANENT: 'permanent',
+} as const;
+/** Whether a failed run may succeed when run again unchanged. */
+export type FailureKind = (typeof FailureKind)[keyof typeof FailureKind];
+
+/** Classifies why a run failed: the puller's own errors say so; AWS SDK and kafkajs errors by their kind. */
+export function failureKindOf(error: unknown): FailureKind {
+  if (error instanceof PullerError) return error.retriable ? FailureKind.TRANSIENT : FailureKind.PERMANENT;
+  if (typeof error !== 'object' || error === null) return FailureKind.PERMANENT;
+  const sdkError = error as Parameters<typeof isTransientError>[0];
+  if (isThrottlingError(sdkError) || isTransientError(sdkError) || isServerError(sdkError))
+    return FailureKind.TRANSIENT;
+  // kafkajs marks what a retry can cure (a broker gone, a rebalance, a timeout).
+  if ((error as { retriable?: unknown }).retriable === true) return FailureKind.TRANSIENT;
+  if (/^KafkaJS(Connection|RequestTimeout|NumberOfRetriesExceeded)/.test((error as Error).name ?? ''))
+    return FailureKind.TRANSIENT;
+  return FailureKind.PERMANENT;
 }

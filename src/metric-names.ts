@@ -13,6 +13,12 @@ export const PullerMetric = {
   RETENTION_GAP_RECORDS: 'RetentionGapRecords',
   /** Seconds the newest closed window's end trails the clock. */
   NEWEST_WINDOW_AGE_SECONDS: 'NewestWindowAgeSeconds',
+  /** AWS calls retried within a run (throttled, 5xx, reset, timed out): faults the run rode out. */
+  AWS_RETRIES: 'AwsRetries',
+  /** Runs that failed with an error a later run can overcome (see FailureKind). */
+  TRANSIENT_FAILURES: 'TransientFailures',
+  /** Runs that failed with an error only a person can fix: a setting, the state item, an operator mistake. */
+  PERMANENT_FAILURES: 'PermanentFailures',
 } as const;
 /** A metric the handler emits. */
 export type PullerMetric = (typeof PullerMetric)[keyof typeof PullerMetric];

@@ -47,6 +47,8 @@ export interface RecordSource {
   resume(positions: ReadonlyMap<number, string>): void;
   /** Commits these next offsets to the consumer group (Kafka's meaning: the next offset to read). */
   commit(positions: ReadonlyMap<number, string>): Promise<void>;
+  /** The group's committed next offsets, for the partitions that have one. */
+  committedOffsets(): Promise<Map<number, string>>;
   /** Leaves the group and disconnects. Safe to call more than once. */
   close(): Promise<void>;
 }
@@ -69,6 +71,8 @@ export interface BatchSink {
   putObject(key: string, body: Buffer, contentType: string): Promise<void>;
   /** Where `key` lands, for logs and summaries (s3://bucket/key or a file path). */
   locate(key: string): string;
+  /** A key under the folder `prefix` whose name ends with `suffix`, if there is any: finds existing output. */
+  findKey(prefix: string, suffix: string): Promise<string | undefined>;
 }
 
 /** Saved state with its version, for optimistic concurrency. */

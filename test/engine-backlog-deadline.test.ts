@@ -15,6 +15,7 @@ import {
   type TestRecord,
   uniqueName,
 } from './support/bed.js';
+import { watchedStore } from './support/dying-adapters.js';
 
 const MINUTE = 60_000;
 
@@ -102,7 +103,10 @@ describe('backlog and deadline', () => {
     let partsWritten = 0;
     const first = await runOnce(interrupted.config, {
       seconds: 30,
-      crashAt: (point) => void (point === 'afterPartWritten' && partsWritten++),
+      adapt: (adapters) => ({
+        ...adapters,
+        store: watchedStore(adapters.store, (change) => void (change.addedPart && partsWritten++)),
+      }),
       now: () => Date.now() + (partsWritten >= 2 ? 3_600_000 : 0),
     });
     const midWindow = await listKeys(interrupted.bucket);
@@ -157,6 +161,7 @@ describe('backlog and deadline', () => {
       pause: (partitions) => real.pause(partitions),
       resume: (positions) => real.resume(positions),
       commit: (positions) => real.commit(positions),
+      committedOffsets: () => real.committedOffsets(),
       close: () => real.close(),
     };
     const started = Date.now();

@@ -1,10 +1,10 @@
 // Exactly once across crashes: a run that dies at any step boundary is finished by the next run, and
-// every produced record lands in exactly one finished batch.
+// every produced record lands in exactly one finished batch. The death is the adapters': the step's
+// write goes through, then every call fails (support/dying-adapters.ts), so no clean-up write lands.
 import { setTimeout as sleep } from 'node:timers/promises';
 import { describe, expect, it } from 'vitest';
 import { DynamoDbStateStore } from '../src/adapters/dynamodb-state-store.js';
 import { pipelineIdOf } from '../src/core/pipeline-state.js';
-import { CrashPoint } from '../src/engine/run-types.js';
 import {
   createTopic,
   dynamodb,
@@ -15,6 +15,7 @@ import {
   type TestRecord,
   testKafka,
 } from './support/bed.js';
+import { type DeathStep, dyingAdapters, stepLabel } from './support/dying-adapters.js';
 
 const MINUTE = 60_000;
 const PARTITIONS = 3;
@@ -34,12 +35,13 @@ function recordsOverThreeWindows(base: number): TestRecord[] {
   return records;
 }
 
-const scenarios: Array<{ point: CrashPoint; occurrence: number }> = [
-  { point: CrashPoint.AFTER_PENDING_RECORDED, occurrence: 1 },
-  { point: CrashPoint.AFTER_PART_WRITTEN, occurrence: 1 },
-  { point: CrashPoint.AFTER_PART_WRITTEN, occurrence: 5 },
-  { point: CrashPoint.AFTER_MANIFEST_WRITTEN, occurrence: 2 },
-  { point: CrashPoint.AFTER_STATE_SAVED, occurrence: 1 },
+const scenarios: DeathStep[] = [
+  { kind: 'pending-recorded' },
+  { kind: 'part-written', occurrence: 1 },
+  { kind: 'part-written', occurrence: 5 },
+  { kind: 'manifest-written', occurrence: 2 },
+  // The new boundary is saved; the consumer group's offsets are not committed yet.
+  { kind: 'state-saved' },
 ];
 
 describe('crash recovery', () => {
@@ -52,16 +54,20 @@ describe('crash recovery', () => {
 
     // Each scenario is its own pipeline (group, bucket, table) over the same topic; they run side by side.
     const outcomes = await Promise.all(
-      scenarios.map(async ({ point, occurrence }) => {
+      scenarios.map(async (step) => {
         const { bucket, table, groupId, config } = await newPipeline(topic, { PART_SIZE_MB: '0.05' });
-        let seen = 0;
+        let died = () => false;
         const crashing = runOnce(config, {
           seconds: 8,
-          crashAt: (at) => {
-            if (at === point && ++seen === occurrence) throw new Error('process died');
+          adapt: (adapters) => {
+            const dying = dyingAdapters(step, adapters);
+            died = dying.died;
+            return dying;
           },
         });
-        await expect(crashing, `${point} #${occurrence}`).rejects.toThrow(/simulated crash/);
+        await expect(crashing, stepLabel(step)).rejects.toThrow(/process died/);
+        expect(died(), stepLabel(step)).toBe(true);
+        const leftBehind = await new DynamoDbStateStore(dynamodb, table).load(pipelineIdOf(groupId, topic));
         // The dead run's lease lasts until its deadline; the next scheduled run comes after that.
         await sleep(8_000);
         const recovered = await runOnce(config, { seconds: 60 });
@@ -71,12 +77,14 @@ describe('crash recovery', () => {
         await admin.connect();
         const [committed] = await admin.fetchOffsets({ groupId, topics: [topic] });
         await admin.disconnect();
-        return { point, occurrence, recovered, landed, saved, committed };
+        return { step, leftBehind, recovered, landed, saved, committed };
       }),
     );
 
-    for (const { point, occurrence, recovered, landed, saved, committed } of outcomes) {
-      const label = `${point} #${occurrence}`;
+    for (const { step, leftBehind, recovered, landed, saved, committed } of outcomes) {
+      const label = stepLabel(step);
+      // A dead run writes nothing more: its lease is still there for the next run to wait out.
+      expect(leftBehind?.state.lease, label).not.toBeNull();
       expect(recovered.outcome, label).toBe('caught-up');
       expect([...landed.records].sort(), label).toEqual(expected);
       expect(landed.unlisted, label).toEqual([]);

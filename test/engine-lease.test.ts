@@ -2,8 +2,17 @@
 import { describe, expect, it } from 'vitest';
 import { DynamoDbStateStore } from '../src/adapters/dynamodb-state-store.js';
 import { newPipelineState } from '../src/core/pipeline-state.js';
-import type { StateStore } from '../src/ports.js';
-import { createTopic, dynamodb, listKeys, newPipeline, produce, readLanded, runOnce } from './support/bed.js';
+import type { BatchSink, StateStore } from '../src/ports.js';
+import {
+  createTopic,
+  dynamodb,
+  listKeys,
+  newPipeline,
+  produce,
+  readLanded,
+  runOnce,
+  uniqueName,
+} from './support/bed.js';
 
 const MINUTE = 60_000;
 
@@ -83,5 +92,33 @@ describe('lease', () => {
     expect(stored?.version).toBe(1);
     expect(stored?.state.lease?.owner).toBe('rival');
     expect(await listKeys(bucket)).toEqual([]);
+  });
+
+  it('releases the lease of a run that fails, so the next run works at once', async () => {
+    const { config, bucket, store, pipelineId } = await setUp();
+    // The sink fails its first manifest put (after its retries, as the S3 sink would report it).
+    const failingManifest = (sink: BatchSink): BatchSink => ({
+      openObject: (key, type) => sink.openObject(key, type),
+      putObject: async (key, body, type) => {
+        if (key.endsWith('_manifest.json')) throw new Error('manifest write failed');
+        return sink.putObject(key, body, type);
+      },
+      locate: (key) => sink.locate(key),
+      findKey: (prefix, suffix) => sink.findKey(prefix, suffix),
+    });
+    const failedRun = uniqueName('run');
+
+    await expect(
+      runOnce(config, { runId: failedRun, adapt: (a) => ({ ...a, sink: failingManifest(a.sink) }) }),
+    ).rejects.toThrow('manifest write failed');
+    const afterFailure = await store.load(pipelineId);
+    const next = await runOnce(config);
+
+    expect(afterFailure?.state.lease).toBeNull();
+    expect(afterFailure?.state.pending?.endOffsets).not.toBeNull();
+    expect(next.outcome).toBe('caught-up');
+    const landed = await readLanded(bucket);
+    expect(landed.records).toHaveLength(40);
+    expect(new Set(landed.records).size).toBe(40);
   });
 });

@@ -148,4 +148,32 @@ describe('Lambda handler', () => {
 
     expect(printed).toContainEqual(expect.objectContaining({ level: 'ERROR', message: 'run failed', topic }));
   });
+
+  it('logs and counts a run that fails for good as permanent', async () => {
+    const env = {
+      KAFKA_BROKERS: brokers().join(','),
+      KAFKA_TOPIC: uniqueName('missing'),
+      KAFKA_GROUP_ID: uniqueName('g'),
+      BATCH_INTERVAL_SECONDS: '60',
+      POLL_INTERVAL_SECONDS: '1',
+      OUTPUT_BUCKET: await createBucket(),
+      STATE_TABLE: await createStateTable(),
+      POWERTOOLS_METRICS_NAMESPACE: 'KafkaBatchPullerTest',
+    };
+    for (const [name, value] of Object.entries(env)) vi.stubEnv(name, value);
+    const entries = captureJsonLines();
+
+    const invocation = createHandler()({}, lambdaContext(10_000));
+    await expect(invocation).rejects.toThrow(`topic '${env.KAFKA_TOPIC}' does not exist`);
+    vi.restoreAllMocks();
+
+    const emf = entries.find((entry) => entry._aws !== undefined);
+    expect(emf).toMatchObject({ PermanentFailures: 1, AwsRetries: 0 });
+    expect(emf?.TransientFailures).toBeUndefined();
+    expect(entries.find((entry) => entry.message === 'run failed')).toMatchObject({
+      level: 'ERROR',
+      failureKind: 'permanent',
+      error: { name: 'TopicNotFoundError' },
+    });
+  });
 });

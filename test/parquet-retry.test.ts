@@ -4,7 +4,6 @@
 import { createHash } from 'node:crypto';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { describe, expect, it } from 'vitest';
-import { CrashPoint } from '../src/engine/run-types.js';
 import {
   createTopic,
   getObject,
@@ -16,6 +15,7 @@ import {
   type TestRecord,
 } from './support/bed.js';
 import { queryParquetBytes } from './support/duckdb.js';
+import { type DeathStep, dyingAdapters, stepLabel } from './support/dying-adapters.js';
 
 const MINUTE = 60_000;
 const PARTITIONS = 2;
@@ -56,26 +56,17 @@ describe('parquet retries', () => {
     await produce(topic, records(base));
 
     const clean = await newPipeline(topic, PARQUET);
-    const crashes = [
-      { point: CrashPoint.AFTER_PENDING_RECORDED, occurrence: 1 },
-      { point: CrashPoint.AFTER_PART_WRITTEN, occurrence: 3 },
-    ];
+    const deaths: DeathStep[] = [{ kind: 'pending-recorded' }, { kind: 'part-written', occurrence: 3 }];
     const [, ...recovered] = await Promise.all([
       runOnce(clean.config, { seconds: 10 }),
-      ...crashes.map(async ({ point, occurrence }) => {
+      ...deaths.map(async (step) => {
         const pipeline = await newPipeline(topic, PARQUET);
-        let seen = 0;
         await expect(
-          runOnce(pipeline.config, {
-            seconds: 4,
-            crashAt: (at) => {
-              if (at === point && ++seen === occurrence) throw new Error('process died');
-            },
-          }),
-        ).rejects.toThrow(/simulated crash/);
+          runOnce(pipeline.config, { seconds: 4, adapt: (adapters) => dyingAdapters(step, adapters) }),
+        ).rejects.toThrow(/process died/);
         await sleep(4_000); // the dead run's lease lasts until its deadline
         await runOnce(pipeline.config, { seconds: 10 });
-        return { point, bucket: pipeline.bucket };
+        return { point: stepLabel(step), bucket: pipeline.bucket };
       }),
     ]);
 

@@ -2,7 +2,7 @@
 // local file. The Lambda handler and the CLI both start here.
 import type { PullerConfig } from '../config.js';
 import type { BatchSink, RecordSource, StateStore } from '../ports.js';
-import { createDynamoDbClient, createS3Client } from './aws-clients.js';
+import { type AwsClientOptions, createDynamoDbClient, createS3Client } from './aws-clients.js';
 import { DirectorySink } from './directory-sink.js';
 import { DynamoDbStateStore } from './dynamodb-state-store.js';
 import { FileStateStore } from './file-state-store.js';
@@ -19,12 +19,15 @@ export interface Adapters {
   close(): Promise<void>;
 }
 
+/** How the AWS clients of one run behave: the run's deadline bounds their retries. */
+export type AdapterOptions = Pick<AwsClientOptions, 'deadlineMs' | 'onRetry'>;
+
 /** Creates the adapters named by `config`. */
-export async function createAdapters(config: PullerConfig): Promise<Adapters> {
+export async function createAdapters(config: PullerConfig, options: AdapterOptions = {}): Promise<Adapters> {
   const kafka = await createKafkaClient(config);
   const source = new KafkaSource(kafka, config.topic, config.groupId, config.fetch);
-  const s3 = config.output.kind === 's3' ? createS3Client() : undefined;
-  const dynamodb = config.state.kind === 'dynamodb' ? createDynamoDbClient() : undefined;
+  const s3 = config.output.kind === 's3' ? createS3Client(options) : undefined;
+  const dynamodb = config.state.kind === 'dynamodb' ? createDynamoDbClient(options) : undefined;
   const sink: BatchSink =
     s3 && config.output.kind === 's3'
       ? new S3Sink(s3, config.output.bucket)

@@ -1,7 +1,7 @@
 // The local-folder BatchSink for the CLI: the same keys as S3, each a file under a root folder.
 // An object becomes visible only whole: bytes go to a hidden temp file beside the target, which is
 // fsynced and then renamed over the key's path (rename is atomic within one file system).
-import { type FileHandle, mkdir, open, rename, unlink } from 'node:fs/promises';
+import { type FileHandle, mkdir, open, readdir, rename, unlink } from 'node:fs/promises';
 import { dirname, join, resolve } from 'node:path';
 import { PullerError } from '../errors.js';
 import type { BatchSink, ObjectUpload } from '../ports.js';
@@ -36,6 +36,17 @@ export class DirectorySink implements BatchSink {
   /** The absolute path of `key`'s file. */
   locate(key: string): string {
     return this.pathOf(key);
+  }
+
+  async findKey(prefix: string, suffix: string): Promise<string | undefined> {
+    const folder = this.pathOf(prefix);
+    const names = await readdir(folder, { recursive: true }).catch((error: NodeJS.ErrnoException) => {
+      if (error.code === 'ENOENT') return [];
+      throw error;
+    });
+    // Temp files of unfinished writes are hidden (a leading '.') and never count.
+    const found = names.find((name) => name.endsWith(suffix) && !name.split(/[\\/]/).pop()?.startsWith('.'));
+    return found === undefined ? undefined : `${prefix}/${found.split(/[\\/]/).join('/')}`;
   }
 
   private pathOf(key: string): string {

@@ -1,5 +1,9 @@
 // StateStore on DynamoDB: one item per pipeline (partition key `pipelineId`), every write a PutItem
 // conditional on the version read before it. Only SDK calls live here; the lease rule is in core/lease.
+// A write is idempotent: when it fails, the item is read back, and finding exactly what this write put
+// there (same version, same content, the lease naming the same run) is success. That is what the SDK's
+// own retry of an applied write meets as ConditionalCheckFailed, and what a lost answer leaves.
+import { isDeepStrictEqual } from 'node:util';
 import { ConditionalCheckFailedException, type DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { DynamoDBDocumentClient, GetCommand, PutCommand } from '@aws-sdk/lib-dynamodb';
 import { unmarshall } from '@aws-sdk/util-dynamodb';
@@ -45,11 +49,12 @@ export class DynamoDbStateStore implements StateStore {
 
   async save(pipelineId: string, state: PipelineState, expectedVersion: number | undefined): Promise<number> {
     const version = (expectedVersion ?? 0) + 1;
+    const item = { ...state, pipelineId, version };
     try {
       await this.documents.send(
         new PutCommand({
           TableName: this.table,
-          Item: { ...state, pipelineId, version },
+          Item: item,
           ...(expectedVersion === undefined
             ? { ConditionExpression: itemDoesNotExist }
             : {
@@ -60,12 +65,27 @@ export class DynamoDbStateStore implements StateStore {
         }),
       );
     } catch (error) {
-      if (error instanceof ConditionalCheckFailedException) {
-        const current = error.Item ? unmarshall(error.Item) : undefined;
-        throw new StateConflictError(pipelineId, expectedVersion, current, { cause: error });
-      }
+      const conflict = error instanceof ConditionalCheckFailedException;
+      const stored =
+        conflict && error.Item
+          ? unmarshall(error.Item)
+          : await this.storedItem(pipelineId).catch(() => undefined);
+      if (stored !== undefined && isDeepStrictEqual(stored, asStored(item))) return version;
+      if (conflict) throw new StateConflictError(pipelineId, expectedVersion, stored, { cause: error });
       throw error;
     }
     return version;
   }
+
+  private async storedItem(pipelineId: string): Promise<Record<string, unknown> | undefined> {
+    const { Item } = await this.documents.send(
+      new GetCommand({ TableName: this.table, Key: { pipelineId }, ConsistentRead: true }),
+    );
+    return Item;
+  }
+}
+
+/** An item as DynamoDB gives it back: no undefined attributes. */
+function asStored(item: Record<string, unknown>): unknown {
+  return JSON.parse(JSON.stringify(item));
 }

@@ -65,9 +65,12 @@ export class KafkaSource implements RecordSource {
       try {
         await this.admin.connect();
       } catch (error) {
-        throw new ConnectionError(`cannot reach the Kafka brokers: ${(error as Error).message}`, {
-          cause: error,
-        });
+        throw new ConnectionError(
+          `cannot reach the Kafka brokers${atBroker(error)}: ${(error as Error).message}`,
+          {
+            cause: error,
+          },
+        );
       }
       this.adminConnected = true;
     }
@@ -90,7 +93,7 @@ export class KafkaSource implements RecordSource {
         throw new TopicNotFoundError(this.topic, { cause: error });
       }
       throw new ConnectionError(
-        `cannot read the offsets of topic '${this.topic}': ${(error as Error).message}`,
+        `cannot read the offsets of topic '${this.topic}'${atBroker(error)}: ${(error as Error).message}`,
         {
           cause: error,
         },
@@ -144,9 +147,12 @@ export class KafkaSource implements RecordSource {
           this.onBatch(batch, resolveOffset, heartbeat, () => isRunning() && !isStale()),
       });
     } catch (error) {
-      throw new ConnectionError(`cannot join consumer group '${this.groupId}': ${(error as Error).message}`, {
-        cause: error,
-      });
+      throw new ConnectionError(
+        `cannot join consumer group '${this.groupId}'${atBroker(error)}: ${(error as Error).message}`,
+        {
+          cause: error,
+        },
+      );
     }
     // The saved state, not the group's committed offsets, says where to read: seek applies at the first fetch.
     for (const [partition, offset] of positions) consumer.seek({ topic: this.topic, partition, offset });
@@ -211,7 +217,11 @@ export class KafkaSource implements RecordSource {
 
   private throwIfCrashed(): void {
     const crash = this.crash;
-    if (crash) throw new ConnectionError(`the Kafka consumer stopped: ${crash.message}`, { cause: crash });
+    if (crash) {
+      throw new ConnectionError(`the Kafka consumer stopped${atBroker(crash)}: ${crash.message}`, {
+        cause: crash,
+      });
+    }
   }
 
   async poll(maxWaitMs: number): Promise<SourceBatch[]> {
@@ -278,6 +288,15 @@ export class KafkaSource implements RecordSource {
     });
   }
 
+  async committedOffsets(): Promise<Map<number, string>> {
+    const admin = await this.connectedAdmin();
+    const [topic] = await admin.fetchOffsets({ groupId: this.groupId, topics: [this.topic] });
+    // -1: the group has no offset for that partition.
+    return new Map(
+      (topic?.partitions ?? []).filter((p) => p.offset !== '-1').map((p) => [p.partition, p.offset]),
+    );
+  }
+
   private requireConsumer(): Consumer {
     if (!this.consumer) throw new PullerError('the Kafka source was not started');
     return this.consumer;
@@ -292,4 +311,18 @@ export class KafkaSource implements RecordSource {
     await this.consumer?.disconnect().catch(() => {});
     if (this.adminConnected) await this.admin.disconnect().catch(() => {});
   }
+}
+
+/** ` (broker host:port)` when kafkajs says which broker failed (on the error or one of its causes). */
+function atBroker(error: unknown): string {
+  for (let e = error, depth = 0; e && typeof e === 'object' && depth < 5; depth++) {
+    const { broker, cause, originalError } = e as {
+      broker?: unknown;
+      cause?: unknown;
+      originalError?: unknown;
+    };
+    if (typeof broker === 'string' && broker !== '') return ` (broker ${broker})`;
+    e = originalError ?? cause;
+  }
+  return '';
 }

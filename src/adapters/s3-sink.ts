@@ -1,10 +1,15 @@
 // BatchSink on Amazon S3. Objects stream through multipart upload (lib-storage), so memory per open
 // object stays at a few upload parts whatever the object's size. Encryption at rest is the bucket's
 // default (SSE-S3 or SSE-KMS, set by the stack); requests use TLS unless an emulator endpoint is given.
+// Writes are idempotent: a write that failed although the object now holds exactly its bytes (the answer
+// was lost after S3 applied it) is a success; a small object that is not there is written again.
+import { createHash } from 'node:crypto';
 import { PassThrough } from 'node:stream';
-import { PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
+import { ListObjectsV2Command, PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
 import { Upload } from '@aws-sdk/lib-storage';
+import { ConnectionError } from '../errors.js';
 import type { BatchSink, ObjectUpload } from '../ports.js';
+import { storedObjectMatches } from './stored-object-check.js';
 
 /**
  * S3's smallest multipart part. A run keeps one object open per partition, each buffering one part while
@@ -36,9 +41,14 @@ export class S3Sink implements BatchSink {
       failure = error;
       body.destroy();
     });
+    // The sink hashes what it is given, so that it can recognise the object if the last answer is lost.
+    const hash = createHash('sha256');
+    let size = 0;
     return {
       write: async (chunk) => {
         if (failure) throw failure;
+        hash.update(chunk);
+        size += chunk.length;
         if (!body.write(chunk)) {
           await new Promise<void>((resolve, reject) => {
             body.once('drain', resolve);
@@ -48,7 +58,16 @@ export class S3Sink implements BatchSink {
       },
       complete: async () => {
         body.end();
-        await done;
+        try {
+          await done;
+        } catch (error) {
+          const expected = { bytes: size, sha256: hash.digest('hex') };
+          if (await storedObjectMatches(this.s3, this.bucket, key, expected).catch(() => false)) return;
+          // The bytes were streamed and are gone: the run fails, and the next one writes the object again.
+          throw new ConnectionError(`could not complete ${this.locate(key)}: ${describe(error)}`, {
+            cause: error,
+          });
+        }
       },
       abort: async () => {
         await upload.abort().catch(() => {});
@@ -59,12 +78,42 @@ export class S3Sink implements BatchSink {
   }
 
   async putObject(key: string, body: Buffer, contentType: string): Promise<void> {
-    await this.s3.send(
-      new PutObjectCommand({ Bucket: this.bucket, Key: key, Body: body, ContentType: contentType }),
-    );
+    const put = () =>
+      this.s3.send(
+        new PutObjectCommand({ Bucket: this.bucket, Key: key, Body: body, ContentType: contentType }),
+      );
+    try {
+      await put();
+    } catch {
+      const expected = { bytes: body.length, sha256: createHash('sha256').update(body).digest('hex') };
+      if (await storedObjectMatches(this.s3, this.bucket, key, expected).catch(() => false)) return;
+      // Not there, or other bytes: write it again, once more with the SDK's retries.
+      await put().catch((again: unknown) => {
+        throw new ConnectionError(`could not write ${this.locate(key)}: ${describe(again)}`, {
+          cause: again,
+        });
+      });
+    }
   }
 
   locate(key: string): string {
     return `s3://${this.bucket}/${key}`;
   }
+
+  async findKey(prefix: string, suffix: string): Promise<string | undefined> {
+    let token: string | undefined;
+    do {
+      const page = await this.s3.send(
+        new ListObjectsV2Command({ Bucket: this.bucket, Prefix: `${prefix}/`, ContinuationToken: token }),
+      );
+      const found = page.Contents?.find((o) => o.Key?.endsWith(suffix))?.Key;
+      if (found) return found;
+      token = page.NextContinuationToken;
+    } while (token);
+    return undefined;
+  }
+}
+
+function describe(error: unknown): string {
+  return error instanceof Error ? `${error.name}: ${error.message}` : String(error);
 }

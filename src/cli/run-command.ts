@@ -5,6 +5,7 @@ import { hostname } from 'node:os';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { PullerConfig } from '../config.js';
 import { RunOutcome, type RunReport } from '../engine/run-types.js';
+import { FailureKind, failureKindOf } from '../errors.js';
 import type { CliContext } from './cli-context.js';
 import { runDeadline } from './local-schedule.js';
 import { type CommandSpec, commandHelp, parseFlags } from './parse-args.js';
@@ -77,10 +78,12 @@ export async function runCommand(argv: readonly string[], context: CliContext): 
   process.on('SIGTERM', onSignal);
   try {
     const once = flags.booleans.has('once');
+    // Runs of this process follow one another: a lease an earlier one failed to release is taken over.
+    const endedRunIds: string[] = [];
     for (;;) {
       const startedMs = Date.now();
       const deadlineMs = runDeadline(startedMs, config.batchIntervalMs, minimumRunMs(config));
-      const report = await runScheduled(config, deadlineMs, output, stop.signal, once);
+      const report = await runScheduled(config, deadlineMs, output, stop.signal, once, endedRunIds);
       if (stoppedBy !== undefined) return signalExitCodes[stoppedBy] ?? 1;
       if (once) {
         // A run that met its deadline left ended windows behind (a backlog): with --once the next
@@ -118,12 +121,13 @@ async function runScheduled(
   output: RunOutput,
   signal: AbortSignal,
   once: boolean,
+  endedRunIds: string[],
 ): Promise<RunReport | undefined> {
   const runId = `cli-${hostname()}-${process.pid}-${randomUUID().slice(0, 8)}`;
   const startedMs = Date.now();
   output.runStarted(runId, deadlineMs);
   try {
-    const report = await runWithAdapters(config, { deadlineMs, runId, signal, output });
+    const report = await runWithAdapters(config, { deadlineMs, runId, signal, output, endedRunIds });
     output.runFinished(report, Date.now() - startedMs);
     if (report.outcome === RunOutcome.LEASE_HELD) {
       output.note(
@@ -132,24 +136,26 @@ async function runScheduled(
     }
     return report;
   } catch (error) {
-    // PullerError and kafkajs's own errors both say whether a retry can help.
-    const retriable = (error as { retriable?: unknown } | undefined)?.retriable === true;
-    if (once || !retriable || signal.aborted) throw error;
-    output.note(`run ${runId} failed, the next run will retry: ${(error as Error).message}`);
+    const transient = failureKindOf(error) === FailureKind.TRANSIENT;
+    if (once || !transient || signal.aborted) throw error;
+    output.note(`run ${runId} failed (transient), the next run will retry: ${(error as Error).message}`);
     return undefined;
+  } finally {
+    endedRunIds.push(runId);
+    if (endedRunIds.length > 10) endedRunIds.shift();
   }
 }
 
 async function runWithAdapters(
   config: PullerConfig,
-  run: { deadlineMs: number; runId: string; signal: AbortSignal; output: RunOutput },
+  run: { deadlineMs: number; runId: string; signal: AbortSignal; output: RunOutput; endedRunIds: string[] },
 ): Promise<RunReport> {
   // Loaded on first use: the AWS SDK and the engine are not needed for --help or a bad flag.
   const [{ createAdapters }, { runPipeline }] = await Promise.all([
     import('../adapters/create-adapters.js'),
     import('../engine/run-pipeline.js'),
   ]);
-  const { source, sink, store, close } = await createAdapters(config);
+  const { source, sink, store, close } = await createAdapters(config, { deadlineMs: run.deadlineMs });
   try {
     return await runPipeline({
       config,
@@ -158,6 +164,7 @@ async function runWithAdapters(
       store,
       deadlineMs: run.deadlineMs,
       runId: run.runId,
+      endedRunIds: run.endedRunIds,
       signal: run.signal,
       logger: run.output,
       listener: {

@@ -34,12 +34,16 @@ function join(...parts: string[]): string {
   return parts.filter((part) => part !== '').join('/');
 }
 
+/** The folder of every window of a topic. */
+export function topicFolder(prefix: string, topic: string): string {
+  return join(prefix, `topic=${topic}`);
+}
+
 /** The folder of one window's data objects and manifest. */
 export function windowFolder(prefix: string, topic: string, window: WindowBounds): string {
   const start = new Date(window.startMs).toISOString();
   return join(
-    prefix,
-    `topic=${topic}`,
+    topicFolder(prefix, topic),
     `date=${start.slice(0, 10)}`,
     `hour=${start.slice(11, 13)}`,
     `window=${basicIso(window.startMs)}_${basicIso(window.endMs)}`,
@@ -65,7 +69,7 @@ export function partKey(
   partition: number,
   sequence: number,
   compression: Compression,
-  format: OutputFormat = OutputFormat.NDJSON,
+  format: OutputFormat,
 ): string {
   return join(windowFolder(prefix, topic, window), partFileName(partition, sequence, compression, format));
 }

@@ -5,10 +5,20 @@ import type { PipelineState } from './pipeline-state.js';
 /** A lease as stored. */
 export type Lease = NonNullable<PipelineState['lease']>;
 
-/** The live lease of another run that stops `runId` from working now, if any. */
-export function blockingLease(state: PipelineState, runId: string, nowMs: number): Lease | undefined {
+/**
+ * The live lease of another run that stops `runId` from working now, if any. A lease is not live once
+ * its expiry (the holder's deadline) has passed, or when its holder is one of `endedRunIds`: a run known
+ * to have ended, which failed before it could release it.
+ */
+export function blockingLease(
+  state: PipelineState,
+  runId: string,
+  nowMs: number,
+  endedRunIds: Iterable<string> = [],
+): Lease | undefined {
   const lease = state.lease;
   if (lease === null || lease.owner === runId || lease.expiresAtMs <= nowMs) return undefined;
+  if (new Set(endedRunIds).has(lease.owner)) return undefined;
   return lease;
 }
 

@@ -39,6 +39,11 @@ const stateSchema = z.object({
   offsets: offsetMap,
   pending: pendingSchema.nullable(),
   lease: z.object({ owner: z.string().min(1), expiresAtMs: z.number().int() }).nullable(),
+  /**
+   * The output layout every window of this pipeline is written in (absent in items written before it was
+   * recorded): a change under an existing pipeline would split its output across two layouts.
+   */
+  output: z.object({ prefix: z.string(), format: z.string(), compression: z.string() }).optional(),
   lastClosedWindow: z
     .object({
       startMs: z.number().int(),
@@ -46,11 +51,16 @@ const stateSchema = z.object({
       closedAtMs: z.number().int(),
       manifestKey: z.string(),
       records: z.number().int().min(0),
+      /** Where the window started: the group's committed offsets until the commit after its close. */
+      startOffsets: offsetMap.optional(),
     })
     .nullable(),
   windowsClosed: z.number().int().min(0),
   updatedAtMs: z.number().int(),
 });
+
+/** The output layout a state records. */
+export type OutputLayout = NonNullable<PipelineState['output']>;
 
 /** A finished part object: one partition's records of one window, from `firstOffset` up to `nextOffset`. */
 export type FinishedPart = z.infer<typeof partSchema>;

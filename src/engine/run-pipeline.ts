@@ -8,6 +8,7 @@
 //   5. the offsets are committed to the consumer group (the saved state, not the group, is the truth).
 // A run that dies anywhere is finished by the next one, which writes the same keys with the same bytes.
 import type { PullerConfig } from '../config.js';
+import { movedOffsets } from '../core/committed-offsets.js';
 import { manifestKey, type WindowBounds } from '../core/key-layout.js';
 import { blockingLease, withLease, withoutLease } from '../core/lease.js';
 import { buildManifest, serializeManifest } from '../core/manifest.js';
@@ -21,14 +22,15 @@ import {
 import { type ErrorRow, toNdjsonLine, toOutputRow } from '../core/record-format.js';
 import { OutputFormat } from '../core/value-format.js';
 import { floorToInterval, type PlacedRecord, Placement, WindowTracker } from '../core/window-rule.js';
-import { ConfigError, StateConflictError } from '../errors.js';
+import { ConfigError, GroupOffsetsMovedError, StateConflictError } from '../errors.js';
 import type { PartitionBounds, SourceBatch, VersionedState } from '../ports.js';
+import { outputLayoutOf, refuseChangedOutput, refuseOrphanedOutput } from './output-guard.js';
 import { partLayoutOf } from './part-layout.js';
 import { PartWriter } from './part-writer.js';
+import { releaseLeaseAfterFailure } from './release-lease.js';
 import { type RunLogger, stderrRunLogger } from './run-logger.js';
 import {
   type ClosedWindow,
-  CrashPoint,
   RunOutcome as Outcome,
   type RunOptions,
   type RunOutcome,
@@ -56,6 +58,8 @@ class PipelineRun {
   /** Partitions being fetched, with the offset fetching started from (cleared when paused). */
   private readonly fetching = new Map<number, string>();
   private holdsLease = false;
+  /** A lease write was sent: it may have been applied even if its answer was an error. */
+  private mayHoldLease = false;
   private readonly closed: ClosedWindow[] = [];
   private readonly totals = { records: 0, bytes: 0, late: 0, errors: 0 };
   private readonly logger: RunLogger;
@@ -78,11 +82,17 @@ class PipelineRun {
     try {
       const loaded = await this.options.store.load(this.pipelineId);
       this.adopt(loaded);
-      const blocker = blockingLease(this.state, this.options.runId, this.now());
+      const blocker = blockingLease(this.state, this.options.runId, this.now(), this.options.endedRunIds);
       if (blocker) return this.report(Outcome.LEASE_HELD, blocker.owner);
 
       // Reach the broker before writing anything: a missing topic or an unreachable broker leaves state untouched.
       this.bounds = await source.partitionBounds();
+      if (loaded === undefined) await refuseOrphanedOutput(this.options.sink, this.config, this.pipelineId);
+      else {
+        refuseChangedOutput(this.state, this.config, this.pipelineId);
+        const moved = movedOffsets(this.state, await source.committedOffsets());
+        if (moved.length > 0) throw new GroupOffsetsMovedError(this.pipelineId, moved);
+      }
       const held = await this.takeLease(loaded === undefined);
       if (held !== undefined) return this.report(Outcome.LEASE_HELD, held);
 
@@ -90,7 +100,16 @@ class PipelineRun {
       await this.releaseLease();
       return this.report(outcome);
     } catch (error) {
-      if (!(error instanceof SimulatedCrash)) await this.releaseLease().catch(() => {});
+      // The failed write may have been applied after all: the release re-reads the item rather than trust
+      // the version this run last knew.
+      if (this.mayHoldLease) {
+        await releaseLeaseAfterFailure(
+          this.options.store,
+          this.pipelineId,
+          this.options.runId,
+          this.now,
+        ).catch(() => {});
+      }
       throw error;
     } finally {
       await source.close();
@@ -134,13 +153,16 @@ class PipelineRun {
       this.options.runId,
       this.options.deadlineMs,
     );
+    this.mayHoldLease = true;
     try {
       await this.save(next);
     } catch (error) {
       if (!(error instanceof StateConflictError)) throw error;
+      this.mayHoldLease = false;
       // Someone wrote between our read and our write: whoever it was holds the lease now.
       const reloaded = await this.options.store.load(this.pipelineId);
-      const blocker = reloaded && blockingLease(reloaded.state, this.options.runId, this.now());
+      const blocker =
+        reloaded && blockingLease(reloaded.state, this.options.runId, this.now(), this.options.endedRunIds);
       if (blocker) return blocker.owner;
       throw error;
     }
@@ -155,18 +177,9 @@ class PipelineRun {
   }
 
   private async save(next: PipelineState): Promise<void> {
-    const stamped = { ...next, updatedAtMs: this.now() };
+    const stamped = { ...next, output: outputLayoutOf(this.config), updatedAtMs: this.now() };
     this.version = await this.options.store.save(this.pipelineId, stamped, this.version);
     this.state = stamped;
-  }
-
-  private crash(point: CrashPoint): void {
-    if (!this.options.crashAt) return;
-    try {
-      this.options.crashAt(point);
-    } catch (error) {
-      throw new SimulatedCrash(point, error);
-    }
   }
 
   /** A poll's wait: the poll interval, but never past the point where the run must stop. */
@@ -348,8 +361,8 @@ class PipelineRun {
       await this.closeWindow(window, endOffsets, writers, nextStart);
       return 'closed';
     } catch (error) {
-      // A dead process leaves its uploads as they are (the bucket's lifecycle rule aborts them).
-      if (!(error instanceof SimulatedCrash)) await abandon(writers, undefined).catch(() => {});
+      // Uploads a failed abort leaves behind are removed by the bucket's lifecycle rule.
+      await abandon(writers, undefined).catch(() => {});
       throw error;
     }
   }
@@ -477,7 +490,6 @@ class PipelineRun {
     const part = await writer.finish(nextOffset);
     const pending = this.pendingFor(window);
     await this.save({ ...this.state, pending: { ...pending, parts: [...pending.parts, part] } });
-    this.crash(CrashPoint.AFTER_PART_WRITTEN);
     return part;
   }
 
@@ -491,7 +503,6 @@ class PipelineRun {
     if (this.state.pending?.endOffsets == null) {
       const pending = this.pendingFor(window);
       await this.save({ ...this.state, pending: { ...pending, endOffsets, closedAtMs: this.now() } });
-      this.crash(CrashPoint.AFTER_PENDING_RECORDED);
     }
     for (const partition of [...writers.keys()].sort((a, b) => a - b)) {
       const writer = writers.get(partition);
@@ -504,7 +515,6 @@ class PipelineRun {
     const manifest = buildManifest(this.config.topic, this.config.compression, pending, this.config.format);
     const key = manifestKey(this.config.output.prefix, this.config.topic, window);
     await sink.putObject(key, serializeManifest(manifest), MANIFEST_CONTENT_TYPE);
-    this.crash(CrashPoint.AFTER_MANIFEST_WRITTEN);
 
     await this.save({
       ...this.state,
@@ -517,10 +527,10 @@ class PipelineRun {
         closedAtMs: pending.closedAtMs ?? this.now(),
         manifestKey: key,
         records: manifest.totals.records,
+        startOffsets: pending.startOffsets,
       },
       windowsClosed: this.state.windowsClosed + 1,
     });
-    this.crash(CrashPoint.AFTER_STATE_SAVED);
 
     // A window that read nothing moved no offset: the last commit still holds (and a commit with no
     // member in the group costs kafkajs a whole throwaway consumer).
@@ -602,15 +612,4 @@ function errorLine(row: ReturnType<typeof toOutputRow>, reason: string): string 
     record: row,
   };
   return toNdjsonLine(error);
-}
-
-/** Thrown by a test's crash point: the run stops as if the process died (no clean-up writes). */
-class SimulatedCrash extends Error {
-  constructor(
-    readonly point: CrashPoint,
-    cause: unknown,
-  ) {
-    super(`simulated crash at ${point}`, { cause });
-    this.name = 'SimulatedCrash';
-  }
 }

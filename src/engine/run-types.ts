@@ -21,17 +21,6 @@ export interface PullerHooks {
   readonly onBatchComplete?: (manifest: Manifest) => void | Promise<void>;
 }
 
-/** The step boundaries where tests can make a run die, to prove recovery. */
-export const CrashPoint = {
-  AFTER_PENDING_RECORDED: 'afterPendingRecorded',
-  AFTER_PART_WRITTEN: 'afterPartWritten',
-  AFTER_MANIFEST_WRITTEN: 'afterManifestWritten',
-  /** The new boundary is saved; the consumer group's offsets are not committed yet. */
-  AFTER_STATE_SAVED: 'afterStateSaved',
-} as const;
-/** A step boundary where tests can make a run die. */
-export type CrashPoint = (typeof CrashPoint)[keyof typeof CrashPoint];
-
 /** Progress of the open window, for live displays. */
 export interface WindowProgress {
   readonly windowStartMs: number;
@@ -74,8 +63,11 @@ export interface RunOptions {
   readonly signal?: AbortSignal;
   /** Wall clock, epoch ms. */
   readonly now?: () => number;
-  /** Tests only: called at each step boundary; a throw there simulates the process dying. */
-  readonly crashAt?: (point: CrashPoint) => void;
+  /**
+   * Ids of runs known to have ended (for example earlier runs of this process). A lease one of them
+   * still holds, because its run failed without releasing it, is taken over at once.
+   */
+  readonly endedRunIds?: Iterable<string>;
 }
 
 /** Why a run ended. */

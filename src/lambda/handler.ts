@@ -7,6 +7,7 @@ import { type Adapters, createAdapters } from '../adapters/create-adapters.js';
 import { loadConfig, type PullerConfig } from '../config.js';
 import { runPipeline } from '../engine/run-pipeline.js';
 import { type PullerHooks, RunOutcome, type RunReport } from '../engine/run-types.js';
+import { FailureKind, failureKindOf } from '../errors.js';
 import { PullerMetric } from '../metric-names.js';
 
 /** What one invocation returns (also logged): the run's outcome and totals, as the run report has them. */
@@ -35,6 +36,9 @@ const SERVICE_NAME = process.env.POWERTOOLS_SERVICE_NAME ?? 'kafka-batch-puller'
 export function createHandler(hooks: PullerHooks = {}) {
   const logger = new Logger({ serviceName: SERVICE_NAME });
   let config: PullerConfig | undefined;
+  // Invocations in one container run one after another: an earlier one has ended, so a lease it could
+  // not release is taken over at once.
+  const endedRunIds: string[] = [];
 
   return async function handler(_event: unknown, context: Context): Promise<HandlerResult> {
     logger.addContext(context);
@@ -43,6 +47,8 @@ export function createHandler(hooks: PullerHooks = {}) {
       namespace: process.env.POWERTOOLS_METRICS_NAMESPACE ?? 'KafkaBatchPuller',
       serviceName: SERVICE_NAME,
     });
+    const deadlineMs = Date.now() + context.getRemainingTimeInMillis();
+    let awsRetries = 0;
     let adapters: Adapters | undefined;
     // Everything that can fail is inside the try: a bad config or a failed secret fetch is logged and
     // counted like any other failure.
@@ -51,14 +57,21 @@ export function createHandler(hooks: PullerHooks = {}) {
       config ??= loadConfig(process.env);
       metrics.addDimension('Topic', config.topic);
       logger.appendKeys({ topic: config.topic, groupId: config.groupId });
-      adapters = await createAdapters(config);
+      adapters = await createAdapters(config, {
+        deadlineMs,
+        onRetry: (retry) => {
+          awsRetries += 1;
+          logger.warn('AWS call retried', { errorType: retry.errorType, errorName: retry.errorName });
+        },
+      });
       const report = await runPipeline({
         config,
         source: adapters.source,
         sink: adapters.sink,
         store: adapters.store,
-        deadlineMs: Date.now() + context.getRemainingTimeInMillis(),
+        deadlineMs,
         runId: context.awsRequestId,
+        endedRunIds,
         hooks,
         logger,
         listener: {
@@ -80,9 +93,20 @@ export function createHandler(hooks: PullerHooks = {}) {
       logger.info('run finished', { ...result });
       return result;
     } catch (error) {
-      logger.error('run failed', error as Error);
+      const failureKind = failureKindOf(error);
+      metrics.addMetric(
+        failureKind === FailureKind.TRANSIENT
+          ? PullerMetric.TRANSIENT_FAILURES
+          : PullerMetric.PERMANENT_FAILURES,
+        MetricUnit.Count,
+        1,
+      );
+      logger.error('run failed', { failureKind, error: error as Error });
       throw error;
     } finally {
+      metrics.addMetric(PullerMetric.AWS_RETRIES, MetricUnit.Count, awsRetries);
+      endedRunIds.push(context.awsRequestId);
+      if (endedRunIds.length > 10) endedRunIds.shift();
       metrics.publishStoredMetrics();
       await adapters?.close();
     }

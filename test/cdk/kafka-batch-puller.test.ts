@@ -21,7 +21,7 @@ describe('KafkaBatchPuller with default settings', () => {
   const pipeline = puller.addPipeline('Orders', { topic: 'orders' });
   const template = Template.fromStack(stack);
 
-  it('creates a private, TLS-only, encrypted bucket that aborts incomplete uploads and is retained', () => {
+  it('creates a private, TLS-only, encrypted, versioned bucket that aborts incomplete uploads and is retained', () => {
     template.hasResource('AWS::S3::Bucket', {
       DeletionPolicy: 'Retain',
       UpdateReplacePolicy: 'Retain',
@@ -36,10 +36,12 @@ describe('KafkaBatchPuller with default settings', () => {
           ServerSideEncryptionConfiguration: [{ ServerSideEncryptionByDefault: { SSEAlgorithm: 'AES256' } }],
         },
         OwnershipControls: { Rules: [{ ObjectOwnership: 'BucketOwnerEnforced' }] },
+        VersioningConfiguration: { Status: 'Enabled' },
         LifecycleConfiguration: {
           Rules: [
             Match.objectLike({
               AbortIncompleteMultipartUpload: { DaysAfterInitiation: 1 },
+              NoncurrentVersionExpiration: { NoncurrentDays: 30 },
               Status: 'Enabled',
             }),
           ],

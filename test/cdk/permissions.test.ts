@@ -101,12 +101,14 @@ describe('permissions with plaintext brokers and no VPC', () => {
       });
     const window = { startMs: Date.UTC(2026, 0, 31, 9, 0), endMs: Date.UTC(2026, 0, 31, 9, 5) };
     const keys = [
-      partKey('raw/kafka', 'payments', window, 3, 0, 'gzip'),
+      partKey('raw/kafka', 'payments', window, 3, 0, 'gzip', 'ndjson'),
       errorsKey('raw/kafka', 'payments', window, 3, 0, 'gzip'),
       manifestKey('raw/kafka', 'payments', window),
     ];
     for (const key of keys) expect(patterns.some((p) => p.test(key))).toBe(true);
-    expect(patterns.some((p) => p.test(partKey('raw/kafka', 'orders', window, 0, 0, 'gzip')))).toBe(false);
+    expect(patterns.some((p) => p.test(partKey('raw/kafka', 'orders', window, 0, 0, 'gzip', 'ndjson')))).toBe(
+      false,
+    );
   });
 
   it('lets the scheduler invoke the function itself (no version or alias) and send to the failure queue', () => {

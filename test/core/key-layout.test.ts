@@ -6,10 +6,10 @@ const window = { startMs: Date.parse('2026-11-27T09:05:00Z'), endMs: Date.parse(
 
 describe('key layout', () => {
   it('names parts by topic, date, hour, window, partition and sequence', () => {
-    expect(partKey('landing/raw', 'orders', window, 2, 13, 'gzip')).toBe(
+    expect(partKey('landing/raw', 'orders', window, 2, 13, 'gzip', 'ndjson')).toBe(
       'landing/raw/topic=orders/date=2026-11-27/hour=09/window=20261127T090500Z_20261127T090600Z/part-0002-00013.ndjson.gz',
     );
-    expect(partKey('', 'orders', window, 0, 0, 'none')).toBe(
+    expect(partKey('', 'orders', window, 0, 0, 'none', 'ndjson')).toBe(
       'topic=orders/date=2026-11-27/hour=09/window=20261127T090500Z_20261127T090600Z/part-0000-00000.ndjson',
     );
   });
@@ -38,7 +38,7 @@ describe('key layout', () => {
     expect(manifest.startsWith(table)).toBe(true);
     expect(manifest.split('/').at(-1)).toMatch(/^_/);
     expect(errorsKey('p', 'orders', window, 0, 0, 'gzip').startsWith(table)).toBe(false);
-    expect(partKey('p', 'orders', window, 0, 0, 'gzip').split('/').at(-1)).not.toMatch(/^[_.]/);
+    expect(partKey('p', 'orders', window, 0, 0, 'gzip', 'ndjson').split('/').at(-1)).not.toMatch(/^[_.]/);
   });
 
   it('sorts keys in time order', () => {

@@ -172,19 +172,27 @@ export async function newPipeline(topic: string, variables: Record<string, strin
   return { bucket, table, groupId, config, pipelineId: pipelineIdOf(groupId, topic) };
 }
 
-/** Runs the engine once with fresh adapters; the deadline is `seconds` from now. */
+/** The adapters a run uses. */
+export type RunAdapters = Pick<RunOptions, 'source' | 'sink' | 'store'>;
+
+/**
+ * Runs the engine once with fresh adapters; the deadline is `seconds` from now. `adapt` may wrap or
+ * replace the adapters (failing ones, counting ones).
+ */
 export async function runOnce(
   config: PullerConfig,
-  extra: Partial<Omit<RunOptions, 'config' | 'source' | 'sink'>> & { seconds?: number } = {},
+  extra: Partial<Omit<RunOptions, 'config' | 'source' | 'sink'>> & {
+    seconds?: number;
+    adapt?: (adapters: RunAdapters) => RunAdapters;
+  } = {},
 ): Promise<RunReport> {
   const adapters = await createAdapters(config);
   try {
-    const { seconds = 30, store = adapters.store, ...rest } = extra;
+    const { seconds = 30, store = adapters.store, adapt = (a: RunAdapters) => a, ...rest } = extra;
+    const used = adapt({ source: adapters.source, sink: adapters.sink, store });
     return await runPipeline({
       config,
-      source: adapters.source,
-      sink: adapters.sink,
-      store,
+      ...used,
       deadlineMs: Date.now() + seconds * 1000,
       runId: uniqueName('run'),
       ...rest,

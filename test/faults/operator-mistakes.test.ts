@@ -1,0 +1,220 @@
+// Operator mistakes that would land data twice or split it across layouts are refused before anything is
+// written, each with a message that names the way out.
+import { DeleteItemCommand } from '@aws-sdk/client-dynamodb';
+import { describe, expect, it } from 'vitest';
+import { DynamoDbStateStore } from '../../src/adapters/dynamodb-state-store.js';
+import { GroupOffsetsMovedError, OrphanedOutputError, OutputChangedError } from '../../src/errors.js';
+import {
+  createTopic,
+  dynamodb,
+  listKeys,
+  newPipeline,
+  produce,
+  readLanded,
+  runOnce,
+  testConfig,
+  testKafka,
+  uniqueName,
+} from '../support/bed.js';
+import { dyingAdapters } from '../support/dying-adapters.js';
+
+const MINUTE = 60_000;
+
+async function landedPipeline() {
+  const topic = await createTopic(2);
+  const base = Math.floor(Date.now() / MINUTE) * MINUTE - 4 * MINUTE;
+  await produce(
+    topic,
+    Array.from({ length: 60 }, (_, i) => ({ partition: i % 2, timestamp: base + i * 2_000, value: `${i}` })),
+  );
+  const pipeline = await newPipeline(topic, { PART_SIZE_MB: '0.05' });
+  return { topic, ...pipeline };
+}
+
+describe('operator mistakes', () => {
+  it('refuses to start over when the state item is gone but the output is still there', async () => {
+    const { topic, bucket, table, config, pipelineId } = await landedPipeline();
+    const first = await runOnce(config, { seconds: 5 });
+    await dynamodb.send(new DeleteItemCommand({ TableName: table, Key: { pipelineId: { S: pipelineId } } }));
+    const before = await listKeys(bucket);
+
+    const refused = runOnce(config, { seconds: 5 });
+
+    const someManifest = before.find((k) => k.endsWith('/_manifest.json'));
+    await expect(refused).rejects.toThrow(OrphanedOutputError);
+    await expect(refused).rejects.toThrow(
+      `pipeline '${pipelineId}' has no state item, but its output already holds windows (s3://${bucket}/${someManifest}): ` +
+        "starting over would land them again. Restore the state item (the stack's table has point-in-time " +
+        'recovery), or, to land the topic again on purpose, point OUTPUT_PREFIX at an empty prefix',
+    );
+    expect(first.windowsClosed.length).toBeGreaterThan(0);
+    expect(await listKeys(bucket)).toEqual(before);
+    expect(await new DynamoDbStateStore(dynamodb, table).load(pipelineId)).toBeUndefined();
+
+    // The way out: a fresh prefix lands the topic again, beside the old output.
+    const again = await runOnce(
+      testConfig({
+        KAFKA_TOPIC: topic,
+        KAFKA_GROUP_ID: config.groupId,
+        OUTPUT_BUCKET: bucket,
+        STATE_TABLE: table,
+        OUTPUT_PREFIX: 'again',
+      }),
+      { seconds: 5 },
+    );
+    expect(again.outcome).toBe('caught-up');
+    expect(again.recordsWritten).toBe(60);
+  });
+
+  it('refuses a changed output prefix under an existing pipeline', async () => {
+    const { topic, bucket, table, config, pipelineId, groupId } = await landedPipeline();
+    await runOnce(config, { seconds: 5 });
+    const saved = await new DynamoDbStateStore(dynamodb, table).load(pipelineId);
+    const before = await listKeys(bucket);
+
+    const moved = testConfig({
+      KAFKA_TOPIC: topic,
+      KAFKA_GROUP_ID: groupId,
+      OUTPUT_BUCKET: bucket,
+      STATE_TABLE: table,
+      OUTPUT_PREFIX: 'moved',
+    });
+    const refused = runOnce(moved, { seconds: 5 });
+
+    await expect(refused).rejects.toThrow(OutputChangedError);
+    await expect(refused).rejects.toThrow(
+      `the output of pipeline '${pipelineId}' changed under it: its state recorded prefix '', format ndjson, ` +
+        `compression gzip where the current OUTPUT_PREFIX, OUTPUT_FORMAT and COMPRESSION give prefix 'moved', ` +
+        'format ndjson, compression gzip. Put the settings back, or start a new pipeline (a new KAFKA_GROUP_ID) ' +
+        'for the new layout',
+    );
+    expect(await listKeys(bucket)).toEqual(before);
+    expect((await new DynamoDbStateStore(dynamodb, table).load(pipelineId))?.version).toBe(saved?.version);
+  });
+
+  it('refuses a changed compression while a window is half written, and finishes it once put back', async () => {
+    const { topic, bucket, table, config, pipelineId, groupId } = await landedPipeline();
+    const deadRun = uniqueName('run');
+    await expect(
+      runOnce(config, {
+        seconds: 5,
+        runId: deadRun,
+        adapt: (a) => dyingAdapters({ kind: 'part-written', occurrence: 1 }, a),
+      }),
+    ).rejects.toThrow(/process died/);
+    const pending = (await new DynamoDbStateStore(dynamodb, table).load(pipelineId))?.state.pending;
+    expect(pending?.parts).toHaveLength(1);
+
+    const uncompressed = testConfig({
+      KAFKA_TOPIC: topic,
+      KAFKA_GROUP_ID: groupId,
+      OUTPUT_BUCKET: bucket,
+      STATE_TABLE: table,
+      PART_SIZE_MB: '0.05',
+      COMPRESSION: 'none',
+    });
+    const refused = runOnce(uncompressed, { seconds: 5, endedRunIds: [deadRun] });
+
+    await expect(refused).rejects.toThrow(OutputChangedError);
+    await expect(refused).rejects.toThrow(
+      "its state recorded prefix '', format ndjson, compression gzip where the current OUTPUT_PREFIX, " +
+        "OUTPUT_FORMAT and COMPRESSION give prefix '', format ndjson, compression none",
+    );
+    const putBack = await runOnce(config, { seconds: 5, endedRunIds: [deadRun] });
+    expect(putBack.outcome).toBe('caught-up');
+    const landed = await readLanded(bucket);
+    expect(landed.records).toHaveLength(60);
+    expect(new Set(landed.records).size).toBe(60);
+  });
+
+  it('refuses a changed output format between windows, when nothing is half written', async () => {
+    const { topic, bucket, table, config, pipelineId, groupId } = await landedPipeline();
+    await runOnce(config, { seconds: 5 });
+    const saved = await new DynamoDbStateStore(dynamodb, table).load(pipelineId);
+    expect(saved?.state.pending).toBeNull();
+    const before = await listKeys(bucket);
+
+    const parquet = testConfig({
+      KAFKA_TOPIC: topic,
+      KAFKA_GROUP_ID: groupId,
+      OUTPUT_BUCKET: bucket,
+      STATE_TABLE: table,
+      OUTPUT_FORMAT: 'parquet',
+    });
+    const refused = runOnce(parquet, { seconds: 5 });
+
+    await expect(refused).rejects.toThrow(OutputChangedError);
+    await expect(refused).rejects.toThrow(
+      "its state recorded prefix '', format ndjson, compression gzip where the current OUTPUT_PREFIX, " +
+        "OUTPUT_FORMAT and COMPRESSION give prefix '', format parquet, compression snappy",
+    );
+    expect(await listKeys(bucket)).toEqual(before);
+    expect((await new DynamoDbStateStore(dynamodb, table).load(pipelineId))?.version).toBe(saved?.version);
+  });
+
+  it('refuses committed offsets moved by hand, and runs again once they are put back', async () => {
+    const { topic, bucket, table, config, pipelineId, groupId } = await landedPipeline();
+    await runOnce(config, { seconds: 5 });
+    const saved = (await new DynamoDbStateStore(dynamodb, table).load(pipelineId))?.state;
+    const before = await listKeys(bucket);
+    const admin = testKafka().admin();
+    await admin.connect();
+    try {
+      // What `kafka-consumer-groups --reset-offsets --to-earliest` does.
+      await admin.setOffsets({
+        groupId,
+        topic,
+        partitions: [
+          { partition: 0, offset: '0' },
+          { partition: 1, offset: '0' },
+        ],
+      });
+
+      const refused = runOnce(config, { seconds: 5 });
+
+      await expect(refused).rejects.toThrow(GroupOffsetsMovedError);
+      await expect(refused).rejects.toThrow(
+        `the committed offsets of pipeline '${pipelineId}' were moved outside the puller (partition 0: saved ${saved?.offsets['0']}, committed 0; partition 1: saved ${saved?.offsets['1']}, committed 0). ` +
+          'Commit the saved offsets back (kafka-consumer-groups --reset-offsets), or, to re-read on purpose, start a new ' +
+          'pipeline (a new KAFKA_GROUP_ID with START_POSITION)',
+      );
+      expect(await listKeys(bucket)).toEqual(before);
+
+      // The way out: the saved offsets committed back.
+      await admin.setOffsets({
+        groupId,
+        topic,
+        partitions: Object.entries(saved?.offsets ?? {}).map(([partition, offset]) => ({
+          partition: Number(partition),
+          offset,
+        })),
+      });
+    } finally {
+      await admin.disconnect();
+    }
+    const resumed = await runOnce(config, { seconds: 5 });
+    expect(resumed.outcome).toBe('caught-up');
+    const landed = await readLanded(bucket);
+    expect(landed.records).toHaveLength(60);
+    expect(new Set(landed.records).size).toBe(60);
+  });
+
+  it('accepts the committed offsets a run that died between its save and its commit left behind', async () => {
+    const { bucket, config } = await landedPipeline();
+    const deadRun = uniqueName('run');
+    await expect(
+      runOnce(config, {
+        seconds: 5,
+        runId: deadRun,
+        adapt: (a) => dyingAdapters({ kind: 'state-saved' }, a),
+      }),
+    ).rejects.toThrow(/process died/);
+
+    const next = await runOnce(config, { seconds: 5, endedRunIds: [deadRun] });
+
+    expect(next.outcome).toBe('caught-up');
+    const landed = await readLanded(bucket);
+    expect(landed.records).toHaveLength(60);
+    expect(new Set(landed.records).size).toBe(60);
+  });
+});

@@ -1,0 +1,129 @@
+// Test adapters that make a run die at a chosen step boundary, the way a killed process would: the
+// step's write goes through, then every later call to the store, the sink and the source fails, so no
+// clean-up write lands either. The engine carries no test code for this.
+import type { PipelineState } from '../../src/core/pipeline-state.js';
+import type { BatchSink, RecordSource, StateStore } from '../../src/ports.js';
+
+/** What every call of a dead run's adapters throws. */
+export class ProcessDied extends Error {
+  constructor(readonly step: string) {
+    super(`process died after ${step}`);
+    this.name = 'ProcessDied';
+  }
+}
+
+/** A step boundary: the write after which the process dies. */
+export type DeathStep =
+  | { readonly kind: 'pending-recorded' }
+  | { readonly kind: 'part-written'; readonly occurrence: number }
+  | { readonly kind: 'manifest-written'; readonly occurrence: number }
+  | { readonly kind: 'state-saved' };
+
+/** A step's label for messages. */
+export function stepLabel(step: DeathStep): string {
+  return 'occurrence' in step ? `${step.kind} #${step.occurrence}` : step.kind;
+}
+
+/** What a saved state did, compared with the one before it. */
+export interface SaveChange {
+  readonly recordedEndOffsets: boolean;
+  readonly addedPart: boolean;
+  readonly closedWindow: boolean;
+}
+
+/** Compares two consecutive saved states. */
+export function saveChange(before: PipelineState | undefined, after: PipelineState): SaveChange {
+  return {
+    recordedEndOffsets: before?.pending?.endOffsets == null && after.pending?.endOffsets != null,
+    addedPart: (after.pending?.parts.length ?? 0) > (before?.pending?.parts.length ?? 0),
+    closedWindow: after.windowsClosed > (before?.windowsClosed ?? 0),
+  };
+}
+
+/** The real store, calling `onSave` after each save that went through. */
+export function watchedStore(store: StateStore, onSave: (change: SaveChange) => void): StateStore {
+  let last: PipelineState | undefined;
+  return {
+    load: async (id) => {
+      const loaded = await store.load(id);
+      last = loaded?.state;
+      return loaded;
+    },
+    save: async (id, state, version) => {
+      const saved = await store.save(id, state, version);
+      onSave(saveChange(last, state));
+      last = state;
+      return saved;
+    },
+  };
+}
+
+/** One run's adapters, wrapped so the run dies right after `step`. */
+export function dyingAdapters(
+  step: DeathStep,
+  adapters: { store: StateStore; sink: BatchSink; source: RecordSource },
+): { store: StateStore; sink: BatchSink; source: RecordSource; died: () => boolean } {
+  let dead = false;
+  let seen = 0;
+  const label = stepLabel(step);
+  const alive = () => {
+    if (dead) throw new ProcessDied(label);
+  };
+  /** `call`, failing once the process is dead (a promise rejects rather than throws). */
+  const guard =
+    <A extends unknown[], R>(call: (...args: A) => R) =>
+    (...args: A): R => {
+      alive();
+      return call(...args);
+    };
+  const count = (matches: boolean) => {
+    if (matches && ++seen === ('occurrence' in step ? step.occurrence : 1)) dead = true;
+  };
+  const store = watchedStore(adapters.store, (change) => {
+    if (step.kind === 'pending-recorded') count(change.recordedEndOffsets);
+    if (step.kind === 'part-written') count(change.addedPart);
+    if (step.kind === 'state-saved') count(change.closedWindow);
+  });
+  const { sink, source } = adapters;
+  return {
+    died: () => dead,
+    store: {
+      load: async (id) => guard(() => store.load(id))(),
+      save: async (id, state, version) => guard(() => store.save(id, state, version))(),
+    },
+    sink: {
+      openObject: (key, contentType) => {
+        alive();
+        const upload = sink.openObject(key, contentType);
+        return {
+          write: async (chunk) => guard(() => upload.write(chunk))(),
+          complete: async () => guard(() => upload.complete())(),
+          // A dead process aborts nothing; what it left is aborted by the bucket's lifecycle rule.
+          abort: async () => {
+            alive();
+            await upload.abort();
+          },
+        };
+      },
+      putObject: async (key, body, contentType) => {
+        alive();
+        await sink.putObject(key, body, contentType);
+        if (step.kind === 'manifest-written') count(key.endsWith('_manifest.json'));
+      },
+      locate: (key) => sink.locate(key),
+      findKey: async (prefix, suffix) => guard(() => sink.findKey(prefix, suffix))(),
+    },
+    source: {
+      partitionBounds: async () => guard(() => source.partitionBounds())(),
+      offsetsForTime: async (ms) => guard((t: number) => source.offsetsForTime(t))(ms),
+      start: async (positions) => guard(() => source.start(positions))(),
+      poll: async (ms) => guard(() => source.poll(ms))(),
+      pause: (partitions) => guard(() => source.pause(partitions))(),
+      resume: (positions) => guard(() => source.resume(positions))(),
+      commit: async (positions) => guard(() => source.commit(positions))(),
+      committedOffsets: async () => guard(() => source.committedOffsets())(),
+      // The connection goes with the process; closing it here only frees the test's resources.
+      close: () => source.close(),
+    },
+  };
+}
