@@ -10,6 +10,13 @@ import * as nodejs from 'aws-cdk-lib/aws-lambda-nodejs';
 export const HANDLER_RUNTIME = lambda.Runtime.NODEJS_24_X;
 
 /**
+ * The function's NODE_OPTIONS: stack traces through the bundle's source map, and no
+ * TimeoutNegativeWarning, which kafkajs triggers on every connection under Node 24 (kafkajs#1751, a
+ * timer at a negative delay, harmless) and which would otherwise fill the logs.
+ */
+export const HANDLER_NODE_OPTIONS = '--enable-source-maps --disable-warning=TimeoutNegativeWarning';
+
+/**
  * esbuild settings of both bundles: ESM for the runtime's Node major, with `require` defined for the
  * CommonJS dependencies (kafkajs) that call it. Everything is bundled, the AWS SDK too: the versions
  * tested are the versions run, whatever the runtime ships.

@@ -18,7 +18,12 @@ import type { DeclaredColumn } from '../src/core/parquet-schema.js';
 import { OutputFormat, ValueFormat } from '../src/core/value-format.js';
 import { PullerMetric } from '../src/metric-names.js';
 import { glueNameOf, PipelineGlueTable } from './glue-table.js';
-import { HANDLER_RUNTIME, prebuiltHandlerFolder, userHandlerBundling } from './handler-bundle.js';
+import {
+  HANDLER_NODE_OPTIONS,
+  HANDLER_RUNTIME,
+  prebuiltHandlerFolder,
+  userHandlerBundling,
+} from './handler-bundle.js';
 import type { KafkaBatchPuller } from './kafka-batch-puller.js';
 import { KafkaSecurityMode, mskIamResourceArns } from './kafka-security.js';
 import { LambdaInvokeTarget } from './lambda-invoke-target.js';
@@ -519,7 +524,7 @@ export class PullerPipeline extends Construct {
       POWERTOOLS_SERVICE_NAME: puller.serviceName,
       POWERTOOLS_METRICS_NAMESPACE: puller.metricsNamespace,
       POWERTOOLS_LOG_LEVEL: puller.logLevel,
-      NODE_OPTIONS: '--enable-source-maps',
+      NODE_OPTIONS: HANDLER_NODE_OPTIONS,
     };
     if (options.allowedLateness) env[V.allowedLatenessSeconds] = seconds(options.allowedLateness);
     if (options.futureTolerance) env[V.futureToleranceSeconds] = seconds(options.futureTolerance);

@@ -121,7 +121,7 @@ describe('KafkaBatchPuller with default settings', () => {
       POWERTOOLS_SERVICE_NAME: 'kafka-batch-puller',
       POWERTOOLS_METRICS_NAMESPACE: 'KafkaBatchPuller',
       POWERTOOLS_LOG_LEVEL: 'INFO',
-      NODE_OPTIONS: '--enable-source-maps',
+      NODE_OPTIONS: '--enable-source-maps --disable-warning=TimeoutNegativeWarning',
     });
   });
 
