@@ -47,7 +47,12 @@ async function createTopic(partitions: number): Promise<string> {
 }
 
 async function produce(topic: string, records: readonly Produced[]): Promise<void> {
-  const producer = kafka.producer({ createPartitioner: Partitioners.DefaultPartitioner });
+  // Idempotent: a send retried under load must not write its records twice (the tests count them).
+  const producer = kafka.producer({
+    createPartitioner: Partitioners.DefaultPartitioner,
+    idempotent: true,
+    maxInFlightRequests: 1,
+  });
   await producer.connect();
   for (let i = 0; i < records.length; i += 500) {
     await producer.send({

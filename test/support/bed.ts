@@ -77,7 +77,12 @@ export interface TestRecord {
 
 /** Produces the records in order (acks from all replicas). */
 export async function produce(topic: string, records: readonly TestRecord[]): Promise<void> {
-  const producer = testKafka().producer({ allowAutoTopicCreation: false });
+  // Idempotent: a send retried under load must not write its records twice (the tests count them).
+  const producer = testKafka().producer({
+    allowAutoTopicCreation: false,
+    idempotent: true,
+    maxInFlightRequests: 1,
+  });
   await producer.connect();
   try {
     for (let i = 0; i < records.length; i += 500) {
