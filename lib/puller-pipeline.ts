@@ -86,7 +86,7 @@ export interface PullerPipelineOptions {
   readonly outputPrefix?: string;
 
   /**
-   * Compression of the batch objects: `GZIP` or `NONE` for NDJSON; for Parquet, the codec inside the file
+   * Compression of the batch objects: `GZIP`, `ZSTD` or `NONE` for NDJSON; for Parquet, the codec inside the file
    * (`SNAPPY`, `GZIP`, `ZSTD` or `NONE`).
    * @default - Compression.GZIP for NDJSON, Compression.SNAPPY for Parquet
    */
@@ -767,9 +767,9 @@ function formatProblems(o: ResolvedOptions): string[] {
       problems.push(`${prop} must be one of ${valueFormats.join(', ')}, got '${value}'`);
     }
   }
-  const ndjsonCodecs: readonly string[] = [Compression.GZIP, Compression.NONE];
+  const ndjsonCodecs: readonly string[] = [Compression.GZIP, Compression.ZSTD, Compression.NONE];
   if (o.format === OutputFormat.NDJSON && !ndjsonCodecs.includes(o.compression)) {
-    problems.push(`compression must be gzip or none with format ndjson, got '${o.compression}'`);
+    problems.push(`compression must be gzip, zstd or none with format ndjson, got '${o.compression}'`);
   }
   if (o.columns.length > 0 && (o.format !== OutputFormat.PARQUET || o.valueFormat !== ValueFormat.JSON)) {
     problems.push('columns need format OutputFormat.PARQUET and valueFormat ValueFormat.JSON');

@@ -25,7 +25,7 @@ export type StartPosition =
   | { readonly kind: 'timestamp'; readonly timestampMs: number };
 
 /**
- * Compression of the batch objects: gzip or none for NDJSON; for Parquet, the codec inside the file
+ * Compression of the batch objects: gzip, zstd or none for NDJSON; for Parquet, the codec inside the file
  * (snappy, gzip, zstd or none), which leaves the object itself uncompressed.
  */
 export const Compression = { GZIP: 'gzip', NONE: 'none', SNAPPY: 'snappy', ZSTD: 'zstd' } as const;
@@ -199,7 +199,7 @@ const schema = z
     [V.compression]: optional.pipe(
       z
         .enum(['gzip', 'none', 'snappy', 'zstd'], {
-          error: `${V.compression} must be gzip or none (ndjson), or snappy, gzip, zstd or none (parquet)`,
+          error: `${V.compression} must be gzip, zstd or none (ndjson), or snappy, gzip, zstd or none (parquet)`,
         })
         .optional(),
     ),
@@ -272,12 +272,12 @@ const schema = z
       problem(`${V.fetchQueueMb} must be at least ${V.fetchPartitionMb}: the queue holds whole fetches`);
     }
     const compression = env[V.compression];
-    if (env[V.format] === 'ndjson' && (compression === 'snappy' || compression === 'zstd')) {
-      problem(`${V.compression} must be gzip or none when ${V.format} is ndjson (got ${compression})`);
+    if (env[V.format] === 'ndjson' && compression === 'snappy') {
+      problem(`${V.compression} must be gzip, zstd or none when ${V.format} is ndjson (got ${compression})`);
     }
-    if (env[V.format] === 'parquet' && compression === 'zstd' && !zstdAvailable()) {
+    if (compression === 'zstd' && !zstdAvailable()) {
       problem(
-        `${V.compression} zstd needs Node.js 22.15 or later (this is ${process.version}); use snappy or gzip`,
+        `${V.compression} zstd needs Node.js 22.15 or later (this is ${process.version}); use ${env[V.format] === 'parquet' ? 'snappy or gzip' : 'gzip'}`,
       );
     }
     if (env[V.columns].length > 0 && (env[V.format] !== 'parquet' || env[V.valueFormat] !== 'json')) {

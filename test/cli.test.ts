@@ -75,7 +75,7 @@ describe.concurrent('kafka-batch-puller usage errors', () => {
       ['run', ...pipeline, '--start', 'yesterday'],
       'error: --start must be earliest, latest or an ISO-8601 time',
     ],
-    [['run', ...pipeline, '--compression', 'zstd'], 'error: --compression must be gzip or none'],
+    [['run', ...pipeline, '--compression', 'lz4'], 'error: --compression must be gzip, zstd or none'],
     [
       ['run', ...pipeline, '--security', 'scram-sha-512'],
       'error: --sasl-secret-arn is required when --security is scram-sha-512',

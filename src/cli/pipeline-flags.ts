@@ -120,7 +120,7 @@ export const runTuningFlags: readonly FlagSpec[] = [
     name: 'compression',
     type: 'string',
     placeholder: '<codec>',
-    help: 'gzip or none for ndjson; snappy, gzip, zstd (Node 22.15+) or none for parquet (its codec)',
+    help: 'gzip, zstd (Node 22.15+) or none for ndjson; snappy, gzip, zstd or none for parquet (its codec)',
     defaultHelp: 'gzip for ndjson, snappy for parquet',
     variable: V.compression,
   },

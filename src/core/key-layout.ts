@@ -50,6 +50,9 @@ export function windowFolder(prefix: string, topic: string, window: WindowBounds
   );
 }
 
+/** The suffix an NDJSON object's compression adds: what readers (Athena, Spark, DuckDB) detect it by. */
+const NDJSON_SUFFIX: Partial<Record<Compression, string>> = { gzip: '.gz', zstd: '.zst' };
+
 function partFileName(
   partition: number,
   sequence: number,
@@ -57,7 +60,7 @@ function partFileName(
   format: OutputFormat,
 ): string {
   const extension =
-    format === OutputFormat.PARQUET ? '.parquet' : compression === 'gzip' ? '.ndjson.gz' : '.ndjson';
+    format === OutputFormat.PARQUET ? '.parquet' : `.ndjson${NDJSON_SUFFIX[compression] ?? ''}`;
   return `part-${String(partition).padStart(4, '0')}-${String(sequence).padStart(5, '0')}${extension}`;
 }
 

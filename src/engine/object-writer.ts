@@ -2,10 +2,11 @@
 // to be held in memory whole.
 import { createHash } from 'node:crypto';
 import { once } from 'node:events';
-import { Writable } from 'node:stream';
+import { type Transform, Writable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
-import { createGzip, type Gzip } from 'node:zlib';
+import { createGzip } from 'node:zlib';
 import type { Compression } from '../config.js';
+import { createZstdStream } from '../core/zstd-support.js';
 import type { BatchSink, ObjectUpload } from '../ports.js';
 
 /** What a finished object is: its size and checksum as stored. */
@@ -16,24 +17,45 @@ export interface WrittenObject {
 
 const CONTENT_TYPE = 'application/x-ndjson';
 /** Uncompressed bytes an object may queue for compression before a write waits. */
-const GZIP_BUFFER_BYTES = 4 * 1024 * 1024;
+const COMPRESSOR_BUFFER_BYTES = 4 * 1024 * 1024;
+
+/**
+ * The compressing stream for an object, or none. Fixed levels keep the bytes reproducible: a retry
+ * writes the same object. Compressed output depends only on the bytes written, not on how they were
+ * split into writes, since neither stream is flushed before its end.
+ */
+function compressorFor(compression: Compression): Transform | undefined {
+  switch (compression) {
+    case 'gzip':
+      // Level 6 is zlib's default: the usual size/CPU balance.
+      return createGzip({ level: 6, chunkSize: 64 * 1024 });
+    case 'zstd': {
+      const zstd = createZstdStream();
+      // The config refuses zstd on a runtime without it; this guards any other caller.
+      if (zstd === undefined)
+        throw new Error(`zstd needs Node.js 22.15 or later (this is ${process.version})`);
+      return zstd;
+    }
+    default:
+      return undefined;
+  }
+}
 
 /** One object being written: lines in, compressed bytes out to the sink. */
 export class ObjectWriter {
   private readonly upload: ObjectUpload;
   private readonly hash = createHash('sha256');
-  private readonly gzip: Gzip | undefined;
+  private readonly compressor: Transform | undefined;
   private readonly flowing: Promise<void> | undefined;
   private storedBytes = 0;
 
   constructor(sink: BatchSink, key: string, compression: Compression) {
     this.upload = sink.openObject(key, CONTENT_TYPE);
-    if (compression === 'gzip') {
-      // Level 6 is zlib's default: the usual size/CPU balance, and a fixed level keeps bytes reproducible.
+    this.compressor = compressorFor(compression);
+    if (this.compressor !== undefined) {
       // A deep input buffer lets the thread pool compress while the main thread builds the next lines.
-      this.gzip = createGzip({ level: 6, chunkSize: 64 * 1024 });
-      this.gzip.setMaxListeners(0);
-      this.flowing = pipeline(this.gzip, this.storedStream());
+      this.compressor.setMaxListeners(0);
+      this.flowing = pipeline(this.compressor, this.storedStream());
       this.flowing.catch(() => {}); // surfaced by finish() or abort()
     }
   }
@@ -55,19 +77,19 @@ export class ObjectWriter {
   /** Appends text (whole NDJSON lines). */
   async write(text: string): Promise<void> {
     const chunk = Buffer.from(text, 'utf8');
-    if (this.gzip === undefined) {
+    if (this.compressor === undefined) {
       await this.store(chunk);
       return;
     }
-    this.gzip.write(chunk);
-    if (this.gzip.writableLength > GZIP_BUFFER_BYTES)
-      await Promise.race([once(this.gzip, 'drain'), this.flowing]);
+    this.compressor.write(chunk);
+    if (this.compressor.writableLength > COMPRESSOR_BUFFER_BYTES)
+      await Promise.race([once(this.compressor, 'drain'), this.flowing]);
   }
 
   /** Completes the object; it is visible under its key when this resolves. */
   async finish(): Promise<WrittenObject> {
-    if (this.gzip !== undefined) {
-      this.gzip.end();
+    if (this.compressor !== undefined) {
+      this.compressor.end();
       await this.flowing;
     }
     await this.upload.complete();
@@ -76,7 +98,7 @@ export class ObjectWriter {
 
   /** Discards the object: nothing becomes visible. */
   async abort(): Promise<void> {
-    this.gzip?.destroy();
+    this.compressor?.destroy();
     await this.flowing?.catch(() => {});
     await this.upload.abort();
   }

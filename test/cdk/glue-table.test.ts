@@ -217,7 +217,7 @@ describe('Glue table', () => {
       ].join('\n  - '),
     );
     expect(() => puller.addPipeline('Snappy', { topic: 'snappy', compression: 'snappy' })).toThrow(
-      "compression must be gzip or none with format ndjson, got 'snappy'",
+      "compression must be gzip, zstd or none with format ndjson, got 'snappy'",
     );
     puller.addPipeline('A', { topic: 'a.b' });
     expect(() => puller.addPipeline('B', { topic: 'a_b' })).toThrow(

@@ -54,7 +54,7 @@ describe('config', () => {
       compression: 'snappy',
     });
     expect(problemsOf({ ...valid, COMPRESSION: 'snappy' })).toEqual([
-      'COMPRESSION must be gzip or none when OUTPUT_FORMAT is ndjson (got snappy)',
+      'COMPRESSION must be gzip, zstd or none when OUTPUT_FORMAT is ndjson (got snappy)',
     ]);
     expect(problemsOf({ ...valid, OUTPUT_FORMAT: 'csv', VALUE_FORMAT: 'xml' })).toEqual([
       'OUTPUT_FORMAT must be ndjson or parquet',
@@ -81,6 +81,16 @@ describe('config', () => {
     else expect(zstd).toEqual([expect.stringMatching(/^COMPRESSION zstd needs Node.js 22.15 or later/)]);
   });
 
+  it('takes zstd for NDJSON objects where the runtime has it, and says which Node it needs where not', () => {
+    const zstd = problemsOf({ ...valid, COMPRESSION: 'zstd' });
+    if (zstdAvailable()) expect(zstd).toEqual([]);
+    else {
+      expect(zstd).toEqual([
+        `COMPRESSION zstd needs Node.js 22.15 or later (this is ${process.version}); use gzip`,
+      ]);
+    }
+  });
+
   it.each([
     [{ POLL_INTERVAL_SECONDS: '60' }, 'POLL_INTERVAL_SECONDS must be shorter than BATCH_INTERVAL_SECONDS'],
     [
@@ -90,7 +100,7 @@ describe('config', () => {
     [{ KAFKA_BROKERS: 'nohost' }, 'KAFKA_BROKERS must be a comma-separated list of host:port'],
     [{ KAFKA_TOPIC: 'bad topic' }, 'KAFKA_TOPIC must be a valid Kafka topic name'],
     [{ START_POSITION: 'yesterday' }, 'START_POSITION must be earliest, latest or an ISO-8601 time'],
-    [{ COMPRESSION: 'zip' }, 'COMPRESSION must be gzip or none'],
+    [{ COMPRESSION: 'zip' }, 'COMPRESSION must be gzip, zstd or none'],
     [
       { KAFKA_SECURITY: 'scram-sha-512' },
       'KAFKA_SASL_SECRET_ARN is required when KAFKA_SECURITY is scram-sha-512',

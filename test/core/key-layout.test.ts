@@ -28,6 +28,7 @@ describe('key layout', () => {
       'p/topic=orders/date=2026-11-27/hour=09/window=20261127T090500Z_20261127T090600Z/part-0001-00002.parquet',
     );
     expect(errorsKey('p', 'orders', window, 1, 2, 'zstd')).toMatch(/\/part-0001-00002\.ndjson\.gz$/);
+    expect(partKey('p', 'orders', window, 1, 2, 'zstd', 'ndjson')).toMatch(/\/part-0001-00002\.ndjson\.zst$/);
     expect(errorsKey('p', 'orders', window, 1, 2, 'none')).toMatch(/\/part-0001-00002\.ndjson$/);
   });
 

@@ -1,7 +1,7 @@
 // Helpers for tests against the real broker and the AWS emulator: unique topics, buckets and tables,
 // producing records with chosen timestamps, reading back what a run wrote.
 import { createHash, randomUUID } from 'node:crypto';
-import { gunzipSync } from 'node:zlib';
+import * as zlib from 'node:zlib';
 import { CreateTableCommand } from '@aws-sdk/client-dynamodb';
 import { CreateBucketCommand, GetObjectCommand, ListObjectsV2Command } from '@aws-sdk/client-s3';
 import { type IHeaders, Kafka, logLevel } from 'kafkajs';
@@ -142,9 +142,22 @@ export async function getObject(bucket: string, key: string): Promise<Buffer> {
   return Buffer.from(await (got.Body?.transformToByteArray() ?? new Uint8Array()));
 }
 
-/** The rows of an NDJSON object (gunzipped when its key says so). */
+/** The bytes of an NDJSON object, decompressed as its key's suffix says (.gz, .zst). */
+export function ndjsonBytes(key: string, bytes: Buffer): Buffer {
+  if (key.endsWith('.gz')) return zlib.gunzipSync(bytes);
+  if (key.endsWith('.zst')) {
+    // Node's zlib has zstd from 22.15; a test that lands .zst objects runs only where it does.
+    const decompress = (zlib as unknown as { zstdDecompressSync?: (input: Buffer) => Buffer })
+      .zstdDecompressSync;
+    if (decompress === undefined) throw new Error(`cannot read ${key}: zstd needs Node.js 22.15 or later`);
+    return decompress(bytes);
+  }
+  return bytes;
+}
+
+/** The rows of an NDJSON object (decompressed when its key says so). */
 export function parseNdjson(key: string, bytes: Buffer): unknown[] {
-  const text = (key.endsWith('.gz') ? gunzipSync(bytes) : bytes).toString('utf8');
+  const text = ndjsonBytes(key, bytes).toString('utf8');
   return text
     .split('\n')
     .filter((line) => line !== '')
