@@ -1,6 +1,7 @@
-// Measurement (e): the same records landed to a folder as NDJSON (gzip, the default) and as Parquet
-// (snappy, Parquet's default codec), side by side: records/s, CPU seconds per GiB of values, bytes
+// Measurement (e): the same records landed to a folder as NDJSON (gzip, the default; zstd; none) and as
+// Parquet (snappy, Parquet's default codec), side by side: records/s, CPU seconds per GiB of values, bytes
 // written and peak RSS.
+import { zstdAvailable } from '../src/core/zstd-support.js';
 import { type BenchContext, describeRun, stoppedByBench } from './bench-context.js';
 import { BenchPipeline, checkPullerRun } from './bench-pipeline.js';
 import { pastWindowStart, produceRecords } from './produce-records.js';
@@ -27,9 +28,16 @@ export interface FormatFigures {
   readonly runs: readonly FormatRun[];
 }
 
-/** The variants compared: NDJSON with gzip, Parquet with snappy. */
+/**
+ * The variants compared: NDJSON with gzip (the default), with zstd (where this Node has it: 22.15 or
+ * later, as the Lambda's runtime) and uncompressed; Parquet with snappy.
+ */
 export const FORMAT_VARIANTS: readonly FormatVariant[] = [
   { label: 'NDJSON, gzip (default)', variables: { OUTPUT_FORMAT: 'ndjson', COMPRESSION: 'gzip' } },
+  ...(zstdAvailable()
+    ? [{ label: 'NDJSON, zstd', variables: { OUTPUT_FORMAT: 'ndjson', COMPRESSION: 'zstd' } }]
+    : []),
+  { label: 'NDJSON, none', variables: { OUTPUT_FORMAT: 'ndjson', COMPRESSION: 'none' } },
   { label: 'Parquet, snappy', variables: { OUTPUT_FORMAT: 'parquet', COMPRESSION: 'snappy' } },
 ];
 
