@@ -53,12 +53,22 @@ export interface RecordSource {
   close(): Promise<void>;
 }
 
+/** What a finished object is: its size and checksum as stored. */
+export interface WrittenObject {
+  readonly bytes: number;
+  readonly sha256: string;
+}
+
 /** An object being streamed to the sink. */
 export interface ObjectUpload {
   /** Appends bytes; resolves when the sink can take more (backpressure). */
   write(chunk: Buffer): Promise<void>;
-  /** Finishes the object; only then is it visible under its key. */
-  complete(): Promise<void>;
+  /**
+   * Finishes the object; only then is it visible under its key. `written` is what the caller wrote (it
+   * hashes the bytes for the manifest anyway): a sink that loses the answer checks the stored object
+   * against it rather than hash every byte a second time.
+   */
+  complete(written: WrittenObject): Promise<void>;
   /** Discards the object; nothing becomes visible. */
   abort(): Promise<void>;
 }

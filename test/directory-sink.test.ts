@@ -4,6 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { DirectorySink } from '../src/adapters/directory-sink.js';
+import { writtenObjectOf } from '../src/adapters/written-object.js';
 
 /** Every file under `dir`, relative, with `/` separators, hidden temp files included. */
 async function listFiles(dir: string): Promise<string[]> {
@@ -52,7 +53,7 @@ describe('DirectorySink', () => {
     expect(before).not.toContain('a/b/data.jsonl.gz');
     expect(before.every((f) => f.startsWith('a/b/.data.jsonl.gz.') && f.endsWith('.tmp'))).toBe(true);
 
-    await upload.complete();
+    await upload.complete(writtenObjectOf(Buffer.from('first second')));
 
     expect(await listFiles(join(root, 'out'))).toEqual(['a/b/data.jsonl.gz']);
     expect(await readFile(join(root, 'out/a/b/data.jsonl.gz'), 'utf8')).toBe('first second');
@@ -73,13 +74,13 @@ describe('DirectorySink', () => {
     await upload.write(Buffer.from('new'));
 
     expect(await readFile(join(root, 'out/k.json'), 'utf8')).toBe('old');
-    await upload.complete();
+    await upload.complete(writtenObjectOf(Buffer.from('new')));
     expect(await readFile(join(root, 'out/k.json'), 'utf8')).toBe('new');
   });
 
   it('writes an empty object when nothing was written before complete', async () => {
     const upload = sink.openObject('empty.json', 'application/json');
-    await upload.complete();
+    await upload.complete(writtenObjectOf(Buffer.alloc(0)));
 
     expect(await readFile(join(root, 'out/empty.json'), 'utf8')).toBe('');
   });
@@ -89,7 +90,7 @@ describe('DirectorySink', () => {
     const chunks = Array.from({ length: 200 }, (_, i) => Buffer.from(`${i},`));
 
     await Promise.all(chunks.map((c) => upload.write(c)));
-    await upload.complete();
+    await upload.complete(writtenObjectOf(Buffer.from(chunks.join(''))));
 
     expect(await readFile(join(root, 'out/ordered.txt'), 'utf8')).toBe(chunks.join(''));
   });
@@ -97,11 +98,13 @@ describe('DirectorySink', () => {
   it('streams an object much larger than one chunk intact', async () => {
     const upload = sink.openObject('big.bin', 'application/octet-stream');
     const chunk = Buffer.alloc(1024 * 1024);
+    const written: Buffer[] = [];
     for (let i = 0; i < 20; i++) {
       chunk.fill(i);
+      written.push(Buffer.from(chunk));
       await upload.write(chunk);
     }
-    await upload.complete();
+    await upload.complete(writtenObjectOf(Buffer.concat(written)));
 
     const bytes = await readFile(join(root, 'out/big.bin'));
     expect(bytes.length).toBe(20 * 1024 * 1024);
@@ -110,13 +113,13 @@ describe('DirectorySink', () => {
 
   it('refuses writes after complete or abort', async () => {
     const done = sink.openObject('done.json', 'application/json');
-    await done.complete();
+    await done.complete(writtenObjectOf(Buffer.alloc(0)));
     const aborted = sink.openObject('aborted.json', 'application/json');
     await aborted.abort();
 
     await expect(done.write(Buffer.from('x'))).rejects.toThrow(/already completed/);
     await expect(aborted.write(Buffer.from('x'))).rejects.toThrow(/already aborted/);
-    await expect(aborted.complete()).rejects.toThrow(/already aborted/);
+    await expect(aborted.complete(writtenObjectOf(Buffer.alloc(0)))).rejects.toThrow(/already aborted/);
   });
 
   it.each([

@@ -4,8 +4,9 @@
 import { type FileHandle, mkdir, open, readdir, rename, unlink } from 'node:fs/promises';
 import { dirname, join, resolve } from 'node:path';
 import { PullerError } from '../errors.js';
-import type { BatchSink, ObjectUpload } from '../ports.js';
+import type { BatchSink, ObjectUpload, WrittenObject } from '../ports.js';
 import { syncDirectory, tempPathBeside } from './local-files.js';
+import { writtenObjectOf } from './written-object.js';
 
 /** Writes batch objects as files under `root`, key `a/b/c.json` at `<root>/a/b/c.json`. */
 export class DirectorySink implements BatchSink {
@@ -26,7 +27,7 @@ export class DirectorySink implements BatchSink {
     const upload = new FileUpload(this.pathOf(key));
     try {
       await upload.write(body);
-      await upload.complete();
+      await upload.complete(writtenObjectOf(body));
     } catch (error) {
       await upload.abort();
       throw error;
@@ -107,7 +108,8 @@ class FileUpload implements ObjectUpload {
     return next;
   }
 
-  async complete(): Promise<void> {
+  /** A local write cannot lose its answer: `written` is not needed to tell success. */
+  async complete(_written: WrittenObject): Promise<void> {
     this.assertOpen('complete');
     this.phase = 'completed';
     await this.tail;

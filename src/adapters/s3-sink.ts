@@ -2,14 +2,14 @@
 // object stays at a few upload parts whatever the object's size. Encryption at rest is the bucket's
 // default (SSE-S3 or SSE-KMS, set by the stack); requests use TLS unless an emulator endpoint is given.
 // Writes are idempotent: a write that failed although the object now holds exactly its bytes (the answer
-// was lost after S3 applied it) is a success; a small object that is not there is written again.
-import { createHash } from 'node:crypto';
+// was lost after S3 applied it; the writer passes their size and checksum) is a success; a small object that is not there is written again.
 import { PassThrough } from 'node:stream';
 import { ListObjectsV2Command, PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
 import { Upload } from '@aws-sdk/lib-storage';
 import { ConnectionError } from '../errors.js';
 import type { BatchSink, ObjectUpload } from '../ports.js';
 import { storedObjectMatches } from './stored-object-check.js';
+import { writtenObjectOf } from './written-object.js';
 
 /**
  * S3's smallest multipart part. A run keeps one object open per partition, each buffering one part while
@@ -41,14 +41,9 @@ export class S3Sink implements BatchSink {
       failure = error;
       body.destroy();
     });
-    // The sink hashes what it is given, so that it can recognise the object if the last answer is lost.
-    const hash = createHash('sha256');
-    let size = 0;
     return {
       write: async (chunk) => {
         if (failure) throw failure;
-        hash.update(chunk);
-        size += chunk.length;
         if (!body.write(chunk)) {
           await new Promise<void>((resolve, reject) => {
             body.once('drain', resolve);
@@ -56,13 +51,13 @@ export class S3Sink implements BatchSink {
           });
         }
       },
-      complete: async () => {
+      complete: async (written) => {
         body.end();
         try {
           await done;
         } catch (error) {
-          const expected = { bytes: size, sha256: hash.digest('hex') };
-          if (await storedObjectMatches(this.s3, this.bucket, key, expected).catch(() => false)) return;
+          // The answer may have been lost after S3 applied the upload: the object the caller wrote is success.
+          if (await storedObjectMatches(this.s3, this.bucket, key, written).catch(() => false)) return;
           // The bytes were streamed and are gone: the run fails, and the next one writes the object again.
           throw new ConnectionError(`could not complete ${this.locate(key)}: ${describe(error)}`, {
             cause: error,
@@ -85,8 +80,8 @@ export class S3Sink implements BatchSink {
     try {
       await put();
     } catch {
-      const expected = { bytes: body.length, sha256: createHash('sha256').update(body).digest('hex') };
-      if (await storedObjectMatches(this.s3, this.bucket, key, expected).catch(() => false)) return;
+      if (await storedObjectMatches(this.s3, this.bucket, key, writtenObjectOf(body)).catch(() => false))
+        return;
       // Not there, or other bytes: write it again, once more with the SDK's retries.
       await put().catch((again: unknown) => {
         throw new ConnectionError(`could not write ${this.locate(key)}: ${describe(again)}`, {

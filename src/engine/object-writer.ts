@@ -7,13 +7,7 @@ import { pipeline } from 'node:stream/promises';
 import { createGzip } from 'node:zlib';
 import type { Compression } from '../config.js';
 import { createZstdStream } from '../core/zstd-support.js';
-import type { BatchSink, ObjectUpload } from '../ports.js';
-
-/** What a finished object is: its size and checksum as stored. */
-export interface WrittenObject {
-  readonly bytes: number;
-  readonly sha256: string;
-}
+import type { BatchSink, ObjectUpload, WrittenObject } from '../ports.js';
 
 const CONTENT_TYPE = 'application/x-ndjson';
 /** Uncompressed bytes an object may queue for compression before a write waits. */
@@ -92,8 +86,9 @@ export class ObjectWriter {
       this.compressor.end();
       await this.flowing;
     }
-    await this.upload.complete();
-    return { bytes: this.storedBytes, sha256: this.hash.digest('hex') };
+    const written = { bytes: this.storedBytes, sha256: this.hash.digest('hex') };
+    await this.upload.complete(written);
+    return written;
   }
 
   /** Discards the object: nothing becomes visible. */

@@ -21,8 +21,7 @@ import {
   parquetSchema,
 } from '../core/parquet-schema.js';
 import { zstdCompressor } from '../core/zstd-support.js';
-import type { BatchSink, ObjectUpload } from '../ports.js';
-import type { WrittenObject } from './object-writer.js';
+import type { BatchSink, ObjectUpload, WrittenObject } from '../ports.js';
 
 const CONTENT_TYPE = 'application/vnd.apache.parquet';
 /** Row bytes buffered before they are written as one row group: bounds memory, whatever the part size. */
@@ -146,8 +145,9 @@ export class ParquetObjectWriter {
     await this.flush();
     await this.parquet.finish();
     await this.drain();
-    await this.upload.complete();
-    return { bytes: this.storedBytes, sha256: this.hash.digest('hex') };
+    const written = { bytes: this.storedBytes, sha256: this.hash.digest('hex') };
+    await this.upload.complete(written);
+    return written;
   }
 
   /** Discards the object: nothing becomes visible. */

@@ -97,7 +97,7 @@ export function dyingAdapters(
         const upload = sink.openObject(key, contentType);
         return {
           write: async (chunk) => guard(() => upload.write(chunk))(),
-          complete: async () => guard(() => upload.complete())(),
+          complete: async (written) => guard(() => upload.complete(written))(),
           // A dead process aborts nothing; what it left is aborted by the bucket's lifecycle rule.
           abort: async () => {
             alive();
