@@ -15,6 +15,7 @@ import { buildManifest, serializeManifest } from '../core/manifest.js';
 import {
   type FinishedPart,
   newPipelineState,
+  type OutputLayout,
   type PendingBatch,
   type PipelineState,
   pipelineIdOf,
@@ -63,12 +64,15 @@ class PipelineRun {
   private readonly closed: ClosedWindow[] = [];
   private readonly totals = { records: 0, bytes: 0, late: 0, errors: 0 };
   private readonly logger: RunLogger;
+  /** Recorded with every save: the layout this pipeline's windows are written in. */
+  private readonly outputLayout: OutputLayout;
   private retentionGapRecords = 0;
 
   constructor(private readonly options: RunOptions) {
     this.config = options.config;
     this.now = options.now ?? Date.now;
     this.logger = options.logger ?? stderrRunLogger;
+    this.outputLayout = outputLayoutOf(this.config);
     this.pipelineId = pipelineIdOf(this.config.groupId, this.config.topic);
     if (options.hooks?.parseRecord && this.config.format !== OutputFormat.NDJSON) {
       throw new ConfigError([
@@ -177,7 +181,7 @@ class PipelineRun {
   }
 
   private async save(next: PipelineState): Promise<void> {
-    const stamped = { ...next, output: outputLayoutOf(this.config), updatedAtMs: this.now() };
+    const stamped = { ...next, output: this.outputLayout, updatedAtMs: this.now() };
     this.version = await this.options.store.save(this.pipelineId, stamped, this.version);
     this.state = stamped;
   }

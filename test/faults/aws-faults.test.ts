@@ -16,8 +16,8 @@ import {
   readLanded,
   runOnce,
   s3,
+  storedOffsets,
   type TestRecord,
-  testKafka,
   uniqueName,
 } from '../support/bed.js';
 import { deleteBucket } from '../support/cleanup.js';
@@ -90,19 +90,6 @@ function largeRecords(base: number): TestRecord[] {
   }));
 }
 
-async function allOffsets(topic: string): Promise<string[]> {
-  const admin = testKafka().admin();
-  await admin.connect();
-  try {
-    const offsets = await admin.fetchTopicOffsets(topic);
-    return offsets.flatMap((p) =>
-      Array.from({ length: Number(p.high) - Number(p.low) }, (_, i) => `${p.partition}:${Number(p.low) + i}`),
-    );
-  } finally {
-    await admin.disconnect();
-  }
-}
-
 /** Runs `tasks` with at most `limit` at a time. */
 async function inBatches<T>(tasks: ReadonlyArray<() => Promise<T>>, limit: number): Promise<T[]> {
   const results: T[] = [];
@@ -170,8 +157,8 @@ describe('AWS faults, one at a time', () => {
     );
 
     const expected = {
-      [smallTopic]: (await allOffsets(smallTopic)).sort(),
-      [largeTopic]: (await allOffsets(largeTopic)).sort(),
+      [smallTopic]: (await storedOffsets(smallTopic)).sort(),
+      [largeTopic]: (await storedOffsets(largeTopic)).sort(),
     };
     for (const { label, topic, report, landed, saved, injected } of outcomes) {
       const fault = label.split(' at ')[0] as Fault;
@@ -208,7 +195,7 @@ describe('AWS faults, one at a time', () => {
     expect(afterFailure?.state.lease).toBeNull();
     expect(afterFailure?.state.pending?.endOffsets).not.toBeNull();
     expect(next.outcome).toBe('caught-up');
-    expect([...landed.records].sort()).toEqual((await allOffsets(smallTopic)).sort());
+    expect([...landed.records].sort()).toEqual((await storedOffsets(smallTopic)).sort());
     expect(landed.unlisted).toEqual([]);
   });
 
@@ -238,6 +225,6 @@ describe('AWS faults, one at a time', () => {
     expect(stillBlocked.outcome).toBe('lease-held');
     expect(stillBlocked.leaseHolder).toBe(failedRun);
     expect(tookOver.outcome).toBe('caught-up');
-    expect([...landed.records].sort()).toEqual((await allOffsets(smallTopic)).sort());
+    expect([...landed.records].sort()).toEqual((await storedOffsets(smallTopic)).sort());
   });
 });

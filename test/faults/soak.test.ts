@@ -14,7 +14,7 @@ import {
   produce,
   readLanded,
   runOnce,
-  testKafka,
+  storedOffsets,
 } from '../support/bed.js';
 import {
   ALL_FAULTS,
@@ -40,19 +40,6 @@ const soakSettings = {
   SAFETY_MARGIN_SECONDS: '3',
   PART_SIZE_MB: '0.05',
 };
-
-async function everyOffset(topic: string): Promise<string[]> {
-  const admin = testKafka().admin();
-  await admin.connect();
-  try {
-    const offsets = await admin.fetchTopicOffsets(topic);
-    return offsets.flatMap((p) =>
-      Array.from({ length: Number(p.high) - Number(p.low) }, (_, i) => `${p.partition}:${Number(p.low) + i}`),
-    );
-  } finally {
-    await admin.disconnect();
-  }
-}
 
 /** Whether the pipeline's saved boundary has passed `timestampMs`. */
 async function closedPast(config: PullerConfig, pipelineId: string, timestampMs: number): Promise<boolean> {
@@ -120,7 +107,7 @@ describe('soak', () => {
       if (cycle >= MIN_RUNS && twinDoneAt !== undefined && soakDoneAt !== undefined) break;
     }
 
-    const expected = (await everyOffset(topic)).sort();
+    const expected = (await storedOffsets(topic)).sort();
     const landed = await readLanded(soaked.bucket);
     const twinLanded = await readLanded(twin.bucket);
     const unique = new Set(landed.records);

@@ -75,6 +75,20 @@ export interface TestRecord {
   readonly headers?: IHeaders;
 }
 
+/** Every offset the topic holds now, as `partition:offset`: what landing it exactly once must give. */
+export async function storedOffsets(topic: string): Promise<string[]> {
+  const admin = testKafka().admin();
+  await admin.connect();
+  try {
+    const offsets = await admin.fetchTopicOffsets(topic);
+    return offsets.flatMap((p) =>
+      Array.from({ length: Number(p.high) - Number(p.low) }, (_, i) => `${p.partition}:${Number(p.low) + i}`),
+    );
+  } finally {
+    await admin.disconnect();
+  }
+}
+
 /** Produces the records in order (acks from all replicas). */
 export async function produce(topic: string, records: readonly TestRecord[]): Promise<void> {
   // Idempotent: a send retried under load must not write its records twice (the tests count them).
