@@ -87,6 +87,8 @@ export interface PullerConfig {
   readonly clientId: string;
   /** How much the Kafka source fetches and holds. */
   readonly fetch: FetchSettings;
+  /** How many shards read a window's partitions in parallel; 1 reads them all in one. */
+  readonly shards: number;
 }
 
 /** How much the Kafka source fetches and holds ahead of the engine. */
@@ -125,9 +127,12 @@ export const ConfigVariables = {
   clientId: 'KAFKA_CLIENT_ID',
   fetchPartitionMb: 'FETCH_PARTITION_MB',
   fetchQueueMb: 'FETCH_QUEUE_MB',
+  shards: 'SHARDS',
 } as const;
 
 const V = ConfigVariables;
+/** More shards than this would exceed what one Step Functions Map and one state item keep track of well. */
+export const MAX_SHARDS = 256;
 // Small parts are allowed (tests, tiny windows); S3 takes objects below its 5 MiB multipart minimum in one PUT.
 const MIN_PART_SIZE_MB = 0.05;
 
@@ -227,6 +232,12 @@ const schema = z
     [V.partSizeMb]: mebibytes(V.partSizeMb, MIN_PART_SIZE_MB, 4096, 64),
     [V.fetchPartitionMb]: mebibytes(V.fetchPartitionMb, 0.01, 64, 1),
     [V.fetchQueueMb]: mebibytes(V.fetchQueueMb, 1, 1024, 16),
+    [V.shards]: z.coerce
+      .number({ error: `${V.shards} must be a whole number from 1 to ${MAX_SHARDS}` })
+      .int({ error: `${V.shards} must be a whole number from 1 to ${MAX_SHARDS}` })
+      .min(1, { error: `${V.shards} must be a whole number from 1 to ${MAX_SHARDS}` })
+      .max(MAX_SHARDS, { error: `${V.shards} must be a whole number from 1 to ${MAX_SHARDS}` })
+      .default(1),
     [V.security]: optional.pipe(
       z
         .enum(['plaintext', 'tls', 'scram-sha-512', 'msk-iam'], {
@@ -344,5 +355,6 @@ export function loadConfig(env: Readonly<Record<string, string | undefined>> = p
       maxBytesPerPartition: mib(e[V.fetchPartitionMb]),
       maxQueuedBytes: mib(e[V.fetchQueueMb]),
     },
+    shards: e[V.shards],
   };
 }

@@ -1,0 +1,94 @@
+// What the three steps of a window exchange: plan → shards → finalize. Everything but the context is
+// plain JSON, because it crosses Step Functions states and worker threads.
+import type { PullerConfig } from '../config.js';
+import type { BatchSink, RecordSource, StateStore } from '../ports.js';
+import type { RunLogger } from './run-logger.js';
+import type { PullerHooks, RunOutcome } from './run-types.js';
+
+/** What every step needs: the adapters and the attempt it belongs to. */
+export interface StepContext {
+  readonly config: PullerConfig;
+  /** A shard's source reads only the shard's partitions. */
+  readonly source: RecordSource;
+  readonly sink: BatchSink;
+  readonly store: StateStore;
+  /** The attempt's id and lease owner: the Step Functions execution, or the run in one process. */
+  readonly attemptId: string;
+  /** Epoch ms by which the step must have returned; new work stops a safety margin before. */
+  readonly deadlineMs: number;
+  /** Wall clock, epoch ms. */
+  readonly now?: () => number;
+  /** Where warnings go. @default one JSON line per warning on stderr */
+  readonly logger?: RunLogger;
+  readonly hooks?: PullerHooks;
+  /** Aborting stops the step at its next safe point. */
+  readonly signal?: AbortSignal;
+  /** Ids of attempts known to have ended: a lease one of them still holds is taken over at once. */
+  readonly endedRunIds?: Iterable<string>;
+}
+
+/** One shard's share of a window. */
+export interface ShardTask {
+  readonly attemptId: string;
+  /** 0-based. */
+  readonly shard: number;
+  readonly shards: number;
+  readonly windowStartMs: number;
+  readonly windowEndMs: number;
+  /** The partitions this shard reads; empty when there are more shards than partitions. */
+  readonly partitions: readonly number[];
+}
+
+/** A window to build, as the plan step chose it. */
+export interface WindowPlan {
+  readonly kind: 'window';
+  readonly attemptId: string;
+  readonly windowStartMs: number;
+  readonly windowEndMs: number;
+  /** One task per shard, balanced by the records each must read. */
+  readonly tasks: readonly ShardTask[];
+}
+
+/** No window to build now, and why. */
+export interface NoWindow {
+  readonly kind: 'stop';
+  readonly outcome: RunOutcome;
+  /** The lease holder, when another attempt holds the lease. */
+  readonly leaseHolder?: string;
+}
+
+/** The plan step's answer. */
+export type PlanResult = WindowPlan | NoWindow;
+
+/** Where one partition's share of the window ended up, as its shard saw it. */
+export interface PartitionOutcome {
+  readonly partition: number;
+  /** The offset after the partition's last record in the window; null when the shard stopped before. */
+  readonly endOffset: string | null;
+  /** The timestamp of the record that ended the share, when a record did. */
+  readonly endingTimestampMs: number | null;
+  /** Whether the partition was read to its high watermark. */
+  readonly caughtUp: boolean;
+  /** Records of the window this shard wrote for the partition (data rows, late included). */
+  readonly records: number;
+}
+
+/** A shard's answer. Its parts are recorded in the pending batch, not here: this stays small. */
+export interface ShardResult {
+  readonly shard: number;
+  /** Why the shard stopped before every partition was done; null when all are. */
+  readonly stopped: 'deadline' | 'aborted' | null;
+  readonly partitions: readonly PartitionOutcome[];
+}
+
+/** The finalize step's answer. */
+export interface FinalizeResult {
+  /** closed: the manifest is written and the boundary moved; incomplete: the window waits for the next attempt. */
+  readonly outcome: 'closed' | 'incomplete';
+  /** Another window may be ready now: plan again. */
+  readonly more: boolean;
+  /** The closed window's manifest key. */
+  readonly manifestKey?: string;
+  /** Records the closed window holds. */
+  readonly records?: number;
+}
