@@ -172,6 +172,14 @@ export const runTuningFlags: readonly FlagSpec[] = [
     variable: V.fetchQueueMb,
   },
   {
+    name: 'shards',
+    type: 'string',
+    placeholder: '<n>',
+    help: "how many worker threads read each window's partitions in parallel",
+    default: '1',
+    variable: V.shards,
+  },
+  {
     name: 'safety-margin-seconds',
     type: 'string',
     placeholder: '<seconds>',

@@ -151,12 +151,15 @@ async function runWithAdapters(
   run: { deadlineMs: number; runId: string; signal: AbortSignal; output: RunOutput; endedRunIds: string[] },
 ): Promise<RunReport> {
   // Loaded on first use: the AWS SDK and the engine are not needed for --help or a bad flag.
-  const [{ createAdapters }, { runPipeline }] = await Promise.all([
+  const [{ createAdapters }, { runPipeline }, { workerShardRunner }] = await Promise.all([
     import('../adapters/create-adapters.js'),
     import('../engine/run-pipeline.js'),
+    import('./worker-shard-runner.js'),
   ]);
   const { source, sink, store, close } = await createAdapters(config, { deadlineMs: run.deadlineMs });
   try {
+    // One shard reads on this thread; more run on worker threads, while this one plans and finalizes.
+    const shardRunner = config.shards > 1 ? workerShardRunner(config, run.deadlineMs, run.signal) : undefined;
     return await runPipeline({
       config,
       source,
@@ -167,6 +170,7 @@ async function runWithAdapters(
       endedRunIds: run.endedRunIds,
       signal: run.signal,
       logger: run.output,
+      ...(shardRunner ? { shardRunner } : {}),
       listener: {
         onProgress: (progress) => run.output.progress(progress),
         onWindowClosed: (closed) => run.output.windowClosed(closed),

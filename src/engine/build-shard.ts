@@ -145,12 +145,16 @@ class ShardBuild {
   }
 
   /**
-   * Finishes every partition that is done: records the ends not yet recorded (together, in one write),
-   * then writes and records their last parts (together too).
+   * Once every partition of the shard is done: records the ends not yet recorded (together, in one
+   * write), then writes and records the last parts (together too). Until then a done partition only
+   * stops fetching: a shard stopped by its deadline leaves no finished object its window does not list
+   * (parts cut by size apart), as a run of one shard always has.
    */
   private async closeDone(): Promise<void> {
     const done = this.partitions.filter((p) => !this.finished.has(p) && this.isDone(p));
     if (done.length === 0) return;
+    this.reader.pause(done);
+    if (this.open().length > 0) return;
     const unrecorded = done.filter((p) => !this.ends.has(p));
     if (unrecorded.length > 0) {
       const nowMs = this.clock.now();
@@ -182,7 +186,6 @@ class ShardBuild {
         this.ends.set(partition, end);
       }
     }
-    this.reader.pause(done);
     const parts: FinishedPart[] = [];
     await Promise.all(
       done.map(async (partition) => {
