@@ -2,6 +2,7 @@
 // (loadConfig, createAdapters, runPipeline), with the listener timing the run's phases.
 import { randomUUID } from 'node:crypto';
 import { createAdapters } from '../src/adapters/create-adapters.js';
+import { workerShardRunner } from '../src/cli/worker-shard-runner.js';
 import { loadConfig } from '../src/config.js';
 import { runPipeline } from '../src/engine/run-pipeline.js';
 import type { Measured, PullerRunSpec } from './child-protocol.js';
@@ -17,6 +18,9 @@ export async function runPullerOnce(spec: PullerRunSpec): Promise<Measured> {
   const config = loadConfig(spec.variables);
   const adapters = await createAdapters(config);
   const stop = new AbortController();
+  const deadlineMs = Date.now() + spec.deadlineAfterMs;
+  // More than one shard: on worker threads, as the CLI runs them.
+  const shardRunner = config.shards > 1 ? workerShardRunner(config, deadlineMs, stop.signal) : undefined;
   let firstRecordMs: number | undefined;
   let firstCommitMs: number | undefined;
   let allDoneMs: number | undefined;
@@ -29,10 +33,12 @@ export async function runPullerOnce(spec: PullerRunSpec): Promise<Measured> {
       source: adapters.source,
       sink: adapters.sink,
       store: adapters.store,
-      deadlineMs: Date.now() + spec.deadlineAfterMs,
+      deadlineMs,
+      ...(shardRunner ? { shardRunner } : {}),
       runId: `bench-${randomUUID()}`,
       signal: stop.signal,
       listener: {
+        // With worker threads no progress reaches this thread: those phases stay unmeasured.
         onProgress(progress) {
           if (progress.records > 0) firstRecordMs ??= since();
           if (progress.partitionsDone === progress.partitions) allDoneMs ??= since();
