@@ -300,6 +300,8 @@ export class KafkaSource implements RecordSource {
       if (this.leaders.has(nodeId)) continue;
       this.leaders.add(nodeId);
       const loop: Promise<void> = this.fetchLoop(cluster, nodeId)
+        // The node leads nothing being fetched any more: what it led may have moved to a node with no loop.
+        .then(() => this.startLoops())
         .catch((error: unknown) => this.fail(error))
         .finally(() => this.loops.delete(loop));
       this.loops.add(loop);
@@ -393,7 +395,8 @@ export class KafkaSource implements RecordSource {
                 bail(error as Error);
                 return undefined;
               }
-              if (isConnectionLoss(error)) await cluster.refreshMetadata().catch(() => {});
+              // A lost connection is retried: the next attempt reconnects, and a broker that refuses the
+              // connection makes kafkajs refresh the metadata (and retry connecting) before it gives up.
               throw error;
             }
           });
@@ -568,10 +571,9 @@ export class KafkaSource implements RecordSource {
             bail(new GroupHasMembersError(this.groupId, { cause: error }));
             return;
           }
-          if ((type !== undefined && COORDINATOR_MOVED_TYPES.has(type)) || isConnectionLoss(error)) {
-            await cluster.refreshMetadata().catch(() => {});
+          // Each attempt asks for the coordinator again: it may have moved.
+          if ((type !== undefined && COORDINATOR_MOVED_TYPES.has(type)) || isConnectionLoss(error))
             throw error;
-          }
           bail(error as Error);
         }
       });
