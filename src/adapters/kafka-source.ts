@@ -287,6 +287,7 @@ export class KafkaSource implements RecordSource {
   private async startLoops(): Promise<void> {
     if (this.closed || this.failure || this.next.size === 0) return;
     const cluster = await this.connectedCluster();
+    if (this.closed || this.failure) return;
     const wanted = [...this.next.keys()];
     let byLeader: Record<string, number[]>;
     try {
