@@ -27,8 +27,12 @@ import {
 
 /** How the source fetches. */
 const FETCH = {
-  /** The broker's wait for records: short, so pause, seek and deadlines stay responsive (poll() waits longer). */
-  MAX_WAIT_MS: 100,
+  /**
+   * After a fetch that found nothing new, the loop waits this long before the next one; a resume or a close
+   * cuts the wait short. The broker itself is asked not to wait: it answers a connection's requests in
+   * order, so a fetch waiting on the broker would hold back the fetch of a partition just resumed.
+   */
+  IDLE_WAIT_MS: 100,
   /** How long a partition may have no reachable leader (an election, a reassignment) before poll() fails. */
   LEADERLESS_LIMIT_MS: 30_000,
   BACKOFF_INITIAL_MS: 200,
@@ -179,8 +183,12 @@ export class KafkaSource implements RecordSource {
   private queuedBytes = 0;
   /** poll() calls waiting for records. */
   private readonly pollWaiters = new Set<() => void>();
-  /** Fetch loops waiting for the queue to drain, or out a backoff. */
-  private readonly loopWaiters = new Set<() => void>();
+  /** Fetch loops waiting for the queue to drain. */
+  private readonly roomWaiters = new Set<() => void>();
+  /** Fetch loops (or the metadata refresh) waiting out a backoff after an error. */
+  private readonly backoffWaiters = new Set<() => void>();
+  /** Fetch loops waiting after a fetch that found nothing new. */
+  private readonly idleWaiters = new Set<() => void>();
   private failure: PullerError | undefined;
   private leaderlessSince: number | undefined;
   private refreshingLeaders = false;
@@ -329,7 +337,7 @@ export class KafkaSource implements RecordSource {
         );
         return;
       }
-      await this.sleep(FETCH.BACKOFF_MAX_MS);
+      await this.sleep(FETCH.BACKOFF_MAX_MS, this.backoffWaiters);
       if (!this.closed) await cluster.refreshMetadata().catch(() => {});
     } finally {
       this.refreshingLeaders = false;
@@ -352,108 +360,130 @@ export class KafkaSource implements RecordSource {
     }));
   }
 
-  /** Fetches what `nodeId` leads, one fetch at a time, until it leads nothing being fetched. */
+  /**
+   * One fetch of what `nodeId` leads, from the current offsets, with kafkajs's retrier (the client's retry
+   * settings) for a lost connection or a timeout. `round.requested` says what the answer is for.
+   */
+  private async fetchOnce(
+    cluster: InternalCluster,
+    nodeId: string,
+    round: { requested: Requested[] },
+  ): Promise<{ response?: FetchResponse; error?: unknown }> {
+    try {
+      const response = await cluster.retrier(async (bail) => {
+        // Each attempt asks for what this node leads now, from the current offsets.
+        round.requested = this.ledBy(cluster, nodeId);
+        if (round.requested.length === 0) return undefined;
+        try {
+          const broker = await findBroker(cluster, nodeId);
+          return await broker.fetch({
+            isolationLevel: IsolationLevel.READ_COMMITTED,
+            maxWaitTime: 0,
+            minBytes: 1,
+            maxBytes: Math.max(this.maxQueuedBytes, this.maxBytesPerPartition),
+            topics: [
+              {
+                topic: this.topic,
+                partitions: round.requested.map(({ partition, fetchOffset }) => ({
+                  partition,
+                  fetchOffset,
+                  maxBytes: this.maxBytesPerPartition,
+                })),
+              },
+            ],
+          });
+        } catch (error) {
+          if (this.closed || isStaleMetadata(error) || outOfRangePartition(error) !== undefined) {
+            bail(error as Error);
+            return undefined;
+          }
+          // A lost connection is retried: the next attempt reconnects, and a broker that refuses the
+          // connection makes kafkajs refresh the metadata (and retry connecting) before it gives up.
+          throw error;
+        }
+      });
+      return { response };
+    } catch (error) {
+      return { error };
+    }
+  }
+
+  /** Fetches what `nodeId` leads, one fetch in flight, until it leads nothing being fetched. */
   private async fetchLoop(cluster: InternalCluster, nodeId: string): Promise<void> {
     let troubleSince: number | undefined;
     let attempt = 0;
     try {
       for (;;) {
         while (!this.closed && !this.failure && this.queuedBytes >= this.maxQueuedBytes) {
-          await new Promise<void>((resolve) => this.loopWaiters.add(resolve));
+          await new Promise<void>((resolve) => this.roomWaiters.add(resolve));
         }
         if (this.closed || this.failure) return;
-        let requested = this.ledBy(cluster, nodeId);
+        const round = { requested: this.ledBy(cluster, nodeId) };
         // Synchronous from this check to the return (the finally block included): a partition resumed
         // after it finds a loop for its leader running, or none, never one about to stop.
-        if (requested.length === 0) return;
-        let response: FetchResponse | undefined;
-        try {
-          // kafkajs's retrier, with the client's retry settings, for a lost connection or a timeout.
-          response = await cluster.retrier(async (bail) => {
-            // Each attempt asks for what this node leads now, from the current offsets.
-            requested = this.ledBy(cluster, nodeId);
-            if (requested.length === 0) return undefined;
-            try {
-              const broker = await findBroker(cluster, nodeId);
-              return await broker.fetch({
-                isolationLevel: IsolationLevel.READ_COMMITTED,
-                maxWaitTime: FETCH.MAX_WAIT_MS,
-                minBytes: 1,
-                maxBytes: Math.max(this.maxQueuedBytes, this.maxBytesPerPartition),
-                topics: [
-                  {
-                    topic: this.topic,
-                    partitions: requested.map(({ partition, fetchOffset }) => ({
-                      partition,
-                      fetchOffset,
-                      maxBytes: this.maxBytesPerPartition,
-                    })),
-                  },
-                ],
-              });
-            } catch (error) {
-              if (this.closed || isStaleMetadata(error) || outOfRangePartition(error) !== undefined) {
-                bail(error as Error);
-                return undefined;
-              }
-              // A lost connection is retried: the next attempt reconnects, and a broker that refuses the
-              // connection makes kafkajs refresh the metadata (and retry connecting) before it gives up.
-              throw error;
-            }
-          });
-        } catch (error) {
-          if (this.closed) return;
-          const partition = outOfRangePartition(error);
-          if (partition !== undefined) {
-            const asked = requested.find((r) => r.partition === partition);
-            // Out of range at an offset the partition has since left (a pause, a seek) is stale.
-            if (asked && this.next.get(partition) === asked.fetchOffset) {
-              throw new OffsetOutOfRangeError(this.topic, partition, asked.fetchOffset, { cause: error });
-            }
-            continue;
-          }
-          if (!isStaleMetadata(error)) {
-            const at = brokerAddress(cluster, nodeId);
-            throw new ConnectionError(
-              `cannot fetch topic '${this.topic}' from ${at ? `broker ${at}` : `broker node ${nodeId}`}` +
-                `${at ? '' : atBroker(error)}: ${messageOf(error)}`,
-              { cause: error },
-            );
-          }
-          // A leader moved or is being elected: refresh, then fetch each partition from its leader now.
-          troubleSince ??= Date.now();
-          if (Date.now() - troubleSince > FETCH.LEADERLESS_LIMIT_MS) {
-            throw new ConnectionError(
-              `topic '${this.topic}' partitions ${requested.map((r) => r.partition).join(', ')} have had no ` +
-                `available leader for ${FETCH.LEADERLESS_LIMIT_MS / 1000} s: ${messageOf(error)}`,
-              { cause: error },
-            );
-          }
-          await this.sleep(backoffMs(attempt++));
-          if (this.closed) return;
-          await cluster.refreshMetadata().catch(() => {});
-          void this.startLoops().catch((e: unknown) => this.fail(e));
+        if (round.requested.length === 0) return;
+        const { response, error } = await this.fetchOnce(cluster, nodeId, round);
+        if (this.closed) return;
+        if (error === undefined) {
+          troubleSince = undefined;
+          attempt = 0;
+          const moved = response !== undefined && this.take(response, round.requested);
+          if (!moved) await this.sleep(FETCH.IDLE_WAIT_MS, this.idleWaiters);
           continue;
         }
-        troubleSince = undefined;
-        attempt = 0;
-        if (response) this.take(response, requested);
+        const partition = outOfRangePartition(error);
+        if (partition !== undefined) {
+          const asked = round.requested.find((r) => r.partition === partition);
+          // Out of range at an offset the partition has since left (a pause, a seek) is stale.
+          if (asked && this.next.get(partition) === asked.fetchOffset) {
+            throw new OffsetOutOfRangeError(this.topic, partition, asked.fetchOffset, { cause: error });
+          }
+          continue;
+        }
+        if (!isStaleMetadata(error)) {
+          const at = brokerAddress(cluster, nodeId);
+          throw new ConnectionError(
+            `cannot fetch topic '${this.topic}' from ${at ? `broker ${at}` : `broker node ${nodeId}`}` +
+              `${at ? '' : atBroker(error)}: ${messageOf(error)}`,
+            { cause: error },
+          );
+        }
+        // A leader moved or is being elected: refresh, then fetch each partition from its leader now.
+        troubleSince ??= Date.now();
+        if (Date.now() - troubleSince > FETCH.LEADERLESS_LIMIT_MS) {
+          throw new ConnectionError(
+            `topic '${this.topic}' partitions ${round.requested.map((r) => r.partition).join(', ')} have had ` +
+              `no available leader for ${FETCH.LEADERLESS_LIMIT_MS / 1000} s: ${messageOf(error)}`,
+            { cause: error },
+          );
+        }
+        await this.sleep(backoffMs(attempt++), this.backoffWaiters);
+        if (this.closed) return;
+        await cluster.refreshMetadata().catch(() => {});
+        void this.startLoops().catch((e: unknown) => this.fail(e));
       }
     } finally {
       this.leaders.delete(nodeId);
     }
   }
 
-  /** Queues what a fetch returned for the partitions still expecting it. */
-  private take(response: FetchResponse, requested: readonly Requested[]): void {
-    if (this.closed) return;
+  /**
+   * Queues what a fetch returned for the partitions still expecting it. Returns false when the fetch found
+   * nothing new for any partition it asked for, and none of them moved since (the loop may idle).
+   */
+  private take(response: FetchResponse, requested: readonly Requested[]): boolean {
+    if (this.closed) return false;
     let queued = false;
+    let moved = requested.some((r) => this.next.get(r.partition) !== r.fetchOffset);
     for (const { topicName, partitions } of response.responses) {
       for (const data of partitions) {
         const partition = data.partition;
         const fetchOffset = requested.find((r) => r.partition === partition)?.fetchOffset;
         // An answer for a partition paused or moved (seek) since it was asked for is stale.
-        if (fetchOffset === undefined || this.next.get(partition) !== fetchOffset) continue;
+        if (fetchOffset === undefined || this.next.get(partition) !== fetchOffset) {
+          moved = true;
+          continue;
+        }
         const batch = decodeBatch(topicName, fetchOffset, data);
         // Nothing at the offset yet.
         if (batch.messages.length === 0 && !batch.isEmptyDueToFiltering()) continue;
@@ -469,17 +499,19 @@ export class KafkaSource implements RecordSource {
       }
     }
     if (queued) this.wakePollers();
+    return queued || moved;
   }
 
-  private sleep(ms: number): Promise<void> {
+  /** Waits `ms`, or less when a waiter of `waiters` is woken. */
+  private sleep(ms: number, waiters: Set<() => void>): Promise<void> {
     return new Promise<void>((resolve) => {
       const done = () => {
         clearTimeout(timer);
-        this.loopWaiters.delete(done);
+        waiters.delete(done);
         resolve();
       };
       const timer = setTimeout(done, ms);
-      this.loopWaiters.add(done);
+      waiters.add(done);
     });
   }
 
@@ -500,11 +532,17 @@ export class KafkaSource implements RecordSource {
     this.pollWaiters.clear();
   }
 
-  /** Lets fetch loops waiting for room (or out a backoff, at close) go on. */
-  private wakeLoops(): void {
-    const waiting = [...this.loopWaiters];
-    this.loopWaiters.clear();
+  private wake(waiters: Set<() => void>): void {
+    const waiting = [...waiters];
+    waiters.clear();
     for (const wake of waiting) wake();
+  }
+
+  /** Lets every fetch loop go on: out of a wait for room, a backoff or an idle wait. */
+  private wakeLoops(): void {
+    this.wake(this.roomWaiters);
+    this.wake(this.backoffWaiters);
+    this.wake(this.idleWaiters);
   }
 
   async poll(maxWaitMs: number): Promise<SourceBatch[]> {
@@ -524,7 +562,7 @@ export class KafkaSource implements RecordSource {
     const taken = this.queue.map((entry) => entry.batch);
     this.queue = [];
     this.queuedBytes = 0;
-    this.wakeLoops();
+    this.wake(this.roomWaiters);
     return taken;
   }
 
@@ -535,13 +573,15 @@ export class KafkaSource implements RecordSource {
     this.queue = this.queue.filter((entry) => this.next.has(entry.batch.partition));
     if (this.queue.length === before) return;
     this.queuedBytes = this.queue.reduce((sum, entry) => sum + entry.bytes, 0);
-    this.wakeLoops();
+    this.wake(this.roomWaiters);
   }
 
   resume(positions: ReadonlyMap<number, string>): void {
     if (!this.started) throw new PullerError('the Kafka source was not started');
     if (positions.size === 0) return;
     for (const [partition, offset] of positions) this.next.set(partition, offset);
+    // A loop idle after finding nothing new fetches the resumed partitions at once.
+    this.wake(this.idleWaiters);
     void this.startLoops().catch((error: unknown) => this.fail(error));
   }
 

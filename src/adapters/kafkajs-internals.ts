@@ -122,7 +122,6 @@ function requireMethods(target: unknown, methods: readonly string[], what: strin
 }
 
 const Batch = BatchModule as BatchConstructor;
-if (typeof Batch !== 'function') throw missingInternals('the consumer Batch class');
 
 /**
  * A Cluster built as `kafka.consumer()` builds its own: the client's brokers, TLS, SASL (SCRAM, MSK IAM),
@@ -132,6 +131,7 @@ export function createCluster(kafka: Kafka, metadataMaxAgeMs: number): InternalC
   const symbol = Object.getOwnPropertySymbols(kafka).find((s) => s.description === CLUSTER_FACTORY);
   const factory = symbol ? (kafka as unknown as Record<symbol, unknown>)[symbol] : undefined;
   if (typeof factory !== 'function') throw missingInternals('the private cluster factory');
+  if (typeof Batch !== 'function') throw missingInternals('the consumer Batch class');
   const cluster = factory({
     metadataMaxAge: metadataMaxAgeMs,
     allowAutoTopicCreation: false,
