@@ -101,7 +101,8 @@ async function createTopic(brokers: readonly string[], partitions: number): Prom
     logLevel: logLevel.NOTHING,
   });
   const admin = kafka.admin();
-  const producer = kafka.producer();
+  // Idempotent: a send retried under load must not write its records twice (the scenarios count them).
+  const producer = kafka.producer({ idempotent: true, maxInFlightRequests: 1 });
   const topic = `bench-join-${randomUUID()}`;
   await admin.connect();
   await producer.connect();
