@@ -1,8 +1,11 @@
 // The measurements of bench/measure-group-join.ts: what a scheduled run pays to start reading (and to
-// stop) with kafkajs as the puller reads today, with naive shards in one group or in groups of their
-// own, and without any group (bench/groupless-reader.ts). Times are ms from the start of the member.
+// stop) with kafkajs as the puller read before it read without a group, with naive shards in one group
+// or in groups of their own, without any group (the prototype bench/groupless-reader.ts), and with the
+// puller's own group-free KafkaSource (src/adapters/kafka-source.ts). Times are ms from the start of the
+// member.
 import { randomUUID } from 'node:crypto';
 import { type Consumer, Kafka, logLevel } from 'kafkajs';
+import { KafkaSource } from '../src/adapters/kafka-source.js';
 import { commitWithoutJoining, GrouplessReader } from './groupless-reader.js';
 
 /** The topic the scenarios read: every partition holds records from offset 0. */
@@ -62,7 +65,7 @@ interface Trace {
 }
 
 /**
- * Starts a kafkajs consumer the way KafkaSource.start does (connect, subscribe, run with eachBatch and
+ * Starts a kafkajs consumer the way KafkaSource.start did before (connect, subscribe, run with eachBatch and
  * autoCommit off, then seek to the saved offsets) and records its joins and batches.
  */
 async function startConsumer(
@@ -282,6 +285,68 @@ export async function measureGroupless(
   }
   const leaveAt = performance.now();
   await Promise.all(opened.map((r) => r.disconnect()));
+  return { members, commitMs, leaveMs: performance.now() - leaveAt, partitionsReadTwice: 0, allReadingMs };
+}
+
+/**
+ * `count` of the puller's KafkaSources started at once, each given its shard's partitions from offset 0:
+ * timed from construction through start() to the first poll() with records, then (untimed) read to the
+ * end, checking every record comes once. With one source, the run ends with its commit (as a run's).
+ */
+export async function measureSource(
+  topic: JoinTopic,
+  count: number,
+  groupId: string,
+  options: ScenarioOptions,
+): Promise<ScenarioSample> {
+  const shards = Array.from({ length: count }, (_, i) => ({
+    partitions: shardPartitions(topic.partitions, i, count),
+    kafka: client(topic.brokers, `kbp-bench-${randomUUID()}`),
+  }));
+  const sources: KafkaSource[] = [];
+  const members = await Promise.all(
+    shards.map(async ({ partitions, kafka }): Promise<MemberSample> => {
+      const start = performance.now();
+      const source = new KafkaSource(kafka, topic.topic, groupId, {
+        maxBytesPerPartition: 1024 * 1024,
+        maxQueuedBytes: 16 * 1024 * 1024,
+      });
+      sources.push(source);
+      await source.start(fromZero(partitions));
+      const deadline = start + options.settleTimeoutMs;
+      const seen = new Set<string>();
+      const expected = partitions.length * topic.recordsPerPartition;
+      let firstBatchMs: number | undefined;
+      while (seen.size < expected) {
+        if (performance.now() > deadline) {
+          throw new Error(`a KafkaSource read ${seen.size} records in ${options.settleTimeoutMs} ms`);
+        }
+        for (const batch of await source.poll(options.maxWaitMs)) {
+          if (!partitions.includes(batch.partition))
+            throw new Error(`partition ${batch.partition} is not its own`);
+          for (const record of batch.records) {
+            firstBatchMs ??= performance.now() - start;
+            const id = `${record.partition}:${record.offset}`;
+            if (seen.has(id)) throw new Error(`record ${id} came twice`);
+            seen.add(id);
+          }
+        }
+      }
+      return { firstBatchMs: firstBatchMs ?? Number.NaN, joins: 0 };
+    }),
+  );
+  const allReadingMs = Math.max(...members.map((m) => m.firstBatchMs));
+  let commitMs: number | undefined;
+  const [first] = sources;
+  if (count === 1 && first) {
+    const at = performance.now();
+    await first.commit(
+      new Map(shardPartitions(topic.partitions, 0, 1).map((p) => [p, String(topic.recordsPerPartition)])),
+    );
+    commitMs = performance.now() - at;
+  }
+  const leaveAt = performance.now();
+  await Promise.all(sources.map((s) => s.close()));
   return { members, commitMs, leaveMs: performance.now() - leaveAt, partitionsReadTwice: 0, allReadingMs };
 }
 

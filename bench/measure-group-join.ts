@@ -1,7 +1,8 @@
 // `npm run bench:join`: the per-run cost of starting to read (and of stopping) with kafkajs as the
-// puller reads today (one consumer in the pipeline's group), as naive shards would (N consumers in one
-// group; N consumers in groups of their own), and without any group (bench/groupless-reader.ts), with
-// the broker's group.initial.rebalance.delay.ms at 3000 (Kafka's default, as on Amazon MSK) and at 0.
+// puller read before it read without a group (one consumer in the pipeline's group), as naive shards
+// would (N consumers in one group; N consumers in groups of their own), without any group (the prototype
+// bench/groupless-reader.ts), and with the puller's group-free KafkaSource as it reads now, with the
+// broker's group.initial.rebalance.delay.ms at 3000 (Kafka's default, as on Amazon MSK) and at 0.
 // The 0 figures use the broker in KAFKA_BROKERS (the test bed's runs with 0); the 3000 figures use a
 // private broker started here and stopped at the end. Prints Markdown tables (and writes them to
 // --out FILE). Options: --runs N (5), --shards 2,4, --partitions 8, --delays 3000,0,
@@ -17,6 +18,7 @@ import {
   type JoinTopic,
   measureConsumers,
   measureGroupless,
+  measureSource,
   type ScenarioOptions,
   type ScenarioSample,
 } from './group-join-scenarios.js';
@@ -99,7 +101,8 @@ async function createTopic(brokers: readonly string[], partitions: number): Prom
     logLevel: logLevel.NOTHING,
   });
   const admin = kafka.admin();
-  const producer = kafka.producer();
+  // Idempotent: a send retried under load must not write its records twice (the scenarios count them).
+  const producer = kafka.producer({ idempotent: true, maxInFlightRequests: 1 });
   const topic = `bench-join-${randomUUID()}`;
   await admin.connect();
   await producer.connect();
@@ -141,9 +144,10 @@ async function measureDelay(
     // Untimed warm-up: the broker's group coordinator and this process's code paths.
     await measureConsumers(topic, 1, true, `${pipelineGroup}-warmup`, SCENARIO_OPTIONS);
     await measureGroupless(topic, 1, `${pipelineGroup}-warmup`, SCENARIO_OPTIONS);
+    await measureSource(topic, 1, `${pipelineGroup}-warmup`, SCENARIO_OPTIONS);
     const plans: Array<{ name: string; members: number; run: () => Promise<ScenarioSample> }> = [
       {
-        name: '1 consumer in the pipeline group (today)',
+        name: '1 consumer in the pipeline group (how the puller read before)',
         members: 1,
         // The same group every run, as a pipeline's: Empty with committed offsets when a run starts.
         run: () => measureConsumers(topic, 1, true, pipelineGroup, SCENARIO_OPTIONS),
@@ -182,6 +186,16 @@ async function measureDelay(
         name: `${n} group-free readers`,
         members: n,
         run: () => measureGroupless(topic, n, pipelineGroup, SCENARIO_OPTIONS),
+      })),
+      {
+        name: "1 KafkaSource, the puller's (start → first records; commit)",
+        members: 1,
+        run: () => measureSource(topic, 1, pipelineGroup, SCENARIO_OPTIONS),
+      },
+      ...options.shards.map((n) => ({
+        name: `${n} KafkaSources, one per shard`,
+        members: n,
+        run: () => measureSource(topic, n, pipelineGroup, SCENARIO_OPTIONS),
       })),
     ];
     const scenarios: ScenarioRuns[] = plans.map(({ name, members }) => ({ name, members, samples: [] }));

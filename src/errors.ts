@@ -175,6 +175,30 @@ export class AttemptSupersededError extends PullerError {
 }
 
 /**
+ * A partition's next offset is outside the offsets the broker holds: removed by retention since it was
+ * saved, or past the end after a log was truncated. The next run plans from the partition's bounds again.
+ */
+export class OffsetOutOfRangeError extends PullerError {
+  readonly topic: string;
+  readonly partition: number;
+  /** The offset asked for. */
+  readonly offset: string;
+
+  constructor(topic: string, partition: number, offset: string, options: { cause?: unknown } = {}) {
+    super(
+      `offset ${offset} of partition ${partition} of topic '${topic}' is out of range: the broker no longer ` +
+        '(or does not yet) hold it, for example after retention removed it; the next run starts from what ' +
+        'the partition still holds',
+      { ...options, retriable: true },
+    );
+    this.name = 'OffsetOutOfRangeError';
+    this.topic = topic;
+    this.partition = partition;
+    this.offset = offset;
+  }
+}
+
+/**
  * A window's recorded parts do not fit together (or one key was written with two contents): finalize
  * refuses to write a manifest over them. A bug or a hand-edited state item; a person must look.
  */
@@ -187,6 +211,25 @@ export class WindowIntegrityError extends PullerError {
     this.name = 'WindowIntegrityError';
     this.pipelineId = pipelineId;
     this.problems = problems;
+  }
+}
+
+/**
+ * The consumer group has live members, so the broker refuses offsets committed from outside it: another
+ * consumer (another application, or an older puller version that joined the group) uses the group id.
+ */
+export class GroupHasMembersError extends PullerError {
+  readonly groupId: string;
+
+  constructor(groupId: string, options: { cause?: unknown } = {}) {
+    super(
+      `cannot commit offsets to consumer group '${groupId}': another consumer is a member of it (the puller ` +
+        'reads as no member, and the broker takes such commits only while a group has none). Stop that ' +
+        'consumer; the next run commits the saved offsets again',
+      options,
+    );
+    this.name = 'GroupHasMembersError';
+    this.groupId = groupId;
   }
 }
 

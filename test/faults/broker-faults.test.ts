@@ -6,7 +6,9 @@
 import { Kafka, logLevel } from 'kafkajs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DynamoDbStateStore } from '../../src/adapters/dynamodb-state-store.js';
-import { FailureKind, failureKindOf } from '../../src/errors.js';
+import { createKafkaClient } from '../../src/adapters/kafka-client.js';
+import { KafkaSource } from '../../src/adapters/kafka-source.js';
+import { ConnectionError, FailureKind, failureKindOf } from '../../src/errors.js';
 import { dynamodb, listKeys, newPipeline, readLanded, runOnce, uniqueName } from '../support/bed.js';
 import { PrivateBroker } from '../support/private-broker.js';
 
@@ -114,4 +116,48 @@ describe('broker faults', () => {
     expect(landed.unlisted).toEqual([]);
     expect((await store.load(pipeline.pipelineId))?.state.lease).toBeNull();
   }, 180_000);
+
+  it("fails the source's poll() with the broker's address when the broker dies under its fetches", async () => {
+    const kafka = new Kafka({ clientId: 'test', brokers: [broker.address], logLevel: logLevel.NOTHING });
+    const topic = uniqueName('t');
+    const admin = kafka.admin();
+    await admin.connect();
+    await admin.createTopics({ topics: [{ topic, numPartitions: 1 }], waitForLeaders: true });
+    await admin.disconnect();
+    const producer = kafka.producer();
+    await producer.connect();
+    await producer.send({ topic, acks: -1, messages: [{ value: 'a' }, { value: 'b' }] });
+    await producer.disconnect();
+    // The source as a run builds it: the puller's client, with its bounded retries.
+    const { config } = await newPipeline(topic, { KAFKA_BROKERS: broker.address });
+    const source = new KafkaSource(await createKafkaClient(config), topic, config.groupId, config.fetch);
+    try {
+      await source.start(new Map([[0, '0']]));
+      let read = 0;
+      for (let i = 0; i < 50 && read < 2; i++) {
+        for (const batch of await source.poll(200)) read += batch.records.length;
+      }
+      expect(read).toBe(2);
+
+      broker.kill();
+      const killedAt = Date.now();
+      let failure: unknown;
+      while (failure === undefined && Date.now() - killedAt < 30_000) {
+        await source.poll(200).catch((error: unknown) => {
+          failure = error;
+        });
+      }
+      const failedAfterMs = Date.now() - killedAt;
+      console.log(
+        `source fetching from a killed broker: poll() failed after ${failedAfterMs} ms with: ${String(failure)}`,
+      );
+      expect(failure).toBeInstanceOf(ConnectionError);
+      expect(String(failure)).toContain(broker.address);
+      expect(failureKindOf(failure)).toBe(FailureKind.TRANSIENT);
+      expect(failedAfterMs).toBeLessThan(15_000);
+    } finally {
+      await source.close();
+      await broker.restart();
+    }
+  }, 120_000);
 });
