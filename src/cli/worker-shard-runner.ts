@@ -12,6 +12,17 @@ import type { ShardWorkerData, ShardWorkerReply, ShardWorkerRequest } from './sh
 // The worker's file beside this one: .ts when run from source (tsx, which workers inherit), .js when built.
 const workerFile = new URL(`./shard-worker${extname(fileURLToPath(import.meta.url))}`, import.meta.url);
 
+/**
+ * Starts a shard worker. From source (tests, `npm run` scripts) the worker is TypeScript: workers do not
+ * inherit the tsx loader on Node 20, so a two-line bootstrap registers it in the thread first.
+ */
+function startWorker(data: ShardWorkerData): Worker {
+  if (!workerFile.pathname.endsWith('.ts')) return new Worker(workerFile, { workerData: data });
+  const tsx = import.meta.resolve('tsx/esm/api');
+  const bootstrap = `import(${JSON.stringify(tsx)}).then((api) => { api.register(); return import(${JSON.stringify(workerFile.href)}); });`;
+  return new Worker(bootstrap, { eval: true, workerData: data });
+}
+
 /** A shard's failure, as its worker thread reported it. */
 export class ShardWorkerError extends PullerError {
   constructor(shard: number, name: string, message: string, retriable: boolean) {
@@ -37,7 +48,7 @@ export function workerShardRunner(
     let worker = workers.get(shard);
     if (!worker) {
       const data: ShardWorkerData = { config, deadlineMs };
-      worker = new Worker(workerFile, { workerData: data });
+      worker = startWorker(data);
       if (signal?.aborted) send(worker, { type: 'abort' });
       workers.set(shard, worker);
     }
