@@ -155,6 +155,41 @@ export class GroupOffsetsMovedError extends PullerError {
   }
 }
 
+/**
+ * A step of a window's attempt found that the attempt no longer owns the window: another attempt took
+ * the lease, or another writer of the same shard recorded a different end. The step stops before it
+ * records anything; the attempt that owns the window finishes it.
+ */
+export class AttemptSupersededError extends PullerError {
+  readonly pipelineId: string;
+  readonly attemptId: string;
+
+  constructor(pipelineId: string, attemptId: string, reason: string) {
+    super(`attempt ${attemptId} of pipeline '${pipelineId}' no longer owns its window: ${reason}`, {
+      retriable: true,
+    });
+    this.name = 'AttemptSupersededError';
+    this.pipelineId = pipelineId;
+    this.attemptId = attemptId;
+  }
+}
+
+/**
+ * A window's recorded parts do not fit together (or one key was written with two contents): finalize
+ * refuses to write a manifest over them. A bug or a hand-edited state item; a person must look.
+ */
+export class WindowIntegrityError extends PullerError {
+  readonly pipelineId: string;
+  readonly problems: readonly string[];
+
+  constructor(pipelineId: string, problems: readonly string[]) {
+    super(`the pending window of pipeline '${pipelineId}' cannot be closed: ${problems.join('; ')}`);
+    this.name = 'WindowIntegrityError';
+    this.pipelineId = pipelineId;
+    this.problems = problems;
+  }
+}
+
 /** Whether a failed run may succeed when run again unchanged. */
 export const FailureKind = {
   /** Throttling, a 5xx, a reset connection, a timeout, a lost race: the next run can succeed. */

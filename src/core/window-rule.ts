@@ -176,22 +176,16 @@ export class WindowTracker {
     return Number(lag);
   }
 
-  /**
-   * Where the next window starts once this one is complete. Normally right at this window's end; but
-   * when every partition either ended on a record stamped well later, or is read to its end, the windows
-   * in between are provably empty and already past on the wall clock, so they are skipped (a record
-   * stamped decades ago must not make the pipeline write millions of empty windows).
-   */
+  /** How `partition`'s share ended, for deciding where the next window starts. */
+  shareEnd(partition: number): ShareEnd {
+    const share = this.share(partition);
+    return { endingTimestampMs: share.endingTimestampMs ?? null, caughtUp: this.isCaughtUp(partition) };
+  }
+
+  /** Where the next window starts once this one is complete: see `nextWindowStartOf`. */
   nextWindowStartMs(intervalMs: number, nowMs: number): number {
-    let earliestEnding = Number.POSITIVE_INFINITY;
-    for (const [partition, share] of this.shares) {
-      if (share.endingTimestampMs !== undefined)
-        earliestEnding = Math.min(earliestEnding, share.endingTimestampMs);
-      else if (!this.isCaughtUp(partition)) return this.window.endMs;
-    }
-    if (earliestEnding === Number.POSITIVE_INFINITY) return this.window.endMs;
-    const wallClockBound = floorToInterval(nowMs - this.options.allowedLatenessMs, intervalMs);
-    return Math.max(this.window.endMs, Math.min(floorToInterval(earliestEnding, intervalMs), wallClockBound));
+    const ends = [...this.shares.keys()].map((partition) => this.shareEnd(partition));
+    return nextWindowStartOf(this.window, ends, intervalMs, nowMs, this.options.allowedLatenessMs);
   }
 
   /** Every partition's next offset: where the next window starts once this one is complete. */
@@ -200,4 +194,35 @@ export class WindowTracker {
     for (const [partition, share] of this.shares) offsets[String(partition)] = share.nextOffset.toString();
     return offsets;
   }
+}
+
+/** How one partition's share of a window ended. */
+export interface ShareEnd {
+  /** The timestamp of the record that ended the share, when a record did. */
+  readonly endingTimestampMs: number | null;
+  /** Read to the high watermark. */
+  readonly caughtUp: boolean;
+}
+
+/**
+ * Where the next window starts once `window` is complete. Normally right at its end; but when every
+ * partition either ended on a record stamped well later, or is read to its end, the windows in between
+ * are provably empty and already past on the wall clock, so they are skipped (a record stamped decades
+ * ago must not make the pipeline write millions of empty windows).
+ */
+export function nextWindowStartOf(
+  window: WindowBounds,
+  ends: readonly ShareEnd[],
+  intervalMs: number,
+  nowMs: number,
+  allowedLatenessMs: number,
+): number {
+  let earliestEnding = Number.POSITIVE_INFINITY;
+  for (const end of ends) {
+    if (end.endingTimestampMs !== null) earliestEnding = Math.min(earliestEnding, end.endingTimestampMs);
+    else if (!end.caughtUp) return window.endMs;
+  }
+  if (earliestEnding === Number.POSITIVE_INFINITY) return window.endMs;
+  const wallClockBound = floorToInterval(nowMs - allowedLatenessMs, intervalMs);
+  return Math.max(window.endMs, Math.min(floorToInterval(earliestEnding, intervalMs), wallClockBound));
 }

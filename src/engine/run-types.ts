@@ -4,6 +4,7 @@ import type { Manifest } from '../core/manifest.js';
 import type { OutputRow } from '../core/record-format.js';
 import type { BatchSink, RecordSource, StateStore } from '../ports.js';
 import type { RunLogger } from './run-logger.js';
+import type { ShardRunner } from './shard-runner.js';
 
 /** User code called by the engine. Both are optional. */
 export interface PullerHooks {
@@ -68,6 +69,12 @@ export interface RunOptions {
    * still holds, because its run failed without releasing it, is taken over at once.
    */
   readonly endedRunIds?: Iterable<string>;
+  /** How many shards read each window. @default config.shards */
+  readonly shards?: number;
+  /** Opens another source of the same topic, for shards after the first when they run in this process. */
+  readonly openSource?: () => RecordSource;
+  /** Runs the shards elsewhere (worker threads). @default in this process */
+  readonly shardRunner?: ShardRunner;
 }
 
 /** Why a run ended. */

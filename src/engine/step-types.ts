@@ -3,7 +3,7 @@
 import type { PullerConfig } from '../config.js';
 import type { BatchSink, RecordSource, StateStore } from '../ports.js';
 import type { RunLogger } from './run-logger.js';
-import type { PullerHooks, RunOutcome } from './run-types.js';
+import type { PullerHooks, RunOutcome, WindowProgress } from './run-types.js';
 
 /** What every step needs: the adapters and the attempt it belongs to. */
 export interface StepContext {
@@ -25,6 +25,8 @@ export interface StepContext {
   readonly signal?: AbortSignal;
   /** Ids of attempts known to have ended: a lease one of them still holds is taken over at once. */
   readonly endedRunIds?: Iterable<string>;
+  /** Called after each poll of a shard, for live displays. */
+  readonly onProgress?: (progress: WindowProgress) => void;
 }
 
 /** One shard's share of a window. */
@@ -47,6 +49,8 @@ export interface WindowPlan {
   readonly windowEndMs: number;
   /** One task per shard, balanced by the records each must read. */
   readonly tasks: readonly ShardTask[];
+  /** Records retention deleted before any run read them (each gap is logged as a warning). */
+  readonly retentionGapRecords?: number;
 }
 
 /** No window to build now, and why. */
@@ -55,6 +59,8 @@ export interface NoWindow {
   readonly outcome: RunOutcome;
   /** The lease holder, when another attempt holds the lease. */
   readonly leaseHolder?: string;
+  /** Records retention deleted before any run read them (each gap is logged as a warning). */
+  readonly retentionGapRecords?: number;
 }
 
 /** The plan step's answer. */

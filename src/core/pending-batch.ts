@@ -1,0 +1,164 @@
+// The pending batch's bookkeeping: what shards record in it, and what finalize checks before it writes
+// a manifest. Pure: no I/O.
+//
+// A partition's parts are cut by size from where its share of the window starts, so they are the same
+// whoever writes them, as long as the share ends at the same offset. That is why a share's end offset is
+// recorded once (the first writer wins, later writers adopt it) before its last part is written.
+import type { WindowBounds } from './key-layout.js';
+import type { FinishedPart, PendingBatch, PipelineState } from './pipeline-state.js';
+
+/** A window's pending batch before any of its objects is written. */
+export function newPendingBatch(
+  window: WindowBounds,
+  startOffsets: Readonly<Record<string, string>>,
+): PendingBatch {
+  return {
+    windowStartMs: window.startMs,
+    windowEndMs: window.endMs,
+    startOffsets: { ...startOffsets },
+    endOffsets: null,
+    closedAtMs: null,
+    parts: [],
+  };
+}
+
+/** The pending batch's window. */
+export function pendingWindow(pending: PendingBatch): WindowBounds {
+  return { startMs: pending.windowStartMs, endMs: pending.windowEndMs };
+}
+
+/** The recorded end offset of `partition`'s share, if one is recorded. */
+export function recordedEnd(pending: PendingBatch | null, partition: number): string | undefined {
+  return pending?.endOffsets?.[String(partition)];
+}
+
+/** Whether any partition's end is recorded: the window has begun to close and must not be given up. */
+export function hasRecordedEnd(pending: PendingBatch | null): boolean {
+  return Object.keys(pending?.endOffsets ?? {}).length > 0;
+}
+
+/**
+ * Where a partition's reading resumes in a window: after its last finished part, or else at the window's
+ * start offset (undefined when neither is known).
+ */
+export function resumeOffset(
+  pending: PendingBatch | null,
+  startOffsets: Readonly<Record<string, string>>,
+  partition: number,
+): string | undefined {
+  let offset = startOffsets[String(partition)];
+  for (const part of pending?.parts ?? []) {
+    if (part.partition === partition && (offset === undefined || BigInt(part.nextOffset) > BigInt(offset))) {
+      offset = part.nextOffset;
+    }
+  }
+  return offset;
+}
+
+/** `partition`'s finished parts, in sequence order. */
+export function partsOf(pending: PendingBatch | null, partition: number): FinishedPart[] {
+  return (pending?.parts ?? [])
+    .filter((part) => part.partition === partition)
+    .sort((a, b) => a.sequence - b.sequence);
+}
+
+/** Why a part cannot be recorded: the same key is recorded with other bytes. */
+export class PartMismatch {
+  constructor(
+    readonly recorded: FinishedPart,
+    readonly offered: FinishedPart,
+  ) {}
+}
+
+/**
+ * `pending` with `part` recorded. A part already recorded under the same key with the same bytes (a
+ * second writer of the same slice) leaves it as it is; with other bytes it is a PartMismatch.
+ */
+export function withPart(pending: PendingBatch, part: FinishedPart): PendingBatch | PartMismatch {
+  const recorded = pending.parts.find((p) => p.key === part.key);
+  if (recorded) {
+    const same =
+      recorded.sha256 === part.sha256 &&
+      recorded.bytes === part.bytes &&
+      recorded.nextOffset === part.nextOffset &&
+      recorded.errorsSha256 === part.errorsSha256;
+    return same ? pending : new PartMismatch(recorded, part);
+  }
+  return { ...pending, parts: [...pending.parts, part] };
+}
+
+/** The answer to recording an end: the batch and the end that holds now, or why it cannot be recorded. */
+export type EndRecording =
+  | { readonly pending: PendingBatch; readonly end: string }
+  | { readonly partsReach: string };
+
+/**
+ * `pending` with `partition`'s end offset recorded, unless one is already: the first writer wins, and the
+ * answer carries the end that holds. The window's close time is recorded with its first end. An end
+ * below what the recorded parts already cover is refused (`partsReach`): another writer read further,
+ * and it will record its own end.
+ */
+export function withEnd(
+  pending: PendingBatch,
+  partition: number,
+  endOffset: string,
+  nowMs: number,
+): EndRecording {
+  const existing = recordedEnd(pending, partition);
+  if (existing !== undefined) return { pending, end: existing };
+  const reached = resumeOffset(pending, pending.startOffsets, partition);
+  if (reached !== undefined && BigInt(reached) > BigInt(endOffset)) return { partsReach: reached };
+  return {
+    pending: {
+      ...pending,
+      endOffsets: { ...(pending.endOffsets ?? {}), [String(partition)]: endOffset },
+      closedAtMs: pending.closedAtMs ?? nowMs,
+    },
+    end: endOffset,
+  };
+}
+
+/**
+ * What keeps the window from closing: partitions with no recorded end, and parts that do not follow one
+ * another from the start offset to the end. Empty when finalize may write the manifest.
+ */
+export function closingProblems(pending: PendingBatch, partitions: readonly number[]): string[] {
+  const problems: string[] = [];
+  for (const partition of partitions) {
+    const end = recordedEnd(pending, partition);
+    if (end === undefined) {
+      problems.push(`partition ${partition}: no end offset recorded`);
+      continue;
+    }
+    let next = pending.startOffsets[String(partition)];
+    for (const [index, part] of partsOf(pending, partition).entries()) {
+      if (part.sequence !== index) problems.push(`partition ${partition}: part ${index} is missing`);
+      if (next !== undefined && part.firstOffset !== next) {
+        problems.push(
+          `partition ${partition}: part ${part.sequence} starts at ${part.firstOffset}, not at ${next}`,
+        );
+      }
+      next = part.nextOffset;
+    }
+    // Offsets after the last part may hold only transaction markers; none may lie past the end.
+    if (next !== undefined && BigInt(next) > BigInt(end)) {
+      problems.push(`partition ${partition}: parts reach ${next}, past the recorded end ${end}`);
+    }
+  }
+  return problems;
+}
+
+/** The state a shard or finalize may write to: the attempt still holds the lease, on the same window. */
+export function attemptProblem(
+  state: PipelineState,
+  attemptId: string,
+  window: WindowBounds,
+): string | undefined {
+  if (state.lease?.owner !== attemptId)
+    return `the lease is held by ${state.lease?.owner ?? 'nobody'}, not by attempt ${attemptId}`;
+  const pending = state.pending;
+  if (!pending || pending.windowStartMs !== window.startMs || pending.windowEndMs !== window.endMs) {
+    return `the pending window is ${pending ? `${pending.windowStartMs}-${pending.windowEndMs}` : 'none'}, not ${window.startMs}-${window.endMs}`;
+  }
+  return undefined;
+}

@@ -1,0 +1,352 @@
+// Step 2 of a window: one shard reads its partitions from where their shares resume to the window's end
+// under the window rule, and writes their parts. It records each finished part in the pending batch,
+// and each partition's end offset there before that partition's last part: so every writer of a part,
+// whichever attempt it belongs to, writes the same bytes under the same key. A shard never moves the
+// boundary and never commits offsets.
+import type { WindowBounds } from '../core/key-layout.js';
+import {
+  PartMismatch,
+  partsOf,
+  recordedEnd,
+  resumeOffset,
+  withEnd,
+  withPart,
+} from '../core/pending-batch.js';
+import type { FinishedPart, PendingBatch } from '../core/pipeline-state.js';
+import { type ErrorRow, toNdjsonLine, toOutputRow } from '../core/record-format.js';
+import { type PlacedRecord, Placement, WindowTracker } from '../core/window-rule.js';
+import { AttemptSupersededError, WindowIntegrityError } from '../errors.js';
+import type { SourceBatch } from '../ports.js';
+import { AttemptStore } from './attempt-store.js';
+import { partLayoutOf } from './part-layout.js';
+import { PartWriter } from './part-writer.js';
+import { readerOf, type SourceReader } from './source-reader.js';
+import { StepClock, type StopReason } from './step-clock.js';
+import type { PartitionOutcome, ShardResult, ShardTask, StepContext } from './step-types.js';
+
+/** Builds `task`'s share of its window; see the file comment. */
+export async function buildShard(ctx: StepContext, task: ShardTask): Promise<ShardResult> {
+  if (task.partitions.length === 0) return { shard: task.shard, stopped: null, partitions: [] };
+  return new ShardBuild(ctx, task).execute();
+}
+
+class ShardBuild {
+  private readonly store: AttemptStore;
+  private readonly clock: StepClock;
+  private readonly reader: SourceReader;
+  private readonly window: WindowBounds;
+  private readonly partitions: readonly number[];
+  private readonly writers = new Map<number, PartWriter>();
+  private readonly sequences = new Map<number, number>();
+  /** Partitions whose end offset is recorded, with it: they are read exactly up to it. */
+  private readonly ends = new Map<number, string>();
+  /** Partitions whose end was recorded before this shard began: their trackers know too little to skip windows. */
+  private readonly replayed = new Set<number>();
+  /** Partitions done, their last part written. */
+  private readonly finished = new Set<number>();
+  private readonly records = new Map<number, number>();
+  private tracker!: WindowTracker;
+  private pending!: PendingBatch;
+
+  constructor(
+    private readonly ctx: StepContext,
+    private readonly task: ShardTask,
+  ) {
+    this.store = new AttemptStore(ctx);
+    this.clock = new StepClock(ctx);
+    this.reader = readerOf(ctx.source);
+    this.window = { startMs: task.windowStartMs, endMs: task.windowEndMs };
+    this.partitions = [...task.partitions].sort((a, b) => a - b);
+  }
+
+  async execute(): Promise<ShardResult> {
+    // The attempt must still own the window before a single object is written.
+    this.pending = await this.store.update(this.window, (state) => ({
+      value: state.pending as PendingBatch,
+    }));
+    const bounds = new Map((await this.ctx.source.partitionBounds()).map((b) => [b.partition, b] as const));
+    const startOffsets = this.pending.startOffsets;
+    this.tracker = new WindowTracker(
+      this.window,
+      this.partitions.map((partition) => {
+        const own = partsOf(this.pending, partition);
+        const clocks = own.map((part) => part.maxTimestampMs).filter((ts): ts is number => ts !== null);
+        return {
+          partition,
+          nextOffset:
+            resumeOffset(this.pending, startOffsets, partition) ?? bounds.get(partition)?.low ?? '0',
+          ...(clocks.length ? { clockMs: Math.max(...clocks) } : {}),
+        };
+      }),
+      {
+        allowedLatenessMs: this.ctx.config.allowedLatenessMs,
+        futureToleranceMs: this.ctx.config.futureToleranceMs,
+      },
+    );
+    for (const partition of this.partitions) {
+      this.sequences.set(partition, partsOf(this.pending, partition).length);
+      const end = recordedEnd(this.pending, partition);
+      if (end !== undefined) {
+        this.ends.set(partition, end);
+        this.replayed.add(partition);
+      }
+    }
+
+    try {
+      // Partitions read to their end whose clocks the wall clock has carried past the window are done
+      // before any poll: a backlog of quiet windows closes without waiting a poll interval each.
+      this.noteHighWatermarks(bounds.values());
+      this.tracker.noteWallClock(this.clock.now());
+      await this.closeDone();
+      await this.reader.fetchFrom(new Map(this.open().map((p) => [p, this.tracker.nextOffset(p)])));
+
+      for (let reading = this.open(); reading.length > 0; reading = this.open()) {
+        const stop = this.clock.stopReason();
+        if (stop) return await this.stopped(stop);
+        const before = this.clock.now();
+        const batches = await this.reader.poll(this.clock.pollWaitMs());
+        const nowMs = this.clock.now();
+        const fed = new Set<number>();
+        for (const batch of batches) {
+          if (!this.partitions.includes(batch.partition) || this.isDone(batch.partition)) continue;
+          fed.add(batch.partition);
+          const stopped = await this.write(batch.partition, this.take(batch, nowMs));
+          if (stopped) return await this.stopped(stopped);
+        }
+        await this.advanceIdleClocks(fed, nowMs - before, nowMs);
+        await this.closeDone();
+        this.ctx.onProgress?.({
+          windowStartMs: this.window.startMs,
+          windowEndMs: this.window.endMs,
+          records: this.writtenSoFar(),
+          partitionsDone: this.finished.size,
+          partitions: this.partitions.length,
+          lag: this.tracker.lag(),
+        });
+      }
+      // The next window starts where this one ends: let the fetch run while finalize writes the manifest.
+      await this.reader.fetchFrom(new Map([...this.ends].map(([p, end]) => [p, end])));
+      return { shard: this.task.shard, stopped: null, partitions: this.outcomes() };
+    } catch (error) {
+      // Uploads a failed abort leaves behind are removed by the bucket's lifecycle rule.
+      await this.abandonOpenParts().catch(() => {});
+      throw error;
+    }
+  }
+
+  private isDone(partition: number): boolean {
+    const end = this.ends.get(partition);
+    if (end !== undefined) return BigInt(this.tracker.nextOffset(partition)) >= BigInt(end);
+    return this.tracker.isDone(partition);
+  }
+
+  private open(): number[] {
+    return this.partitions.filter((p) => !this.finished.has(p) && !this.isDone(p));
+  }
+
+  /**
+   * Finishes every partition that is done: records the ends not yet recorded (together, in one write),
+   * then writes and records their last parts (together too).
+   */
+  private async closeDone(): Promise<void> {
+    const done = this.partitions.filter((p) => !this.finished.has(p) && this.isDone(p));
+    if (done.length === 0) return;
+    const unrecorded = done.filter((p) => !this.ends.has(p));
+    if (unrecorded.length > 0) {
+      const nowMs = this.clock.now();
+      const answers = await this.store.update(this.window, (state) => {
+        let pending = state.pending as PendingBatch;
+        const held = new Map<number, string | { partsReach: string }>();
+        for (const partition of unrecorded) {
+          const recording = withEnd(pending, partition, this.tracker.nextOffset(partition), nowMs);
+          if ('partsReach' in recording) held.set(partition, recording);
+          else {
+            pending = recording.pending;
+            held.set(partition, recording.end);
+          }
+        }
+        return { state: { ...state, pending }, value: held };
+      });
+      for (const [partition, end] of answers) {
+        const mine = this.tracker.nextOffset(partition);
+        if (typeof end !== 'string' || end !== mine) {
+          // Another writer of this shard (a retry while this one still ran) read the partition differently.
+          throw new AttemptSupersededError(
+            this.store.pipelineId,
+            this.ctx.attemptId,
+            typeof end === 'string'
+              ? `partition ${partition}'s end is recorded as ${end}, this shard reached ${mine}`
+              : `partition ${partition}'s parts already reach ${end.partsReach}, past this shard's ${mine}`,
+          );
+        }
+        this.ends.set(partition, end);
+      }
+    }
+    this.reader.pause(done);
+    const parts: FinishedPart[] = [];
+    await Promise.all(
+      done.map(async (partition) => {
+        const writer = this.writers.get(partition);
+        if (!writer) return;
+        parts.push(await writer.finish(this.ends.get(partition) ?? writer.start.firstOffset));
+        this.writers.delete(partition);
+        this.records.set(partition, (this.records.get(partition) ?? 0) + writer.records);
+      }),
+    );
+    if (parts.length > 0) await this.recordParts(parts);
+    for (const partition of done) this.finished.add(partition);
+  }
+
+  private async recordParts(parts: readonly FinishedPart[]): Promise<void> {
+    const mismatch = await this.store.update(this.window, (state) => {
+      let pending = state.pending as PendingBatch;
+      for (const part of parts) {
+        const next = withPart(pending, part);
+        if (next instanceof PartMismatch) return { value: next };
+        pending = next;
+      }
+      this.pending = pending;
+      return { state: { ...state, pending }, value: undefined };
+    });
+    if (mismatch) {
+      throw new WindowIntegrityError(this.store.pipelineId, [
+        `part ${mismatch.offered.key} is recorded with ${mismatch.recorded.bytes} bytes (sha256 ${mismatch.recorded.sha256}) and was written again with ${mismatch.offered.bytes} (sha256 ${mismatch.offered.sha256})`,
+      ]);
+    }
+  }
+
+  /** Places a batch's records; for a partition with a recorded end, only those below it. */
+  private take(batch: SourceBatch, nowMs: number): PlacedRecord[] {
+    const endOffset = this.ends.get(batch.partition);
+    if (endOffset === undefined) {
+      return this.tracker.take(batch.partition, batch.records, batch.nextOffset, nowMs);
+    }
+    const end = BigInt(endOffset);
+    const records = batch.records.filter((r) => BigInt(r.offset) < end);
+    const next = BigInt(batch.nextOffset) < end ? batch.nextOffset : endOffset;
+    return this.tracker.take(batch.partition, records, next, nowMs, true);
+  }
+
+  private async advanceIdleClocks(fed: ReadonlySet<number>, waitedMs: number, nowMs: number): Promise<void> {
+    this.tracker.noteWallClock(nowMs);
+    const idle = this.partitions.filter((p) => !fed.has(p) && !this.ends.has(p) && !this.tracker.isDone(p));
+    if (idle.length === 0) return;
+    // Only a partition read to its high watermark is idle; the watermark may have moved since we last asked.
+    if (idle.some((p) => this.tracker.isCaughtUp(p))) {
+      this.noteHighWatermarks(await this.ctx.source.partitionBounds());
+    }
+    for (const p of idle) this.tracker.noteEmptyPoll(p, waitedMs);
+  }
+
+  private noteHighWatermarks(bounds: Iterable<{ partition: number; high: string }>): void {
+    for (const b of bounds) {
+      if (this.partitions.includes(b.partition)) this.tracker.noteHighWatermark(b.partition, b.high);
+    }
+  }
+
+  private writerFor(partition: number): PartWriter {
+    let writer = this.writers.get(partition);
+    if (!writer) {
+      const { config } = this.ctx;
+      // A new part starts where the partition's last finished part ended.
+      writer = new PartWriter(this.ctx.sink, {
+        prefix: config.output.prefix,
+        topic: config.topic,
+        window: this.window,
+        partition,
+        sequence: this.sequences.get(partition) ?? 0,
+        firstOffset: resumeOffset(this.pending, this.pending.startOffsets, partition) ?? '0',
+        compression: config.compression,
+        layout: partLayoutOf(config),
+      });
+      this.writers.set(partition, writer);
+    }
+    return writer;
+  }
+
+  private async write(partition: number, placed: readonly PlacedRecord[]): Promise<StopReason | undefined> {
+    const { topic, partSizeBytes } = this.ctx.config;
+    const parseRecord = this.ctx.hooks?.parseRecord;
+    for (const { record, placement } of placed) {
+      const writer = this.writerFor(partition);
+      const late = placement === Placement.LATE;
+      if (placement === Placement.BAD_TIMESTAMP) {
+        writer.addError(errorLine(toOutputRow(topic, record), badTimestampReason(record.timestampMs)));
+      } else if (!parseRecord) {
+        const mismatch = writer.addRecord(record, late);
+        if (mismatch !== undefined) writer.addError(errorLine(toOutputRow(topic, record), mismatch));
+      } else {
+        const row = toOutputRow(topic, record);
+        try {
+          writer.addRow(toNdjsonLine(parseRecord(row)), record.timestampMs, late);
+        } catch (error) {
+          writer.addError(
+            errorLine(row, `parseRecord failed: ${error instanceof Error ? error.message : String(error)}`),
+          );
+        }
+      }
+      if (writer.bytes >= partSizeBytes) {
+        const part = await writer.finish((BigInt(record.offset) + 1n).toString());
+        this.writers.delete(partition);
+        this.records.set(partition, (this.records.get(partition) ?? 0) + writer.records);
+        await this.recordParts([part]);
+        this.sequences.set(partition, writer.start.sequence + 1);
+        // A part boundary is a safe point: a large fetched batch does not carry the shard past its deadline.
+        const stop = this.clock.stopReason();
+        if (stop) return stop;
+      }
+    }
+    await this.writers.get(partition)?.flush();
+    return undefined;
+  }
+
+  private writtenSoFar(): number {
+    const open = [...this.writers.values()].reduce((sum, writer) => sum + writer.records, 0);
+    return open + [...this.records.values()].reduce((sum, n) => sum + n, 0);
+  }
+
+  /** Discards the open parts: none becomes visible; finished parts stay recorded. */
+  private async abandonOpenParts(): Promise<void> {
+    await Promise.all([...this.writers.values()].map((writer) => writer.abort()));
+    this.writers.clear();
+  }
+
+  private async stopped(reason: StopReason): Promise<ShardResult> {
+    await this.abandonOpenParts();
+    return { shard: this.task.shard, stopped: reason, partitions: this.outcomes() };
+  }
+
+  private outcomes(): PartitionOutcome[] {
+    return this.partitions.map((partition) => {
+      const done = this.finished.has(partition);
+      // A share whose end an earlier attempt recorded was not read from its start: nothing is known of
+      // what ended it, so no window after it may be skipped on its account.
+      const end = this.replayed.has(partition)
+        ? { endingTimestampMs: null, caughtUp: false }
+        : this.tracker.shareEnd(partition);
+      return {
+        partition,
+        endOffset: done ? (this.ends.get(partition) ?? null) : null,
+        ...end,
+        records: this.records.get(partition) ?? 0,
+      };
+    });
+  }
+}
+
+function badTimestampReason(timestampMs: number): string {
+  if (!(timestampMs >= 0)) return `the record has no usable timestamp (${timestampMs})`;
+  return `timestamp ${new Date(timestampMs).toISOString()} is further in the future than the tolerance allows`;
+}
+
+function errorLine(row: ReturnType<typeof toOutputRow>, reason: string): string {
+  const error: ErrorRow = {
+    topic: row.topic,
+    partition: row.partition,
+    offset: row.offset,
+    timestamp: row.timestamp,
+    reason,
+    record: row,
+  };
+  return toNdjsonLine(error);
+}

@@ -1,0 +1,101 @@
+// Step 3 of a window: check that every partition's share is accounted for, write the manifest last,
+// save the new boundary and offsets with the pending batch cleared in one conditional write, and commit
+// the offsets to the consumer group (the saved state, not the group, is the truth).
+import { manifestKey } from '../core/key-layout.js';
+import { withoutLease } from '../core/lease.js';
+import { buildManifest, serializeManifest } from '../core/manifest.js';
+import { closingProblems, recordedEnd } from '../core/pending-batch.js';
+import type { PendingBatch, PipelineState } from '../core/pipeline-state.js';
+import { nextWindowStartOf } from '../core/window-rule.js';
+import { WindowIntegrityError } from '../errors.js';
+import { AttemptStore } from './attempt-store.js';
+import type { ClosedWindow } from './run-types.js';
+import { StepClock } from './step-clock.js';
+import type { FinalizeResult, ShardResult, StepContext, WindowPlan } from './step-types.js';
+
+const MANIFEST_CONTENT_TYPE = 'application/json';
+
+/** How finalize leaves the lease. */
+export interface FinalizeOptions {
+  /** Keep the lease even when no further window is ready (the caller plans again, then releases it). @default false */
+  readonly keepLease?: boolean;
+  /** Called with the closed window before the `onBatchComplete` hook. */
+  readonly onWindowClosed?: (closed: ClosedWindow) => void;
+}
+
+/** What finalize did, with the closed window for callers in the same process. */
+export interface Finalized extends FinalizeResult {
+  readonly closed?: ClosedWindow;
+}
+
+/** Closes `plan`'s window from what its shards recorded; see the file comment. */
+export async function finalizeWindow(
+  ctx: StepContext,
+  plan: WindowPlan,
+  results: readonly ShardResult[],
+  options: FinalizeOptions = {},
+): Promise<Finalized> {
+  const store = new AttemptStore(ctx);
+  const clock = new StepClock(ctx);
+  const { config, sink, source } = ctx;
+  const window = { startMs: plan.windowStartMs, endMs: plan.windowEndMs };
+  const partitions = plan.tasks.flatMap((task) => task.partitions);
+  // Fails when the attempt no longer owns the window: a later attempt finishes it.
+  const pending = await store.update(window, (state) => ({ value: state.pending as PendingBatch }));
+
+  const problems = closingProblems(pending, partitions);
+  if (problems.length > 0) {
+    const unfinished = partitions.filter((p) => recordedEnd(pending, p) === undefined);
+    const onlyUnfinished = problems.length === unfinished.length;
+    if (!onlyUnfinished || !results.some((r) => r.stopped !== null)) {
+      throw new WindowIntegrityError(store.pipelineId, problems);
+    }
+    // A shard ran out of time: the finished parts stay recorded and the next attempt resumes after them.
+    if (!options.keepLease)
+      await store.update(window, (state) => ({ state: withoutLease(state), value: undefined }));
+    return { outcome: 'incomplete', more: false };
+  }
+
+  const manifest = buildManifest(config.topic, config.compression, pending, config.format);
+  const key = manifestKey(config.output.prefix, config.topic, window);
+  await sink.putObject(key, serializeManifest(manifest), MANIFEST_CONTENT_TYPE);
+
+  const outcomes = results.flatMap((r) => r.partitions);
+  const nowMs = clock.now();
+  // Only the shares this attempt read from their start know what ended them; any other forbids a skip.
+  const nextWindowStartMs =
+    outcomes.length === partitions.length
+      ? nextWindowStartOf(window, outcomes, config.batchIntervalMs, nowMs, config.allowedLatenessMs)
+      : window.endMs;
+  const nextEndMs = nextWindowStartMs + config.batchIntervalMs;
+  // The next window can close within this attempt's time: the caller plans it at once.
+  const more = nextEndMs <= clock.workEndsAtMs && clock.stopReason() === undefined;
+  const endOffsets = pending.endOffsets ?? {};
+  await store.update(window, (state): { state: PipelineState; value: undefined } => {
+    const closed: PipelineState = {
+      ...state,
+      offsets: { ...state.offsets, ...endOffsets },
+      nextWindowStartMs,
+      pending: null,
+      lastClosedWindow: {
+        startMs: window.startMs,
+        endMs: window.endMs,
+        closedAtMs: pending.closedAtMs ?? nowMs,
+        manifestKey: key,
+        records: manifest.totals.records,
+        startOffsets: pending.startOffsets,
+      },
+      windowsClosed: state.windowsClosed + 1,
+    };
+    return { state: more || options.keepLease ? closed : withoutLease(closed), value: undefined };
+  });
+
+  // A window that read nothing moved no offset: the last commit still holds.
+  if (Object.entries(endOffsets).some(([p, offset]) => pending.startOffsets[p] !== offset)) {
+    await source.commit(new Map(Object.entries(endOffsets).map(([p, offset]) => [Number(p), offset])));
+  }
+  const closed = { manifest, manifestLocation: sink.locate(key) };
+  options.onWindowClosed?.(closed);
+  await ctx.hooks?.onBatchComplete?.(manifest);
+  return { outcome: 'closed', more, manifestKey: key, records: manifest.totals.records, closed };
+}

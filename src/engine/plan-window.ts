@@ -1,0 +1,203 @@
+// Step 1 of a window: restore the state, take the lease, pick the window to build and where each
+// partition's share of it resumes, record it as the pending batch, and split its partitions among the
+// shards by the records each must read. Plan writes no object and reads records only to date a new
+// pipeline's first window.
+import { movedOffsets } from '../core/committed-offsets.js';
+import type { WindowBounds } from '../core/key-layout.js';
+import { blockingLease, withLease } from '../core/lease.js';
+import {
+  hasRecordedEnd,
+  newPendingBatch,
+  pendingWindow,
+  recordedEnd,
+  resumeOffset,
+} from '../core/pending-batch.js';
+import { newPipelineState, type PipelineState } from '../core/pipeline-state.js';
+import { assignPartitions } from '../core/shard-assignment.js';
+import { floorToInterval } from '../core/window-rule.js';
+import { GroupOffsetsMovedError, StateConflictError } from '../errors.js';
+import type { PartitionBounds } from '../ports.js';
+import { AttemptStore } from './attempt-store.js';
+import { refuseChangedOutput, refuseOrphanedOutput } from './output-guard.js';
+import { stderrRunLogger } from './run-logger.js';
+import { RunOutcome } from './run-types.js';
+import { readerOf } from './source-reader.js';
+import { resolveStartPositions } from './start-positions.js';
+import { StepClock } from './step-clock.js';
+import type { PlanResult, StepContext } from './step-types.js';
+
+/**
+ * Plans the next window for `shards` shards. Holds the lease for `ctx.attemptId` until `ctx.deadlineMs`
+ * when it answers with a window (and also when it stops after taking it: the caller releases it).
+ */
+export async function planWindow(ctx: StepContext, shards: number): Promise<PlanResult> {
+  const store = new AttemptStore(ctx);
+  const clock = new StepClock(ctx);
+  const { config, source } = ctx;
+  const loaded = await store.load();
+  const state = loaded?.state ?? newPipelineState(config.groupId, config.topic, clock.now());
+  const blocker = blockingLease(state, ctx.attemptId, clock.now(), ctx.endedRunIds);
+  if (blocker) return { kind: 'stop', outcome: RunOutcome.LEASE_HELD, leaseHolder: blocker.owner };
+
+  // Reach the broker before writing anything: a missing topic or an unreachable broker leaves state untouched.
+  const bounds = await source.partitionBounds();
+  if (loaded === undefined) await refuseOrphanedOutput(ctx.sink, config, store.pipelineId);
+  else {
+    refuseChangedOutput(state, config, store.pipelineId);
+    const moved = movedOffsets(state, await source.committedOffsets());
+    if (moved.length > 0) throw new GroupOffsetsMovedError(store.pipelineId, moved);
+  }
+  const leased = await takeLease(ctx, store, state, bounds, loaded === undefined);
+  if (leased.holder !== undefined)
+    return { kind: 'stop', outcome: RunOutcome.LEASE_HELD, leaseHolder: leased.holder };
+  const { retentionGapRecords } = leased;
+
+  const stop = clock.stopReason();
+  if (stop) return { kind: 'stop', outcome: stop, retentionGapRecords };
+  let current = store.state ?? state;
+  const window = current.pending
+    ? pendingWindow(current.pending)
+    : await nextWindow(ctx, clock, current, bounds);
+  if (window === undefined) return { kind: 'stop', outcome: RunOutcome.CAUGHT_UP, retentionGapRecords };
+  // A window that ends after the deadline cannot close in this attempt; the next one takes it.
+  if (!hasRecordedEnd(current.pending) && window.endMs > clock.workEndsAtMs) {
+    return { kind: 'stop', outcome: RunOutcome.CAUGHT_UP, retentionGapRecords };
+  }
+  if (!current.pending)
+    current = await store.save({ ...current, pending: newPendingBatch(window, current.offsets) });
+
+  const pending = current.pending;
+  const work = bounds.map(({ partition, low, high }) => {
+    const from = BigInt(resumeOffset(pending, pending?.startOffsets ?? current.offsets, partition) ?? low);
+    const to = BigInt(recordedEnd(pending, partition) ?? high);
+    return { partition, records: Number(to > from ? to - from : 0n) };
+  });
+  const tasks = assignPartitions(work, shards).map((partitions, shard) => ({
+    attemptId: ctx.attemptId,
+    shard,
+    shards,
+    windowStartMs: window.startMs,
+    windowEndMs: window.endMs,
+    partitions,
+  }));
+  return {
+    kind: 'window',
+    attemptId: ctx.attemptId,
+    windowStartMs: window.startMs,
+    windowEndMs: window.endMs,
+    tasks,
+    retentionGapRecords,
+  };
+}
+
+/** Takes the lease until the deadline; answers the holder's id when another attempt holds it. */
+async function takeLease(
+  ctx: StepContext,
+  store: AttemptStore,
+  state: PipelineState,
+  bounds: readonly PartitionBounds[],
+  isNewPipeline: boolean,
+): Promise<{ holder?: string; retentionGapRecords: number }> {
+  const { config } = ctx;
+  const now = ctx.now ?? Date.now;
+  const logger = ctx.logger ?? stderrRunLogger;
+  const offsetsAtTime =
+    isNewPipeline && config.startPosition.kind === 'timestamp'
+      ? await ctx.source.offsetsForTime(config.startPosition.timestampMs)
+      : undefined;
+  const positions = resolveStartPositions(
+    state.offsets,
+    isNewPipeline,
+    bounds,
+    config.startPosition,
+    offsetsAtTime,
+  );
+  let retentionGapRecords = 0;
+  for (const gap of positions.gaps) {
+    const recordsLost = Number(BigInt(gap.lowWatermark) - BigInt(gap.savedOffset));
+    retentionGapRecords += recordsLost;
+    logger.warn('retention deleted records before any run read them', {
+      topic: config.topic,
+      groupId: config.groupId,
+      runId: ctx.attemptId,
+      partition: gap.partition,
+      savedOffset: gap.savedOffset,
+      firstStoredOffset: gap.lowWatermark,
+      recordsLost,
+    });
+  }
+  const unchanged =
+    !isNewPipeline &&
+    state.lease?.owner === ctx.attemptId &&
+    state.lease.expiresAtMs === ctx.deadlineMs &&
+    sameOffsets(state.offsets, positions.offsets);
+  if (unchanged) return { retentionGapRecords };
+  // A new pipeline's start offsets are saved at once, so that 'latest' means the first run's latest.
+  try {
+    await store.save(withLease({ ...state, offsets: positions.offsets }, ctx.attemptId, ctx.deadlineMs));
+  } catch (error) {
+    if (!(error instanceof StateConflictError)) throw error;
+    // Someone wrote between our read and our write: whoever it was holds the lease now.
+    const reloaded = await store.load();
+    const blocker = reloaded && blockingLease(reloaded.state, ctx.attemptId, now(), ctx.endedRunIds);
+    if (blocker) return { holder: blocker.owner, retentionGapRecords };
+    throw error;
+  }
+  return { retentionGapRecords };
+}
+
+function sameOffsets(a: Readonly<Record<string, string>>, b: Readonly<Record<string, string>>): boolean {
+  const keys = Object.keys(a);
+  return keys.length === Object.keys(b).length && keys.every((k) => a[k] === b[k]);
+}
+
+/** The next window's bounds; for a new pipeline, from its first record's timestamp. */
+async function nextWindow(
+  ctx: StepContext,
+  clock: StepClock,
+  state: PipelineState,
+  bounds: readonly PartitionBounds[],
+): Promise<WindowBounds | undefined> {
+  const interval = ctx.config.batchIntervalMs;
+  if (state.nextWindowStartMs !== null) {
+    return { startMs: state.nextWindowStartMs, endMs: state.nextWindowStartMs + interval };
+  }
+  const first = await firstTimestamp(ctx, clock, state, bounds);
+  if (first === undefined) return undefined;
+  const startMs = floorToInterval(first, interval);
+  return { startMs, endMs: startMs + interval };
+}
+
+/** The earliest timestamp among the partitions' first records. */
+async function firstTimestamp(
+  ctx: StepContext,
+  clock: StepClock,
+  state: PipelineState,
+  bounds: readonly PartitionBounds[],
+): Promise<number | undefined> {
+  const positions = new Map(bounds.map((b) => [b.partition, state.offsets[String(b.partition)] ?? b.low]));
+  const waiting = new Set(
+    bounds
+      .filter((b) => BigInt(b.high) > BigInt(positions.get(b.partition) ?? b.high))
+      .map((b) => b.partition),
+  );
+  if (waiting.size === 0) return undefined;
+  const reader = readerOf(ctx.source);
+  await reader.fetchFrom(new Map([...positions].filter(([p]) => waiting.has(p))));
+  const nowMs = clock.now();
+  const candidates: number[] = [];
+  while (waiting.size > 0 && !clock.stopReason()) {
+    for (const batch of await reader.poll(clock.pollWaitMs())) {
+      if (!waiting.delete(batch.partition)) continue;
+      // The partition's first record with a usable timestamp (later ones may be late, or bad).
+      const first = batch.records.find(
+        (r) => r.timestampMs >= 0 && r.timestampMs <= nowMs + ctx.config.futureToleranceMs,
+      );
+      if (first) candidates.push(first.timestampMs);
+    }
+  }
+  // Start over from the saved offsets: these records belong to the window now being defined.
+  reader.pause(bounds.map((b) => b.partition));
+  if (waiting.size > 0) return undefined;
+  return candidates.length > 0 ? Math.min(...candidates) : floorToInterval(nowMs, ctx.config.batchIntervalMs);
+}
