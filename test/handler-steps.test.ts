@@ -19,6 +19,7 @@ import {
 } from './support/bed.js';
 
 const MINUTE = 60_000;
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
 function lambdaContext(remainingMs: number): Context {
   const deadline = Date.now() + remainingMs;
@@ -60,7 +61,7 @@ afterEach(() => {
 type PlanAnswer = PlanResult & { deadlineMs: number };
 
 /** A pipeline of `partitions` partitions with `shards` shards, its settings stubbed in the environment. */
-async function shardedPipeline(partitions: number, shards: number) {
+async function shardedPipeline(partitions: number, shards: number, intervalSeconds = 60) {
   const topic = await createTopic(partitions);
   const bucket = await createBucket();
   const table = await createStateTable();
@@ -69,7 +70,7 @@ async function shardedPipeline(partitions: number, shards: number) {
     KAFKA_BROKERS: brokers().join(','),
     KAFKA_TOPIC: topic,
     KAFKA_GROUP_ID: groupId,
-    BATCH_INTERVAL_SECONDS: '60',
+    BATCH_INTERVAL_SECONDS: String(intervalSeconds),
     POLL_INTERVAL_SECONDS: '1',
     OUTPUT_BUCKET: bucket,
     STATE_TABLE: table,
@@ -85,26 +86,31 @@ async function shardedPipeline(partitions: number, shards: number) {
 
 describe('the handler under the shard state machine', () => {
   it('lands a backlog exactly once through plan, shards at once and finalize, then releases the lease', async () => {
-    const { topic, bucket, state } = await shardedPipeline(4, 2);
-    const base = Math.floor(Date.now() / MINUTE) * MINUTE - 3 * MINUTE;
+    // 5-minute windows, and a budget that ends before the current window does: the execution closes
+    // the backlog's windows and stops, without waiting for the clock to close the current one.
+    const interval = 5 * MINUTE;
+    const budgetMs = 40_000;
+    const currentEnd = Math.ceil(Date.now() / interval) * interval;
+    if (currentEnd - Date.now() < budgetMs + 5_000) await sleep(currentEnd - Date.now() + 100);
+    const { topic, bucket, state } = await shardedPipeline(4, 2, interval / 1000);
+    const base = Math.floor(Date.now() / interval) * interval - 3 * interval;
     await produce(topic, [
       { partition: 0, timestamp: base + 1 },
       { partition: 1, timestamp: base + 2 },
       { partition: 2, timestamp: base + 3 },
-      { partition: 3, timestamp: base + MINUTE + 4 },
-      { partition: 0, timestamp: base + MINUTE + 5 },
+      { partition: 3, timestamp: base + interval + 4 },
+      { partition: 0, timestamp: base + interval + 5 },
     ]);
     const printed = captureJsonLines();
     const attemptId = uniqueName('exec');
     const executionStartTime = new Date().toISOString();
-    const budgetMs = 100_000;
 
     // One execution: every invocation is a new container, as Lambda runs concurrent steps.
     const closed: FinalizeResult[] = [];
     for (let loop = 0; loop < 5; loop++) {
       const plan = (await createHandler()(
         { step: 'plan', attemptId, executionStartTime, budgetMs },
-        lambdaContext(110_000),
+        lambdaContext(60_000),
       )) as PlanAnswer;
       expect(plan.deadlineMs).toBe(Date.parse(executionStartTime) + budgetMs);
       if (plan.kind !== 'window') break;
@@ -113,12 +119,12 @@ describe('the handler under the shard state machine', () => {
       expect((await state())?.lease?.owner).toBe(attemptId);
       const results = (await Promise.all(
         plan.tasks.map((task) =>
-          createHandler()({ step: 'shard', task, deadlineMs: plan.deadlineMs }, lambdaContext(110_000)),
+          createHandler()({ step: 'shard', task, deadlineMs: plan.deadlineMs }, lambdaContext(60_000)),
         ),
       )) as ShardResult[];
       const finalized = (await createHandler()(
         { step: 'finalize', plan, results, deadlineMs: plan.deadlineMs },
-        lambdaContext(110_000),
+        lambdaContext(60_000),
       )) as FinalizeResult;
       expect(finalized.outcome).toBe('closed');
       expect(finalized).not.toHaveProperty('closed');
@@ -142,7 +148,7 @@ describe('the handler under the shard state machine', () => {
     // The next execution finds nothing ready: plan takes the lease, stops and releases it itself.
     const next = (await createHandler()(
       { step: 'plan', attemptId: uniqueName('exec'), deadlineMs: Date.now() + 30_000 },
-      lambdaContext(110_000),
+      lambdaContext(60_000),
     )) as PlanAnswer;
     vi.restoreAllMocks();
     expect(next).toMatchObject({ kind: 'stop', outcome: 'caught-up' });
