@@ -112,6 +112,7 @@ describe('the app with -c overrides for MSK IAM in a VPC', () => {
     });
     expect(stack.pipelines.map((p) => p.node.id)).toEqual(['Orders', 'PaymentsV2']);
     template.resourceCountIs('AWS::StepFunctions::StateMachine', 2);
+    template.hasOutput('OrdersStateMachineArn', {});
     expect(stack.pipelines.map((p) => p.shards)).toEqual([2, 2]);
     template.hasResource('AWS::S3::Bucket', { DeletionPolicy: 'Delete' });
     template.hasResourceProperties('AWS::Logs::LogGroup', { RetentionInDays: 14 });
