@@ -524,7 +524,9 @@ export class PullerPipeline extends Construct {
   }
 
   /**
-   * Failed runs: the function's `Errors` (AWS/Lambda). The errors alarm watches it.
+   * Failed runs: the function's `Errors` (AWS/Lambda). The errors alarm watches it. With shards it counts
+   * failed steps, including those a retry then cured; the errors alarm watches the state machine's
+   * failed and timed-out executions instead (`shardStateMachine.metricUnsuccessfulExecutions()`).
    * @default - sum over one batch interval
    */
   metricErrors(props: cloudwatch.MetricOptions = {}): cloudwatch.Metric {

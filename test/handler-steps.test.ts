@@ -86,12 +86,12 @@ async function shardedPipeline(partitions: number, shards: number, intervalSecon
 
 describe('the handler under the shard state machine', () => {
   it('lands a backlog exactly once through plan, shards at once and finalize, then releases the lease', async () => {
-    // 5-minute windows, and a budget that ends before the current window does: the execution closes
+    // 15-minute windows, and a budget that ends before the current window does: the execution closes
     // the backlog's windows and stops, without waiting for the clock to close the current one.
-    const interval = 5 * MINUTE;
-    const budgetMs = 40_000;
+    const interval = 15 * MINUTE;
+    const budgetMs = 100_000;
     const currentEnd = Math.ceil(Date.now() / interval) * interval;
-    if (currentEnd - Date.now() < budgetMs + 5_000) await sleep(currentEnd - Date.now() + 100);
+    if (currentEnd - Date.now() < budgetMs + 10_000) await sleep(currentEnd - Date.now() + 100);
     const { topic, bucket, state } = await shardedPipeline(4, 2, interval / 1000);
     const base = Math.floor(Date.now() / interval) * interval - 3 * interval;
     await produce(topic, [
@@ -110,7 +110,7 @@ describe('the handler under the shard state machine', () => {
     for (let loop = 0; loop < 5; loop++) {
       const plan = (await createHandler()(
         { step: 'plan', attemptId, executionStartTime, budgetMs },
-        lambdaContext(60_000),
+        lambdaContext(120_000),
       )) as PlanAnswer;
       expect(plan.deadlineMs).toBe(Date.parse(executionStartTime) + budgetMs);
       if (plan.kind !== 'window') break;
@@ -119,12 +119,12 @@ describe('the handler under the shard state machine', () => {
       expect((await state())?.lease?.owner).toBe(attemptId);
       const results = (await Promise.all(
         plan.tasks.map((task) =>
-          createHandler()({ step: 'shard', task, deadlineMs: plan.deadlineMs }, lambdaContext(60_000)),
+          createHandler()({ step: 'shard', task, deadlineMs: plan.deadlineMs }, lambdaContext(120_000)),
         ),
       )) as ShardResult[];
       const finalized = (await createHandler()(
         { step: 'finalize', plan, results, deadlineMs: plan.deadlineMs },
-        lambdaContext(60_000),
+        lambdaContext(120_000),
       )) as FinalizeResult;
       expect(finalized.outcome).toBe('closed');
       expect(finalized).not.toHaveProperty('closed');
@@ -148,12 +148,12 @@ describe('the handler under the shard state machine', () => {
     // The next execution finds nothing ready: plan takes the lease, stops and releases it itself.
     const next = (await createHandler()(
       { step: 'plan', attemptId: uniqueName('exec'), deadlineMs: Date.now() + 30_000 },
-      lambdaContext(60_000),
+      lambdaContext(120_000),
     )) as PlanAnswer;
     vi.restoreAllMocks();
     expect(next).toMatchObject({ kind: 'stop', outcome: 'caught-up' });
     expect((await state())?.lease).toBeNull();
-  });
+  }, 300_000);
 
   it('stops each step by the earlier of its invocation’s end and the execution’s deadline; abandon releases only its own lease', async () => {
     const { topic, state } = await shardedPipeline(2, 2);
