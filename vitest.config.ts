@@ -7,6 +7,7 @@ const UNIT = [
   'test/cli-units.test.ts',
   'test/directory-sink.test.ts',
   'test/file-state-store.test.ts',
+  'test/handler-step-events.test.ts',
 ];
 /** The package as a user installs it: packed, installed into a fresh CDK app, synthesized. */
 const PACKAGE = ['test/package/pack-install.test.ts'];

@@ -13,4 +13,5 @@ export {
 } from './kafka-batch-puller-stack.js';
 export { KafkaSecurityMode } from './kafka-security.js';
 export { PullerPipeline, type PullerPipelineOptions, type PullerPipelineProps } from './puller-pipeline.js';
+export { ShardStateMachine, type ShardStateMachineProps } from './shard-state-machine.js';
 export { StartPosition } from './start-position.js';

@@ -199,6 +199,12 @@ export class KafkaBatchPullerStack extends Stack {
         value: pipeline.lambdaFunction.functionName,
         description: `The function landing topic ${pipeline.topic}`,
       });
+      if (pipeline.shardStateMachine) {
+        new CfnOutput(this, `${pipeline.node.id}StateMachineArn`, {
+          value: pipeline.shardStateMachine.stateMachine.stateMachineArn,
+          description: `The state machine running topic ${pipeline.topic}'s ${pipeline.shards} shards`,
+        });
+      }
     }
   }
 

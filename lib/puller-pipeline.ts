@@ -10,8 +10,9 @@ import * as lambda from 'aws-cdk-lib/aws-lambda';
 import * as nodejs from 'aws-cdk-lib/aws-lambda-nodejs';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import * as scheduler from 'aws-cdk-lib/aws-scheduler';
+import * as schedulerTargets from 'aws-cdk-lib/aws-scheduler-targets';
 import { Construct } from 'constructs';
-import { Compression, ConfigVariables } from '../src/config.js';
+import { Compression, ConfigVariables, MAX_SHARDS } from '../src/config.js';
 import { columnProblem, formatColumns } from '../src/core/column-declarations.js';
 import { isTopicName, TOPIC_NAME_RULE } from '../src/core/kafka-names.js';
 import type { DeclaredColumn } from '../src/core/parquet-schema.js';
@@ -29,6 +30,7 @@ import { KafkaSecurityMode, mskIamResourceArns } from './kafka-security.js';
 import { LambdaInvokeTarget } from './lambda-invoke-target.js';
 import { addNagSuppressions, findingEndingWith } from './nag-suppressions.js';
 import { QueueDestination } from './queue-destination.js';
+import { ShardStateMachine } from './shard-state-machine.js';
 import { StartPosition } from './start-position.js';
 
 /** Settings of one pipeline: one topic, one consumer group, one function and schedule. */
@@ -151,10 +153,21 @@ export interface PullerPipelineOptions {
   readonly safetyMargin?: Duration;
 
   /**
-   * The function's timeout; a run uses all of it when it has backlog to catch up.
+   * The function's timeout; a run uses all of it when it has backlog to catch up. With `shards` above 1,
+   * the run's budget: every step stops new work by the execution's start plus this.
    * @default - the batch interval, at most 15 minutes
    */
   readonly timeout?: Duration;
+
+  /**
+   * How many shards read a window's partitions in parallel, each in its own invocation of the function;
+   * a whole number from 1 to 256. 1 is one invocation per run, started by the schedule. Above 1 the
+   * schedule starts a Step Functions state machine (plan → shards → finalize, see `ShardStateMachine`),
+   * and the function's reserved concurrency is `shards + 1`. Shard when one run cannot keep up with the
+   * topic (see the README's "When to shard"); more shards than partitions leaves the extra ones idle.
+   * @default 1
+   */
+  readonly shards?: number;
 
   /**
    * The function's memory, MiB (CPU grows with it).
@@ -212,6 +225,14 @@ const MANAGED_VARIABLES: ReadonlySet<string> = new Set<string>([
   'POWERTOOLS_LOG_LEVEL',
 ]);
 
+/**
+ * The function's reserved concurrency: one run at a time with one shard (today's shape); with N shards,
+ * one execution's N shards plus the plan of the next execution, which may overlap them.
+ */
+export function reservedConcurrencyFor(shards: number): number {
+  return shards === 1 ? 1 : shards + 1;
+}
+
 const ms = (duration: Duration): number => duration.toMilliseconds();
 const seconds = (duration: Duration): string => String(duration.toMilliseconds() / 1000);
 const minDuration = (a: Duration, b: Duration): Duration => (ms(a) <= ms(b) ? a : b);
@@ -219,8 +240,10 @@ const maxDuration = (a: Duration, b: Duration): Duration => (ms(a) >= ms(b) ? a 
 
 /**
  * One topic landed in S3 as time-windowed batches: a function with reserved concurrency 1, an EventBridge
- * Scheduler schedule that invokes it every batch interval, and an errors and a freshness alarm. Create it
- * with `KafkaBatchPuller.addPipeline`, or with `new PullerPipeline(scope, id, { puller, topic, ... })`.
+ * Scheduler schedule that invokes it every batch interval, and an errors and a freshness alarm. With
+ * `shards` above 1 the schedule starts a `ShardStateMachine` that runs the function once per step (plan,
+ * each shard, finalize) instead. Create it with `KafkaBatchPuller.addPipeline`, or with
+ * `new PullerPipeline(scope, id, { puller, topic, ... })`.
  */
 export class PullerPipeline extends Construct {
   /** The puller whose bucket, state table, failure queue and Kafka connection the pipeline uses. */
@@ -239,9 +262,13 @@ export class PullerPipeline extends Construct {
   readonly role: iam.IRole;
   /** The function's log group. */
   readonly logGroup: logs.ILogGroup;
-  /** The schedule that invokes the function every batch interval. */
+  /** The schedule that invokes the function (or, with shards, starts the state machine) every batch interval. */
   readonly schedule: scheduler.Schedule;
-  /** In alarm when a run fails. */
+  /** How many shards read a window in parallel. */
+  readonly shards: number;
+  /** The state machine the schedule starts, when `shards` is above 1. */
+  readonly shardStateMachine?: ShardStateMachine;
+  /** In alarm when a run fails (with shards: when an execution fails or times out). */
   readonly errorsAlarm: cloudwatch.Alarm;
   /** In alarm when windows stop closing, or runs stop reporting. */
   readonly freshnessAlarm: cloudwatch.Alarm;
@@ -263,7 +290,8 @@ export class PullerPipeline extends Construct {
     if (problems.length > 0) {
       throw new Error(`Invalid props for pipeline ${this.node.path}:\n  - ${problems.join('\n  - ')}`);
     }
-    const { topic, groupId, batchInterval, outputPrefix } = o;
+    const { topic, groupId, batchInterval, outputPrefix, shards } = o;
+    this.shards = shards;
     this.topic = topic;
     this.groupId = groupId;
     this.outputPrefix = outputPrefix;
@@ -283,18 +311,23 @@ export class PullerPipeline extends Construct {
     // retry would only run beside the next scheduled one), and an invocation that waited a whole interval
     // (reserved concurrency 1 queues it behind a long run) is dropped instead of running late next to its
     // successor. Failed and dropped invocations go to the failure queue for inspection.
+    // With shards, the state machine invokes the function synchronously, one invocation per step: no
+    // asynchronous invocation settings. Its reserved concurrency fits one execution's shards plus the
+    // next execution's plan, which may start while the shards of a long run still work (it finds the
+    // lease held and stops). Anything more (a retry beside an invocation still running, the shards a failed
+    // Map leaves running) is throttled, and the state machine retries it with backoff.
     const eventAge = maxDuration(EVENT_AGE_MIN, minDuration(batchInterval, EVENT_AGE_MAX));
     const functionProps = {
       runtime: HANDLER_RUNTIME,
       architecture: puller.architecture,
-      description: `Lands Kafka topic ${topic} in S3 every ${batchInterval.toHumanString()}`,
+      description: `Lands Kafka topic ${topic} in S3 every ${batchInterval.toHumanString()}${shards > 1 ? ` with ${shards} shards` : ''}`,
       role,
       timeout: o.timeout,
       memorySize: o.memorySize,
-      reservedConcurrentExecutions: 1,
-      retryAttempts: 0,
-      maxEventAge: eventAge,
-      onFailure: new QueueDestination(puller.failureQueue),
+      reservedConcurrentExecutions: reservedConcurrencyFor(shards),
+      ...(shards === 1
+        ? { retryAttempts: 0, maxEventAge: eventAge, onFailure: new QueueDestination(puller.failureQueue) }
+        : {}),
       logGroup: this.logGroup,
       environment: this.environmentOf(options, o),
       ...(puller.vpc
@@ -318,7 +351,19 @@ export class PullerPipeline extends Construct {
     // 4. Exactly what a run does.
     this.grantRun(role);
 
-    // 5. The schedule, with the same no-retry policy as the function (see 3).
+    // 5. The schedule, with the same no-retry policy as the function (see 3). With shards it starts the
+    // state machine, whose failed executions the errors alarm watches (6).
+    if (shards > 1) {
+      this.shardStateMachine = new ShardStateMachine(this, 'ShardStateMachine', {
+        lambdaFunction: this.lambdaFunction,
+        shards,
+        runTimeout: o.timeout,
+        metricPeriod: batchInterval,
+        logRetention: puller.logRetention,
+        comment: `kafka-batch-puller: topic ${topic}, ${shards} shards`,
+      });
+    }
+    const stateMachine = this.shardStateMachine?.stateMachine;
     const schedulerRole = new iam.Role(this, 'SchedulerRole', {
       assumedBy: new iam.ServicePrincipal('scheduler.amazonaws.com', {
         conditions: {
@@ -332,25 +377,36 @@ export class PullerPipeline extends Construct {
           },
         },
       }),
-      description: `EventBridge Scheduler: invokes the kafka-batch-puller function for topic ${topic}`,
+      description: stateMachine
+        ? `EventBridge Scheduler: starts the kafka-batch-puller state machine for topic ${topic}`
+        : `EventBridge Scheduler: invokes the kafka-batch-puller function for topic ${topic}`,
     });
+    const targetProps = {
+      role: schedulerRole,
+      retryAttempts: 0,
+      maxEventAge: eventAge,
+      deadLetterQueue: puller.failureQueue,
+    };
     this.schedule = new scheduler.Schedule(this, 'Schedule', {
       schedule: scheduler.ScheduleExpression.rate(batchInterval),
       description: `kafka-batch-puller: topic ${topic} every ${batchInterval.toHumanString()}`,
       enabled: options.enabled ?? true,
-      target: new LambdaInvokeTarget(this.lambdaFunction, {
-        role: schedulerRole,
-        retryAttempts: 0,
-        maxEventAge: eventAge,
-        deadLetterQueue: puller.failureQueue,
-      }),
+      target: stateMachine
+        ? new schedulerTargets.StepFunctionsStartExecution(stateMachine, {
+            ...targetProps,
+            input: scheduler.ScheduleTargetInput.fromObject({}),
+          })
+        : new LambdaInvokeTarget(this.lambdaFunction, targetProps),
     });
 
     // 6. Alarms. Periods are one interval; the freshness alarm needs two periods in a row, since a run's
     // report can slip into the next period and leave one empty (CloudWatch looks back at most a day).
     this.errorsAlarm = new cloudwatch.Alarm(this, 'ErrorsAlarm', {
-      alarmDescription: `kafka-batch-puller: a run for topic ${topic} failed; the next run retries its work. See the function's logs and the failure queue.`,
-      metric: this.metricErrors(),
+      alarmDescription: this.shardStateMachine
+        ? `kafka-batch-puller: a run (state machine execution) for topic ${topic} failed or timed out; the next run retries its work. See the execution's log, the function's logs and the failure queue.`
+        : `kafka-batch-puller: a run for topic ${topic} failed; the next run retries its work. See the function's logs and the failure queue.`,
+      // With shards, a step the state machine retried successfully is not a failed run.
+      metric: this.shardStateMachine?.metricUnsuccessfulExecutions() ?? this.metricErrors(),
       threshold: 1,
       comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
       evaluationPeriods: 1,
@@ -468,7 +524,9 @@ export class PullerPipeline extends Construct {
   }
 
   /**
-   * Failed runs: the function's `Errors` (AWS/Lambda). The errors alarm watches it.
+   * Failed runs: the function's `Errors` (AWS/Lambda). The errors alarm watches it. With shards it counts
+   * failed steps, including those a retry then cured; the errors alarm watches the state machine's
+   * failed and timed-out executions instead (`shardStateMachine.metricUnsuccessfulExecutions()`).
    * @default - sum over one batch interval
    */
   metricErrors(props: cloudwatch.MetricOptions = {}): cloudwatch.Metric {
@@ -526,6 +584,8 @@ export class PullerPipeline extends Construct {
       POWERTOOLS_LOG_LEVEL: puller.logLevel,
       NODE_OPTIONS: HANDLER_NODE_OPTIONS,
     };
+    // Set only with shards: one shard is the handler's default, and today's functions keep their settings.
+    if (resolved.shards > 1) env[V.shards] = String(resolved.shards);
     if (options.allowedLateness) env[V.allowedLatenessSeconds] = seconds(options.allowedLateness);
     if (options.futureTolerance) env[V.futureToleranceSeconds] = seconds(options.futureTolerance);
     // The secret's ARN only: the function reads the credentials at run time.
@@ -625,6 +685,7 @@ type ResolvedOptions = Required<
     | 'glueTable'
     | 'glueDatabaseName'
     | 'glueTableName'
+    | 'shards'
   >
 >;
 
@@ -653,6 +714,7 @@ function resolveOptions(options: PullerPipelineOptions): ResolvedOptions {
       glueNameOf(options.outputPrefix ? `${options.outputPrefix}_${options.topic}` : options.topic),
     freshnessAlarmIntervals: options.freshnessAlarmIntervals ?? 3,
     outputPrefix: options.outputPrefix ?? '',
+    shards: options.shards ?? 1,
   };
 }
 
@@ -693,6 +755,9 @@ function pipelineProblems(
     problems.push(
       `safetyMargin must be shorter than timeout, got ${o.safetyMargin.toHumanString()} and ${o.timeout.toHumanString()}`,
     );
+  }
+  if (!Number.isInteger(o.shards) || o.shards < 1 || o.shards > MAX_SHARDS) {
+    problems.push(`shards must be a whole number from 1 to ${MAX_SHARDS}, got ${o.shards}`);
   }
   if (!Number.isInteger(o.memorySize) || o.memorySize < 128 || o.memorySize > 10_240) {
     problems.push(`memorySize must be a whole number of MiB from 128 to 10240, got ${o.memorySize}`);

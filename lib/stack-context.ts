@@ -67,6 +67,7 @@ export const PipelineContextKeys = [
   'safetyMarginSeconds',
   'timeoutSeconds',
   'memoryMb',
+  'shards',
   'freshnessAlarmIntervals',
   'enabled',
 ] as const;
@@ -194,6 +195,7 @@ function pipelineOptions(
     safetyMargin: pick((r) => r.seconds('safetyMarginSeconds')),
     timeout: pick((r) => r.seconds('timeoutSeconds')),
     memorySize: memoryMb,
+    shards: pick((r) => r.number('shards')),
     freshnessAlarmIntervals: pick((r) => r.number('freshnessAlarmIntervals')),
     enabled: pick((r) => r.boolean('enabled')),
   };

@@ -1,5 +1,6 @@
 // The Lambda's composition root: read the validated config once, wire the adapters, run the engine
-// until the invocation's deadline, and report through Powertools logs and metrics.
+// until the invocation's deadline, and report through Powertools logs and metrics. A scheduled event
+// runs the whole pipeline; an event with a `step` (from the shard state machine) runs that one step.
 import { Logger } from '@aws-lambda-powertools/logger';
 import { Metrics, MetricUnit } from '@aws-lambda-powertools/metrics';
 import type { Context } from 'aws-lambda';
@@ -7,8 +8,11 @@ import { type Adapters, createAdapters } from '../adapters/create-adapters.js';
 import { loadConfig, type PullerConfig } from '../config.js';
 import { runPipeline } from '../engine/run-pipeline.js';
 import { type PullerHooks, RunOutcome, type RunReport } from '../engine/run-types.js';
-import { FailureKind, failureKindOf } from '../errors.js';
+import { AttemptSupersededError, FailureKind, failureKindOf } from '../errors.js';
 import { PullerMetric } from '../metric-names.js';
+import { runStep, type StepResponse } from './run-step.js';
+import { isStepEvent, parseStepEvent, type RawStepEvent, TransientStepError } from './step-events.js';
+import type { StepName } from './step-names.js';
 
 /** What one invocation returns (also logged): the run's outcome and totals, as the run report has them. */
 export interface HandlerResult
@@ -27,22 +31,33 @@ export interface HandlerResult
   readonly windowsClosed: number;
 }
 
+/**
+ * The Lambda handler: a scheduled event (no `step`) runs the whole pipeline and answers its result; an
+ * event of the shard state machine runs its step and answers what the state machine passes on.
+ */
+export interface PullerHandler {
+  (event: RawStepEvent, context: Context): Promise<StepResponse>;
+  (event: unknown, context: Context): Promise<HandlerResult>;
+}
+
 const SERVICE_NAME = process.env.POWERTOOLS_SERVICE_NAME ?? 'kafka-batch-puller';
 
 /**
  * Builds a handler, optionally with hooks. Deploy `handler` as is, or wrap your own:
  * `export const handler = createHandler({ parseRecord: (row) => ({ ...row, value: JSON.parse(row.value ?? 'null') }) })`.
  */
-export function createHandler(hooks: PullerHooks = {}) {
+export function createHandler(hooks: PullerHooks = {}): PullerHandler {
   const logger = new Logger({ serviceName: SERVICE_NAME });
   let config: PullerConfig | undefined;
   // Invocations in one container run one after another: an earlier one has ended, so a lease it could
   // not release is taken over at once.
   const endedRunIds: string[] = [];
 
-  return async function handler(_event: unknown, context: Context): Promise<HandlerResult> {
+  async function handler(event: unknown, context: Context): Promise<HandlerResult | StepResponse> {
     logger.addContext(context);
+    logger.removeKeys(['step', 'attemptId', 'shard']);
     logger.appendKeys({ runId: context.awsRequestId });
+    const step = isStepEvent(event) ? event : undefined;
     const metrics = new Metrics({
       namespace: process.env.POWERTOOLS_METRICS_NAMESPACE ?? 'KafkaBatchPuller',
       serviceName: SERVICE_NAME,
@@ -57,6 +72,27 @@ export function createHandler(hooks: PullerHooks = {}) {
       config ??= loadConfig(process.env);
       metrics.addDimension('Topic', config.topic);
       logger.appendKeys({ topic: config.topic, groupId: config.groupId });
+      if (step) {
+        // Checked before any adapter exists: a malformed event touches nothing.
+        const parsed = parseStepEvent(step);
+        // The step stops by the execution's deadline, or by this invocation's end if that comes first.
+        const stepDeadlineMs = 'deadlineMs' in parsed ? Math.min(deadlineMs, parsed.deadlineMs) : deadlineMs;
+        adapters = await createAdapters(config, {
+          deadlineMs: stepDeadlineMs,
+          onRetry: (retry) => {
+            awsRetries += 1;
+            logger.warn('AWS call retried', { errorType: retry.errorType, errorName: retry.errorName });
+          },
+        });
+        return await runStep(parsed, {
+          config,
+          adapters,
+          deadlineMs: stepDeadlineMs,
+          hooks,
+          logger,
+          metrics,
+        });
+      }
       adapters = await createAdapters(config, {
         deadlineMs,
         onRetry: (retry) => {
@@ -101,16 +137,22 @@ export function createHandler(hooks: PullerHooks = {}) {
         MetricUnit.Count,
         1,
       );
-      logger.error('run failed', { failureKind, error: error as Error });
+      logger.error(step ? 'step failed' : 'run failed', { failureKind, error: error as Error });
+      // The state machine retries a step on this error type; a superseded attempt only fails again.
+      if (step && failureKind === FailureKind.TRANSIENT && !(error instanceof AttemptSupersededError)) {
+        throw new TransientStepError(step.step as StepName, error);
+      }
       throw error;
     } finally {
       metrics.addMetric(PullerMetric.AWS_RETRIES, MetricUnit.Count, awsRetries);
-      endedRunIds.push(context.awsRequestId);
+      // A step's invocation is no lease owner (its attempt, the execution, is): only whole runs count.
+      if (!step) endedRunIds.push(context.awsRequestId);
       if (endedRunIds.length > 10) endedRunIds.shift();
       metrics.publishStoredMetrics();
       await adapters?.close();
     }
-  };
+  }
+  return handler as PullerHandler;
 }
 
 function resultOf(report: RunReport): HandlerResult {

@@ -6,4 +6,5 @@ export type { Manifest, ManifestObject, ManifestPartition } from '../core/manife
 export type { Encoding, ErrorRow, OutputHeader, OutputRow } from '../core/record-format.js';
 export { type PullerHooks, RunOutcome } from '../engine/run-types.js';
 export { PullerMetric } from '../metric-names.js';
-export { createHandler, type HandlerResult, handler } from './handler.js';
+export { createHandler, type HandlerResult, handler, type PullerHandler } from './handler.js';
+export type { StepResponse } from './run-step.js';

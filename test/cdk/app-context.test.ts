@@ -91,6 +91,7 @@ describe('the app with -c overrides for MSK IAM in a VPC', () => {
       architecture: 'x86_64',
       alarmTopicArn: `arn:aws:sns:${REGION}:${ACCOUNT}:alarms`,
       logRetentionDays: '14',
+      shards: '2',
     },
     true,
   );
@@ -110,6 +111,9 @@ describe('the app with -c overrides for MSK IAM in a VPC', () => {
       Environment: { Variables: Match.objectLike({ KAFKA_BROKERS: 'b-1.events:9098,b-2.events:9098' }) },
     });
     expect(stack.pipelines.map((p) => p.node.id)).toEqual(['Orders', 'PaymentsV2']);
+    template.resourceCountIs('AWS::StepFunctions::StateMachine', 2);
+    template.hasOutput('OrdersStateMachineArn', {});
+    expect(stack.pipelines.map((p) => p.shards)).toEqual([2, 2]);
     template.hasResource('AWS::S3::Bucket', { DeletionPolicy: 'Delete' });
     template.hasResourceProperties('AWS::Logs::LogGroup', { RetentionInDays: 14 });
     template.hasResourceProperties('AWS::CloudWatch::Alarm', {
@@ -144,6 +148,7 @@ describe('the app with a pipelines list', () => {
             pollIntervalSeconds: 10,
             startPosition: 'latest',
             enabled: false,
+            shards: 8,
           },
         ]),
       }),
@@ -161,6 +166,13 @@ describe('the app with a pipelines list', () => {
     expect(clicks?.pollInterval?.toSeconds()).toBe(10);
     expect(clicks?.startPosition?.value).toBe('latest');
     expect(clicks?.enabled).toBe(false);
+    expect(clicks?.shards).toBe(8);
+    expect(orders?.shards).toBeUndefined();
+  });
+
+  it('takes shards from -c, a string, for every topic', () => {
+    const settings = appSettingsFromContext(context({ shards: '4' }));
+    expect(settings.props.pipelines.map((pipeline) => pipeline.shards)).toEqual([4]);
   });
 });
 

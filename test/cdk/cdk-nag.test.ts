@@ -68,6 +68,19 @@ const configurations: Array<[string, (stack: Stack) => void]> = [
     },
   ],
   [
+    'MSK IAM in a VPC with 8 shards (a Step Functions state machine per pipeline)',
+    (stack) => {
+      const puller = new KafkaBatchPuller(stack, 'Puller', {
+        brokers: ['b-1.events.abc.c2.kafka.eu-west-1.amazonaws.com:9098'],
+        kafkaSecurity: KafkaSecurityMode.MSK_IAM,
+        mskClusterArn: CLUSTER_ARN,
+        vpc: importedVpc(stack),
+      });
+      puller.addPipeline('Orders', { topic: 'orders', shards: 8 });
+      puller.addPipeline('Clicks', { topic: 'clicks', shards: 2, batchInterval: Duration.minutes(10) });
+    },
+  ],
+  [
     'TLS with an existing bucket',
     (stack) => {
       new KafkaBatchPuller(stack, 'Puller', {
@@ -115,5 +128,34 @@ describe('cdk-nag AwsSolutions checks', () => {
       new Set(['AwsSolutions-IAM5', 'AwsSolutions-SQS3']),
     );
     for (const rule of suppressed) expect(rule.reason.length).toBeGreaterThan(40);
+  });
+
+  it('suppresses only X-Ray and the log-delivery wildcard on a state machine and its role', () => {
+    const stack = newStack();
+    configurations[3]?.[1](stack);
+    const resources = Template.fromStack(stack).toJSON().Resources as Record<
+      string,
+      {
+        Type: string;
+        Metadata?: { cdk_nag?: { rules_to_suppress?: Array<{ id: string; applies_to?: unknown }> } };
+      }
+    >;
+    const rulesOf = (type: string) =>
+      Object.values(resources)
+        .filter((resource) => resource.Type === type)
+        .flatMap((resource) => resource.Metadata?.cdk_nag?.rules_to_suppress ?? []);
+    expect(rulesOf('AWS::StepFunctions::StateMachine').map((rule) => rule.id)).toEqual([
+      'AwsSolutions-SF2',
+      'AwsSolutions-SF2',
+    ]);
+    const policyRules = Object.entries(resources)
+      .filter(
+        ([id, resource]) => resource.Type === 'AWS::IAM::Policy' && id.includes('ShardStateMachineRole'),
+      )
+      .flatMap(([, resource]) => resource.Metadata?.cdk_nag?.rules_to_suppress ?? []);
+    expect(policyRules).toEqual([
+      expect.objectContaining({ id: 'AwsSolutions-IAM5', applies_to: ['Resource::*'] }),
+      expect.objectContaining({ id: 'AwsSolutions-IAM5', applies_to: ['Resource::*'] }),
+    ]);
   });
 });

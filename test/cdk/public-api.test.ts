@@ -18,6 +18,7 @@ describe('the package entries', () => {
       'PullerLogLevel',
       'PullerMetric',
       'PullerPipeline',
+      'ShardStateMachine',
       'StartPosition',
       'ValueFormat',
     ]);
