@@ -14,8 +14,9 @@ import {
 } from '../core/pending-batch.js';
 import { newPipelineState, type PipelineState } from '../core/pipeline-state.js';
 import { assignPartitions } from '../core/shard-assignment.js';
+import { OutputFormat } from '../core/value-format.js';
 import { floorToInterval } from '../core/window-rule.js';
-import { GroupOffsetsMovedError, StateConflictError } from '../errors.js';
+import { ConfigError, GroupOffsetsMovedError, StateConflictError } from '../errors.js';
 import type { PartitionBounds } from '../ports.js';
 import { AttemptStore } from './attempt-store.js';
 import { refuseChangedOutput, refuseOrphanedOutput } from './output-guard.js';
@@ -31,6 +32,11 @@ import type { PlanResult, StepContext } from './step-types.js';
  * when it answers with a window (and also when it stops after taking it: the caller releases it).
  */
 export async function planWindow(ctx: StepContext, shards: number): Promise<PlanResult> {
+  if (ctx.hooks?.parseRecord && ctx.config.format !== OutputFormat.NDJSON) {
+    throw new ConfigError([
+      `parseRecord maps records to NDJSON rows; it cannot be used with format ${ctx.config.format}`,
+    ]);
+  }
   const store = new AttemptStore(ctx);
   const clock = new StepClock(ctx);
   const { config, source } = ctx;

@@ -10,8 +10,6 @@
 //   5. then commits the offsets to the consumer group (the saved state, not the group, is the truth).
 // A run that dies anywhere is finished by the next one, which writes the same keys with the same bytes.
 import { pipelineIdOf } from '../core/pipeline-state.js';
-import { OutputFormat } from '../core/value-format.js';
-import { ConfigError } from '../errors.js';
 import { finalizeWindow } from './finalize-window.js';
 import { planWindow } from './plan-window.js';
 import { releaseLease } from './release-lease.js';
@@ -23,11 +21,6 @@ import type { StepContext } from './step-types.js';
 export async function runPipeline(options: RunOptions): Promise<RunReport> {
   const { config, source, store } = options;
   const now = options.now ?? Date.now;
-  if (options.hooks?.parseRecord && config.format !== OutputFormat.NDJSON) {
-    throw new ConfigError([
-      `parseRecord maps records to NDJSON rows; it cannot be used with format ${config.format}`,
-    ]);
-  }
   const shards = options.shards ?? config.shards;
   const ctx: StepContext = {
     config,
