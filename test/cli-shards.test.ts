@@ -100,17 +100,26 @@ describe('run --shards', () => {
     expect([...data(oneFiles).keys()].some((path) => path.includes('-00001.'))).toBe(true);
 
     // Manifests list the same objects with the same checksums and ranges; only the close time differs.
-    const manifests = [...oneFiles.keys()].filter((path) => path.endsWith('_manifest.json'));
-    expect(manifests.length).toBeGreaterThanOrEqual(3);
+    // (The later run may also close a window that ended meanwhile: empty, as nothing was produced in it.)
+    const manifestsOf = (files: Map<string, string>) =>
+      [...files.keys()].filter((path) => path.endsWith('_manifest.json'));
+    const read = async (root: string, path: string) =>
+      JSON.parse(await readFile(join(root, path), 'utf8')) as Manifest;
+    expect(manifestsOf(oneFiles).length).toBeGreaterThanOrEqual(3);
     let landed = 0;
-    for (const path of manifests) {
-      const read = async (root: string) => JSON.parse(await readFile(join(root, path), 'utf8')) as Manifest;
-      const [a, b] = [await read(one.out), await read(three.out)];
+    for (const path of manifestsOf(threeFiles)) {
+      const b = await read(three.out, path);
+      landed += b.totals.records;
+      if (!oneFiles.has(path)) {
+        expect(b.totals.records).toBe(0);
+        continue;
+      }
+      const a = await read(one.out, path);
       expect({ ...b, closedAt: a.closedAt }).toEqual(a);
-      landed += a.totals.records;
     }
+    expect(manifestsOf(oneFiles).every((path) => threeFiles.has(path))).toBe(true);
     expect(landed).toBe((await storedOffsets(topic)).length);
     const closed = three.events.filter((e) => e.event === 'window-closed');
-    expect(closed.length).toBe(manifests.length);
+    expect(closed.length).toBe(manifestsOf(threeFiles).length);
   });
 });
