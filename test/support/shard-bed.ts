@@ -15,7 +15,7 @@ import type {
   StepContext,
   WindowPlan,
 } from '../../src/engine/step-types.js';
-import { buildShard, finalizeWindow, planWindow } from '../../src/engine/window-steps.js';
+import { abandonAttempt, buildShard, finalizeWindow, planWindow } from '../../src/engine/window-steps.js';
 import type { BatchSink, RecordSource, SourceBatch, StateStore } from '../../src/ports.js';
 import { getObject, listKeys, readLanded, storedOffsets, uniqueName } from './bed.js';
 
@@ -66,7 +66,7 @@ export async function runSharded(
       source: main.source,
       sink: main.sink,
       store: atomicStore(main.store),
-      deadlineMs: Date.now() + seconds * 1000,
+      deadlineMs: (rest.now ?? Date.now)() + seconds * 1000,
       runId: uniqueName('run'),
       shards,
       openSource: () => {
@@ -84,7 +84,7 @@ export async function runSharded(
 /** What an attempt's steps are given beyond the config. */
 export interface AttemptOptions {
   readonly attemptId?: string;
-  /** @default 60 s from now, by the attempt's clock */
+  /** @default 40 s from now by the attempt's clock: before a `windowClock`'s open window ends */
   readonly deadlineMs?: number;
   /** The attempt's clock. @default Date.now */
   readonly now?: () => number;
@@ -100,6 +100,7 @@ export class StepAttempt {
   readonly id: string;
   readonly context: StepContext;
   private readonly shardAdapters = new Map<number, Promise<Adapters>>();
+  private closed = false;
 
   private constructor(
     readonly config: PullerConfig,
@@ -114,7 +115,7 @@ export class StepAttempt {
       sink: main.sink,
       store: atomicStore(main.store),
       attemptId: this.id,
-      deadlineMs: options.deadlineMs ?? now() + 60_000,
+      deadlineMs: options.deadlineMs ?? now() + 40_000,
       now,
       ...(options.endedRunIds ? { endedRunIds: options.endedRunIds } : {}),
     };
@@ -146,8 +147,8 @@ export class StepAttempt {
   }
 
   /**
-   * Plan, shards, finalize, again until plan stops or a window stays incomplete: what the state
-   * machine does. Answers every step's result.
+   * Plan, shards, finalize, again while finalize says another window may be ready and until plan stops
+   * or a window stays incomplete: what the state machine does. Answers every step's result.
    */
   async runSteps(shards: number): Promise<AttemptSteps> {
     const plans: WindowPlan[] = [];
@@ -155,17 +156,25 @@ export class StepAttempt {
     const finalized: FinalizeResult[] = [];
     for (;;) {
       const plan = await planWindow(this.context, shards);
-      if (plan.kind === 'stop') return { plans, results, finalized, stop: plan };
+      if (plan.kind === 'stop') {
+        // A plan that took the lease and then found nothing to do leaves it for the caller to release.
+        await abandonAttempt(this.context);
+        return { plans, results, finalized, stop: plan };
+      }
       plans.push(plan);
       const built = await this.buildAll(plan);
       results.push(built);
       const done = await finalizeWindow(this.context, plan, built);
       finalized.push(done);
-      if (done.outcome === 'incomplete') return { plans, results, finalized, stop: undefined };
+      // As the state machine does: plan again only when finalize says another window may be ready.
+      if (done.outcome === 'incomplete' || !done.more) return { plans, results, finalized, stop: undefined };
     }
   }
 
+  /** Closes every adapter of the attempt; a second call does nothing. */
   async close(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
     const extra = await Promise.all(this.shardAdapters.values());
     await Promise.all([this.main, ...extra].map((a) => a.close()));
   }
@@ -176,7 +185,7 @@ export interface AttemptSteps {
   readonly plans: WindowPlan[];
   readonly results: ShardResult[][];
   readonly finalized: FinalizeResult[];
-  /** Plan's last answer, when it stopped the loop. */
+  /** Plan's last answer, when it (not finalize) ended the loop. */
   readonly stop: (PlanResult & { kind: 'stop' }) | undefined;
 }
 
@@ -219,9 +228,18 @@ export async function keysUnder(bucket: string, prefix: string): Promise<string[
   return (await listKeys(bucket)).filter((key) => key.startsWith(prefix));
 }
 
-/** A clock `offsetMs` ahead of the wall clock: an attempt that runs later than this one. */
-export function clockAhead(offsetMs: number): () => number {
-  return () => Date.now() + offsetMs;
+/**
+ * A clock at the wall clock's pace that reads one second into a window now, and not earlier than
+ * `notBeforeMs`: a run given less than the rest of the window then never waits for the open window to
+ * end (the wall clock could be anywhere in its window). A later attempt's clock passes the earlier one's,
+ * or its lease's expiry.
+ */
+export function windowClock(intervalMs: number, notBeforeMs = 0): () => number {
+  const real = Date.now();
+  let reading = Math.floor(real / intervalMs) * intervalMs + 1000;
+  while (reading < notBeforeMs) reading += intervalMs;
+  const skew = reading - real;
+  return () => Date.now() + skew;
 }
 
 /** A source every call of which fails: for a step that must not read at all. */
