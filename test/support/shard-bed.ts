@@ -139,7 +139,10 @@ export class StepAttempt {
   /** Runs every task of `plan` concurrently, each in its shard's context; throws the first failure. */
   async buildAll(plan: WindowPlan): Promise<ShardResult[]> {
     const settled = await Promise.allSettled(
-      plan.tasks.map(async (task) => buildShard(await this.shardContext(task.shard), task)),
+      // A task with no partitions reads nothing: it needs no source of its own.
+      plan.tasks.map(async (task) =>
+        buildShard(task.partitions.length === 0 ? this.context : await this.shardContext(task.shard), task),
+      ),
     );
     const failed = settled.find((s): s is PromiseRejectedResult => s.status === 'rejected');
     if (failed) throw failed.reason;
