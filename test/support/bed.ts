@@ -255,6 +255,9 @@ export async function readLanded(bucket: string): Promise<LandedBatches> {
     for (const object of manifest.objects) {
       listed.add(object.key);
       const bytes = await getObject(bucket, object.key);
+      if (bytes.length !== object.bytes) {
+        throw new Error(`size of ${object.key} (${bytes.length} bytes) does not match its manifest`);
+      }
       if (createHash('sha256').update(bytes).digest('hex') !== object.sha256) {
         throw new Error(`checksum of ${object.key} does not match its manifest`);
       }

@@ -12,12 +12,24 @@ export class ProcessDied extends Error {
   }
 }
 
-/** A step boundary: the write after which the process dies. */
+/** A step boundary: the write after which (or, for the `-ing` kinds, instead of which) the process dies. */
 export type DeathStep =
   | { readonly kind: 'pending-recorded' }
   | { readonly kind: 'part-written'; readonly occurrence: number }
   | { readonly kind: 'manifest-written'; readonly occurrence: number }
-  | { readonly kind: 'state-saved' };
+  | { readonly kind: 'state-saved' }
+  /** As the Nth part object would complete: it never becomes visible. */
+  | { readonly kind: 'part-completing'; readonly occurrence: number }
+  /** As the first save that records a partition's end offset would go through: it does not. */
+  | { readonly kind: 'end-recording' }
+  /** Right after the first save that records a partition's end offset, before that partition's last part. */
+  | { readonly kind: 'end-recorded' }
+  /** Right after an object completes once an end offset is recorded (a last part), before it is recorded. */
+  | { readonly kind: 'last-part-completed' }
+  /** As the manifest would be written: it is not. */
+  | { readonly kind: 'manifest-writing' }
+  /** As the offsets would be committed: they are not. */
+  | { readonly kind: 'committing' };
 
 /** A step's label for messages. */
 export function stepLabel(step: DeathStep): string {
@@ -27,6 +39,8 @@ export function stepLabel(step: DeathStep): string {
 /** What a saved state did, compared with the one before it. */
 export interface SaveChange {
   readonly recordedEndOffsets: boolean;
+  /** More partitions have a recorded end than before. */
+  readonly addedEnd: boolean;
   readonly addedPart: boolean;
   readonly closedWindow: boolean;
 }
@@ -35,13 +49,20 @@ export interface SaveChange {
 export function saveChange(before: PipelineState | undefined, after: PipelineState): SaveChange {
   return {
     recordedEndOffsets: before?.pending?.endOffsets == null && after.pending?.endOffsets != null,
+    addedEnd:
+      Object.keys(after.pending?.endOffsets ?? {}).length >
+      Object.keys(before?.pending?.endOffsets ?? {}).length,
     addedPart: (after.pending?.parts.length ?? 0) > (before?.pending?.parts.length ?? 0),
     closedWindow: after.windowsClosed > (before?.windowsClosed ?? 0),
   };
 }
 
-/** The real store, calling `onSave` after each save that went through. */
-export function watchedStore(store: StateStore, onSave: (change: SaveChange) => void): StateStore {
+/** The real store, calling `beforeSave` before each save and `onSave` after each that went through. */
+export function watchedStore(
+  store: StateStore,
+  onSave: (change: SaveChange) => void,
+  beforeSave: (change: SaveChange) => void = () => {},
+): StateStore {
   let last: PipelineState | undefined;
   return {
     load: async (id) => {
@@ -50,6 +71,7 @@ export function watchedStore(store: StateStore, onSave: (change: SaveChange) => 
       return loaded;
     },
     save: async (id, state, version) => {
+      beforeSave(saveChange(last, state));
       const saved = await store.save(id, state, version);
       onSave(saveChange(last, state));
       last = state;
@@ -79,11 +101,22 @@ export function dyingAdapters(
   const count = (matches: boolean) => {
     if (matches && ++seen === ('occurrence' in step ? step.occurrence : 1)) dead = true;
   };
-  const store = watchedStore(adapters.store, (change) => {
-    if (step.kind === 'pending-recorded') count(change.recordedEndOffsets);
-    if (step.kind === 'part-written') count(change.addedPart);
-    if (step.kind === 'state-saved') count(change.closedWindow);
-  });
+  /** Whether this process has recorded an end offset: an object completed after it is a last part. */
+  let endRecorded = false;
+  const store = watchedStore(
+    adapters.store,
+    (change) => {
+      endRecorded ||= change.addedEnd;
+      if (step.kind === 'pending-recorded') count(change.recordedEndOffsets);
+      if (step.kind === 'part-written') count(change.addedPart);
+      if (step.kind === 'state-saved') count(change.closedWindow);
+      if (step.kind === 'end-recorded') count(change.addedEnd);
+    },
+    (change) => {
+      if (step.kind === 'end-recording') count(change.addedEnd);
+      alive();
+    },
+  );
   const { sink, source } = adapters;
   return {
     died: () => dead,
@@ -97,7 +130,11 @@ export function dyingAdapters(
         const upload = sink.openObject(key, contentType);
         return {
           write: async (chunk) => guard(() => upload.write(chunk))(),
-          complete: async (written) => guard(() => upload.complete(written))(),
+          complete: async (written) => {
+            if (step.kind === 'part-completing') count(true);
+            await guard(() => upload.complete(written))();
+            if (step.kind === 'last-part-completed') count(endRecorded);
+          },
           // A dead process aborts nothing; what it left is aborted by the bucket's lifecycle rule.
           abort: async () => {
             alive();
@@ -106,6 +143,7 @@ export function dyingAdapters(
         };
       },
       putObject: async (key, body, contentType) => {
+        if (step.kind === 'manifest-writing') count(key.endsWith('_manifest.json'));
         alive();
         await sink.putObject(key, body, contentType);
         if (step.kind === 'manifest-written') count(key.endsWith('_manifest.json'));
@@ -120,7 +158,10 @@ export function dyingAdapters(
       poll: async (ms) => guard(() => source.poll(ms))(),
       pause: (partitions) => guard(() => source.pause(partitions))(),
       resume: (positions) => guard(() => source.resume(positions))(),
-      commit: async (positions) => guard(() => source.commit(positions))(),
+      commit: async (positions) => {
+        if (step.kind === 'committing') count(true);
+        await guard(() => source.commit(positions))();
+      },
       committedOffsets: async () => guard(() => source.committedOffsets())(),
       // The connection goes with the process; closing it here only frees the test's resources.
       close: () => source.close(),

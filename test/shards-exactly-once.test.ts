@@ -1,0 +1,267 @@
+// Exactly once across shards, whatever dies when: a shard or a finalize step of attempt A dies at a
+// step boundary (its write goes through, then every call fails: support/dying-adapters.ts), and attempt
+// B, once A's lease is gone (expired, released by the failed execution's cleanup, or known to have
+// ended), lands every record exactly once. The steps are called one by one, as Step Functions does.
+import { describe, expect, it } from 'vitest';
+import { DynamoDbStateStore } from '../src/adapters/dynamodb-state-store.js';
+import { partsOf, recordedEnd } from '../src/core/pending-batch.js';
+import type { PipelineState } from '../src/core/pipeline-state.js';
+import type { WindowPlan } from '../src/engine/step-types.js';
+import { abandonAttempt, buildShard, finalizeWindow, planWindow } from '../src/engine/window-steps.js';
+import { AttemptSupersededError } from '../src/errors.js';
+import {
+  createTopic,
+  dynamodb,
+  listKeys,
+  newPipeline,
+  produce,
+  type TestRecord,
+  testKafka,
+} from './support/bed.js';
+import { type DeathStep, dyingAdapters, ProcessDied } from './support/dying-adapters.js';
+import { expectExactlyOnce, StepAttempt, windowClock } from './support/shard-bed.js';
+
+const MINUTE = 60_000;
+const PARTITIONS = 4;
+const SHARDS = 2;
+
+/** Two past windows with about three 50 KiB parts per partition each. */
+function records(base: number): TestRecord[] {
+  const out: TestRecord[] = [];
+  for (let i = 0; i < 240; i++) {
+    for (let partition = 0; partition < PARTITIONS; partition++) {
+      out.push({
+        partition,
+        timestamp: base + Math.floor((i * 2 * MINUTE) / 240),
+        value: `${partition}:${i}:${'z'.repeat(1000)}`,
+      });
+    }
+  }
+  return out;
+}
+
+/** How attempt B gets past A's lease. */
+type Takeover = 'expired' | 'abandoned' | 'ended';
+
+/** What A left behind, checked before B runs: proof the death happened where the scenario says. */
+type LeftBehind = (left: { state: PipelineState; keys: string[]; victim: readonly number[] }) => void;
+
+interface Scenario {
+  readonly label: string;
+  /** Where A dies: in its second shard, in finalize, or (null) after its shards, before finalize. */
+  readonly death: { readonly in: 'shard' | 'finalize'; readonly step: DeathStep } | null;
+  readonly takeover: Takeover;
+  readonly leftBehind?: LeftBehind;
+}
+
+const victimParts = (state: PipelineState, victim: readonly number[]) =>
+  victim.flatMap((p) => partsOf(state.pending, p));
+
+const scenarios: Scenario[] = [
+  {
+    label: 'shard dies before its first part',
+    death: { in: 'shard', step: { kind: 'part-completing', occurrence: 1 } },
+    takeover: 'expired',
+    leftBehind: ({ state, victim }) => expect(victimParts(state, victim)).toEqual([]),
+  },
+  {
+    label: 'shard dies between parts',
+    death: { in: 'shard', step: { kind: 'part-written', occurrence: 2 } },
+    takeover: 'abandoned',
+    leftBehind: ({ state, victim }) => {
+      expect(victimParts(state, victim)).toHaveLength(2);
+      for (const p of victim) expect(recordedEnd(state.pending, p)).toBeUndefined();
+    },
+  },
+  {
+    label: 'shard dies after its last full part, as it would record its ends',
+    death: { in: 'shard', step: { kind: 'end-recording' } },
+    takeover: 'ended',
+    leftBehind: ({ state, victim }) => {
+      expect(victimParts(state, victim).length).toBeGreaterThanOrEqual(2);
+      for (const p of victim) expect(recordedEnd(state.pending, p)).toBeUndefined();
+    },
+  },
+  {
+    label: 'shard dies after recording an end, before that partition’s last part',
+    death: { in: 'shard', step: { kind: 'end-recorded' } },
+    takeover: 'expired',
+    leftBehind: ({ state, victim }) =>
+      expect(victim.some((p) => recordedEnd(state.pending, p) !== undefined)).toBe(true),
+  },
+  {
+    label: 'shard dies after writing a last part, before recording it',
+    death: { in: 'shard', step: { kind: 'last-part-completed' } },
+    takeover: 'abandoned',
+    leftBehind: ({ state, keys }) => {
+      const recorded = new Set(state.pending?.parts.map((p) => p.key));
+      // The object is there, and no record of it: B must write the same bytes under that key.
+      expect(keys.filter((k) => k.includes('/part-') && !recorded.has(k))).toHaveLength(1);
+    },
+  },
+  {
+    label: 'shards finish; the attempt dies before finalize',
+    death: null,
+    takeover: 'ended',
+    leftBehind: ({ state }) => {
+      for (let p = 0; p < PARTITIONS; p++) expect(recordedEnd(state.pending, p)).toBeDefined();
+    },
+  },
+  {
+    label: 'finalize dies before the manifest',
+    death: { in: 'finalize', step: { kind: 'manifest-writing' } },
+    takeover: 'expired',
+    leftBehind: ({ state, keys }) => {
+      expect(state.pending).not.toBeNull();
+      expect(keys.filter((k) => k.endsWith('_manifest.json'))).toEqual([]);
+    },
+  },
+  {
+    label: 'finalize dies after the manifest',
+    death: { in: 'finalize', step: { kind: 'manifest-written', occurrence: 1 } },
+    takeover: 'abandoned',
+    leftBehind: ({ state, keys }) => {
+      expect(state.pending).not.toBeNull();
+      expect(keys.filter((k) => k.endsWith('_manifest.json'))).toHaveLength(1);
+    },
+  },
+  {
+    label: 'finalize dies after the state save',
+    death: { in: 'finalize', step: { kind: 'state-saved' } },
+    takeover: 'ended',
+    leftBehind: ({ state }) => expect(state.windowsClosed).toBe(1),
+  },
+  {
+    label: 'finalize dies before the commit',
+    death: { in: 'finalize', step: { kind: 'committing' } },
+    takeover: 'expired',
+    leftBehind: ({ state }) => expect(state.windowsClosed).toBe(1),
+  },
+];
+
+/** Attempt A: plan, both shards, finalize, dying where the scenario says. */
+async function dyingAttempt(a: StepAttempt, scenario: Scenario): Promise<readonly number[]> {
+  const plan = await planWindow(a.context, SHARDS);
+  if (plan.kind !== 'window') throw new Error(`A planned no window: ${plan.outcome}`);
+  const [healthy, victim] = plan.tasks;
+  if (!healthy || !victim || victim.partitions.length === 0) throw new Error('A planned no second shard');
+  const death = scenario.death;
+  if (death?.in !== 'shard') {
+    const results = await a.buildAll(plan);
+    if (death === null) return victim.partitions;
+    const dying = dyingAdapters(death.step, a.context);
+    await expect(finalizeWindow({ ...a.context, ...dying }, plan, results)).rejects.toThrow(ProcessDied);
+    expect(dying.died()).toBe(true);
+    return victim.partitions;
+  }
+  const victimContext = await a.shardContext(victim.shard);
+  const dying = dyingAdapters(death.step, victimContext);
+  const [healthyResult, victimResult] = await Promise.allSettled([
+    buildShard(await a.shardContext(healthy.shard), healthy),
+    buildShard({ ...victimContext, ...dying }, victim),
+  ]);
+  expect(healthyResult.status).toBe('fulfilled');
+  expect(victimResult.status === 'rejected' && victimResult.reason).toBeInstanceOf(ProcessDied);
+  expect(dying.died()).toBe(true);
+  return victim.partitions;
+}
+
+async function committedOffsets(groupId: string, topic: string): Promise<Record<string, string>> {
+  const admin = testKafka().admin();
+  await admin.connect();
+  try {
+    const [committed] = await admin.fetchOffsets({ groupId, topics: [topic] });
+    return Object.fromEntries((committed?.partitions ?? []).map((p) => [String(p.partition), p.offset]));
+  } finally {
+    await admin.disconnect();
+  }
+}
+
+describe('sharded windows under death', () => {
+  it('land every record exactly once whichever step of which shard dies, after any takeover', async () => {
+    const topic = await createTopic(PARTITIONS);
+    const clock = windowClock(MINUTE);
+    const base = Math.floor(clock() / MINUTE) * MINUTE - 3 * MINUTE;
+    await produce(topic, records(base));
+
+    // Each scenario is its own pipeline over the same topic; they run side by side.
+    const outcomes = await Promise.all(
+      scenarios.map(async (scenario) => {
+        const { bucket, table, groupId, config, pipelineId } = await newPipeline(topic, {
+          PART_SIZE_MB: '0.05',
+        });
+        const stored = new DynamoDbStateStore(dynamodb, table);
+        const a = await StepAttempt.open(config, { now: clock });
+        let b: StepAttempt | undefined;
+        try {
+          const victim = await dyingAttempt(a, scenario);
+          const left = await stored.load(pipelineId);
+          if (!left) throw new Error('A saved no state');
+          // A's lease is still there: a dead attempt releases nothing.
+          expect(left.state.lease?.owner, scenario.label).toBe(a.id);
+          scenario.leftBehind?.({ state: left.state, keys: await listKeys(bucket), victim });
+
+          if (scenario.takeover === 'abandoned') await abandonAttempt(a.context);
+          // A dead attempt's connections go with it (a consumer left in the group would take partitions).
+          await a.close();
+          b = await StepAttempt.open(config, {
+            // B runs later than A: for an expired lease, later than A's deadline.
+            now: windowClock(MINUTE, scenario.takeover === 'expired' ? a.context.deadlineMs + 1 : clock()),
+            ...(scenario.takeover === 'ended' ? { endedRunIds: [a.id] } : {}),
+          });
+          const steps = await b.runSteps(SHARDS);
+          return {
+            scenario,
+            bucket,
+            steps,
+            saved: (await stored.load(pipelineId))?.state,
+            committed: await committedOffsets(groupId, topic),
+          };
+        } finally {
+          await a.close();
+          await b?.close();
+        }
+      }),
+    );
+
+    for (const { scenario, bucket, steps, saved, committed } of outcomes) {
+      const label = scenario.label;
+      expect(steps.stop?.outcome ?? 'closed', label).not.toBe('lease-held');
+      expect(
+        steps.finalized.map((f) => f.outcome),
+        label,
+      ).not.toContain('incomplete');
+      const manifests = await expectExactlyOnce(bucket, topic, label);
+      // Both windows with records are closed, whichever attempt closed them.
+      expect(manifests.filter((m) => m.totals.records > 0).length, label).toBe(2);
+      expect(saved?.pending, label).toBeNull();
+      expect(saved?.lease, label).toBeNull();
+      expect(committed, label).toEqual(saved?.offsets);
+    }
+  });
+
+  it('B re-plans the window A left pending, and A can no longer write to it', async () => {
+    const topic = await createTopic(PARTITIONS);
+    const clock = windowClock(MINUTE);
+    const base = Math.floor(clock() / MINUTE) * MINUTE - 3 * MINUTE;
+    await produce(topic, records(base));
+    const { config } = await newPipeline(topic, { PART_SIZE_MB: '0.05' });
+    const a = await StepAttempt.open(config, { now: clock });
+    const b = await StepAttempt.open(config, { now: clock, endedRunIds: [a.id] });
+    try {
+      const planA = (await planWindow(a.context, SHARDS)) as WindowPlan;
+      expect(planA.kind).toBe('window');
+      // A dies before any shard ran; B takes over the same window, and A can no longer write to it.
+      const planB = (await planWindow(b.context, SHARDS)) as WindowPlan;
+      expect(planB.kind).toBe('window');
+      expect([planB.windowStartMs, planB.windowEndMs]).toEqual([planA.windowStartMs, planA.windowEndMs]);
+      expect(planB.tasks.map((t) => t.attemptId)).toEqual([b.id, b.id]);
+      const late = planA.tasks[0];
+      if (!late) throw new Error('no task');
+      await expect(buildShard(a.context, late)).rejects.toBeInstanceOf(AttemptSupersededError);
+    } finally {
+      await a.close();
+      await b.close();
+    }
+  });
+});
