@@ -95,8 +95,9 @@ const scenarios: Scenario[] = [
     takeover: 'abandoned',
     leftBehind: ({ state, keys }) => {
       const recorded = new Set(state.pending?.parts.map((p) => p.key));
-      // The object is there, and no record of it: B must write the same bytes under that key.
-      expect(keys.filter((k) => k.includes('/part-') && !recorded.has(k))).toHaveLength(1);
+      // The objects are there, and no record of them: B must write the same bytes under those keys. (A
+      // shard writes its last parts together, so more than the one whose completion died may have landed.)
+      expect(keys.filter((k) => k.includes('/part-') && !recorded.has(k)).length).toBeGreaterThanOrEqual(1);
     },
   },
   {
