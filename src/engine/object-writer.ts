@@ -68,9 +68,9 @@ export class ObjectWriter {
     await this.upload.write(chunk);
   }
 
-  /** Appends text (whole NDJSON lines). */
-  async write(text: string): Promise<void> {
-    const chunk = Buffer.from(text, 'utf8');
+  /** Appends whole NDJSON lines: text, or its UTF-8 bytes (handed over: the caller does not reuse them). */
+  async write(lines: string | Buffer): Promise<void> {
+    const chunk = typeof lines === 'string' ? Buffer.from(lines, 'utf8') : lines;
     if (this.compressor === undefined) {
       await this.store(chunk);
       return;
