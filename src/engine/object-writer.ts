@@ -6,6 +6,7 @@ import { type Transform, Writable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { createGzip } from 'node:zlib';
 import type { Compression } from '../config.js';
+import { COMPRESSION_LEVELS } from '../core/compression-level.js';
 import { createZstdStream } from '../core/zstd-support.js';
 import type { BatchSink, ObjectUpload, WrittenObject } from '../ports.js';
 
@@ -14,17 +15,16 @@ const CONTENT_TYPE = 'application/x-ndjson';
 const COMPRESSOR_BUFFER_BYTES = 4 * 1024 * 1024;
 
 /**
- * The compressing stream for an object, or none. Fixed levels keep the bytes reproducible: a retry
- * writes the same object. Compressed output depends only on the bytes written, not on how they were
- * split into writes, since neither stream is flushed before its end.
+ * The compressing stream for an object, or none. A level fixed by the settings keeps the bytes
+ * reproducible: a retry on the same runtime writes the same object. Compressed output depends only on
+ * the bytes written, not on how they were split into writes, since neither stream is flushed before its end.
  */
-function compressorFor(compression: Compression): Transform | undefined {
+function compressorFor(compression: Compression, level: number | null): Transform | undefined {
   switch (compression) {
     case 'gzip':
-      // Level 6 is zlib's default: the usual size/CPU balance.
-      return createGzip({ level: 6, chunkSize: 64 * 1024 });
+      return createGzip({ level: level ?? COMPRESSION_LEVELS.gzip.default, chunkSize: 64 * 1024 });
     case 'zstd': {
-      const zstd = createZstdStream();
+      const zstd = createZstdStream(level ?? COMPRESSION_LEVELS.zstd.default);
       // The config refuses zstd on a runtime without it; this guards any other caller.
       if (zstd === undefined)
         throw new Error(`zstd needs Node.js 22.15 or later (this is ${process.version})`);
@@ -43,9 +43,10 @@ export class ObjectWriter {
   private readonly flowing: Promise<void> | undefined;
   private storedBytes = 0;
 
-  constructor(sink: BatchSink, key: string, compression: Compression) {
+  /** `level`: the codec's level, or null for its default. */
+  constructor(sink: BatchSink, key: string, compression: Compression, level: number | null = null) {
     this.upload = sink.openObject(key, CONTENT_TYPE);
-    this.compressor = compressorFor(compression);
+    this.compressor = compressorFor(compression, level);
     if (this.compressor !== undefined) {
       // A deep input buffer lets the thread pool compress while the main thread builds the next lines.
       this.compressor.setMaxListeners(0);

@@ -18,6 +18,8 @@ export interface PartLayout extends ParquetLayout {
   readonly format: OutputFormat;
   /** Parquet: row bytes buffered before a row group is written. */
   readonly rowGroupBytes: number;
+  /** NDJSON: the level of its gzip or zstd; null for the codec's default (or a codec without levels). */
+  readonly compressionLevel: number | null;
 }
 
 /** Identifies a part: which window, partition and sequence number, and where its offsets start. */
@@ -128,14 +130,22 @@ export class PartWriter {
   async flush(): Promise<void> {
     await this.parquet?.flush();
     if (this.dataLines.length > 0) {
-      this.data ??= new ObjectWriter(this.sink, this.key(), this.start.compression);
+      this.data ??= new ObjectWriter(
+        this.sink,
+        this.key(),
+        this.start.compression,
+        this.start.layout.compressionLevel,
+      );
       await this.data.write(this.dataLines.take());
     }
     if (this.errorsText !== '') {
+      // Errors objects are gzip (none when the data is uncompressed), at the data's level when it is gzip too.
+      const errorsCompression = this.start.compression === 'none' ? 'none' : 'gzip';
       this.errors ??= new ObjectWriter(
         this.sink,
         this.errorsKey(),
-        this.start.compression === 'none' ? 'none' : 'gzip',
+        errorsCompression,
+        errorsCompression === this.start.compression ? this.start.layout.compressionLevel : null,
       );
       const text = this.errorsText;
       this.errorsText = '';
