@@ -41,7 +41,10 @@ export const FORMAT_VARIANTS: readonly FormatVariant[] = [
   },
   ...(zstdAvailable()
     ? [
-        { label: 'NDJSON, zstd (level 3)', variables: { OUTPUT_FORMAT: 'ndjson', COMPRESSION: 'zstd' } },
+        {
+          label: 'NDJSON, zstd level 3',
+          variables: { OUTPUT_FORMAT: 'ndjson', COMPRESSION: 'zstd', COMPRESSION_LEVEL: '3' },
+        },
         {
           label: 'NDJSON, zstd level 1',
           variables: { OUTPUT_FORMAT: 'ndjson', COMPRESSION: 'zstd', COMPRESSION_LEVEL: '1' },

@@ -42,6 +42,8 @@ export class ObjectWriter {
   private readonly compressor: Transform | undefined;
   private readonly flowing: Promise<void> | undefined;
   private storedBytes = 0;
+  /** Settles when the compressor has taken in the last chunk written. */
+  private lastWrite: Promise<void> = Promise.resolve();
 
   /** `level`: the codec's level, or null for its default. */
   constructor(sink: BatchSink, key: string, compression: Compression, level: number | null = null) {
@@ -76,7 +78,8 @@ export class ObjectWriter {
       await this.store(chunk);
       return;
     }
-    this.compressor.write(chunk);
+    const compressor = this.compressor;
+    this.lastWrite = new Promise((resolve) => compressor.write(chunk, () => resolve()));
     if (this.compressor.writableLength > COMPRESSOR_BUFFER_BYTES)
       await Promise.race([once(this.compressor, 'drain'), this.flowing]);
   }
@@ -84,6 +87,10 @@ export class ObjectWriter {
   /** Completes the object; it is visible under its key when this resolves. */
   async finish(): Promise<WrittenObject> {
     if (this.compressor !== undefined) {
+      // End only once every chunk is in: Node's zlib gives a chunk still queued at end() the codec's end
+      // flag, and zstd then frames its last block differently (9 more bytes), so the bytes would depend on
+      // whether the thread pool had caught up. gzip's bytes do not, but one rule serves both.
+      await Promise.race([this.lastWrite, this.flowing]);
       this.compressor.end();
       await this.flowing;
     }
