@@ -9,6 +9,8 @@ const MS_PER_DAY = 86_400_000;
 /** The widest instant a Date holds, ms either side of 1970 (ECMAScript's time value range). */
 const MAX_DATE_MS = 8.64e15;
 const INITIAL_CAPACITY = 64 * 1024;
+/** A buffer grown past this (by a huge record) is let go after its batch. */
+const MAX_KEPT_CAPACITY = 8 * 1024 * 1024;
 /** Header keys whose JSON bytes are kept: keys repeat from record to record. */
 const HEADER_KEY_CACHE_SIZE = 256;
 
@@ -54,8 +56,8 @@ const HEADER_KEY_FIELD = ascii('{"key":');
 const END = ascii(']}\n');
 
 /**
- * A growing buffer of whole NDJSON lines. `take()` hands the bytes written so far over (to a
- * compressor that may hold them for a while) and starts afresh, sized for a batch like the last one.
+ * A growing buffer of whole NDJSON lines, reused batch after batch. `take()` copies the bytes written
+ * so far out, exactly sized (a compressor may hold them a while, and a view would pin the whole buffer).
  */
 export class NdjsonBuffer {
   private buffer = Buffer.allocUnsafeSlow(INITIAL_CAPACITY);
@@ -70,11 +72,13 @@ export class NdjsonBuffer {
   /** `topicJson` is the topic as JSON (`JSON.stringify(topic)`), written at the start of each default line. */
   constructor(private readonly topicJson: string) {}
 
-  /** The bytes written since the last call, handed over: this buffer does not touch them again. */
+  /** A copy of the bytes written since the last call; the buffer then starts afresh. */
   take(): Buffer {
-    const taken = this.buffer.subarray(0, this.length);
-    this.buffer = Buffer.allocUnsafeSlow(Math.max(INITIAL_CAPACITY, this.length + (this.length >> 2)));
+    const taken = Buffer.allocUnsafeSlow(this.length);
+    this.buffer.copy(taken, 0, 0, this.length);
     this.length = 0;
+    // A batch with a huge record does not keep its buffer for the rest of the part.
+    if (this.buffer.length > MAX_KEPT_CAPACITY) this.buffer = Buffer.allocUnsafeSlow(INITIAL_CAPACITY);
     return taken;
   }
 
@@ -167,11 +171,9 @@ export class NdjsonBuffer {
   /** UTF-8 text as a JSON string, quotes included, escaped as JSON.stringify escapes it. */
   private putJsonText(bytes: Uint8Array): void {
     const n = bytes.length;
-    // Worst case: every byte a \u00XX escape.
-    this.reserve(n * 6 + 2);
-    const out = this.buffer;
-    let at = this.length;
-    out[at++] = QUOTE;
+    // Room for the text as it is; escapes reserve their own, so a huge value never reserves 6× its size.
+    this.reserve(n + 2);
+    this.buffer[this.length++] = QUOTE;
     let i = 0;
     while (i < n) {
       const start = i;
@@ -187,27 +189,33 @@ export class NdjsonBuffer {
         i += 4;
       while (i < n && ESCAPE[bytes[i] as number] === 0) i += 1;
       const run = i - start;
+      // The run, the escape after it (at most 6 bytes), and the closing quote.
+      this.reserve(run + 7);
+      const out = this.buffer;
+      let at = this.length;
       if (run >= NATIVE_COPY_MIN) {
         out.set(bytes.subarray(start, i), at);
         at += run;
       } else {
         for (let j = start; j < i; j += 1) out[at++] = bytes[j] as number;
       }
-      if (i === n) break;
-      const b = bytes[i] as number;
-      const letter = ESCAPE[b] as number;
-      out[at++] = BACKSLASH;
-      out[at++] = letter;
-      if (letter === 0x75) {
-        out[at++] = 0x30;
-        out[at++] = 0x30;
-        out[at++] = HEX[b >> 4] as number;
-        out[at++] = HEX[b & 15] as number;
+      if (i < n) {
+        const b = bytes[i] as number;
+        const letter = ESCAPE[b] as number;
+        out[at++] = BACKSLASH;
+        out[at++] = letter;
+        if (letter === 0x75) {
+          out[at++] = 0x30;
+          out[at++] = 0x30;
+          out[at++] = HEX[b >> 4] as number;
+          out[at++] = HEX[b & 15] as number;
+        }
+        i += 1;
       }
-      i += 1;
+      this.length = at;
     }
-    out[at++] = QUOTE;
-    this.length = at;
+    this.reserve(1);
+    this.buffer[this.length++] = QUOTE;
   }
 
   /** A key or value field and its encoding field: text as a JSON string, anything else as base64. */

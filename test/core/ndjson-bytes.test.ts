@@ -205,6 +205,22 @@ describe('NDJSON bytes', () => {
     expect(encoder.take().equals(Buffer.from(expected, 'utf8'))).toBe(true);
   });
 
+  it('a value of 100,000 control characters: six bytes each, the buffer growing escape by escape', () => {
+    const record: SourceRecord = {
+      partition: 0,
+      offset: '1',
+      timestampMs: 0,
+      key: null,
+      value: Buffer.alloc(100_000, 1),
+      headers: [],
+    };
+    const encoder = new NdjsonBuffer(JSON.stringify(TOPIC));
+    encoder.appendDefaultLine(record);
+    const line = encoder.take();
+    expect(line.equals(Buffer.from(defaultNdjsonLine(JSON.stringify(TOPIC), record)))).toBe(true);
+    expect(line.length).toBeGreaterThan(600_000);
+  });
+
   it('a large value', () => {
     const record: SourceRecord = {
       partition: 5,
