@@ -7,6 +7,8 @@ import { type ChildResult, type ChildSpec, resultMarker } from './child-protocol
 const repositoryRoot = resolve(import.meta.dirname, '..');
 const childScript = resolve(import.meta.dirname, 'measure-child.ts');
 const TAIL_CHARS = 4_000;
+/** Extra Node options for every measurement child, e.g. `--cpu-prof --cpu-prof-dir=prof` to profile one (NODE_OPTIONS refuses --cpu-prof). */
+const childNodeArgs = (process.env.BENCH_CHILD_NODE_ARGS ?? '').split(' ').filter((arg) => arg !== '');
 
 /**
  * Runs `spec` in a fresh Node process (with tsx, from the repository root, inheriting this process's
@@ -14,10 +16,14 @@ const TAIL_CHARS = 4_000;
  */
 export function runChild(spec: ChildSpec, timeoutMs: number): Promise<ChildResult> {
   return new Promise((resolvePromise, reject) => {
-    const child = spawn(process.execPath, ['--import', 'tsx', childScript, JSON.stringify(spec)], {
-      cwd: repositoryRoot,
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
+    const child = spawn(
+      process.execPath,
+      [...childNodeArgs, '--import', 'tsx', childScript, JSON.stringify(spec)],
+      {
+        cwd: repositoryRoot,
+        stdio: ['ignore', 'pipe', 'pipe'],
+      },
+    );
     let pending = '';
     let tail = '';
     let result: ChildResult | undefined;

@@ -29,13 +29,27 @@ export interface FormatFigures {
 }
 
 /**
- * The variants compared: NDJSON with gzip (the default), with zstd (where this Node has it: 22.15 or
- * later, as the Lambda's runtime) and uncompressed; Parquet with snappy.
+ * The variants compared: NDJSON with gzip (the default level and the fastest), with zstd (where this Node
+ * has it: 22.15 or later, as the Lambda's runtime; its default level and the fastest) and uncompressed;
+ * Parquet with snappy.
  */
 export const FORMAT_VARIANTS: readonly FormatVariant[] = [
-  { label: 'NDJSON, gzip (default)', variables: { OUTPUT_FORMAT: 'ndjson', COMPRESSION: 'gzip' } },
+  { label: 'NDJSON, gzip (default, level 6)', variables: { OUTPUT_FORMAT: 'ndjson', COMPRESSION: 'gzip' } },
+  {
+    label: 'NDJSON, gzip level 1',
+    variables: { OUTPUT_FORMAT: 'ndjson', COMPRESSION: 'gzip', COMPRESSION_LEVEL: '1' },
+  },
   ...(zstdAvailable()
-    ? [{ label: 'NDJSON, zstd', variables: { OUTPUT_FORMAT: 'ndjson', COMPRESSION: 'zstd' } }]
+    ? [
+        {
+          label: 'NDJSON, zstd level 3',
+          variables: { OUTPUT_FORMAT: 'ndjson', COMPRESSION: 'zstd', COMPRESSION_LEVEL: '3' },
+        },
+        {
+          label: 'NDJSON, zstd level 1',
+          variables: { OUTPUT_FORMAT: 'ndjson', COMPRESSION: 'zstd', COMPRESSION_LEVEL: '1' },
+        },
+      ]
     : []),
   { label: 'NDJSON, none', variables: { OUTPUT_FORMAT: 'ndjson', COMPRESSION: 'none' } },
   { label: 'Parquet, snappy', variables: { OUTPUT_FORMAT: 'parquet', COMPRESSION: 'snappy' } },

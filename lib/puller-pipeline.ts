@@ -14,6 +14,7 @@ import * as schedulerTargets from 'aws-cdk-lib/aws-scheduler-targets';
 import { Construct } from 'constructs';
 import { Compression, ConfigVariables, MAX_SHARDS } from '../src/config.js';
 import { columnProblem, formatColumns } from '../src/core/column-declarations.js';
+import { compressionLevelProblem } from '../src/core/compression-level.js';
 import { isTopicName, TOPIC_NAME_RULE } from '../src/core/kafka-names.js';
 import type { DeclaredColumn } from '../src/core/parquet-schema.js';
 import { OutputFormat, ValueFormat } from '../src/core/value-format.js';
@@ -93,6 +94,12 @@ export interface PullerPipelineOptions {
    * @default - Compression.GZIP for NDJSON, Compression.SNAPPY for Parquet
    */
   readonly compression?: Compression;
+
+  /**
+   * The level NDJSON objects are compressed at: gzip 1–9, zstd 1–19 (lower is faster, higher is smaller).
+   * @default - 6 for gzip, 3 for zstd
+   */
+  readonly compressionLevel?: number;
 
   /**
    * What the data objects are: NDJSON lines or Parquet files.
@@ -586,6 +593,7 @@ export class PullerPipeline extends Construct {
     };
     // Set only with shards: one shard is the handler's default, and today's functions keep their settings.
     if (resolved.shards > 1) env[V.shards] = String(resolved.shards);
+    if (options.compressionLevel !== undefined) env[V.compressionLevel] = String(options.compressionLevel);
     if (options.allowedLateness) env[V.allowedLatenessSeconds] = seconds(options.allowedLateness);
     if (options.futureTolerance) env[V.futureToleranceSeconds] = seconds(options.futureTolerance);
     // The secret's ARN only: the function reads the credentials at run time.
@@ -772,6 +780,12 @@ function pipelineProblems(
     );
   }
   problems.push(...formatProblems(o));
+  const level = options.compressionLevel;
+  const levelProblem =
+    level === undefined
+      ? undefined
+      : compressionLevelProblem('compressionLevel', level, o.compression, o.format);
+  if (levelProblem) problems.push(levelProblem);
   if (!Number.isInteger(o.freshnessAlarmIntervals) || o.freshnessAlarmIntervals < 1) {
     problems.push(
       `freshnessAlarmIntervals must be a whole number of 1 or more, got ${o.freshnessAlarmIntervals}`,

@@ -2,6 +2,7 @@
 // variables (the Lambda's environment, or the CLI's flags mapped to the same names).
 import { z } from 'zod';
 import { parseColumns } from './core/column-declarations.js';
+import { COMPRESSION_LEVELS, compressionLevelProblem, isLeveledCodec } from './core/compression-level.js';
 import { parseIsoDateTime } from './core/iso-time.js';
 import { isBrokerAddress, isTopicName, splitBrokerList, TOPIC_NAME_RULE } from './core/kafka-names.js';
 import type { DeclaredColumn } from './core/parquet-schema.js';
@@ -69,6 +70,8 @@ export interface PullerConfig {
   readonly state: StateTarget;
   /** Compression of batch objects (for Parquet, its codec). */
   readonly compression: Compression;
+  /** The level NDJSON objects are compressed at (gzip and zstd); null where the codec has none. */
+  readonly compressionLevel: number | null;
   /** What data objects are written as. */
   readonly format: OutputFormat;
   /** How record keys are read. */
@@ -114,6 +117,7 @@ export const ConfigVariables = {
   stateTable: 'STATE_TABLE',
   stateFile: 'STATE_FILE',
   compression: 'COMPRESSION',
+  compressionLevel: 'COMPRESSION_LEVEL',
   format: 'OUTPUT_FORMAT',
   keyFormat: 'KEY_FORMAT',
   valueFormat: 'VALUE_FORMAT',
@@ -208,6 +212,18 @@ const schema = z
         })
         .optional(),
     ),
+    [V.compressionLevel]: optional.transform((v, ctx): number | undefined => {
+      if (v === undefined) return undefined;
+      const level = Number(v);
+      if (v.trim() === '' || !Number.isInteger(level)) {
+        ctx.addIssue({
+          code: 'custom',
+          message: `${V.compressionLevel} must be a whole number (got '${v}')`,
+        });
+        return z.NEVER;
+      }
+      return level;
+    }),
     [V.format]: optional.pipe(
       z.enum(['ndjson', 'parquet'], { error: `${V.format} must be ndjson or parquet` }).default('ndjson'),
     ),
@@ -286,6 +302,12 @@ const schema = z
     if (env[V.format] === 'ndjson' && compression === 'snappy') {
       problem(`${V.compression} must be gzip, zstd or none when ${V.format} is ndjson (got ${compression})`);
     }
+    const level = env[V.compressionLevel];
+    if (level !== undefined) {
+      const codec = compression ?? (env[V.format] === 'parquet' ? 'snappy' : 'gzip');
+      const levelProblem = compressionLevelProblem(V.compressionLevel, level, codec, env[V.format]);
+      if (levelProblem) problem(levelProblem);
+    }
     if (compression === 'zstd' && !zstdAvailable()) {
       problem(
         `${V.compression} zstd needs Node.js 22.15 or later (this is ${process.version}); use ${env[V.format] === 'parquet' ? 'snappy or gzip' : 'gzip'}`,
@@ -329,6 +351,8 @@ export function loadConfig(env: Readonly<Record<string, string | undefined>> = p
   const bucket = e[V.outputBucket];
   const table = e[V.stateTable];
   const lateness = e[V.allowedLatenessSeconds];
+  const compression = e[V.compression] ?? (e[V.format] === 'parquet' ? 'snappy' : 'gzip');
+  const leveled = e[V.format] === 'ndjson' && isLeveledCodec(compression);
   return {
     brokers: e[V.brokers],
     topic: e[V.topic],
@@ -342,7 +366,8 @@ export function loadConfig(env: Readonly<Record<string, string | undefined>> = p
       ? { kind: 's3', bucket, prefix }
       : { kind: 'directory', path: e[V.outputDirectory] ?? '', prefix },
     state: table ? { kind: 'dynamodb', table } : { kind: 'file', path: e[V.stateFile] ?? '' },
-    compression: e[V.compression] ?? (e[V.format] === 'parquet' ? 'snappy' : 'gzip'),
+    compression,
+    compressionLevel: leveled ? (e[V.compressionLevel] ?? COMPRESSION_LEVELS[compression].default) : null,
     format: e[V.format],
     keyFormat: e[V.keyFormat],
     valueFormat: e[V.valueFormat],

@@ -125,6 +125,14 @@ export const runTuningFlags: readonly FlagSpec[] = [
     variable: V.compression,
   },
   {
+    name: 'compression-level',
+    type: 'string',
+    placeholder: '<level>',
+    help: 'ndjson only: gzip 1-9, zstd 1-19; lower is faster, higher is smaller',
+    defaultHelp: '6 for gzip, 3 for zstd',
+    variable: V.compressionLevel,
+  },
+  {
     name: 'value-format',
     type: 'string',
     placeholder: '<string|json|binary>',

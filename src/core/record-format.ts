@@ -46,7 +46,8 @@ function encode(bytes: Buffer | null): { text: string | null; encoding: Encoding
   return { text: bytes.toString('base64'), encoding: 'base64' };
 }
 
-function isoOf(timestampMs: number): string {
+/** A record timestamp as ISO-8601 UTC, or '' when no Date holds it. */
+export function isoOf(timestampMs: number): string {
   const date = new Date(timestampMs);
   return Number.isNaN(date.getTime()) ? '' : date.toISOString();
 }

@@ -10,18 +10,15 @@ export function zstdCompressor(): ((input: Uint8Array) => Uint8Array) | undefine
   return (input) => (compress as (input: Uint8Array) => Buffer)(input);
 }
 
-/** zstd's own default level: the speed/size balance its authors chose, fixed so retries write the same bytes. */
-export const ZSTD_LEVEL = 3;
-
-/** A streaming zstd compressor at `ZSTD_LEVEL`, when this runtime has one (single-threaded: deterministic). */
-export function createZstdStream(): Transform | undefined {
+/** A streaming zstd compressor at `level`, when this runtime has one (single-threaded: deterministic). */
+export function createZstdStream(level: number): Transform | undefined {
   const api = zlib as unknown as {
     createZstdCompress?: (options: { params: Record<number, number> }) => Transform;
     constants: Record<string, number>;
   };
-  const level = api.constants.ZSTD_c_compressionLevel;
-  if (api.createZstdCompress === undefined || level === undefined) return undefined;
-  return api.createZstdCompress({ params: { [level]: ZSTD_LEVEL } });
+  const levelParameter = api.constants.ZSTD_c_compressionLevel;
+  if (api.createZstdCompress === undefined || levelParameter === undefined) return undefined;
+  return api.createZstdCompress({ params: { [levelParameter]: level } });
 }
 
 /** Whether `zstdCompressor()` gives a compressor here. */

@@ -6,6 +6,7 @@ import { type Transform, Writable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { createGzip } from 'node:zlib';
 import type { Compression } from '../config.js';
+import { COMPRESSION_LEVELS } from '../core/compression-level.js';
 import { createZstdStream } from '../core/zstd-support.js';
 import type { BatchSink, ObjectUpload, WrittenObject } from '../ports.js';
 
@@ -14,17 +15,16 @@ const CONTENT_TYPE = 'application/x-ndjson';
 const COMPRESSOR_BUFFER_BYTES = 4 * 1024 * 1024;
 
 /**
- * The compressing stream for an object, or none. Fixed levels keep the bytes reproducible: a retry
- * writes the same object. Compressed output depends only on the bytes written, not on how they were
- * split into writes, since neither stream is flushed before its end.
+ * The compressing stream for an object, or none. A level fixed by the settings keeps the bytes
+ * reproducible: a retry on the same runtime writes the same object. Compressed output depends only on
+ * the bytes written, not on how they were split into writes, since neither stream is flushed before its end.
  */
-function compressorFor(compression: Compression): Transform | undefined {
+function compressorFor(compression: Compression, level: number | null): Transform | undefined {
   switch (compression) {
     case 'gzip':
-      // Level 6 is zlib's default: the usual size/CPU balance.
-      return createGzip({ level: 6, chunkSize: 64 * 1024 });
+      return createGzip({ level: level ?? COMPRESSION_LEVELS.gzip.default, chunkSize: 64 * 1024 });
     case 'zstd': {
-      const zstd = createZstdStream();
+      const zstd = createZstdStream(level ?? COMPRESSION_LEVELS.zstd.default);
       // The config refuses zstd on a runtime without it; this guards any other caller.
       if (zstd === undefined)
         throw new Error(`zstd needs Node.js 22.15 or later (this is ${process.version})`);
@@ -42,10 +42,13 @@ export class ObjectWriter {
   private readonly compressor: Transform | undefined;
   private readonly flowing: Promise<void> | undefined;
   private storedBytes = 0;
+  /** Settles when the compressor has taken in the last chunk written. */
+  private lastWrite: Promise<void> = Promise.resolve();
 
-  constructor(sink: BatchSink, key: string, compression: Compression) {
+  /** `level`: the codec's level, or null for its default. */
+  constructor(sink: BatchSink, key: string, compression: Compression, level: number | null = null) {
     this.upload = sink.openObject(key, CONTENT_TYPE);
-    this.compressor = compressorFor(compression);
+    this.compressor = compressorFor(compression, level);
     if (this.compressor !== undefined) {
       // A deep input buffer lets the thread pool compress while the main thread builds the next lines.
       this.compressor.setMaxListeners(0);
@@ -68,14 +71,15 @@ export class ObjectWriter {
     await this.upload.write(chunk);
   }
 
-  /** Appends text (whole NDJSON lines). */
-  async write(text: string): Promise<void> {
-    const chunk = Buffer.from(text, 'utf8');
+  /** Appends whole NDJSON lines: text, or its UTF-8 bytes (handed over: the caller does not reuse them). */
+  async write(lines: string | Buffer): Promise<void> {
+    const chunk = typeof lines === 'string' ? Buffer.from(lines, 'utf8') : lines;
     if (this.compressor === undefined) {
       await this.store(chunk);
       return;
     }
-    this.compressor.write(chunk);
+    const compressor = this.compressor;
+    this.lastWrite = new Promise((resolve) => compressor.write(chunk, () => resolve()));
     if (this.compressor.writableLength > COMPRESSOR_BUFFER_BYTES)
       await Promise.race([once(this.compressor, 'drain'), this.flowing]);
   }
@@ -83,6 +87,10 @@ export class ObjectWriter {
   /** Completes the object; it is visible under its key when this resolves. */
   async finish(): Promise<WrittenObject> {
     if (this.compressor !== undefined) {
+      // End only once every chunk is in: Node's zlib gives a chunk still queued at end() the codec's end
+      // flag, and zstd then frames its last block differently (9 more bytes), so the bytes would depend on
+      // whether the thread pool had caught up. gzip's bytes do not, but one rule serves both.
+      await Promise.race([this.lastWrite, this.flowing]);
       this.compressor.end();
       await this.flowing;
     }

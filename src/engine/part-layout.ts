@@ -11,5 +11,6 @@ export function partLayoutOf(config: PullerConfig): PartLayout {
     valueFormat: config.valueFormat,
     columns: config.columns,
     rowGroupBytes: rowGroupBytesFor(config.partSizeBytes),
+    compressionLevel: config.compressionLevel,
   };
 }

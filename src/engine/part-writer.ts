@@ -4,10 +4,11 @@
 // object is NDJSON (lines) or Parquet (rows in row groups); the errors object is always NDJSON.
 import type { Compression } from '../config.js';
 import { errorsKey, partKey, type WindowBounds } from '../core/key-layout.js';
+import { NdjsonBuffer } from '../core/ndjson-encoder.js';
 import { type ParquetLayout, toParquetRow } from '../core/parquet-schema.js';
 import type { FinishedPart } from '../core/pipeline-state.js';
 import { formattedNdjsonLine } from '../core/record-format.js';
-import { FormatMismatch, OutputFormat } from '../core/value-format.js';
+import { FormatMismatch, OutputFormat, ValueFormat } from '../core/value-format.js';
 import type { BatchSink, SourceRecord } from '../ports.js';
 import { ObjectWriter } from './object-writer.js';
 import { ParquetObjectWriter } from './parquet-part-writer.js';
@@ -17,6 +18,8 @@ export interface PartLayout extends ParquetLayout {
   readonly format: OutputFormat;
   /** Parquet: row bytes buffered before a row group is written. */
   readonly rowGroupBytes: number;
+  /** NDJSON: the level of its gzip or zstd; null for the codec's default (or a codec without levels). */
+  readonly compressionLevel: number | null;
 }
 
 /** Identifies a part: which window, partition and sequence number, and where its offsets start. */
@@ -37,7 +40,8 @@ export class PartWriter {
   private parquet: ParquetObjectWriter | undefined;
   private readonly topicJson: string;
   private errors: ObjectWriter | undefined;
-  private dataText = '';
+  /** The data lines of the batch being added, as UTF-8. */
+  private readonly dataLines: NdjsonBuffer;
   private errorsText = '';
   records = 0;
   lateRecords = 0;
@@ -52,6 +56,7 @@ export class PartWriter {
     readonly start: PartStart,
   ) {
     this.topicJson = JSON.stringify(start.topic);
+    this.dataLines = new NdjsonBuffer(this.topicJson);
   }
 
   private key(): string {
@@ -91,6 +96,11 @@ export class PartWriter {
       this.countRow(row.bytes, record.timestampMs, late);
       return undefined;
     }
+    if (s.layout.keyFormat === ValueFormat.STRING && s.layout.valueFormat === ValueFormat.STRING) {
+      // The default line, escaped from the record's bytes straight into the batch's buffer.
+      this.countRow(this.dataLines.appendDefaultLine(record), record.timestampMs, late);
+      return undefined;
+    }
     const line = formattedNdjsonLine(this.topicJson, record, s.layout);
     if (line instanceof FormatMismatch) return line.reason;
     this.addRow(line, record.timestampMs, late);
@@ -106,8 +116,7 @@ export class PartWriter {
 
   /** Adds one data row (an NDJSON line; NDJSON parts only). */
   addRow(line: string, timestampMs: number, late: boolean): void {
-    this.dataText += line;
-    this.countRow(Buffer.byteLength(line), timestampMs, late);
+    this.countRow(this.dataLines.appendText(line), timestampMs, late);
   }
 
   /** Adds one error row (an NDJSON line). */
@@ -120,17 +129,23 @@ export class PartWriter {
   /** Sends the buffered lines to the sink. */
   async flush(): Promise<void> {
     await this.parquet?.flush();
-    if (this.dataText !== '') {
-      this.data ??= new ObjectWriter(this.sink, this.key(), this.start.compression);
-      const text = this.dataText;
-      this.dataText = '';
-      await this.data.write(text);
+    if (this.dataLines.length > 0) {
+      this.data ??= new ObjectWriter(
+        this.sink,
+        this.key(),
+        this.start.compression,
+        this.start.layout.compressionLevel,
+      );
+      await this.data.write(this.dataLines.take());
     }
     if (this.errorsText !== '') {
+      // Errors objects are gzip (none when the data is uncompressed), at the data's level when it is gzip too.
+      const errorsCompression = this.start.compression === 'none' ? 'none' : 'gzip';
       this.errors ??= new ObjectWriter(
         this.sink,
         this.errorsKey(),
-        this.start.compression === 'none' ? 'none' : 'gzip',
+        errorsCompression,
+        errorsCompression === this.start.compression ? this.start.layout.compressionLevel : null,
       );
       const text = this.errorsText;
       this.errorsText = '';

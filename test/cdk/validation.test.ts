@@ -1,5 +1,6 @@
 // Props are checked at synth, all together, with messages that name the prop.
 import { Duration, Size } from 'aws-cdk-lib';
+import { Match, Template } from 'aws-cdk-lib/assertions';
 import * as s3 from 'aws-cdk-lib/aws-s3';
 import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
 import { describe, expect, it } from 'vitest';
@@ -64,6 +65,21 @@ describe('pipeline options', () => {
       'an unknown compression',
       { compression: 'lz4' as 'gzip' },
       /compression must be one of gzip, none, snappy, zstd, got 'lz4'/,
+    ],
+    [
+      'a compression level beyond gzip',
+      { compressionLevel: 12 },
+      /compressionLevel must be a whole number from 1 to 9 for gzip \(got 12\)/,
+    ],
+    [
+      'a compression level without a codec that has one',
+      { compression: 'none', compressionLevel: 1 },
+      /compressionLevel applies to gzip \(1–9\) and zstd \(1–19\); compression none has no level/,
+    ],
+    [
+      'a compression level for Parquet',
+      { format: 'parquet', compressionLevel: 1 },
+      /compressionLevel applies to NDJSON objects/,
     ],
     [
       'zero freshness intervals',
@@ -222,5 +238,27 @@ describe('puller props', () => {
           vpc: importedVpc(stack),
         }),
     ).not.toThrow();
+  });
+
+  it('passes a compression level to the function as COMPRESSION_LEVEL, and none when it is not set', () => {
+    const stack = newStack();
+    const puller = new KafkaBatchPuller(stack, 'Puller', plaintext);
+    puller.addPipeline('Fast', { topic: 'fast', compression: 'zstd', compressionLevel: 1 });
+    puller.addPipeline('Plain', { topic: 'plain' });
+    const template = Template.fromStack(stack);
+    template.hasResourceProperties('AWS::Lambda::Function', {
+      Environment: {
+        Variables: Match.objectLike({ KAFKA_TOPIC: 'fast', COMPRESSION: 'zstd', COMPRESSION_LEVEL: '1' }),
+      },
+    });
+    template.hasResourceProperties('AWS::Lambda::Function', {
+      Environment: {
+        Variables: Match.objectLike({
+          KAFKA_TOPIC: 'plain',
+          COMPRESSION: 'gzip',
+          COMPRESSION_LEVEL: Match.absent(),
+        }),
+      },
+    });
   });
 });

@@ -81,6 +81,37 @@ describe('config', () => {
     else expect(zstd).toEqual([expect.stringMatching(/^COMPRESSION zstd needs Node.js 22.15 or later/)]);
   });
 
+  it('takes a compression level per codec, and names the setting when a level does not fit', () => {
+    expect(loadConfig(valid).compressionLevel).toBe(6);
+    expect(loadConfig({ ...valid, COMPRESSION_LEVEL: '1' }).compressionLevel).toBe(1);
+    expect(loadConfig({ ...valid, COMPRESSION: 'none' }).compressionLevel).toBeNull();
+    expect(loadConfig({ ...valid, OUTPUT_FORMAT: 'parquet' }).compressionLevel).toBeNull();
+    expect(problemsOf({ ...valid, COMPRESSION_LEVEL: '10' })).toEqual([
+      'COMPRESSION_LEVEL must be a whole number from 1 to 9 for gzip (got 10)',
+    ]);
+    expect(problemsOf({ ...valid, COMPRESSION_LEVEL: 'fast' })).toEqual([
+      "COMPRESSION_LEVEL must be a whole number (got 'fast')",
+    ]);
+    expect(problemsOf({ ...valid, COMPRESSION_LEVEL: '2.5' })).toEqual([
+      "COMPRESSION_LEVEL must be a whole number (got '2.5')",
+    ]);
+    expect(problemsOf({ ...valid, COMPRESSION: 'none', COMPRESSION_LEVEL: '1' })).toEqual([
+      'COMPRESSION_LEVEL applies to gzip (1–9) and zstd (1–19); compression none has no level',
+    ]);
+    expect(problemsOf({ ...valid, OUTPUT_FORMAT: 'parquet', COMPRESSION_LEVEL: '1' })).toEqual([
+      "COMPRESSION_LEVEL applies to NDJSON objects (gzip 1–9, zstd 1–19); Parquet's snappy codec has no level setting here",
+    ]);
+    if (zstdAvailable()) {
+      expect(loadConfig({ ...valid, COMPRESSION: 'zstd' }).compressionLevel).toBe(3);
+      expect(loadConfig({ ...valid, COMPRESSION: 'zstd', COMPRESSION_LEVEL: '19' }).compressionLevel).toBe(
+        19,
+      );
+      expect(problemsOf({ ...valid, COMPRESSION: 'zstd', COMPRESSION_LEVEL: '20' })).toEqual([
+        'COMPRESSION_LEVEL must be a whole number from 1 to 19 for zstd (got 20)',
+      ]);
+    }
+  });
+
   it('takes zstd for NDJSON objects where the runtime has it, and says which Node it needs where not', () => {
     const zstd = problemsOf({ ...valid, COMPRESSION: 'zstd' });
     if (zstdAvailable()) expect(zstd).toEqual([]);
