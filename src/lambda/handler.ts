@@ -102,6 +102,9 @@ export function createHandler(hooks: PullerHooks = {}): PullerHandler {
       });
       const report = await runPipeline({
         config,
+        // A whole run is one invocation: its one source reads every partition (the same objects any
+        // shard count writes). Sharded pipelines run their shards as steps of the state machine.
+        shards: 1,
         source: adapters.source,
         sink: adapters.sink,
         store: adapters.store,
