@@ -47,7 +47,9 @@ start() {
   rm -rf "$RUN_DIR"
   mkdir -p "$RUN_DIR"
   local started=$SECONDS i
-  nohup "$VENV/bin/moto_server" -H 127.0.0.1 -p "$MOTO_PORT" >"$RUN_DIR/moto.log" 2>&1 </dev/null &
+  # Through a launcher that makes DynamoDB's conditional writes atomic, as they are on AWS.
+  nohup "$VENV/bin/python" "$(dirname "${BASH_SOURCE[0]}")/moto-server.py" -H 127.0.0.1 -p "$MOTO_PORT" \
+    >"$RUN_DIR/moto.log" 2>&1 </dev/null &
   echo $! >"$PID_FILE"
   for ((i = 0; i < 300; i++)); do
     answers && break

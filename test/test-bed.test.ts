@@ -78,4 +78,42 @@ describe('test bed', () => {
     await dynamodb.send(putIfAbsent);
     await expect(dynamodb.send(putIfAbsent)).rejects.toBeInstanceOf(ConditionalCheckFailedException);
   });
+
+  it('lets exactly one of six concurrent conditional writes to one item win, as DynamoDB does', async () => {
+    // Shards record their parts in one item at the same moment: an emulator that let two conditional
+    // writes both win would lose a part (moto's own server does, about one round in three).
+    const dynamodb = createDynamoDbClient();
+    const table = `bed-${randomUUID()}`;
+    await dynamodb.send(
+      new CreateTableCommand({
+        TableName: table,
+        BillingMode: 'PAY_PER_REQUEST',
+        AttributeDefinitions: [{ AttributeName: 'pk', AttributeType: 'S' }],
+        KeySchema: [{ AttributeName: 'pk', KeyType: 'HASH' }],
+      }),
+    );
+    // A state-sized item, so that checking the condition and writing take long enough to overlap.
+    const body = {
+      L: Array.from({ length: 300 }, (_, i) => ({ M: { key: { S: `part-${i}-${'x'.repeat(50)}` } } })),
+    };
+    const winners: number[] = [];
+    for (let round = 0; round < 30; round++) {
+      const pk = { S: `round-${round}` };
+      await dynamodb.send(new PutItemCommand({ TableName: table, Item: { pk, version: { N: '0' }, body } }));
+      const writes = await Promise.allSettled(
+        Array.from({ length: 6 }, (_, writer) =>
+          dynamodb.send(
+            new PutItemCommand({
+              TableName: table,
+              Item: { pk, version: { N: '1' }, writer: { N: String(writer) }, body },
+              ConditionExpression: 'version = :read',
+              ExpressionAttributeValues: { ':read': { N: '0' } },
+            }),
+          ),
+        ),
+      );
+      winners.push(writes.filter((w) => w.status === 'fulfilled').length);
+    }
+    expect(winners.filter((n) => n !== 1)).toEqual([]);
+  });
 });
