@@ -85,11 +85,13 @@ export async function runSharded(
 
 /** What an attempt's steps are given beyond the config. */
 export interface AttemptOptions {
+  /** The attempt's id, the lease owner. @default a unique one */
   readonly attemptId?: string;
   /** @default until just before the open window could close, by the attempt's clock (see `windowClock`) */
   readonly deadlineMs?: number;
   /** The attempt's clock. @default Date.now */
   readonly now?: () => number;
+  /** Attempts known to have ended: a lease one of them holds is taken over at once. */
   readonly endedRunIds?: readonly string[];
 }
 
@@ -99,7 +101,9 @@ export interface AttemptOptions {
  * `runSteps` for all of them.
  */
 export class StepAttempt {
+  /** The attempt's id, the lease owner. */
   readonly id: string;
+  /** The context of plan, finalize and shard 0. */
   readonly context: StepContext;
   private readonly shardAdapters = new Map<number, Promise<Adapters>>();
   private closed = false;
@@ -187,8 +191,11 @@ export class StepAttempt {
 
 /** What `StepAttempt.runSteps` did. */
 export interface AttemptSteps {
+  /** Every window planned, in order. */
   readonly plans: WindowPlan[];
+  /** Each planned window's shard results, in task order. */
   readonly results: ShardResult[][];
+  /** Each planned window's finalize answer. */
   readonly finalized: FinalizeResult[];
   /** Plan's last answer, when it (not finalize) ended the loop. */
   readonly stop: (PlanResult & { kind: 'stop' }) | undefined;
