@@ -70,7 +70,7 @@ describe('sharded windows at the edges', () => {
     const stored = new DynamoDbStateStore(dynamodb, table);
 
     // A's lease lasts until its deadline; its stalled shard must outlive B's whole run before it.
-    const a = await StepAttempt.open(config, { now: clock, deadlineMs: clock() + 50_000 });
+    const a = await StepAttempt.open(config, { now: clock, deadlineMs: clock() + 3 * MINUTE });
     const plan = await planWindow(a.context, 2);
     if (plan.kind !== 'window') throw new Error(`A planned no window: ${plan.outcome}`);
     const [first, second] = plan.tasks;
@@ -201,11 +201,11 @@ describe('sharded windows at the edges', () => {
     const cut = await newPipeline(topic);
 
     const [full, short] = await Promise.all([
-      runSharded(whole.config, 2, { seconds: 50, now: clock }),
+      runSharded(whole.config, 2, { now: clock }),
       runSharded(cut.config, 2, { seconds: 2.5, now: clock }),
     ]);
     const afterShort = await readLanded(cut.bucket);
-    const rest = await runSharded(cut.config, 2, { seconds: 50, now: windowClock(MINUTE, clock()) });
+    const rest = await runSharded(cut.config, 2, { now: windowClock(MINUTE, clock()) });
 
     expect(full.outcome).toBe('caught-up');
     // The backlog's windows, and the quiet one before the open window.

@@ -241,6 +241,53 @@ describe('sharded windows under death', () => {
     }
   });
 
+  it('a commit lost after the last window with records does not stop later attempts', async () => {
+    const topic = await createTopic(2);
+    const clock = windowClock(MINUTE);
+    const base = Math.floor(clock() / MINUTE) * MINUTE - 3 * MINUTE;
+    // Two windows with records, then quiet ones.
+    await produce(
+      topic,
+      [0, 1].flatMap((w) =>
+        Array.from({ length: 20 }, (_, i) => ({ partition: i % 2, timestamp: base + w * MINUTE + i * 1000 })),
+      ),
+    );
+    const { bucket, config, groupId } = await newPipeline(topic);
+    const a = await StepAttempt.open(config, { now: clock });
+    let later: StepAttempt[] = [];
+    try {
+      // A closes the first window (and commits), then dies as it would commit the second.
+      const first = await planWindow(a.context, SHARDS);
+      if (first.kind !== 'window') throw new Error(`no window: ${first.outcome}`);
+      const firstClosed = await finalizeWindow(a.context, first, await a.buildAll(first), {
+        keepLease: true,
+      });
+      expect(firstClosed.outcome).toBe('closed');
+      const second = await planWindow(a.context, SHARDS);
+      if (second.kind !== 'window') throw new Error(`no window: ${second.outcome}`);
+      const dying = dyingAdapters({ kind: 'committing' }, a.context);
+      await expect(
+        finalizeWindow({ ...a.context, ...dying }, second, await a.buildAll(second)),
+      ).rejects.toThrow(ProcessDied);
+      await a.close();
+
+      // B closes only quiet windows (they move no offset); C comes after it.
+      const b = await StepAttempt.open(config, { now: clock, endedRunIds: [a.id] });
+      later = [b];
+      const bSteps = await b.runSteps(SHARDS);
+      expect(bSteps.finalized.length).toBeGreaterThan(0);
+      const c = await StepAttempt.open(config, { now: windowClock(MINUTE, clock() + MINUTE) });
+      later.push(c);
+      const cSteps = await c.runSteps(SHARDS);
+      expect(cSteps.stop?.outcome ?? 'closed').not.toBe('lease-held');
+      await expectExactlyOnce(bucket, topic);
+      expect(Object.keys(await committedOffsets(groupId, topic))).toHaveLength(2);
+    } finally {
+      await a.close();
+      for (const attempt of later) await attempt.close();
+    }
+  });
+
   it('B re-plans the window A left pending, and A can no longer write to it', async () => {
     const topic = await createTopic(PARTITIONS);
     const clock = windowClock(MINUTE);

@@ -1,7 +1,8 @@
 // Whether the consumer group's committed offsets still mirror the saved state. Pure: no I/O.
 // The engine commits the saved offsets right after saving them, so a committed offset is either the
-// saved one or, when a run died between the save and the commit, the last window's start. Anything
-// else was moved outside the puller.
+// saved one or, when a run died between the save and the commit, the start of the last window that
+// moved offsets (later windows that moved none commit nothing). Anything else was moved outside the
+// puller.
 import type { PipelineState } from './pipeline-state.js';
 
 /** A partition whose committed offset the puller did not write. */
@@ -11,7 +12,7 @@ export interface MovedOffset {
   readonly committed: string;
 }
 
-/** The partitions whose committed offset is neither the saved one nor the last window's start. */
+/** The partitions whose committed offset is neither the saved one nor the last moving window's start. */
 export function movedOffsets(state: PipelineState, committed: ReadonlyMap<number, string>): MovedOffset[] {
   const moved: MovedOffset[] = [];
   const lastStart = state.lastClosedWindow?.startOffsets;

@@ -51,7 +51,10 @@ const stateSchema = z.object({
       closedAtMs: z.number().int(),
       manifestKey: z.string(),
       records: z.number().int().min(0),
-      /** Where the window started: the group's committed offsets until the commit after its close. */
+      /**
+       * Where the last window that moved offsets started: the group's committed offsets until the commit
+       * after its close (a window that moves none commits nothing).
+       */
       startOffsets: offsetMap.optional(),
     })
     .nullable(),

@@ -71,6 +71,8 @@ export async function finalizeWindow(
   // The next window can close within this attempt's time: the caller plans it at once.
   const more = nextEndMs <= clock.workEndsAtMs && clock.stopReason() === undefined;
   const endOffsets = pending.endOffsets ?? {};
+  // A window that read nothing moved no offset, and commits nothing: the last commit still holds.
+  const moved = Object.entries(endOffsets).some(([p, offset]) => pending.startOffsets[p] !== offset);
   await store.update(window, (state): { state: PipelineState; value: undefined } => {
     const closed: PipelineState = {
       ...state,
@@ -83,15 +85,18 @@ export async function finalizeWindow(
         closedAtMs: pending.closedAtMs ?? nowMs,
         manifestKey: key,
         records: manifest.totals.records,
-        startOffsets: pending.startOffsets,
+        // After a window that commits nothing, the group may still hold the start of the last window
+        // that moved offsets (its commit lost): those stay the offsets the group may show.
+        startOffsets: moved
+          ? pending.startOffsets
+          : (state.lastClosedWindow?.startOffsets ?? pending.startOffsets),
       },
       windowsClosed: state.windowsClosed + 1,
     };
     return { state: more || options.keepLease ? closed : withoutLease(closed), value: undefined };
   });
 
-  // A window that read nothing moved no offset: the last commit still holds.
-  if (Object.entries(endOffsets).some(([p, offset]) => pending.startOffsets[p] !== offset)) {
+  if (moved) {
     await source.commit(new Map(Object.entries(endOffsets).map(([p, offset]) => [Number(p), offset])));
   }
   const closed = { manifest, manifestLocation: sink.locate(key) };

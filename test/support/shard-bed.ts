@@ -52,6 +52,7 @@ export async function runSharded(
   config: PullerConfig,
   shards: number,
   extra: Partial<Omit<RunOptions, 'config' | 'source' | 'sink' | 'store' | 'shards' | 'openSource'>> & {
+    /** @default until just before the open window could close, by the run's clock (see `windowClock`) */
     seconds?: number;
   } = {},
 ): Promise<RunReport> {
@@ -60,13 +61,14 @@ export async function runSharded(
   const spare = await Promise.all(Array.from({ length: shards - 1 }, () => openShardAdapters(config)));
   let handedOut = 0;
   try {
-    const { seconds = 30, ...rest } = extra;
+    const { seconds, ...rest } = extra;
+    const now = rest.now ?? Date.now;
     return await runPipeline({
       config,
       source: main.source,
       sink: main.sink,
       store: atomicStore(main.store),
-      deadlineMs: (rest.now ?? Date.now)() + seconds * 1000,
+      deadlineMs: seconds === undefined ? beforeOpenWindowCloses(config, now) : now() + seconds * 1000,
       runId: uniqueName('run'),
       shards,
       openSource: () => {
@@ -83,11 +85,13 @@ export async function runSharded(
 
 /** What an attempt's steps are given beyond the config. */
 export interface AttemptOptions {
+  /** The attempt's id, the lease owner. @default a unique one */
   readonly attemptId?: string;
-  /** @default 40 s from now by the attempt's clock: before a `windowClock`'s open window ends */
+  /** @default until just before the open window could close, by the attempt's clock (see `windowClock`) */
   readonly deadlineMs?: number;
   /** The attempt's clock. @default Date.now */
   readonly now?: () => number;
+  /** Attempts known to have ended: a lease one of them holds is taken over at once. */
   readonly endedRunIds?: readonly string[];
 }
 
@@ -97,7 +101,9 @@ export interface AttemptOptions {
  * `runSteps` for all of them.
  */
 export class StepAttempt {
+  /** The attempt's id, the lease owner. */
   readonly id: string;
+  /** The context of plan, finalize and shard 0. */
   readonly context: StepContext;
   private readonly shardAdapters = new Map<number, Promise<Adapters>>();
   private closed = false;
@@ -115,7 +121,7 @@ export class StepAttempt {
       sink: main.sink,
       store: atomicStore(main.store),
       attemptId: this.id,
-      deadlineMs: options.deadlineMs ?? now() + 40_000,
+      deadlineMs: options.deadlineMs ?? beforeOpenWindowCloses(config, now),
       now,
       ...(options.endedRunIds ? { endedRunIds: options.endedRunIds } : {}),
     };
@@ -185,8 +191,11 @@ export class StepAttempt {
 
 /** What `StepAttempt.runSteps` did. */
 export interface AttemptSteps {
+  /** Every window planned, in order. */
   readonly plans: WindowPlan[];
+  /** Each planned window's shard results, in task order. */
   readonly results: ShardResult[][];
+  /** Each planned window's finalize answer. */
   readonly finalized: FinalizeResult[];
   /** Plan's last answer, when it (not finalize) ended the loop. */
   readonly stop: (PlanResult & { kind: 'stop' }) | undefined;
@@ -229,6 +238,15 @@ export async function expectListedObjectsIntact(bucket: string, manifest: Manife
 /** Every key under `prefix`. */
 export async function keysUnder(bucket: string, prefix: string): Promise<string[]> {
   return (await listKeys(bucket)).filter((key) => key.startsWith(prefix));
+}
+
+/**
+ * The latest deadline at which a run stops before the window open now could close: the run closes every
+ * past window and never waits for the open one. With a `windowClock`, most of a window's length.
+ */
+export function beforeOpenWindowCloses(config: PullerConfig, now: () => number): number {
+  const interval = config.batchIntervalMs;
+  return Math.floor(now() / interval) * interval + interval + config.safetyMarginMs - 1;
 }
 
 /**
