@@ -53,9 +53,13 @@ describe('compression level', () => {
       expect(fastestAgain.get(key)?.equals(bytes), key).toBe(true);
       // gzip's header says how hard it tried (XFL, byte 8): 4 = fastest, 2 = best compression, 0 = default.
       expect([bytes[8], smaller[8], byDefault.get(key)?.[8]], key).toEqual([4, 2, 0]);
-      expect(smaller.length, key).toBeLessThan(bytes.length);
+      expect(smaller.length, key).toBeLessThanOrEqual(bytes.length);
       expect(ndjsonBytes(key, smaller).equals(ndjsonBytes(key, bytes)), key).toBe(true);
     }
+
+    // Level 9 makes the window's objects smaller overall (a one-record part may come out the same size).
+    const total = (objects: Map<string, Buffer>) => [...objects.values()].reduce((n, b) => n + b.length, 0);
+    expect(total(smallest)).toBeLessThan(total(fastest));
 
     if (zstdAvailable()) {
       const zstd1 = await landed(topic, { COMPRESSION: 'zstd', COMPRESSION_LEVEL: '1' });
