@@ -31,7 +31,7 @@ export interface PartitionBounds {
   readonly high: string;
 }
 
-/** Reads records of one topic for one consumer group. */
+/** Reads records of one topic's partitions from given offsets, and keeps its consumer group's committed offsets. */
 export interface RecordSource {
   /** The topic's partitions with their current bounds. Fails when the topic does not exist. */
   partitionBounds(): Promise<PartitionBounds[]>;
@@ -49,7 +49,7 @@ export interface RecordSource {
   commit(positions: ReadonlyMap<number, string>): Promise<void>;
   /** The group's committed next offsets, for the partitions that have one. */
   committedOffsets(): Promise<Map<number, string>>;
-  /** Leaves the group and disconnects. Safe to call more than once. */
+  /** Disconnects. Safe to call more than once. */
   close(): Promise<void>;
 }
 

@@ -2,11 +2,12 @@
 // from the offsets it is given, two sources side by side never disturb each other, a seek leaves nothing
 // stale behind, a lost offset is a clear error, and it commits to a group only while the group has no
 // member. Against the real broker.
-import type { Admin, Kafka } from 'kafkajs';
+import { type Admin, Kafka } from 'kafkajs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DynamoDbStateStore } from '../src/adapters/dynamodb-state-store.js';
 import { KafkaSource } from '../src/adapters/kafka-source.js';
-import { GroupHasMembersError, OffsetOutOfRangeError } from '../src/errors.js';
+import { createCluster } from '../src/adapters/kafkajs-internals.js';
+import { GroupHasMembersError, OffsetOutOfRangeError, PullerError } from '../src/errors.js';
 import type { SourceBatch } from '../src/ports.js';
 import {
   createTopic,
@@ -266,5 +267,20 @@ describe('KafkaSource without a consumer group', () => {
       Object.fromEntries((committed?.partitions ?? []).map((p) => [String(p.partition), p.offset])),
     ).toEqual(saved);
     expect(saved).toEqual({ '0': '30', '1': '30', '2': '30' });
+  });
+});
+
+describe('kafkajs internals', () => {
+  it('are found on the installed kafkajs, and a client without them fails with an error saying what is missing', async () => {
+    const cluster = createCluster(testKafka(), 60_000);
+    await cluster.connect();
+    await cluster.disconnect();
+
+    // A client object of another shape (as another kafkajs version could be): no private cluster factory.
+    const other = Object.create(Kafka.prototype) as Kafka;
+    expect(() => createCluster(other, 60_000)).toThrow(PullerError);
+    expect(() => createCluster(other, 60_000)).toThrow(
+      /lacks the private cluster factory.*needs kafkajs 2\.2\.4 exactly/,
+    );
   });
 });
