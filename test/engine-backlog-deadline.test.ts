@@ -16,6 +16,7 @@ import {
   uniqueName,
 } from './support/bed.js';
 import { watchedStore } from './support/dying-adapters.js';
+import { windowClock } from './support/shard-bed.js';
 
 const MINUTE = 60_000;
 
@@ -51,7 +52,9 @@ describe('backlog and deadline', () => {
     await produce(topic, records);
     const { bucket, config } = await newPipeline(topic);
 
-    const report = await runOnce(config, { seconds: 60 });
+    // A clock one second into its window, and less time than the rest of it: the run closes the backlog
+    // and stops, instead of waiting for the open window to end.
+    const report = await runOnce(config, { seconds: 50, now: windowClock(MINUTE) });
 
     expect(report.outcome).toBe('caught-up');
     // 20 windows with records, then the quiet ones up to the wall clock.
@@ -70,7 +73,7 @@ describe('backlog and deadline', () => {
 
     const short = await runOnce(config, { seconds: 2.5 });
     const afterShort = await readLanded(bucket);
-    const full = await runOnce(config, { seconds: 60 });
+    const full = await runOnce(config, { seconds: 50, now: windowClock(MINUTE) });
 
     expect(short.outcome).toBe('deadline');
     expect(short.windowsClosed.length).toBeLessThan(30);

@@ -18,6 +18,7 @@ import {
   runOnce,
   uniqueName,
 } from './support/bed.js';
+import { windowClock } from './support/shard-bed.js';
 
 const MINUTE = 60_000;
 
@@ -51,7 +52,7 @@ describe('bad input', () => {
       { partition: 0, timestamp: t + MINUTE },
     ]);
     const { bucket, config } = await newPipeline(topic);
-    await runOnce(config);
+    await runOnce(config, { now: windowClock(MINUTE) });
 
     const rows = (await rowsOf(bucket, 'data')) as OutputRow[];
     const [first, second, third] = rows.filter((r) => r.timestamp < t + MINUTE);
@@ -106,7 +107,8 @@ describe('bad input', () => {
       { partition: 0, timestamp: t + MINUTE },
     ]);
     const { bucket, config } = await newPipeline(topic);
-    const report = await runOnce(config);
+    // One second into a window by this clock, with less time than the rest: no wait for the open window.
+    const report = await runOnce(config, { now: windowClock(MINUTE) });
 
     const window = report.windowsClosed[0]?.manifest;
     expect(window?.window.startMs).toBe(t);

@@ -208,8 +208,8 @@ export async function newPipeline(topic: string, variables: Record<string, strin
 export type RunAdapters = Pick<RunOptions, 'source' | 'sink' | 'store'>;
 
 /**
- * Runs the engine once with fresh adapters; the deadline is `seconds` from now. `adapt` may wrap or
- * replace the adapters (failing ones, counting ones).
+ * Runs the engine once with fresh adapters; the deadline is `seconds` from now (by `extra.now` when
+ * given). `adapt` may wrap or replace the adapters (failing ones, counting ones).
  */
 export async function runOnce(
   config: PullerConfig,
@@ -225,7 +225,7 @@ export async function runOnce(
     return await runPipeline({
       config,
       ...used,
-      deadlineMs: Date.now() + seconds * 1000,
+      deadlineMs: (rest.now ?? Date.now)() + seconds * 1000,
       runId: uniqueName('run'),
       ...rest,
     });
