@@ -3,6 +3,7 @@
 import { describe, expect, it } from 'vitest';
 import type { RunLogger } from '../src/engine/run-logger.js';
 import { createTopic, newPipeline, produce, readLanded, runOnce, testKafka } from './support/bed.js';
+import { windowClock } from './support/shard-bed.js';
 
 const MINUTE = 60_000;
 
@@ -16,7 +17,9 @@ describe('retention gap', () => {
       { partition: 0, timestamp: base + 2 },
       { partition: 1, timestamp: base + 3 },
     ]);
-    const first = await runOnce(config);
+    // One second into a window by this clock, with less time than the rest: no wait for the open window.
+    const now = windowClock(MINUTE);
+    const first = await runOnce(config, { now });
     expect(first.retentionGapRecords).toBe(0);
     // Five more on partition 0, of which retention takes the first three before the next run.
     await produce(
@@ -32,7 +35,7 @@ describe('retention gap', () => {
     const warnings: Array<{ message: string; attributes: Readonly<Record<string, unknown>> }> = [];
     const logger: RunLogger = { warn: (message, attributes) => warnings.push({ message, attributes }) };
 
-    const second = await runOnce(config, { logger, runId: 'run-after-retention' });
+    const second = await runOnce(config, { logger, runId: 'run-after-retention', now });
 
     expect(second.retentionGapRecords).toBe(3);
     expect(warnings).toEqual([
