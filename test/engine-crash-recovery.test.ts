@@ -1,7 +1,6 @@
 // Exactly once across crashes: a run that dies at any step boundary is finished by the next run, and
 // every produced record lands in exactly one finished batch. The death is the adapters': the step's
 // write goes through, then every call fails (support/dying-adapters.ts), so no clean-up write lands.
-import { setTimeout as sleep } from 'node:timers/promises';
 import { describe, expect, it } from 'vitest';
 import { DynamoDbStateStore } from '../src/adapters/dynamodb-state-store.js';
 import { pipelineIdOf } from '../src/core/pipeline-state.js';
@@ -14,8 +13,10 @@ import {
   runOnce,
   type TestRecord,
   testKafka,
+  uniqueName,
 } from './support/bed.js';
 import { type DeathStep, dyingAdapters, stepLabel } from './support/dying-adapters.js';
+import { windowClock } from './support/shard-bed.js';
 
 const MINUTE = 60_000;
 const PARTITIONS = 3;
@@ -57,8 +58,12 @@ describe('crash recovery', () => {
       scenarios.map(async (step) => {
         const { bucket, table, groupId, config } = await newPipeline(topic, { PART_SIZE_MB: '0.05' });
         let died = () => false;
+        const deadRun = uniqueName('dead-run');
+        // Time enough to reach the step even on a loaded machine: a run that meets its deadline first
+        // would not die at all.
         const crashing = runOnce(config, {
-          seconds: 8,
+          seconds: 30,
+          runId: deadRun,
           adapt: (adapters) => {
             const dying = dyingAdapters(step, adapters);
             died = dying.died;
@@ -68,9 +73,14 @@ describe('crash recovery', () => {
         await expect(crashing, stepLabel(step)).rejects.toThrow(/process died/);
         expect(died(), stepLabel(step)).toBe(true);
         const leftBehind = await new DynamoDbStateStore(dynamodb, table).load(pipelineIdOf(groupId, topic));
-        // The dead run's lease lasts until its deadline; the next scheduled run comes after that.
-        await sleep(8_000);
-        const recovered = await runOnce(config, { seconds: 60 });
+        // The dead run's lease lasts until its deadline; a run that knows it ended (the next invocation in
+        // its container, the CLI's next run) takes it over at once.
+        // On a clock one second into its window, with less time than the rest: no wait for the open window.
+        const recovered = await runOnce(config, {
+          seconds: 50,
+          endedRunIds: [deadRun],
+          now: windowClock(MINUTE),
+        });
         const landed = await readLanded(bucket);
         const saved = await new DynamoDbStateStore(dynamodb, table).load(pipelineIdOf(groupId, topic));
         const admin = testKafka().admin();
