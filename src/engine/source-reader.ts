@@ -34,11 +34,6 @@ export class SourceReader {
     for (const p of fetched) this.fetching.delete(p);
   }
 
-  /** Whether fetching has begun. */
-  get isStarted(): boolean {
-    return this.started;
-  }
-
   poll(maxWaitMs: number): Promise<SourceBatch[]> {
     return this.source.poll(maxWaitMs);
   }

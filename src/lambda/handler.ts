@@ -13,6 +13,7 @@ import { PullerMetric } from '../metric-names.js';
 import { runStep, type StepResponse } from './run-step.js';
 import { isStepEvent, parseStepEvent, type RawStepEvent, TransientStepError } from './step-events.js';
 import type { StepName } from './step-names.js';
+import { logWindowClosed } from './window-closed-log.js';
 
 /** What one invocation returns (also logged): the run's outcome and totals, as the run report has them. */
 export interface HandlerResult
@@ -114,15 +115,7 @@ export function createHandler(hooks: PullerHooks = {}): PullerHandler {
         hooks,
         logger,
         listener: {
-          onWindowClosed: ({ manifest, manifestLocation }) =>
-            logger.info('window closed', {
-              window: `${manifest.window.start}/${manifest.window.end}`,
-              records: manifest.totals.records,
-              bytes: manifest.totals.bytes,
-              lateRecords: manifest.totals.lateRecords,
-              errorRecords: manifest.totals.errorRecords,
-              manifest: manifestLocation,
-            }),
+          onWindowClosed: (closed) => logWindowClosed(logger, closed),
         },
       });
       const result = resultOf(report);

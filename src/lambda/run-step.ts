@@ -13,6 +13,7 @@ import { abandonAttempt, buildShard, finalizeWindow, planWindow } from '../engin
 import { PullerMetric } from '../metric-names.js';
 import type { StepEvent } from './step-events.js';
 import { StepName } from './step-names.js';
+import { logWindowClosed } from './window-closed-log.js';
 
 /**
  * What a step answers the state machine. Plan's answer carries the execution's deadline, which the
@@ -117,15 +118,7 @@ async function finalize(
 ): Promise<FinalizeResult> {
   const { logger, metrics } = run;
   const finalized = await finalizeWindow(ctx, plan, results, {
-    onWindowClosed: ({ manifest, manifestLocation }) =>
-      logger.info('window closed', {
-        window: `${manifest.window.start}/${manifest.window.end}`,
-        records: manifest.totals.records,
-        bytes: manifest.totals.bytes,
-        lateRecords: manifest.totals.lateRecords,
-        errorRecords: manifest.totals.errorRecords,
-        manifest: manifestLocation,
-      }),
+    onWindowClosed: (closed) => logWindowClosed(logger, closed),
   });
   const totals = finalized.closed?.manifest.totals;
   metrics.addMetric(PullerMetric.WINDOWS_CLOSED, MetricUnit.Count, totals ? 1 : 0);
