@@ -49,7 +49,12 @@ export async function createTopic(
         value,
       }),
     );
-    await admin.createTopics({ topics: [{ topic: name, numPartitions: partitions, configEntries }] });
+    // Its own wait for leaders off (kafkajs waits by default, and fails on the UNKNOWN_TOPIC_OR_PARTITION a new
+    // topic answers at first): the loop below waits instead.
+    await admin.createTopics({
+      topics: [{ topic: name, numPartitions: partitions, configEntries }],
+      waitForLeaders: false,
+    });
     // kafkajs's own waitForLeaders gives up on the UNKNOWN_TOPIC_OR_PARTITION a new topic answers at first.
     for (let attempt = 0; ; attempt++) {
       const leaders = await admin
