@@ -14,6 +14,9 @@ export const Measurement = {
 /** One measurement the bench can make. */
 export type Measurement = (typeof Measurement)[keyof typeof Measurement];
 
+/** The puller's COMPRESSION in a bench run. */
+export type BenchCompression = 'gzip' | 'zstd' | 'none' | 'snappy';
+
 /** What one bench invocation does. */
 export interface BenchOptions {
   /** Records produced for the throughput measurements. */
@@ -31,7 +34,11 @@ export interface BenchOptions {
   /** Where the ladder's runs write. */
   readonly ladderSink: 's3' | 'directory';
   /** Compression of the puller's batch objects (Parquet: its codec). */
-  readonly compression: 'gzip' | 'none' | 'snappy';
+  readonly compression: BenchCompression;
+  /** The puller's COMPRESSION_LEVEL; undefined: the codec's default. */
+  readonly compressionLevel: number | undefined;
+  /** More puller settings (`--set NAME=VALUE`), e.g. the fetch sizes; they win over the bench's own. */
+  readonly extraVariables: Readonly<Record<string, string>>;
   /** The puller's OUTPUT_FORMAT for (c), (d), overhead and memory; (e) compares both. */
   readonly format: 'ndjson' | 'parquet';
   readonly only: ReadonlySet<Measurement>;
@@ -57,7 +64,9 @@ export const usage = `usage: npm run bench -- [options]
   --ladder MiB,MiB       window sizes of the memory ladder (default 10,100,300; --full 10,100,300,1024)
   --ladder-sink KIND     where the ladder's runs write: s3 (default, the Lambda's) or directory
   --format KIND          the puller's OUTPUT_FORMAT for (c), (d), overhead and memory: ndjson (default) or parquet
-  --compression KIND     the puller's COMPRESSION: gzip (default for ndjson), none, or snappy (default for parquet)
+  --compression KIND     the puller's COMPRESSION: gzip (default for ndjson), zstd (Node 22.15+), none, or snappy (default for parquet)
+  --compression-level N  the puller's COMPRESSION_LEVEL (gzip 1-9, zstd 1-19; default: the codec's)
+  --set NAME=VALUE       any other puller setting for (c), (d), overhead and memory, e.g. --set FETCH_PARTITION_MB=4 (repeatable)
   --only a,b             only these: kcat, kafkajs, s3, directory, overhead, memory, formats
   --results PATH         where to write the results (default bench/RESULTS.md)
   --help`;
@@ -88,6 +97,8 @@ export function parseBenchOptions(argv: readonly string[]): BenchOptions {
       ladder: { type: 'string' },
       'ladder-sink': { type: 'string', default: 's3' },
       compression: { type: 'string' },
+      'compression-level': { type: 'string' },
+      set: { type: 'string', multiple: true },
       format: { type: 'string', default: 'ndjson' },
       only: { type: 'string' },
       results: { type: 'string' },
@@ -125,12 +136,21 @@ export function parseBenchOptions(argv: readonly string[]): BenchOptions {
   const compression = values.compression ?? (format === 'parquet' ? 'snappy' : 'gzip');
   if (
     compression !== 'gzip' &&
+    compression !== 'zstd' &&
     compression !== 'none' &&
     (compression !== 'snappy' || format !== 'parquet')
   ) {
     throw new Error(
-      `--compression takes gzip or none, or snappy with --format parquet (got '${compression}')`,
+      `--compression takes gzip, zstd or none, or snappy with --format parquet (got '${compression}')`,
     );
+  }
+  const level = values['compression-level'];
+  const compressionLevel = level === undefined ? undefined : positiveInteger('compression-level', level, 0);
+  const extraVariables: Record<string, string> = {};
+  for (const setting of values.set ?? []) {
+    const match = /^([A-Z][A-Z0-9_]*)=(.*)$/.exec(setting);
+    if (!match) throw new Error(`--set takes NAME=VALUE with an upper-case setting name (got '${setting}')`);
+    extraVariables[match[1] as string] = match[2] as string;
   }
   const recordBytes = positiveInteger('record-bytes', values['record-bytes'], 1024);
   const largestMiB = Math.max(records * recordBytes, ...ladderMiB.map((m) => m * 2 ** 20)) / 2 ** 20;
@@ -144,6 +164,8 @@ export function parseBenchOptions(argv: readonly string[]): BenchOptions {
     ladderMiB,
     ladderSink,
     compression,
+    compressionLevel,
+    extraVariables,
     format,
     only,
     resultsPath: values.results ?? 'bench/RESULTS.md',

@@ -5,6 +5,7 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { BenchBucket } from './bench-bucket.js';
+import type { BenchCompression } from './bench-options.js';
 import type { BenchStateTable } from './bench-state-table.js';
 import { runChild } from './child-process.js';
 import type { ChildResult } from './child-protocol.js';
@@ -25,7 +26,11 @@ export interface PipelineSettings {
   /** A run's deadline is this far after its start; the child is killed a minute after that. */
   readonly runTimeoutMs: number;
   /** The puller's COMPRESSION. */
-  readonly compression: 'gzip' | 'none' | 'snappy';
+  readonly compression: BenchCompression;
+  /** The puller's COMPRESSION_LEVEL; undefined: the codec's default. */
+  readonly compressionLevel?: number | undefined;
+  /** More puller settings, applied last (`--set`). */
+  readonly extraVariables?: Readonly<Record<string, string>>;
   /** The puller's OUTPUT_FORMAT. */
   readonly format: 'ndjson' | 'parquet';
 }
@@ -56,10 +61,14 @@ export class BenchPipeline {
       POLL_INTERVAL_SECONDS: '1',
       START_POSITION: 'earliest',
       COMPRESSION: settings.compression,
+      ...(settings.compressionLevel === undefined
+        ? {}
+        : { COMPRESSION_LEVEL: String(settings.compressionLevel) }),
       OUTPUT_FORMAT: settings.format,
       OUTPUT_PREFIX: `run-${id}`,
       AWS_REGION: process.env.AWS_REGION ?? 'us-east-1',
       ...extra,
+      ...settings.extraVariables,
     };
     if (sink === 'directory') {
       const folder = await mkdtemp(join(tmpdir(), 'kbp-bench-'));

@@ -1,6 +1,7 @@
 // Renders a bench's figures as bench/RESULTS.md. The lead's "before/after optimisation" section is
 // kept across rewrites: it lives between two markers and is copied from the file being replaced.
 import { readFile, writeFile } from 'node:fs/promises';
+import type { BenchCompression } from './bench-options.js';
 import type { MachineInfo } from './machine-info.js';
 import { markdownTable } from './markdown-table.js';
 import type { FormatFigures } from './measure-formats.js';
@@ -37,7 +38,11 @@ export interface BenchResults {
   readonly records: number;
   readonly recordBytes: number;
   /** The puller's COMPRESSION. */
-  readonly compression: 'gzip' | 'none' | 'snappy';
+  readonly compression: BenchCompression;
+  /** The puller's COMPRESSION_LEVEL; undefined: the codec's default. */
+  readonly compressionLevel?: number | undefined;
+  /** Puller settings given with `--set`. */
+  readonly extraVariables?: Readonly<Record<string, string>>;
   /** The puller's OUTPUT_FORMAT. */
   readonly format: 'ndjson' | 'parquet';
   readonly partitions: number;
@@ -223,9 +228,14 @@ ${table}`;
 function partsWritten(results: BenchResults): string {
   if (results.format === 'parquet')
     return `Parquet parts (\`OUTPUT_FORMAT=parquet\`, \`COMPRESSION=${results.compression}\``;
-  return results.compression === 'gzip'
-    ? 'gzip NDJSON parts (the default'
-    : 'uncompressed NDJSON parts (`COMPRESSION=none`';
+  const level =
+    results.compressionLevel === undefined ? '' : `, \`COMPRESSION_LEVEL=${results.compressionLevel}\``;
+  const extra = Object.entries(results.extraVariables ?? {})
+    .map(([name, value]) => `, \`${name}=${value}\``)
+    .join('');
+  if (results.compression === 'gzip' && level === '' && extra === '') return 'gzip NDJSON parts (the default';
+  if (results.compression === 'none') return `uncompressed NDJSON parts (\`COMPRESSION=none\`${extra}`;
+  return `${results.compression} NDJSON parts (\`COMPRESSION=${results.compression}\`${level}${extra}`;
 }
 
 function machineSection(results: BenchResults): string {
