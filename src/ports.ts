@@ -41,8 +41,11 @@ export interface RecordSource {
   start(positions: ReadonlyMap<number, string>): Promise<void>;
   /** Waits at most `maxWaitMs` for fetched records; returns what arrived (possibly nothing). */
   poll(maxWaitMs: number): Promise<SourceBatch[]>;
-  /** Stops fetching these partitions; records already fetched for them are dropped. */
-  pause(partitions: readonly number[]): void;
+  /**
+   * Stops fetching these partitions. Returns the batches fetched for them that no poll has returned, in
+   * order: for each partition, the continuation of what poll returned (a caller may keep them).
+   */
+  pause(partitions: readonly number[]): SourceBatch[];
   /** Fetches these partitions again, from the given next offsets. */
   resume(positions: ReadonlyMap<number, string>): void;
   /** Commits these next offsets to the consumer group (Kafka's meaning: the next offset to read). */

@@ -566,14 +566,20 @@ export class KafkaSource implements RecordSource {
     return taken;
   }
 
-  pause(partitions: readonly number[]): void {
-    if (partitions.length === 0) return;
+  pause(partitions: readonly number[]): SourceBatch[] {
+    if (partitions.length === 0) return [];
     for (const partition of partitions) this.next.delete(partition);
-    const before = this.queue.length;
-    this.queue = this.queue.filter((entry) => this.next.has(entry.batch.partition));
-    if (this.queue.length === before) return;
-    this.queuedBytes = this.queue.reduce((sum, entry) => sum + entry.bytes, 0);
+    const removed: SourceBatch[] = [];
+    const kept: typeof this.queue = [];
+    for (const entry of this.queue) {
+      if (this.next.has(entry.batch.partition)) kept.push(entry);
+      else removed.push(entry.batch);
+    }
+    if (removed.length === 0) return removed;
+    this.queue = kept;
+    this.queuedBytes = kept.reduce((sum, entry) => sum + entry.bytes, 0);
     this.wake(this.roomWaiters);
+    return removed;
   }
 
   resume(positions: ReadonlyMap<number, string>): void {

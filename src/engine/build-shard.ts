@@ -45,6 +45,8 @@ class ShardBuild {
   /** Partitions done, their last part written. */
   private readonly finished = new Set<number>();
   private readonly records = new Map<number, number>();
+  /** Per done partition, the polled batches that reach past its end: the next window starts in them. */
+  private readonly pastEnd = new Map<number, SourceBatch[]>();
   private tracker!: WindowTracker;
   private pending!: PendingBatch;
 
@@ -108,10 +110,15 @@ class ShardBuild {
         const nowMs = this.clock.now();
         const fed = new Set<number>();
         for (const batch of batches) {
-          if (!this.partitions.includes(batch.partition) || this.isDone(batch.partition)) continue;
+          if (!this.partitions.includes(batch.partition)) continue;
+          if (this.isDone(batch.partition)) {
+            this.keepPastEnd(batch);
+            continue;
+          }
           fed.add(batch.partition);
           const stopped = await this.write(batch.partition, this.take(batch, nowMs));
           if (stopped) return await this.stopped(stopped);
+          if (this.isDone(batch.partition)) this.keepPastEnd(batch);
         }
         await this.advanceIdleClocks(fed, nowMs - before, nowMs);
         await this.closeDone();
@@ -140,6 +147,15 @@ class ShardBuild {
     return this.tracker.isDone(partition);
   }
 
+  /** Keeps a batch of a done partition that holds records at or past its end. */
+  private keepPastEnd(batch: SourceBatch): void {
+    const end = BigInt(this.ends.get(batch.partition) ?? this.tracker.nextOffset(batch.partition));
+    if (BigInt(batch.nextOffset) <= end) return;
+    const kept = this.pastEnd.get(batch.partition);
+    if (kept) kept.push(batch);
+    else this.pastEnd.set(batch.partition, [batch]);
+  }
+
   private open(): number[] {
     return this.partitions.filter((p) => !this.finished.has(p) && !this.isDone(p));
   }
@@ -153,7 +169,11 @@ class ShardBuild {
   private async closeDone(): Promise<void> {
     const done = this.partitions.filter((p) => !this.finished.has(p) && this.isDone(p));
     if (done.length === 0) return;
-    this.reader.pause(done);
+    this.reader.hold(
+      new Map(done.map((p) => [p, this.ends.get(p) ?? this.tracker.nextOffset(p)])),
+      this.pastEnd,
+    );
+    for (const partition of done) this.pastEnd.delete(partition);
     if (this.open().length > 0) return;
     const unrecorded = done.filter((p) => !this.ends.has(p));
     if (unrecorded.length > 0) {

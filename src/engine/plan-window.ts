@@ -17,7 +17,7 @@ import { assignPartitions } from '../core/shard-assignment.js';
 import { OutputFormat } from '../core/value-format.js';
 import { floorToInterval } from '../core/window-rule.js';
 import { ConfigError, GroupOffsetsMovedError, StateConflictError } from '../errors.js';
-import type { PartitionBounds } from '../ports.js';
+import type { PartitionBounds, SourceBatch } from '../ports.js';
 import { AttemptStore } from './attempt-store.js';
 import { refuseChangedOutput, refuseOrphanedOutput } from './output-guard.js';
 import { stderrRunLogger } from './run-logger.js';
@@ -192,8 +192,12 @@ async function firstTimestamp(
   await reader.fetchFrom(new Map([...positions].filter(([p]) => waiting.has(p))));
   const nowMs = clock.now();
   const candidates: number[] = [];
+  const polled = new Map<number, SourceBatch[]>();
   while (waiting.size > 0 && !clock.stopReason()) {
     for (const batch of await reader.poll(clock.pollWaitMs())) {
+      const kept = polled.get(batch.partition);
+      if (kept) kept.push(batch);
+      else polled.set(batch.partition, [batch]);
       if (!waiting.delete(batch.partition)) continue;
       // The partition's first record with a usable timestamp (later ones may be late, or bad).
       const first = batch.records.find(
@@ -202,8 +206,8 @@ async function firstTimestamp(
       if (first) candidates.push(first.timestampMs);
     }
   }
-  // Start over from the saved offsets: these records belong to the window now being defined.
-  reader.pause(bounds.map((b) => b.partition));
+  // The window now being defined starts at the saved offsets: what was fetched is kept for it.
+  reader.hold(positions, polled);
   if (waiting.size > 0) return undefined;
   return candidates.length > 0 ? Math.min(...candidates) : floorToInterval(nowMs, ctx.config.batchIntervalMs);
 }

@@ -1,41 +1,100 @@
 // Which partitions a source is fetching, and from where, across the steps that share it: a partition
 // already fetching from the offset a step wants (prefetched while the last window was being written)
-// is left alone, and every other one is paused.
+// is left alone, and every other one is paused. What a window fetched past a partition's end is kept
+// for the next window, which starts there: a backlog's records are fetched and decoded once, not once
+// per window they were fetched in.
 import type { RecordSource, SourceBatch } from '../ports.js';
+
+/** A partition's batches fetched from `fromOffset` on, kept while the partition is not fetched. */
+interface HeldBatches {
+  readonly fromOffset: string;
+  readonly batches: readonly SourceBatch[];
+}
 
 /** Fetch bookkeeping over one RecordSource. */
 export class SourceReader {
   private started = false;
-  /** Partitions being fetched, with the offset fetching started from. */
+  /** Partitions being fetched, with the offset their reading was asked to start from. */
   private readonly fetching = new Map<number, string>();
+  /** Per partition not being fetched: what was fetched past where its share ended. */
+  private readonly held = new Map<number, HeldBatches>();
+  /** Held batches of partitions fetched again from where they were held, for the next poll. */
+  private replay: SourceBatch[] = [];
 
   constructor(readonly source: RecordSource) {}
 
   /** Fetches exactly these partitions from these offsets; every other partition is paused. */
   async fetchFrom(positions: ReadonlyMap<number, string>): Promise<void> {
     this.pause([...this.fetching.keys()].filter((p) => !positions.has(p)));
+    for (const partition of this.held.keys()) if (!positions.has(partition)) this.held.delete(partition);
+    const toFetch = new Map([...positions].filter(([p, offset]) => this.fetching.get(p) !== offset));
+    if (toFetch.size === 0) return;
+    // A partition whose held batches start where it is asked to: they are polled first, and the source
+    // fetches from where they end.
+    const sourcePositions = new Map<number, string>();
+    this.replay = this.replay.filter((batch) => !toFetch.has(batch.partition));
+    for (const [partition, offset] of toFetch) {
+      const held = this.held.get(partition);
+      this.held.delete(partition);
+      const last = held?.batches.at(-1);
+      if (held && last && held.fromOffset === offset) {
+        this.replay.push(...held.batches);
+        sourcePositions.set(partition, last.nextOffset);
+      } else {
+        sourcePositions.set(partition, offset);
+      }
+      this.fetching.set(partition, offset);
+    }
     if (!this.started) {
       this.started = true;
-      await this.source.start(positions);
-      for (const [partition, offset] of positions) this.fetching.set(partition, offset);
+      await this.source.start(sourcePositions);
       return;
     }
-    const toResume = new Map([...positions].filter(([p, offset]) => this.fetching.get(p) !== offset));
-    if (toResume.size === 0) return;
-    this.source.resume(toResume);
-    for (const [partition, offset] of toResume) this.fetching.set(partition, offset);
+    this.source.resume(sourcePositions);
   }
 
-  /** Stops fetching these partitions. */
+  /** Stops fetching these partitions; what was fetched for them is dropped. */
   pause(partitions: readonly number[]): void {
-    const fetched = partitions.filter((p) => this.fetching.has(p));
-    if (fetched.length === 0) return;
-    this.source.pause(fetched);
-    for (const p of fetched) this.fetching.delete(p);
+    this.stop(partitions);
+    for (const partition of partitions) this.held.delete(partition);
   }
 
+  /**
+   * Stops fetching partitions whose shares ended at `ends`, keeping what was fetched past each end for a
+   * share that starts there: `polled`, the batches already polled that reach past the end (in order),
+   * then what the source had fetched and not yet returned.
+   */
+  hold(ends: ReadonlyMap<number, string>, polled: ReadonlyMap<number, readonly SourceBatch[]>): void {
+    const fetched = [...ends.keys()].filter((p) => this.fetching.has(p));
+    const unpolled = this.stop(fetched);
+    for (const partition of fetched) {
+      const batches = [
+        ...(polled.get(partition) ?? []),
+        ...unpolled.filter((batch) => batch.partition === partition),
+      ];
+      const fromOffset = ends.get(partition) as string;
+      if (batches.length > 0) this.held.set(partition, { fromOffset, batches });
+    }
+  }
+
+  /** Held batches being read again come first; then what the source fetched. */
   poll(maxWaitMs: number): Promise<SourceBatch[]> {
+    if (this.replay.length > 0) {
+      const batches = this.replay;
+      this.replay = [];
+      return Promise.resolve(batches);
+    }
     return this.source.poll(maxWaitMs);
+  }
+
+  /** Stops fetching these partitions; returns the batches the source (or a replay) still had for them. */
+  private stop(partitions: readonly number[]): SourceBatch[] {
+    const fetched = partitions.filter((p) => this.fetching.has(p));
+    if (fetched.length === 0) return [];
+    const unread = this.replay.filter((batch) => fetched.includes(batch.partition));
+    this.replay = this.replay.filter((batch) => !fetched.includes(batch.partition));
+    for (const p of fetched) this.fetching.delete(p);
+    return [...unread, ...this.source.pause(fetched)];
   }
 }
 

@@ -359,8 +359,9 @@ export function stallingSource(
       // Records held back for a partition paused or read again from elsewhere are dropped, as the
       // source drops its own.
       pause: (partitions) => {
+        const mine = heldBack.filter((batch) => partitions.includes(batch.partition));
         drop(partitions);
-        source.pause(partitions);
+        return [...mine, ...source.pause(partitions)];
       },
       resume: (positions) => {
         drop([...positions.keys()]);
