@@ -18,7 +18,7 @@ export class SourceReader {
   private readonly fetching = new Map<number, string>();
   /** Per partition not being fetched: what was fetched past where its share ended. */
   private readonly held = new Map<number, HeldBatches>();
-  /** Held batches of partitions fetched again from where they were held, for the next poll. */
+  /** Batches in hand for the next polls: held ones of partitions fetched again, then polled ones. */
   private replay: SourceBatch[] = [];
 
   constructor(readonly source: RecordSource) {}
@@ -77,14 +77,26 @@ export class SourceReader {
     }
   }
 
-  /** Held batches being read again come first; then what the source fetched. */
-  poll(maxWaitMs: number): Promise<SourceBatch[]> {
-    if (this.replay.length > 0) {
-      const batches = this.replay;
-      this.replay = [];
-      return Promise.resolve(batches);
+  /**
+   * At most one batch per partition: held batches being read again first, then what the source fetched.
+   * A poll that has batches in hand lets the event loop run first, so that a long run of them does not
+   * keep the compressors on the thread pool waiting for their next chunk.
+   */
+  async poll(maxWaitMs: number): Promise<SourceBatch[]> {
+    if (this.replay.length > 0) await new Promise((resolve) => setImmediate(resolve));
+    if (this.replay.length === 0) this.replay = await this.source.poll(maxWaitMs);
+    const taken: SourceBatch[] = [];
+    const rest: SourceBatch[] = [];
+    const partitions = new Set<number>();
+    for (const batch of this.replay) {
+      if (partitions.has(batch.partition)) rest.push(batch);
+      else {
+        partitions.add(batch.partition);
+        taken.push(batch);
+      }
     }
-    return this.source.poll(maxWaitMs);
+    this.replay = rest;
+    return taken;
   }
 
   /** Stops fetching these partitions; returns the batches the source (or a replay) still had for them. */
