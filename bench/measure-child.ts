@@ -4,7 +4,10 @@
 import { type ChildResult, type ChildSpec, type Measured, resultMarker } from './child-protocol.js';
 import { kafkajsReadTopic } from './kafkajs-read.js';
 
-async function measure(spec: ChildSpec): Promise<Measured> {
+/** The engine's modules, loaded before the measured part: a Lambda loads its bundle once per cold start, not per run. */
+type PullerRunModule = typeof import('./puller-run.js');
+
+async function measure(spec: ChildSpec, puller: PullerRunModule | undefined): Promise<Measured> {
   switch (spec.kind) {
     case 'kafkajs-read': {
       const read = await kafkajsReadTopic(spec.brokers, spec.topic, spec.groupId);
@@ -17,19 +20,19 @@ async function measure(spec: ChildSpec): Promise<Measured> {
         outcome: undefined,
       };
     }
-    case 'puller-run': {
-      // Loaded only here, so the kafkajs measurement does not pay for the engine's modules.
-      const { runPullerOnce } = await import('./puller-run.js');
-      return runPullerOnce(spec);
-    }
+    case 'puller-run':
+      if (!puller) throw new Error('the engine was not loaded');
+      return puller.runPullerOnce(spec);
   }
 }
 
 async function main(): Promise<void> {
   const spec = JSON.parse(process.argv[2] ?? '') as ChildSpec;
+  // Loaded only for a puller run, so the kafkajs measurement does not pay for the engine's modules.
+  const puller = spec.kind === 'puller-run' ? await import('./puller-run.js') : undefined;
   const startRssBytes = process.memoryUsage().rss;
   const cpuBefore = process.cpuUsage();
-  const measured = await measure(spec);
+  const measured = await measure(spec, puller);
   const cpu = process.cpuUsage(cpuBefore);
   const result: ChildResult = {
     ...measured,

@@ -81,6 +81,7 @@ const labels: Record<ThroughputKey, string> = {
 };
 
 const MiB = 2 ** 20;
+const GiB = 2 ** 30;
 
 function integer(n: number): string {
   return Math.round(n).toLocaleString('en-US');
@@ -113,10 +114,11 @@ function throughputTable(results: BenchResults): string {
       spread(summarize(seconds), fixed(2)),
       spread(summarize(values(runs, (r) => r.peakRssBytes).map((b) => b / MiB)), integer),
       spread(summarize(values(runs, (r) => r.cpuMs).map((ms) => ms / 1000)), fixed(1)),
+      spread(summarize(values(runs, (r) => r.cpuMs).map((ms) => ms / 1000 / (valueBytes / GiB))), fixed(1)),
     ];
   });
   return markdownTable(
-    ['measurement', 'records/s', 'MiB/s of values', 'elapsed s', 'peak RSS MiB', 'CPU s'],
+    ['measurement', 'records/s', 'MiB/s of values', 'elapsed s', 'peak RSS MiB', 'CPU s', 'CPU s per GiB'],
     rows,
   );
 }
@@ -267,7 +269,7 @@ ${machineSection(results)}
 
 ## Throughput: reading the whole topic
 
-Elapsed time runs from the start of work (before any connection) to the last record read (a, b) or to \`runPipeline\` returning with every produced window landed and its offsets committed (c, d). kcat's includes its process start; it runs with \`-X fetch.wait.max.ms=10\` so that noticing the end of each partition costs 10 ms rather than librdkafka's default 500 ms. Peak RSS and CPU are those of the measuring process (not the broker's or moto's). The puller writes ${partsWritten(results)}, \`PART_SIZE_MB\` 64), polls every 1 s, and the bench stops each run (its abort signal) once the produced windows have closed, since a run otherwise goes on closing windows until its deadline.
+Elapsed time runs from the start of work (before any connection) to the last record read (a, b) or to \`runPipeline\` returning with every produced window landed and its offsets committed (c, d). kcat's includes its process start; it runs with \`-X fetch.wait.max.ms=10\` so that noticing the end of each partition costs 10 ms rather than librdkafka's default 500 ms. Peak RSS and CPU are those of the measuring process (not the broker's or moto's), compression threads included; CPU counts from after the code is loaded, as a warm Lambda's would (it loads its bundle once per cold start), and CPU s per GiB divides it by the GiB of record values read or landed. The puller writes ${partsWritten(results)}, \`PART_SIZE_MB\` 64), polls every 1 s, and the bench stops each run (its abort signal) once the produced windows have closed, since a run otherwise goes on closing windows until its deadline.
 
 ${throughputTable(results)}
 
