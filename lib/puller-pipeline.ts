@@ -154,6 +154,20 @@ export interface PullerPipelineOptions {
   readonly partSize?: Size;
 
   /**
+   * The most one Kafka fetch returns per partition (`FETCH_PARTITION_MB`), from 0.01 to 64 MiB. Larger
+   * fetches measured slower, not faster (see the README's measured figures).
+   * @default Size.mebibytes(1)
+   */
+  readonly fetchPartitionSize?: Size;
+
+  /**
+   * Fetched bytes held ahead of the writer (`FETCH_QUEUE_MB`), from 1 to 1024 MiB and at least
+   * `fetchPartitionSize`; fetching pauses while the queue is full.
+   * @default Size.mebibytes(16)
+   */
+  readonly fetchQueueSize?: Size;
+
+  /**
    * A run starts no new work when less than this is left before its timeout.
    * @default Duration.seconds(10)
    */
@@ -594,6 +608,9 @@ export class PullerPipeline extends Construct {
     // Set only with shards: one shard is the handler's default, and today's functions keep their settings.
     if (resolved.shards > 1) env[V.shards] = String(resolved.shards);
     if (options.compressionLevel !== undefined) env[V.compressionLevel] = String(options.compressionLevel);
+    // Set only when given, as the level: the handler's defaults are the measured ones.
+    if (options.fetchPartitionSize) env[V.fetchPartitionMb] = String(mebibytesOf(options.fetchPartitionSize));
+    if (options.fetchQueueSize) env[V.fetchQueueMb] = String(mebibytesOf(options.fetchQueueSize));
     if (options.allowedLateness) env[V.allowedLatenessSeconds] = seconds(options.allowedLateness);
     if (options.futureTolerance) env[V.futureToleranceSeconds] = seconds(options.futureTolerance);
     // The secret's ARN only: the function reads the credentials at run time.
@@ -786,6 +803,7 @@ function pipelineProblems(
       ? undefined
       : compressionLevelProblem('compressionLevel', level, o.compression, o.format);
   if (levelProblem) problems.push(levelProblem);
+  problems.push(...fetchSizeProblems(options));
   if (!Number.isInteger(o.freshnessAlarmIntervals) || o.freshnessAlarmIntervals < 1) {
     problems.push(
       `freshnessAlarmIntervals must be a whole number of 1 or more, got ${o.freshnessAlarmIntervals}`,
@@ -868,6 +886,30 @@ function formatProblems(o: ResolvedOptions): string[] {
         );
       }
     }
+  }
+  return problems;
+}
+
+/** A size in MiB to four decimals (fetch sizes may be under 1 MiB). */
+function mebibytesOf(size: Size): number {
+  return Number((size.toBytes() / 2 ** 20).toFixed(4));
+}
+
+/** What is wrong with the fetch sizes, each naming its prop; the bounds are the handler's. */
+function fetchSizeProblems(options: PullerPipelineOptions): string[] {
+  const problems: string[] = [];
+  const partition = options.fetchPartitionSize && mebibytesOf(options.fetchPartitionSize);
+  const queue = options.fetchQueueSize && mebibytesOf(options.fetchQueueSize);
+  if (partition !== undefined && !(partition >= 0.01 && partition <= 64)) {
+    problems.push(`fetchPartitionSize must be from 0.01 to 64 MiB, got ${partition} MiB`);
+  }
+  if (queue !== undefined && !(queue >= 1 && queue <= 1024)) {
+    problems.push(`fetchQueueSize must be from 1 to 1024 MiB, got ${queue} MiB`);
+  }
+  if (queue !== undefined && queue < (partition ?? 1)) {
+    problems.push(
+      `fetchQueueSize (${queue} MiB) must be at least fetchPartitionSize (${partition ?? 1} MiB): the queue holds whole fetches`,
+    );
   }
   return problems;
 }

@@ -58,12 +58,15 @@ export const PipelineContextKeys = [
   'startPosition',
   'outputPrefix',
   'compression',
+  'compressionLevel',
   'format',
   'valueFormat',
   'keyFormat',
   'columns',
   'glueTable',
   'partSizeMb',
+  'fetchPartitionMb',
+  'fetchQueueMb',
   'safetyMarginSeconds',
   'timeoutSeconds',
   'memoryMb',
@@ -175,6 +178,8 @@ function pipelineOptions(
   const batchInterval = pick((r) => r.seconds('batchIntervalSeconds'));
   const partSizeMb = pick((r) => r.number('partSizeMb'));
   const memoryMb = pick((r) => r.number('memoryMb'));
+  const fetchPartitionMb = pick((r) => r.number('fetchPartitionMb'));
+  const fetchQueueMb = pick((r) => r.number('fetchQueueMb'));
   const entries = {
     batchInterval,
     pollInterval: pick((r) => r.seconds('pollIntervalSeconds')),
@@ -183,6 +188,7 @@ function pipelineOptions(
     startPosition: parsedStart,
     outputPrefix: pick((r) => r.string('outputPrefix')),
     compression: pick((r) => r.oneOf<Compression>('compression', ['gzip', 'none', 'snappy', 'zstd'])),
+    compressionLevel: pick((r) => r.number('compressionLevel')),
     format: pick((r) => r.oneOf<OutputFormat>('format', ['ndjson', 'parquet'])),
     valueFormat: pick((r) => r.oneOf<ValueFormat>('valueFormat', ['string', 'json', 'binary'])),
     keyFormat: pick((r) => r.oneOf<ValueFormat>('keyFormat', ['string', 'json', 'binary'])),
@@ -192,6 +198,9 @@ function pipelineOptions(
     ),
     glueTable: pick((r) => r.boolean('glueTable')),
     partSize: partSizeMb === undefined ? undefined : Size.kibibytes(Math.round(partSizeMb * 1024)),
+    fetchPartitionSize:
+      fetchPartitionMb === undefined ? undefined : Size.bytes(Math.round(fetchPartitionMb * 2 ** 20)),
+    fetchQueueSize: fetchQueueMb === undefined ? undefined : Size.bytes(Math.round(fetchQueueMb * 2 ** 20)),
     safetyMargin: pick((r) => r.seconds('safetyMarginSeconds')),
     timeout: pick((r) => r.seconds('timeoutSeconds')),
     memorySize: memoryMb,

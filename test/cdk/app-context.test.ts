@@ -92,6 +92,9 @@ describe('the app with -c overrides for MSK IAM in a VPC', () => {
       alarmTopicArn: `arn:aws:sns:${REGION}:${ACCOUNT}:alarms`,
       logRetentionDays: '14',
       shards: '2',
+      compressionLevel: '1',
+      fetchPartitionMb: '0.5',
+      fetchQueueMb: '32',
     },
     true,
   );
@@ -108,7 +111,14 @@ describe('the app with -c overrides for MSK IAM in a VPC', () => {
       MemorySize: 2048,
       Architectures: ['x86_64'],
       VpcConfig: { SubnetIds: ['subnet-0aaaaaaaaaaaaaaa1', 'subnet-0bbbbbbbbbbbbbbb2'] },
-      Environment: { Variables: Match.objectLike({ KAFKA_BROKERS: 'b-1.events:9098,b-2.events:9098' }) },
+      Environment: {
+        Variables: Match.objectLike({
+          KAFKA_BROKERS: 'b-1.events:9098,b-2.events:9098',
+          COMPRESSION_LEVEL: '1',
+          FETCH_PARTITION_MB: '0.5',
+          FETCH_QUEUE_MB: '32',
+        }),
+      },
     });
     expect(stack.pipelines.map((p) => p.node.id)).toEqual(['Orders', 'PaymentsV2']);
     template.resourceCountIs('AWS::StepFunctions::StateMachine', 2);

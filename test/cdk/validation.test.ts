@@ -82,6 +82,16 @@ describe('pipeline options', () => {
       /compressionLevel applies to NDJSON objects/,
     ],
     [
+      'a fetch size above 64 MiB',
+      { fetchPartitionSize: Size.mebibytes(65) },
+      /fetchPartitionSize must be from 0.01 to 64 MiB, got 65 MiB/,
+    ],
+    [
+      'a fetch queue smaller than one fetch',
+      { fetchPartitionSize: Size.mebibytes(8), fetchQueueSize: Size.mebibytes(4) },
+      /fetchQueueSize \(4 MiB\) must be at least fetchPartitionSize \(8 MiB\)/,
+    ],
+    [
       'zero freshness intervals',
       { freshnessAlarmIntervals: 0 },
       /freshnessAlarmIntervals must be a whole number of 1 or more/,
@@ -238,6 +248,36 @@ describe('puller props', () => {
           vpc: importedVpc(stack),
         }),
     ).not.toThrow();
+  });
+
+  it('passes fetch sizes to the function in MiB, and none when they are not set', () => {
+    const stack = newStack();
+    const puller = new KafkaBatchPuller(stack, 'Puller', plaintext);
+    puller.addPipeline('Tuned', {
+      topic: 'tuned',
+      fetchPartitionSize: Size.kibibytes(512),
+      fetchQueueSize: Size.mebibytes(32),
+    });
+    puller.addPipeline('Plain', { topic: 'plain' });
+    const template = Template.fromStack(stack);
+    template.hasResourceProperties('AWS::Lambda::Function', {
+      Environment: {
+        Variables: Match.objectLike({
+          KAFKA_TOPIC: 'tuned',
+          FETCH_PARTITION_MB: '0.5',
+          FETCH_QUEUE_MB: '32',
+        }),
+      },
+    });
+    template.hasResourceProperties('AWS::Lambda::Function', {
+      Environment: {
+        Variables: Match.objectLike({
+          KAFKA_TOPIC: 'plain',
+          FETCH_PARTITION_MB: Match.absent(),
+          FETCH_QUEUE_MB: Match.absent(),
+        }),
+      },
+    });
   });
 
   it('passes a compression level to the function as COMPRESSION_LEVEL, and none when it is not set', () => {
