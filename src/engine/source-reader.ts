@@ -20,6 +20,11 @@ export class SourceReader {
   private readonly held = new Map<number, HeldBatches>();
   /** Batches in hand for the next polls: held ones of partitions fetched again, then polled ones. */
   private replay: SourceBatch[] = [];
+  /**
+   * Partitions being read from their held batches, with the offset the source goes on from once the
+   * last of them is handed out: held and newly fetched batches are not in memory together.
+   */
+  private readonly deferred = new Map<number, string>();
 
   constructor(readonly source: RecordSource) {}
 
@@ -36,10 +41,11 @@ export class SourceReader {
     for (const [partition, offset] of toFetch) {
       const held = this.held.get(partition);
       this.held.delete(partition);
+      this.deferred.delete(partition);
       const last = held?.batches.at(-1);
       if (held && last && held.fromOffset === offset) {
         this.replay.push(...held.batches);
-        sourcePositions.set(partition, last.nextOffset);
+        this.deferred.set(partition, last.nextOffset);
       } else {
         sourcePositions.set(partition, offset);
       }
@@ -50,7 +56,7 @@ export class SourceReader {
       await this.source.start(sourcePositions);
       return;
     }
-    this.source.resume(sourcePositions);
+    if (sourcePositions.size > 0) this.source.resume(sourcePositions);
   }
 
   /** Stops fetching these partitions; what was fetched for them is dropped. */
@@ -96,7 +102,18 @@ export class SourceReader {
       }
     }
     this.replay = rest;
+    this.resumeReplayed();
     return taken;
+  }
+
+  /** The source fetches a replayed partition again once its last held batch is handed out. */
+  private resumeReplayed(): void {
+    if (this.deferred.size === 0) return;
+    const positions = new Map(this.deferred);
+    for (const batch of this.replay) positions.delete(batch.partition);
+    if (positions.size === 0) return;
+    for (const partition of positions.keys()) this.deferred.delete(partition);
+    this.source.resume(positions);
   }
 
   /** Stops fetching these partitions; returns the batches the source (or a replay) still had for them. */
@@ -105,7 +122,10 @@ export class SourceReader {
     if (fetched.length === 0) return [];
     const unread = this.replay.filter((batch) => fetched.includes(batch.partition));
     this.replay = this.replay.filter((batch) => !fetched.includes(batch.partition));
-    for (const p of fetched) this.fetching.delete(p);
+    for (const p of fetched) {
+      this.fetching.delete(p);
+      this.deferred.delete(p);
+    }
     return [...unread, ...this.source.pause(fetched)];
   }
 }

@@ -150,6 +150,7 @@ describe('the packed package in a fresh CDK app', () => {
       expect.arrayContaining([
         'package.json',
         'README.md',
+        'LICENSE',
         'dist/lib/index.js',
         'dist/lib/index.d.ts',
         'dist/src/lambda/index.js',
