@@ -11,7 +11,7 @@ import {
   storedOffsets,
   type TestRecord,
 } from './support/bed.js';
-import { windowClock } from './support/shard-bed.js';
+import { bind, windowClock } from './support/shard-bed.js';
 
 const MINUTE = 60_000;
 const WINDOWS = 6;
@@ -61,15 +61,8 @@ describe('fetching a backlog of windows', () => {
       adapt: (adapters) => ({
         ...adapters,
         source: {
-          ...adapters.source,
-          partitionBounds: () => adapters.source.partitionBounds(),
-          offsetsForTime: (ms) => adapters.source.offsetsForTime(ms),
-          start: (positions) => adapters.source.start(positions),
+          ...bind(adapters.source),
           pause: (p) => note(adapters.source.pause(p)),
-          resume: (positions) => adapters.source.resume(positions),
-          commit: (positions) => adapters.source.commit(positions),
-          committedOffsets: () => adapters.source.committedOffsets(),
-          close: () => adapters.source.close(),
           poll: async (ms) => note(await adapters.source.poll(ms)),
         },
       }),

@@ -372,7 +372,7 @@ export function stallingSource(
 }
 
 /** `source`'s methods bound to it, to spread into a wrapper. */
-function bind(source: RecordSource): RecordSource {
+export function bind(source: RecordSource): RecordSource {
   return {
     partitionBounds: () => source.partitionBounds(),
     offsetsForTime: (ms) => source.offsetsForTime(ms),
