@@ -205,6 +205,7 @@ describe('sharded windows at the edges', () => {
       runSharded(cut.config, 2, { seconds: 2.5, now: clock }),
     ]);
     const afterShort = await readLanded(cut.bucket);
+    const cutState = await new DynamoDbStateStore(dynamodb, cut.table).load(cut.pipelineId);
     const rest = await runSharded(cut.config, 2, { now: windowClock(MINUTE, clock()) });
 
     expect(full.outcome).toBe('caught-up');
@@ -215,7 +216,10 @@ describe('sharded windows at the edges', () => {
 
     expect(['deadline', 'caught-up']).toContain(short.outcome);
     expect(short.windowsClosed.length).toBeLessThan(WINDOWS + 1);
-    expect(afterShort.unlisted).toEqual([]);
+    // A shard that finished its window before the other was stopped leaves its last parts written and
+    // recorded in the pending window, which the next run lists; nothing else is unlisted.
+    const recorded = new Set(cutState?.state.pending?.parts.map((part) => part.key) ?? []);
+    expect(afterShort.unlisted.filter((key) => !recorded.has(key))).toEqual([]);
     expect(rest.outcome).toBe('caught-up');
     expect(short.windowsClosed.length + rest.windowsClosed.length).toBeGreaterThanOrEqual(WINDOWS + 1);
     await expectExactlyOnce(cut.bucket, topic, 'two runs');
