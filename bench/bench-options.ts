@@ -1,5 +1,6 @@
 // The bench's command-line options: sizes of the data, how many runs, which measurements.
 import { parseArgs } from 'node:util';
+import type { BenchValues } from './produce-records.js';
 
 /** The measurements the bench can make; `--only` picks a subset. */
 export const Measurement = {
@@ -23,6 +24,8 @@ export interface BenchOptions {
   readonly records: number;
   /** Size of each record's value, bytes (no key, no headers). */
   readonly recordBytes: number;
+  /** What the values are: random base64 text (the codecs' worst case) or JSON order events. */
+  readonly values: BenchValues;
   readonly partitions: number;
   /** How many windows of `batchIntervalSeconds` the throughput records are spread over. */
   readonly windows: number;
@@ -57,6 +60,7 @@ export const usage = `usage: npm run bench -- [options]
   --full                 1,000,000 records and a 10 / 100 / 1024 MiB memory ladder
   --records N            records produced for the throughput runs (default 100000; --full 1000000)
   --record-bytes N       bytes per record value (default 1024)
+  --values KIND          what the values are: base64 (default: random base64 text, the codecs' worst case) or json (order events)
   --partitions N         partitions of each topic (default 6)
   --windows N            windows the records are spread over (default 5)
   --batch-interval S     the puller's batch interval, seconds (default 60)
@@ -90,6 +94,7 @@ export function parseBenchOptions(argv: readonly string[]): BenchOptions {
       full: { type: 'boolean', default: false },
       records: { type: 'string' },
       'record-bytes': { type: 'string' },
+      values: { type: 'string', default: 'base64' },
       partitions: { type: 'string' },
       windows: { type: 'string' },
       'batch-interval': { type: 'string' },
@@ -153,10 +158,15 @@ export function parseBenchOptions(argv: readonly string[]): BenchOptions {
     extraVariables[match[1] as string] = match[2] as string;
   }
   const recordBytes = positiveInteger('record-bytes', values['record-bytes'], 1024);
+  const valueKind = values.values;
+  if (valueKind !== 'base64' && valueKind !== 'json') {
+    throw new Error(`--values takes base64 or json (got '${valueKind}')`);
+  }
   const largestMiB = Math.max(records * recordBytes, ...ladderMiB.map((m) => m * 2 ** 20)) / 2 ** 20;
   return {
     records,
     recordBytes,
+    values: valueKind,
     partitions: positiveInteger('partitions', values.partitions, 6),
     windows: positiveInteger('windows', values.windows, 5),
     batchIntervalSeconds: positiveInteger('batch-interval', values['batch-interval'], 60),

@@ -69,6 +69,7 @@ export async function measureFormats(context: BenchContext): Promise<FormatFigur
     topic,
     records: options.records,
     recordBytes: options.recordBytes,
+    values: options.values,
     partitions: options.partitions,
     firstTimestampMs: first,
     endTimestampMs: first + options.windows * intervalMs,

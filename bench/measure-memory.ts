@@ -23,6 +23,7 @@ export async function measureMemory(context: BenchContext): Promise<LadderRung[]
       topic,
       records,
       recordBytes: options.recordBytes,
+      values: options.values,
       partitions: options.partitions,
       firstTimestampMs: first,
       endTimestampMs: first + intervalMs,

@@ -23,6 +23,7 @@ export async function measureOverhead(context: BenchContext): Promise<OverheadFi
     topic: quiet,
     records: options.partitions,
     recordBytes: options.recordBytes,
+    values: options.values,
     partitions: options.partitions,
     firstTimestampMs: first,
     endTimestampMs: first + 1,

@@ -31,6 +31,7 @@ export async function measureThroughput(
     topic,
     records: options.records,
     recordBytes: options.recordBytes,
+    values: options.values,
     partitions: options.partitions,
     firstTimestampMs: first,
     endTimestampMs: first + options.windows * intervalMs,

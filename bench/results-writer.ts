@@ -5,6 +5,7 @@ import type { BenchCompression } from './bench-options.js';
 import type { MachineInfo } from './machine-info.js';
 import { markdownTable } from './markdown-table.js';
 import type { FormatFigures } from './measure-formats.js';
+import type { BenchValues } from './produce-records.js';
 import { type Summary, summarize } from './statistics.js';
 
 /** One run of a read or puller measurement, as the bench recorded it; times in ms from the start of work. */
@@ -37,6 +38,8 @@ export interface BenchResults {
   readonly machine: MachineInfo;
   readonly records: number;
   readonly recordBytes: number;
+  /** What the values were. */
+  readonly values?: BenchValues;
   /** The puller's COMPRESSION. */
   readonly compression: BenchCompression;
   /** The puller's COMPRESSION_LEVEL; undefined: the codec's default. */
@@ -222,7 +225,7 @@ export function formatsSection(results: BenchResults): string {
       spread(summarize(runs.map((r) => r.peakRssBytes / MiB)), integer),
     ]),
   );
-  return `Command: \`${results.command}\` (${results.date}, commit ${results.machine.commit}, Node ${results.machine.node}); ${integer(results.records)} records of ${results.recordBytes} B values on ${results.partitions} partitions over ${results.windows} windows, each variant landed by a fresh pipeline in its own process, ${results.runs === 1 ? 'one run' : `median of ${results.runs} runs (min–max)`}. The values are random base64 text, which no codec shrinks much: compare formats on CPU and memory here, and on size with your own data.
+  return `Command: \`${results.command}\` (${results.date}, commit ${results.machine.commit}, Node ${results.machine.node}); ${integer(results.records)} records of ${results.recordBytes} B values on ${results.partitions} partitions over ${results.windows} windows, each variant landed by a fresh pipeline in its own process, ${results.runs === 1 ? 'one run' : `median of ${results.runs} runs (min–max)`}. ${results.values === 'json' ? 'The values are JSON order events (`--values json`), which compress about as well as real events do.' : 'The values are random base64 text, which no codec shrinks much: compare formats on CPU and memory here, and on size with your own data (or `--values json`).'}
 
 ${table}`;
 }
@@ -248,7 +251,7 @@ function machineSection(results: BenchResults): string {
     `- Commit: ${m.commit}`,
     `- Date: ${results.date}`,
     `- Command: \`${results.command}\``,
-    `- Data: ${integer(results.records)} records of ${results.recordBytes} B values (random base64 text, no key, no headers) on ${results.partitions} partitions, timestamps spread evenly over ${results.windows} windows of ${results.batchIntervalSeconds} s, all in the past${results.produceMs === undefined ? '' : `; produced with kafkajs in ${(results.produceMs / 1000).toFixed(1)} s (${integer(results.records / (results.produceMs / 1000))} records/s)`}`,
+    `- Data: ${integer(results.records)} records of ${results.recordBytes} B values (${results.values === 'json' ? 'JSON order events' : 'random base64 text'}, no key, no headers) on ${results.partitions} partitions, timestamps spread evenly over ${results.windows} windows of ${results.batchIntervalSeconds} s, all in the past${results.produceMs === undefined ? '' : `; produced with kafkajs in ${(results.produceMs / 1000).toFixed(1)} s (${integer(results.records / (results.produceMs / 1000))} records/s)`}`,
     `- Each figure: ${results.runs === 1 ? 'one run' : `median of ${results.runs} runs, (min–max) beside it`}. Each consumer and puller run is a fresh process, fresh consumer group and fresh state; the broker and moto run on the same machine.`,
   ].join('\n');
 }

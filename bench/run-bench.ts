@@ -84,6 +84,7 @@ async function bench(options: BenchOptions): Promise<void> {
       machine,
       records: options.records,
       recordBytes: options.recordBytes,
+      values: options.values,
       compression: options.compression,
       compressionLevel: options.compressionLevel,
       extraVariables: options.extraVariables,
