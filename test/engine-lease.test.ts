@@ -13,6 +13,7 @@ import {
   runOnce,
   uniqueName,
 } from './support/bed.js';
+import { windowClock } from './support/shard-bed.js';
 
 const MINUTE = 60_000;
 
@@ -49,10 +50,12 @@ describe('lease', () => {
       inFirstWindow = resolve;
     });
 
-    const first = runOnce(config, { listener: { onProgress: () => inFirstWindow() } });
+    // The window clock: the first run catches up without waiting for the open window.
+    const clock = windowClock(MINUTE);
+    const first = runOnce(config, { now: clock, listener: { onProgress: () => inFirstWindow() } });
     await firstIsWorking;
     const secondStore = counting(store);
-    const second = await runOnce(config, { store: secondStore });
+    const second = await runOnce(config, { now: clock, store: secondStore });
     const firstReport = await first;
 
     expect(second.outcome).toBe('lease-held');
@@ -107,12 +110,19 @@ describe('lease', () => {
       findKey: (prefix, suffix) => sink.findKey(prefix, suffix),
     });
     const failedRun = uniqueName('run');
+    // One second into a window by this clock, with less time than the rest: the next run catches up
+    // without waiting for the open window (on the wall clock it could end just before the deadline).
+    const clock = windowClock(MINUTE);
 
     await expect(
-      runOnce(config, { runId: failedRun, adapt: (a) => ({ ...a, sink: failingManifest(a.sink) }) }),
+      runOnce(config, {
+        runId: failedRun,
+        now: clock,
+        adapt: (a) => ({ ...a, sink: failingManifest(a.sink) }),
+      }),
     ).rejects.toThrow('manifest write failed');
     const afterFailure = await store.load(pipelineId);
-    const next = await runOnce(config);
+    const next = await runOnce(config, { now: clock });
 
     expect(afterFailure?.state.lease).toBeNull();
     expect(afterFailure?.state.pending?.endOffsets).not.toBeNull();
