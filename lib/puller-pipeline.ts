@@ -15,6 +15,7 @@ import { Construct } from 'constructs';
 import { Compression, ConfigVariables, MAX_SHARDS } from '../src/config.js';
 import { columnProblem, formatColumns } from '../src/core/column-declarations.js';
 import { compressionLevelProblem } from '../src/core/compression-level.js';
+import { FETCH_SIZES_MB, type FetchSizeRange } from '../src/core/fetch-sizes.js';
 import { isTopicName, TOPIC_NAME_RULE } from '../src/core/kafka-names.js';
 import type { DeclaredColumn } from '../src/core/parquet-schema.js';
 import { OutputFormat, ValueFormat } from '../src/core/value-format.js';
@@ -898,17 +899,19 @@ function mebibytesOf(size: Size): number {
 /** What is wrong with the fetch sizes, each naming its prop; the bounds are the handler's. */
 function fetchSizeProblems(options: PullerPipelineOptions): string[] {
   const problems: string[] = [];
+  const outOfRange = (prop: string, mib: number | undefined, range: FetchSizeRange) => {
+    if (mib !== undefined && !(mib >= range.min && mib <= range.max)) {
+      problems.push(`${prop} must be from ${range.min} to ${range.max} MiB, got ${mib} MiB`);
+    }
+  };
   const partition = options.fetchPartitionSize && mebibytesOf(options.fetchPartitionSize);
   const queue = options.fetchQueueSize && mebibytesOf(options.fetchQueueSize);
-  if (partition !== undefined && !(partition >= 0.01 && partition <= 64)) {
-    problems.push(`fetchPartitionSize must be from 0.01 to 64 MiB, got ${partition} MiB`);
-  }
-  if (queue !== undefined && !(queue >= 1 && queue <= 1024)) {
-    problems.push(`fetchQueueSize must be from 1 to 1024 MiB, got ${queue} MiB`);
-  }
-  if (queue !== undefined && queue < (partition ?? 1)) {
+  outOfRange('fetchPartitionSize', partition, FETCH_SIZES_MB.partition);
+  outOfRange('fetchQueueSize', queue, FETCH_SIZES_MB.queue);
+  const oneFetch = partition ?? FETCH_SIZES_MB.partition.default;
+  if (queue !== undefined && queue < oneFetch) {
     problems.push(
-      `fetchQueueSize (${queue} MiB) must be at least fetchPartitionSize (${partition ?? 1} MiB): the queue holds whole fetches`,
+      `fetchQueueSize (${queue} MiB) must be at least fetchPartitionSize (${oneFetch} MiB): the queue holds whole fetches`,
     );
   }
   return problems;

@@ -3,6 +3,7 @@
 import { z } from 'zod';
 import { parseColumns } from './core/column-declarations.js';
 import { COMPRESSION_LEVELS, compressionLevelProblem, isLeveledCodec } from './core/compression-level.js';
+import { FETCH_SIZES_MB } from './core/fetch-sizes.js';
 import { parseIsoDateTime } from './core/iso-time.js';
 import { isBrokerAddress, isTopicName, splitBrokerList, TOPIC_NAME_RULE } from './core/kafka-names.js';
 import type { DeclaredColumn } from './core/parquet-schema.js';
@@ -246,8 +247,18 @@ const schema = z
       return parsed;
     }),
     [V.partSizeMb]: mebibytes(V.partSizeMb, MIN_PART_SIZE_MB, 4096, 64),
-    [V.fetchPartitionMb]: mebibytes(V.fetchPartitionMb, 0.01, 64, 1),
-    [V.fetchQueueMb]: mebibytes(V.fetchQueueMb, 1, 1024, 16),
+    [V.fetchPartitionMb]: mebibytes(
+      V.fetchPartitionMb,
+      FETCH_SIZES_MB.partition.min,
+      FETCH_SIZES_MB.partition.max,
+      FETCH_SIZES_MB.partition.default,
+    ),
+    [V.fetchQueueMb]: mebibytes(
+      V.fetchQueueMb,
+      FETCH_SIZES_MB.queue.min,
+      FETCH_SIZES_MB.queue.max,
+      FETCH_SIZES_MB.queue.default,
+    ),
     [V.shards]: z.coerce
       .number({ error: `${V.shards} must be a whole number from 1 to ${MAX_SHARDS}` })
       .int({ error: `${V.shards} must be a whole number from 1 to ${MAX_SHARDS}` })
