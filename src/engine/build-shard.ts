@@ -147,10 +147,14 @@ class ShardBuild {
     return this.tracker.isDone(partition);
   }
 
+  /** Where a done partition's share ends: its recorded end, or where the window rule stopped it. */
+  private endOf(partition: number): string {
+    return this.ends.get(partition) ?? this.tracker.nextOffset(partition);
+  }
+
   /** Keeps a batch of a done partition that holds records at or past its end. */
   private keepPastEnd(batch: SourceBatch): void {
-    const end = BigInt(this.ends.get(batch.partition) ?? this.tracker.nextOffset(batch.partition));
-    if (BigInt(batch.nextOffset) <= end) return;
+    if (BigInt(batch.nextOffset) <= BigInt(this.endOf(batch.partition))) return;
     const kept = this.pastEnd.get(batch.partition);
     if (kept) kept.push(batch);
     else this.pastEnd.set(batch.partition, [batch]);
@@ -169,10 +173,7 @@ class ShardBuild {
   private async closeDone(): Promise<void> {
     const done = this.partitions.filter((p) => !this.finished.has(p) && this.isDone(p));
     if (done.length === 0) return;
-    this.reader.hold(
-      new Map(done.map((p) => [p, this.ends.get(p) ?? this.tracker.nextOffset(p)])),
-      this.pastEnd,
-    );
+    this.reader.hold(new Map(done.map((p) => [p, this.endOf(p)])), this.pastEnd);
     for (const partition of done) this.pastEnd.delete(partition);
     if (this.open().length > 0) return;
     const unrecorded = done.filter((p) => !this.ends.has(p));
