@@ -63,8 +63,7 @@ export function jsonOrderValue(index: number, timestampMs: number, bytes: number
     items: [] as Array<{ sku: string; name: string; qty: number; price: number }>,
     comment: '',
   };
-  const fixed = JSON.stringify(event).length;
-  let length = fixed;
+  let length = JSON.stringify(event).length;
   for (;;) {
     const item = {
       sku: pick(SKUS),
