@@ -65,6 +65,31 @@ export class StateConflictError extends PullerError {
   }
 }
 
+/**
+ * A state item would be larger than the store allows (DynamoDB: 400 KB). Nothing was written. The
+ * pipeline's item grows with the topic's partition count, a share item with one partition's parts in
+ * one window: neither shrinks by itself, so a person must act (see the message).
+ */
+export class StateTooLargeError extends PullerError {
+  readonly key: string;
+  readonly bytes: number;
+  readonly limitBytes: number;
+
+  constructor(key: string, bytes: number, limitBytes: number, partitions?: number, parts?: number) {
+    const why =
+      parts !== undefined
+        ? `one partition's share of the window holds ${parts} parts: raise PART_SIZE_MB (fewer, larger parts) or shorten the batch interval`
+        : `the topic has ${partitions ?? 'too many'} partitions: the pipeline's item keeps an offset per partition three times; split the topic's partitions across pipelines (one consumer group each)`;
+    super(
+      `the state item '${key}' would be ${Math.ceil(bytes / 1024)} KB, over the store's limit of ${limitBytes / 1024} KB, and was not written: ${why}`,
+    );
+    this.name = 'StateTooLargeError';
+    this.key = key;
+    this.bytes = bytes;
+    this.limitBytes = limitBytes;
+  }
+}
+
 /** A source, sink or store could not be reached or answered with an error. */
 export class ConnectionError extends PullerError {
   constructor(message: string, options: { cause?: unknown; retriable?: boolean } = {}) {

@@ -1,6 +1,7 @@
 // The engine's three ports. Each has one real adapter for AWS / Kafka and one local one for the CLI:
 // RecordSource (kafka-source), BatchSink (s3-sink, directory-sink), StateStore (dynamodb-state-store,
 // file-state-store). The engine sees only these interfaces.
+import type { PartitionShare } from './core/partition-share.js';
 import type { PipelineState } from './core/pipeline-state.js';
 
 /** One Kafka record as the engine sees it. */
@@ -95,7 +96,28 @@ export interface VersionedState {
   readonly version: number;
 }
 
-/** Keeps one item per pipeline. Every write is conditional on the version the caller read. */
+/** A partition's recorded share of a pending window, with its version. */
+export interface VersionedShare {
+  readonly share: PartitionShare;
+  /** Incremented by every write; each write is conditional on the version read before it. */
+  readonly version: number;
+}
+
+/** One share to write, if the stored version is still `expectedVersion` (undefined: none stored yet). */
+export interface ShareWrite {
+  readonly share: PartitionShare;
+  readonly expectedVersion: number | undefined;
+}
+
+/** What became of one ShareWrite: written, or lost to another writer (with what is stored now). */
+export type ShareWriteResult =
+  | { readonly written: VersionedShare }
+  | { readonly conflict: VersionedShare | undefined };
+
+/**
+ * Keeps one item per pipeline, and one per partition of its pending window (its share). Every write is
+ * conditional on the version the caller read.
+ */
 export interface StateStore {
   /**
    * The pipeline's state, or undefined for a new pipeline.
@@ -108,4 +130,20 @@ export interface StateStore {
    * @throws StateConflictError, carrying what is stored now, when another writer got there first.
    */
   save(pipelineId: string, state: PipelineState, expectedVersion: number | undefined): Promise<number>;
+  /**
+   * The recorded shares of `partitions` in the pending window `pendingId`; a partition with nothing
+   * recorded has no entry.
+   * @throws StateCorruptError when a stored share cannot be read; it is left as it is.
+   */
+  loadShares(
+    pipelineId: string,
+    pendingId: string,
+    partitions: readonly number[],
+  ): Promise<Map<number, VersionedShare>>;
+  /** Writes each share whose stored version is still the one expected; answers each in order. */
+  saveShares(
+    pipelineId: string,
+    pendingId: string,
+    writes: readonly ShareWrite[],
+  ): Promise<ShareWriteResult[]>;
 }

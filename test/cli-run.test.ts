@@ -1,5 +1,6 @@
 // `kafka-batch-puller run` and `status` as real processes against the real broker, writing to a
 // local folder and a local state file: the batches they leave, Ctrl-C, and the lag they report.
+
 import { randomUUID } from 'node:crypto';
 import { mkdtemp, readdir, readFile, rm, stat } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -15,6 +16,7 @@ import { manifestKey } from '../src/core/key-layout.js';
 import type { Manifest } from '../src/core/manifest.js';
 import { pipelineIdOf } from '../src/core/pipeline-state.js';
 import { CliProcess, jsonEvents, runCli } from './support/cli.js';
+import { storedPending } from './support/stored-pending.js';
 
 const brokers = (process.env.KAFKA_BROKERS ?? '').split(',');
 const kafka = new Kafka({ clientId: 'cli-run-test', brokers, logLevel: logLevel.NOTHING });
@@ -233,8 +235,8 @@ describe('kafka-batch-puller run', () => {
 
     const first = new CliProcess([...args, ...paths]);
     await first.waitFor(async () => {
-      const saved = await store.load(pipelineId).catch(() => undefined);
-      return (saved?.state.pending?.parts.length ?? 0) > 0;
+      const pending = await storedPending(store, pipelineId).catch(() => null);
+      return (pending?.parts.length ?? 0) > 0;
     });
     first.kill('SIGINT');
     const interrupted = await first.exited;

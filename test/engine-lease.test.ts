@@ -38,6 +38,11 @@ function counting(store: StateStore): StateStore & { saves: number } {
       wrapper.saves += 1;
       return store.save(...args);
     },
+    loadShares: (...args: Parameters<StateStore['loadShares']>) => store.loadShares(...args),
+    saveShares: (...args: Parameters<StateStore['saveShares']>) => {
+      wrapper.saves += 1;
+      return store.saveShares(...args);
+    },
   };
   return wrapper;
 }
@@ -85,6 +90,8 @@ describe('lease', () => {
         return loaded;
       },
       save: (id, state, version) => store.save(id, state, version),
+      loadShares: (id, pendingId, partitions) => store.loadShares(id, pendingId, partitions),
+      saveShares: (id, pendingId, writes) => store.saveShares(id, pendingId, writes),
     };
 
     const report = await runOnce(config, { store: racing });

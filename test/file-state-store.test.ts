@@ -56,7 +56,56 @@ describe('FileStateStore', () => {
     expect(version).toBe(1);
     expect(await store.load(id)).toEqual({ version: 1, state: stateWith(3) });
     const file = JSON.parse(await readFile(path, 'utf8'));
-    expect(file).toEqual({ pipelines: { [id]: { version: 1, state: stateWith(3) } } });
+    expect(file).toEqual({ pipelines: { [id]: { version: 1, state: stateWith(3) } }, shares: {} });
+  });
+
+  it('keeps shares per pending window, each written only over the version read', async () => {
+    const store = new FileStateStore(path);
+    const share = (partition: number, endOffset: string | null) => ({
+      partition,
+      endOffset,
+      closedAtMs: endOffset === null ? null : 5,
+      parts: [],
+    });
+    const first = await store.saveShares(id, 'w1', [
+      { share: share(0, '10'), expectedVersion: undefined },
+      { share: share(1, null), expectedVersion: undefined },
+    ]);
+    expect(first).toEqual([
+      { written: { share: share(0, '10'), version: 1 } },
+      { written: { share: share(1, null), version: 1 } },
+    ]);
+    // A writer that read no share of partition 0 loses to the one that wrote it, and learns what is there.
+    const second = await store.saveShares(id, 'w1', [
+      { share: share(0, '12'), expectedVersion: undefined },
+      { share: share(1, '3'), expectedVersion: 1 },
+    ]);
+    expect(second).toEqual([
+      { conflict: { share: share(0, '10'), version: 1 } },
+      { written: { share: share(1, '3'), version: 2 } },
+    ]);
+    expect(await store.loadShares(id, 'w1', [0, 1, 2])).toEqual(
+      new Map([
+        [0, { share: share(0, '10'), version: 1 }],
+        [1, { share: share(1, '3'), version: 2 }],
+      ]),
+    );
+    expect(await store.loadShares(id, 'other-window', [0, 1])).toEqual(new Map());
+  });
+
+  it("drops a pipeline's shares of other windows when its item is written, keeping the pending one's", async () => {
+    const store = new FileStateStore(path);
+    const share = { partition: 0, endOffset: '7', closedAtMs: 1, parts: [] };
+    await store.saveShares(id, 'old', [{ share, expectedVersion: undefined }]);
+    await store.saveShares(id, 'current', [{ share, expectedVersion: undefined }]);
+    const pending = { id: 'current', windowStartMs: 0, windowEndMs: 60_000, startOffsets: { '0': '0' } };
+
+    await store.save(id, { ...stateWith(1), pending }, undefined);
+
+    expect((await store.loadShares(id, 'old', [0])).size).toBe(0);
+    expect((await store.loadShares(id, 'current', [0])).get(0)?.share).toEqual(share);
+    await store.save(id, stateWith(2), 1);
+    expect((await store.loadShares(id, 'current', [0])).size).toBe(0);
   });
 
   it('increments the version on every save conditional on the one read', async () => {

@@ -22,7 +22,10 @@ const plan: WindowPlan = {
 const result = (shard: number): ShardResult => ({
   shard,
   stopped: null,
-  partitions: [{ partition: shard, endOffset: '42', endingTimestampMs: null, caughtUp: true, records: 7 }],
+  partitions: 1,
+  partitionsDone: 1,
+  records: 7,
+  ends: [{ endingTimestampMs: null, caughtUp: true }],
 });
 
 function problemsOf(event: RawStepEvent): string[] {
@@ -138,14 +141,14 @@ describe('step events', () => {
       /^results: must hold one result per task/,
     ],
     [
-      'a finalize with an offset that is no number',
+      'a finalize with an ending timestamp that is no number',
       {
         step: 'finalize',
         plan,
-        results: [result(0), { ...result(1), partitions: [{ ...result(1).partitions[0], endOffset: 'x' }] }],
+        results: [result(0), { ...result(1), ends: [{ endingTimestampMs: 'x', caughtUp: false }] }],
         deadlineMs: 1,
       },
-      /^results\[1\]\.partitions\[0\]\.endOffset: /,
+      /^results\[1\]\.ends\[0\]\.endingTimestampMs: /,
     ],
     ['an abandon without attempt id', { step: 'abandon', attemptId: ' ' }, /^attemptId: /],
   ])('names the field of %s', (_name, event, problem) => {

@@ -1,5 +1,6 @@
 // Sharded windows at their edges: a shard of a superseded attempt that wakes up after a later attempt
 // closed its window, skewed partitions, more shards than partitions, and a backlog under a deadline.
+
 import { describe, expect, it } from 'vitest';
 import { DynamoDbStateStore } from '../src/adapters/dynamodb-state-store.js';
 import { windowFolder } from '../src/core/key-layout.js';
@@ -20,6 +21,7 @@ import {
   untouchableSource,
   windowClock,
 } from './support/shard-bed.js';
+import { storedPending } from './support/stored-pending.js';
 
 const MINUTE = 60_000;
 
@@ -91,9 +93,9 @@ describe('sharded windows at the edges', () => {
     try {
       await stalling.stalled;
       const partition = second.partitions[0] as number;
-      const left = (await stored.load(pipelineId))?.state;
-      expect(partsOf(left?.pending ?? null, partition).length).toBeGreaterThanOrEqual(2);
-      expect(recordedEnd(left?.pending ?? null, partition)).toBeUndefined();
+      const left = await storedPending(stored, pipelineId);
+      expect(partsOf(left, partition).length).toBeGreaterThanOrEqual(2);
+      expect(recordedEnd(left, partition)).toBeUndefined();
       await a.close();
 
       // B comes after A's deadline: A's lease has expired. B builds and closes every window.
@@ -205,7 +207,7 @@ describe('sharded windows at the edges', () => {
       runSharded(cut.config, 2, { seconds: 2.5, now: clock }),
     ]);
     const afterShort = await readLanded(cut.bucket);
-    const cutState = await new DynamoDbStateStore(dynamodb, cut.table).load(cut.pipelineId);
+    const cutPending = await storedPending(new DynamoDbStateStore(dynamodb, cut.table), cut.pipelineId);
     const rest = await runSharded(cut.config, 2, { now: windowClock(MINUTE, clock()) });
 
     expect(full.outcome).toBe('caught-up');
@@ -218,7 +220,7 @@ describe('sharded windows at the edges', () => {
     expect(short.windowsClosed.length).toBeLessThan(WINDOWS + 1);
     // A shard that finished its window before the other was stopped leaves its last parts written and
     // recorded in the pending window, which the next run lists; nothing else is unlisted.
-    const recorded = new Set(cutState?.state.pending?.parts.map((part) => part.key) ?? []);
+    const recorded = new Set(cutPending?.parts.map((part) => part.key) ?? []);
     expect(afterShort.unlisted.filter((key) => !recorded.has(key))).toEqual([]);
     expect(rest.outcome).toBe('caught-up');
     expect(short.windowsClosed.length + rest.windowsClosed.length).toBeGreaterThanOrEqual(WINDOWS + 1);

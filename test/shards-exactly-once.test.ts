@@ -2,10 +2,11 @@
 // step boundary (its write goes through, then every call fails: support/dying-adapters.ts), and attempt
 // B, once A's lease is gone (expired, released by the failed execution's cleanup, or known to have
 // ended), lands every record exactly once. The steps are called one by one, as Step Functions does.
+
 import { describe, expect, it } from 'vitest';
 import { DynamoDbStateStore } from '../src/adapters/dynamodb-state-store.js';
 import { partsOf, recordedEnd } from '../src/core/pending-batch.js';
-import type { PipelineState } from '../src/core/pipeline-state.js';
+import type { PendingBatch, PipelineState } from '../src/core/pipeline-state.js';
 import type { WindowPlan } from '../src/engine/step-types.js';
 import { abandonAttempt, buildShard, finalizeWindow, planWindow } from '../src/engine/window-steps.js';
 import { AttemptSupersededError } from '../src/errors.js';
@@ -20,6 +21,7 @@ import {
 } from './support/bed.js';
 import { type DeathStep, dyingAdapters, ProcessDied } from './support/dying-adapters.js';
 import { expectExactlyOnce, StepAttempt, windowClock } from './support/shard-bed.js';
+import { storedPending } from './support/stored-pending.js';
 
 const MINUTE = 60_000;
 const PARTITIONS = 4;
@@ -44,7 +46,12 @@ function records(base: number): TestRecord[] {
 type Takeover = 'expired' | 'abandoned' | 'ended';
 
 /** What A left behind, checked before B runs: proof the death happened where the scenario says. */
-type LeftBehind = (left: { state: PipelineState; keys: string[]; victim: readonly number[] }) => void;
+type LeftBehind = (left: {
+  state: PipelineState;
+  pending: PendingBatch | null;
+  keys: string[];
+  victim: readonly number[];
+}) => void;
 
 interface Scenario {
   readonly label: string;
@@ -54,47 +61,47 @@ interface Scenario {
   readonly leftBehind?: LeftBehind;
 }
 
-const victimParts = (state: PipelineState, victim: readonly number[]) =>
-  victim.flatMap((p) => partsOf(state.pending, p));
+const victimParts = (pending: PendingBatch | null, victim: readonly number[]) =>
+  victim.flatMap((p) => partsOf(pending, p));
 
 const scenarios: Scenario[] = [
   {
     label: 'shard dies before its first part',
     death: { in: 'shard', step: { kind: 'part-completing', occurrence: 1 } },
     takeover: 'expired',
-    leftBehind: ({ state, victim }) => expect(victimParts(state, victim)).toEqual([]),
+    leftBehind: ({ pending, victim }) => expect(victimParts(pending, victim)).toEqual([]),
   },
   {
     label: 'shard dies between parts',
     death: { in: 'shard', step: { kind: 'part-written', occurrence: 2 } },
     takeover: 'abandoned',
-    leftBehind: ({ state, victim }) => {
-      expect(victimParts(state, victim)).toHaveLength(2);
-      for (const p of victim) expect(recordedEnd(state.pending, p)).toBeUndefined();
+    leftBehind: ({ pending, victim }) => {
+      expect(victimParts(pending, victim)).toHaveLength(2);
+      for (const p of victim) expect(recordedEnd(pending, p)).toBeUndefined();
     },
   },
   {
     label: 'shard dies after its last full part, as it would record its ends',
     death: { in: 'shard', step: { kind: 'end-recording' } },
     takeover: 'ended',
-    leftBehind: ({ state, victim }) => {
-      expect(victimParts(state, victim).length).toBeGreaterThanOrEqual(2);
-      for (const p of victim) expect(recordedEnd(state.pending, p)).toBeUndefined();
+    leftBehind: ({ pending, victim }) => {
+      expect(victimParts(pending, victim).length).toBeGreaterThanOrEqual(2);
+      for (const p of victim) expect(recordedEnd(pending, p)).toBeUndefined();
     },
   },
   {
     label: 'shard dies after recording an end, before that partition’s last part',
     death: { in: 'shard', step: { kind: 'end-recorded' } },
     takeover: 'expired',
-    leftBehind: ({ state, victim }) =>
-      expect(victim.some((p) => recordedEnd(state.pending, p) !== undefined)).toBe(true),
+    leftBehind: ({ pending, victim }) =>
+      expect(victim.some((p) => recordedEnd(pending, p) !== undefined)).toBe(true),
   },
   {
     label: 'shard dies after writing a last part, before recording it',
     death: { in: 'shard', step: { kind: 'last-part-completed' } },
     takeover: 'abandoned',
-    leftBehind: ({ state, keys }) => {
-      const recorded = new Set(state.pending?.parts.map((p) => p.key));
+    leftBehind: ({ pending, keys }) => {
+      const recorded = new Set(pending?.parts.map((p) => p.key));
       // The objects are there, and no record of them: B must write the same bytes under those keys. (A
       // shard writes its last parts together, so more than the one whose completion died may have landed.)
       expect(keys.filter((k) => k.includes('/part-') && !recorded.has(k)).length).toBeGreaterThanOrEqual(1);
@@ -104,8 +111,8 @@ const scenarios: Scenario[] = [
     label: 'shards finish; the attempt dies before finalize',
     death: null,
     takeover: 'ended',
-    leftBehind: ({ state }) => {
-      for (let p = 0; p < PARTITIONS; p++) expect(recordedEnd(state.pending, p)).toBeDefined();
+    leftBehind: ({ pending }) => {
+      for (let p = 0; p < PARTITIONS; p++) expect(recordedEnd(pending, p)).toBeDefined();
     },
   },
   {
@@ -200,7 +207,12 @@ describe('sharded windows under death', () => {
           if (!left) throw new Error('A saved no state');
           // A's lease is still there: a dead attempt releases nothing.
           expect(left.state.lease?.owner, scenario.label).toBe(a.id);
-          scenario.leftBehind?.({ state: left.state, keys: await listKeys(bucket), victim });
+          scenario.leftBehind?.({
+            state: left.state,
+            pending: await storedPending(stored, pipelineId),
+            keys: await listKeys(bucket),
+            victim,
+          });
 
           if (scenario.takeover === 'abandoned') await abandonAttempt(a.context);
           // A dead attempt's connections go with it (a consumer left in the group would take partitions).

@@ -1,14 +1,18 @@
-// The local-file StateStore for the CLI: one JSON file holding every pipeline's item,
-// `{ "pipelines": { "<pipelineId>": { "version": n, "state": {...} } } }`.
+// The local-file StateStore for the CLI: one JSON file holding every pipeline's item, and the shares of
+// its pending window:
+// `{ "pipelines": { "<pipelineId>": { "version": n, "state": {...} } },
+//    "shares": { "<pipelineId>": { "<pending id>": { "<partition>": { "version": n, "share": {...} } } } } }`.
+// A pipeline's shares of other windows than its pending one are dropped with each write of its item.
 // Readers need no lock: the file is only ever replaced whole (temp file, fsync, rename). Writers take
 // an exclusive lock file around read-check-write so two processes cannot both pass the version check.
 import { type FileHandle, mkdir, open, readFile, rename, stat, unlink } from 'node:fs/promises';
 import { dirname, resolve } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
+import { parsePartitionShare, pendingIdOf } from '../core/partition-share.js';
 import type { PipelineState } from '../core/pipeline-state.js';
 import { parsePipelineState } from '../core/pipeline-state.js';
 import { ConnectionError, StateConflictError, StateCorruptError } from '../errors.js';
-import type { StateStore, VersionedState } from '../ports.js';
+import type { ShareWrite, ShareWriteResult, StateStore, VersionedShare, VersionedState } from '../ports.js';
 import { syncDirectory, tempPathBeside } from './local-files.js';
 
 /** Tuning of the lock that serialises writers; the defaults suit a person running the CLI. */
@@ -29,6 +33,8 @@ export interface FileStateStoreOptions {
 /** The whole file, as parsed: other pipelines' items are kept as they are and written back unchanged. */
 interface StateFile {
   pipelines: Record<string, unknown>;
+  /** By pipeline, then pending id, then partition. */
+  shares: Record<string, Record<string, Record<string, unknown>>>;
 }
 
 /** Keeps pipeline state in one local JSON file; writes are conditional on the version, like DynamoDB's. */
@@ -62,10 +68,74 @@ export class FileStateStore implements StateStore {
         throw new StateConflictError(pipelineId, expectedVersion, raw);
       }
       const version = (storedVersion ?? 0) + 1;
-      const next: StateFile = { pipelines: { ...file?.pipelines, [pipelineId]: { version, state } } };
+      const pendingId = state.pending ? pendingIdOf(state.pending) : undefined;
+      const kept = pendingId === undefined ? undefined : file?.shares[pipelineId]?.[pendingId];
+      const { [pipelineId]: _dropped, ...otherShares } = file?.shares ?? {};
+      const next: StateFile = {
+        pipelines: { ...file?.pipelines, [pipelineId]: { version, state } },
+        shares: kept && pendingId ? { ...otherShares, [pipelineId]: { [pendingId]: kept } } : otherShares,
+      };
       await this.replaceFile(`${JSON.stringify(next, null, 2)}\n`);
       return version;
     });
+  }
+
+  async loadShares(
+    pipelineId: string,
+    pendingId: string,
+    partitions: readonly number[],
+  ): Promise<Map<number, VersionedShare>> {
+    const file = await this.readStateFile(pipelineId);
+    const stored = file?.shares[pipelineId]?.[pendingId] ?? {};
+    const shares = new Map<number, VersionedShare>();
+    for (const partition of partitions) {
+      const raw = stored[String(partition)];
+      if (raw !== undefined) shares.set(partition, this.shareOf(raw, pipelineId));
+    }
+    return shares;
+  }
+
+  /** Writes every share in one replacement of the file: a shard records all its partitions at once. */
+  async saveShares(
+    pipelineId: string,
+    pendingId: string,
+    writes: readonly ShareWrite[],
+  ): Promise<ShareWriteResult[]> {
+    return this.withLock(async () => {
+      const file = await this.readStateFile(pipelineId);
+      const window = { ...file?.shares[pipelineId]?.[pendingId] };
+      const results = writes.map(({ share, expectedVersion }): ShareWriteResult => {
+        const raw = window[String(share.partition)];
+        const stored = raw === undefined ? undefined : this.shareOf(raw, pipelineId);
+        if (stored?.version !== expectedVersion) return { conflict: stored };
+        const version = (expectedVersion ?? 0) + 1;
+        window[String(share.partition)] = { version, share };
+        return { written: { share, version } };
+      });
+      if (results.some((result) => 'written' in result)) {
+        const next: StateFile = {
+          pipelines: file?.pipelines ?? {},
+          shares: {
+            ...file?.shares,
+            [pipelineId]: { ...file?.shares[pipelineId], [pendingId]: window },
+          },
+        };
+        await this.replaceFile(`${JSON.stringify(next, null, 2)}\n`);
+      }
+      return results;
+    });
+  }
+
+  private shareOf(raw: unknown, pipelineId: string): VersionedShare {
+    const version = this.versionOf(raw, pipelineId);
+    const parsed = parsePartitionShare(isObject(raw) ? raw.share : undefined);
+    if (!parsed.ok) {
+      throw new StateCorruptError(
+        pipelineId,
+        parsed.problems.map((p) => `${this.path}: share.${p}`),
+      );
+    }
+    return { share: parsed.share, version };
   }
 
   /** Reads and checks the file's outer shape; undefined when it does not exist yet. */
@@ -94,7 +164,14 @@ export class FileStateStore implements StateStore {
     if (!isObject(pipelines)) {
       throw new StateCorruptError(pipelineId, [`the state file ${this.path} has no "pipelines" object`]);
     }
-    return { pipelines };
+    // Files written before shares had their own entries have none.
+    const shares = isObject(parsed) && parsed.shares !== undefined ? parsed.shares : {};
+    if (!isObject(shares)) {
+      throw new StateCorruptError(pipelineId, [
+        `the state file ${this.path} has a "shares" that is not an object`,
+      ]);
+    }
+    return { pipelines, shares: shares as StateFile['shares'] };
   }
 
   private itemOf(file: StateFile | undefined, pipelineId: string): VersionedState | undefined {

@@ -4,7 +4,9 @@
 import type { Admin } from 'kafkajs';
 import { createKafkaClient } from '../adapters/kafka-client.js';
 import type { PullerConfig } from '../config.js';
-import { type PipelineState, pipelineIdOf } from '../core/pipeline-state.js';
+import { assemblePending } from '../core/partition-share.js';
+import { type PendingBatch, type PipelineState, pipelineIdOf } from '../core/pipeline-state.js';
+import { readShares } from '../engine/attempt-store.js';
 import { TopicNotFoundError } from '../errors.js';
 import { connectTo } from './broker-connection.js';
 import type { CliContext } from './cli-context.js';
@@ -101,13 +103,25 @@ export async function readStatus(config: PullerConfig, nowMs: number): Promise<P
   // Loaded on first use: the AWS SDK is not needed for --help or a bad flag.
   const { createAdapters } = await import('../adapters/create-adapters.js');
   const adapters = await createAdapters(config);
+  const offsets = await readOffsets(config);
   let saved: Awaited<ReturnType<typeof adapters.store.load>>;
+  let pending: PendingBatch | null = null;
   try {
     saved = await adapters.store.load(pipelineId);
+    const window = saved?.state.pending;
+    if (window) {
+      const partitions = [
+        ...new Set([...offsets.map((o) => o.partition), ...Object.keys(window.startOffsets).map(Number)]),
+      ];
+      const shares = await readShares(adapters.store, pipelineId, window, partitions);
+      pending = assemblePending(
+        window,
+        [...shares.values()].map((known) => known.share),
+      );
+    }
   } finally {
     await adapters.close();
   }
-  const offsets = await readOffsets(config);
   const state = saved?.state;
   const partitions = offsets.map(({ partition, low, high, committed }): PartitionStatus => {
     const savedOffset = state?.offsets[String(partition)] ?? null;
@@ -132,7 +146,7 @@ export async function readStatus(config: PullerConfig, nowMs: number): Promise<P
     windowsClosed: state?.windowsClosed ?? 0,
     lastClosedWindow: lastClosedOf(state),
     nextWindowStart: state?.nextWindowStartMs == null ? null : iso(state.nextWindowStartMs),
-    pending: pendingOf(state),
+    pending: pendingOf(pending),
     lease: state?.lease
       ? {
           owner: state.lease.owner,
@@ -158,8 +172,7 @@ function lastClosedOf(state: PipelineState | undefined): PipelineStatus['lastClo
   };
 }
 
-function pendingOf(state: PipelineState | undefined): PipelineStatus['pending'] {
-  const pending = state?.pending;
+function pendingOf(pending: PendingBatch | null): PipelineStatus['pending'] {
   if (!pending) return null;
   return {
     start: iso(pending.windowStartMs),

@@ -5,25 +5,20 @@
 // whoever writes them, as long as the share ends at the same offset. That is why a share's end offset is
 // recorded once (the first writer wins, later writers adopt it) before its last part is written.
 import type { WindowBounds } from './key-layout.js';
-import type { FinishedPart, PendingBatch, PipelineState } from './pipeline-state.js';
+import type { PartitionShare } from './partition-share.js';
+import type { FinishedPart, PendingBatch, PendingWindow, PipelineState } from './pipeline-state.js';
 
-/** A window's pending batch before any of its objects is written. */
-export function newPendingBatch(
+/** A window as recorded pending before any of its objects is written; `id` names its share items. */
+export function newPendingWindow(
   window: WindowBounds,
   startOffsets: Readonly<Record<string, string>>,
-): PendingBatch {
-  return {
-    windowStartMs: window.startMs,
-    windowEndMs: window.endMs,
-    startOffsets: { ...startOffsets },
-    endOffsets: null,
-    closedAtMs: null,
-    parts: [],
-  };
+  id: string,
+): PendingWindow {
+  return { id, windowStartMs: window.startMs, windowEndMs: window.endMs, startOffsets: { ...startOffsets } };
 }
 
-/** The pending batch's window. */
-export function pendingWindow(pending: PendingBatch): WindowBounds {
+/** The pending window's bounds. */
+export function pendingWindow(pending: PendingWindow | PendingBatch): WindowBounds {
   return { startMs: pending.windowStartMs, endMs: pending.windowEndMs };
 }
 
@@ -71,51 +66,46 @@ export class PartMismatch {
 }
 
 /**
- * `pending` with `part` recorded. A part already recorded under the same key with the same bytes (a
+ * `share` with `part` recorded. A part already recorded under the same key with the same bytes (a
  * second writer of the same slice) leaves it as it is; with other bytes it is a PartMismatch.
  */
-export function withPart(pending: PendingBatch, part: FinishedPart): PendingBatch | PartMismatch {
-  const recorded = pending.parts.find((p) => p.key === part.key);
+export function withPart(share: PartitionShare, part: FinishedPart): PartitionShare | PartMismatch {
+  const recorded = share.parts.find((p) => p.key === part.key);
   if (recorded) {
     const same =
       recorded.sha256 === part.sha256 &&
       recorded.bytes === part.bytes &&
       recorded.nextOffset === part.nextOffset &&
       recorded.errorsSha256 === part.errorsSha256;
-    return same ? pending : new PartMismatch(recorded, part);
+    return same ? share : new PartMismatch(recorded, part);
   }
-  return { ...pending, parts: [...pending.parts, part] };
+  return { ...share, parts: [...share.parts, part] };
 }
 
-/** The answer to recording an end: the batch and the end that holds now, or why it cannot be recorded. */
+/** The answer to recording an end: the share and the end that holds now, or why it cannot be recorded. */
 export type EndRecording =
-  | { readonly pending: PendingBatch; readonly end: string }
+  | { readonly share: PartitionShare; readonly end: string }
   | { readonly partsReach: string };
 
 /**
- * `pending` with `partition`'s end offset recorded, unless one is already: the first writer wins, and the
- * answer carries the end that holds. The window's close time is recorded with its first end. An end
- * below what the recorded parts already cover is refused (`partsReach`): another writer read further,
- * and it will record its own end.
+ * `share` with its end offset recorded, unless one is already: the first writer wins, and the answer
+ * carries the end that holds. The share's close time is recorded with its end. An end below what the
+ * recorded parts already cover is refused (`partsReach`): another writer read further, and it will
+ * record its own end.
  */
 export function withEnd(
-  pending: PendingBatch,
-  partition: number,
+  share: PartitionShare,
+  startOffset: string | undefined,
   endOffset: string,
   nowMs: number,
 ): EndRecording {
-  const existing = recordedEnd(pending, partition);
-  if (existing !== undefined) return { pending, end: existing };
-  const reached = resumeOffset(pending, pending.startOffsets, partition);
+  if (share.endOffset !== null) return { share, end: share.endOffset };
+  let reached = startOffset;
+  for (const part of share.parts) {
+    if (reached === undefined || BigInt(part.nextOffset) > BigInt(reached)) reached = part.nextOffset;
+  }
   if (reached !== undefined && BigInt(reached) > BigInt(endOffset)) return { partsReach: reached };
-  return {
-    pending: {
-      ...pending,
-      endOffsets: { ...(pending.endOffsets ?? {}), [String(partition)]: endOffset },
-      closedAtMs: pending.closedAtMs ?? nowMs,
-    },
-    end: endOffset,
-  };
+  return { share: { ...share, endOffset, closedAtMs: nowMs }, end: endOffset };
 }
 
 /**

@@ -22,13 +22,23 @@ const partSchema = z.object({
   errorsSha256: z.string().nullable(),
 });
 
+/**
+ * The pending window as the pipeline's item records it: its bounds and start offsets. What its shards
+ * record as they go (each partition's parts and end) lives in one share item per partition (see
+ * partition-share.ts), so the pipeline's item stays small whatever the partition count.
+ */
 const pendingSchema = z.object({
+  /**
+   * Names the window's share items. Absent in items written before shares had items of their own: those
+   * kept their parts and ends inline (the fields below), which are still read, never written.
+   */
+  id: z.string().min(1).optional(),
   windowStartMs: z.number().int(),
   windowEndMs: z.number().int(),
   startOffsets: offsetMap,
-  endOffsets: offsetMap.nullable(),
-  closedAtMs: z.number().int().nullable(),
-  parts: z.array(partSchema),
+  endOffsets: offsetMap.nullable().optional(),
+  closedAtMs: z.number().int().nullable().optional(),
+  parts: z.array(partSchema).optional(),
 });
 
 const stateSchema = z.object({
@@ -65,10 +75,28 @@ const stateSchema = z.object({
 /** The output layout a state records. */
 export type OutputLayout = NonNullable<PipelineState['output']>;
 
+/** The schema of a finished part, shared with the share items that record parts. */
+export const finishedPartSchema = partSchema;
+/** The schema of an offset (a decimal string), shared with the share items. */
+export const offsetSchema = offset;
+
 /** A finished part object: one partition's records of one window, from `firstOffset` up to `nextOffset`. */
 export type FinishedPart = z.infer<typeof partSchema>;
-/** A window whose objects are being written. Recorded before the first object, cleared with the boundary. */
-export type PendingBatch = z.infer<typeof pendingSchema>;
+/** A window whose objects are being written, as the pipeline's item records it. Cleared with the boundary. */
+export type PendingWindow = z.infer<typeof pendingSchema>;
+/**
+ * A pending window with what its shares recorded, put together for the partitions a step works on:
+ * each one's end (once recorded), its finished parts, and the window's close time (with its first end).
+ */
+export interface PendingBatch {
+  readonly id: string;
+  readonly windowStartMs: number;
+  readonly windowEndMs: number;
+  readonly startOffsets: Readonly<Record<string, string>>;
+  readonly endOffsets: Readonly<Record<string, string>> | null;
+  readonly closedAtMs: number | null;
+  readonly parts: readonly FinishedPart[];
+}
 /** Everything a run needs to continue where the last one stopped. */
 export type PipelineState = z.infer<typeof stateSchema>;
 

@@ -205,6 +205,22 @@ export interface ShareEnd {
 }
 
 /**
+ * `ends` summed up to at most two entries that give `nextWindowStartOf` the same answer: an unknown end
+ * (not caught up, no ending record), if any; and the earliest ending record, or else one caught-up end.
+ * Shards report their ends this way, so their answers stay small whatever their partition count.
+ */
+export function summarizeShareEnds(ends: readonly ShareEnd[]): ShareEnd[] {
+  const summary: ShareEnd[] = [];
+  if (ends.some((end) => end.endingTimestampMs === null && !end.caughtUp)) {
+    summary.push({ endingTimestampMs: null, caughtUp: false });
+  }
+  const endings = ends.flatMap((end) => (end.endingTimestampMs === null ? [] : [end.endingTimestampMs]));
+  if (endings.length > 0) summary.push({ endingTimestampMs: Math.min(...endings), caughtUp: false });
+  else if (ends.some((end) => end.caughtUp)) summary.push({ endingTimestampMs: null, caughtUp: true });
+  return summary;
+}
+
+/**
  * Where the next window starts once `window` is complete. Normally right at its end; but when every
  * partition either ended on a record stamped well later, or is read to its end, the windows in between
  * are provably empty and already past on the wall clock, so they are skipped (a record stamped decades

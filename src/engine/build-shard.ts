@@ -1,6 +1,6 @@
 // Step 2 of a window: one shard reads its partitions from where their shares resume to the window's end
-// under the window rule, and writes their parts. It records each finished part in the pending batch,
-// and each partition's end offset there before that partition's last part: so every writer of a part,
+// under the window rule, and writes their parts. It records each finished part in its partition's share
+// of the pending window, and the partition's end offset there before its last part: so every writer of a part,
 // whichever attempt it belongs to, writes the same bytes under the same key. A shard never moves the
 // boundary and never commits offsets.
 import type { WindowBounds } from '../core/key-layout.js';
@@ -14,7 +14,13 @@ import {
 } from '../core/pending-batch.js';
 import type { FinishedPart, PendingBatch } from '../core/pipeline-state.js';
 import { type ErrorRow, toNdjsonLine, toOutputRow } from '../core/record-format.js';
-import { type PlacedRecord, Placement, WindowTracker } from '../core/window-rule.js';
+import {
+  type PlacedRecord,
+  Placement,
+  type ShareEnd,
+  summarizeShareEnds,
+  WindowTracker,
+} from '../core/window-rule.js';
 import { AttemptSupersededError, WindowIntegrityError } from '../errors.js';
 import type { SourceBatch } from '../ports.js';
 import { AttemptStore } from './attempt-store.js';
@@ -22,11 +28,13 @@ import { partLayoutOf } from './part-layout.js';
 import { PartWriter } from './part-writer.js';
 import { readerOf, type SourceReader } from './source-reader.js';
 import { StepClock, type StopReason } from './step-clock.js';
-import type { PartitionOutcome, ShardResult, ShardTask, StepContext } from './step-types.js';
+import type { ShardResult, ShardTask, StepContext } from './step-types.js';
 
 /** Builds `task`'s share of its window; see the file comment. */
 export async function buildShard(ctx: StepContext, task: ShardTask): Promise<ShardResult> {
-  if (task.partitions.length === 0) return { shard: task.shard, stopped: null, partitions: [] };
+  if (task.partitions.length === 0) {
+    return { shard: task.shard, stopped: null, partitions: 0, partitionsDone: 0, records: 0, ends: [] };
+  }
   return new ShardBuild(ctx, task).execute();
 }
 
@@ -63,9 +71,7 @@ class ShardBuild {
 
   async execute(): Promise<ShardResult> {
     // The attempt must still own the window before a single object is written.
-    this.pending = await this.store.update(this.window, (state) => ({
-      value: state.pending as PendingBatch,
-    }));
+    this.pending = await this.store.pendingBatch(this.window, this.partitions);
     const bounds = new Map((await this.ctx.source.partitionBounds()).map((b) => [b.partition, b] as const));
     const startOffsets = this.pending.startOffsets;
     this.tracker = new WindowTracker(
@@ -133,7 +139,7 @@ class ShardBuild {
       }
       // The next window starts where this one ends: let the fetch run while finalize writes the manifest.
       await this.reader.fetchFrom(new Map([...this.ends].map(([p, end]) => [p, end])));
-      return { shard: this.task.shard, stopped: null, partitions: this.outcomes() };
+      return this.result(null);
     } catch (error) {
       // Uploads a failed abort leaves behind are removed by the bucket's lifecycle rule.
       await this.abandonOpenParts().catch(() => {});
@@ -179,19 +185,16 @@ class ShardBuild {
     const unrecorded = done.filter((p) => !this.ends.has(p));
     if (unrecorded.length > 0) {
       const nowMs = this.clock.now();
-      const answers = await this.store.update(this.window, (state) => {
-        let pending = state.pending as PendingBatch;
-        const held = new Map<number, string | { partsReach: string }>();
-        for (const partition of unrecorded) {
-          const recording = withEnd(pending, partition, this.tracker.nextOffset(partition), nowMs);
-          if ('partsReach' in recording) held.set(partition, recording);
-          else {
-            pending = recording.pending;
-            held.set(partition, recording.end);
-          }
-        }
-        return { state: { ...state, pending }, value: held };
-      });
+      const answers = await this.store.updateShares<string | { partsReach: string }>(
+        this.window,
+        unrecorded,
+        (share) => {
+          const start = this.pending.startOffsets[String(share.partition)];
+          const recording = withEnd(share, start, this.tracker.nextOffset(share.partition), nowMs);
+          if ('partsReach' in recording) return { value: recording };
+          return { share: recording.share, value: recording.end };
+        },
+      );
       for (const [partition, end] of answers) {
         const mine = this.tracker.nextOffset(partition);
         if (typeof end !== 'string' || end !== mine) {
@@ -222,21 +225,29 @@ class ShardBuild {
   }
 
   private async recordParts(parts: readonly FinishedPart[]): Promise<void> {
-    const mismatch = await this.store.update(this.window, (state) => {
-      let pending = state.pending as PendingBatch;
-      for (const part of parts) {
-        const next = withPart(pending, part);
-        if (next instanceof PartMismatch) return { value: next };
-        pending = next;
-      }
-      this.pending = pending;
-      return { state: { ...state, pending }, value: undefined };
-    });
+    const byPartition = new Map<number, FinishedPart[]>();
+    for (const part of parts)
+      byPartition.set(part.partition, [...(byPartition.get(part.partition) ?? []), part]);
+    const answers = await this.store.updateShares<PartMismatch | undefined>(
+      this.window,
+      [...byPartition.keys()],
+      (share) => {
+        let next = share;
+        for (const part of byPartition.get(share.partition) ?? []) {
+          const recorded = withPart(next, part);
+          if (recorded instanceof PartMismatch) return { value: recorded };
+          next = recorded;
+        }
+        return { share: next, value: undefined };
+      },
+    );
+    const mismatch = [...answers.values()].find((answer) => answer !== undefined);
     if (mismatch) {
       throw new WindowIntegrityError(this.store.pipelineId, [
         `part ${mismatch.offered.key} is recorded with ${mismatch.recorded.bytes} bytes (sha256 ${mismatch.recorded.sha256}) and was written again with ${mismatch.offered.bytes} (sha256 ${mismatch.offered.sha256})`,
       ]);
     }
+    this.pending = { ...this.pending, parts: [...this.pending.parts, ...parts] };
   }
 
   /** Places a batch's records; for a partition with a recorded end, only those below it. */
@@ -337,24 +348,25 @@ class ShardBuild {
 
   private async stopped(reason: StopReason): Promise<ShardResult> {
     await this.abandonOpenParts();
-    return { shard: this.task.shard, stopped: reason, partitions: this.outcomes() };
+    return this.result(reason);
   }
 
-  private outcomes(): PartitionOutcome[] {
-    return this.partitions.map((partition) => {
-      const done = this.finished.has(partition);
-      // A share whose end an earlier attempt recorded was not read from its start: nothing is known of
-      // what ended it, so no window after it may be skipped on its account.
-      const end = this.replayed.has(partition)
+  private result(stopped: StopReason | null): ShardResult {
+    // A share whose end an earlier attempt recorded was not read from its start: nothing is known of
+    // what ended it, so no window after it may be skipped on its account.
+    const ends: ShareEnd[] = this.partitions.map((partition) =>
+      this.replayed.has(partition)
         ? { endingTimestampMs: null, caughtUp: false }
-        : this.tracker.shareEnd(partition);
-      return {
-        partition,
-        endOffset: done ? (this.ends.get(partition) ?? null) : null,
-        ...end,
-        records: this.records.get(partition) ?? 0,
-      };
-    });
+        : this.tracker.shareEnd(partition),
+    );
+    return {
+      shard: this.task.shard,
+      stopped,
+      partitions: this.partitions.length,
+      partitionsDone: this.finished.size,
+      records: [...this.records.values()].reduce((sum, n) => sum + n, 0),
+      ends: summarizeShareEnds(ends),
+    };
   }
 }
 

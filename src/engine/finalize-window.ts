@@ -5,7 +5,7 @@ import { manifestKey } from '../core/key-layout.js';
 import { withoutLease } from '../core/lease.js';
 import { buildManifest, serializeManifest } from '../core/manifest.js';
 import { closingProblems, recordedEnd } from '../core/pending-batch.js';
-import type { PendingBatch, PipelineState } from '../core/pipeline-state.js';
+import type { PipelineState } from '../core/pipeline-state.js';
 import { nextWindowStartOf } from '../core/window-rule.js';
 import { WindowIntegrityError } from '../errors.js';
 import { AttemptStore } from './attempt-store.js';
@@ -40,8 +40,10 @@ export async function finalizeWindow(
   const { config, sink, source } = ctx;
   const window = { startMs: plan.windowStartMs, endMs: plan.windowEndMs };
   const partitions = plan.tasks.flatMap((task) => task.partitions);
+  const already = await closedBefore(ctx, store, plan, clock);
+  if (already) return already;
   // Fails when the attempt no longer owns the window: a later attempt finishes it.
-  const pending = await store.update(window, (state) => ({ value: state.pending as PendingBatch }));
+  const pending = await store.pendingBatch(window, partitions);
 
   const problems = closingProblems(pending, partitions);
   if (problems.length > 0) {
@@ -60,16 +62,14 @@ export async function finalizeWindow(
   const key = manifestKey(config.output.prefix, config.topic, window);
   await sink.putObject(key, serializeManifest(manifest), MANIFEST_CONTENT_TYPE);
 
-  const outcomes = results.flatMap((r) => r.partitions);
+  const ends = results.flatMap((r) => r.ends);
   const nowMs = clock.now();
   // Only the shares this attempt read from their start know what ended them; any other forbids a skip.
   const nextWindowStartMs =
-    outcomes.length === partitions.length
-      ? nextWindowStartOf(window, outcomes, config.batchIntervalMs, nowMs, config.allowedLatenessMs)
+    results.reduce((sum, r) => sum + r.partitions, 0) === partitions.length
+      ? nextWindowStartOf(window, ends, config.batchIntervalMs, nowMs, config.allowedLatenessMs)
       : window.endMs;
-  const nextEndMs = nextWindowStartMs + config.batchIntervalMs;
-  // The next window can close within this attempt's time: the caller plans it at once.
-  const more = nextEndMs <= clock.workEndsAtMs && clock.stopReason() === undefined;
+  const more = moreReady(clock, nextWindowStartMs + config.batchIntervalMs);
   const endOffsets = pending.endOffsets ?? {};
   // A window that read nothing moved no offset, and commits nothing: the last commit still holds.
   const moved = Object.entries(endOffsets).some(([p, offset]) => pending.startOffsets[p] !== offset);
@@ -103,4 +103,45 @@ export async function finalizeWindow(
   options.onWindowClosed?.(closed);
   await ctx.hooks?.onBatchComplete?.(manifest);
   return { outcome: 'closed', more, manifestKey: key, records: manifest.totals.records, closed };
+}
+
+/** Whether the next window, ending at `nextEndMs`, can close within this attempt's time: plan it at once. */
+function moreReady(clock: StepClock, nextEndMs: number): boolean {
+  return clock.canClose(nextEndMs) && clock.stopReason() === undefined;
+}
+
+/**
+ * The answer of a finalize whose window is already closed: a retry of this step after its answer was
+ * lost (its first invocation saved the state and may have released the lease), or a late duplicate. The
+ * state is the truth: the window is closed when the boundary has moved past it. While it is the last
+ * closed window, the saved offsets are committed again (the first invocation may have died before its
+ * commit; they are what the group must hold, so this cannot move it backwards).
+ */
+async function closedBefore(
+  ctx: StepContext,
+  store: AttemptStore,
+  plan: WindowPlan,
+  clock: StepClock,
+): Promise<Finalized | undefined> {
+  const state = (await store.load())?.state;
+  const boundary = state?.nextWindowStartMs;
+  const stillPending = state?.pending?.windowStartMs === plan.windowStartMs;
+  if (state === undefined || boundary === null || boundary === undefined) return undefined;
+  if (stillPending || boundary < plan.windowEndMs) return undefined;
+  const last = state.lastClosedWindow;
+  const isLast = last?.startMs === plan.windowStartMs && last.endMs === plan.windowEndMs;
+  const saved = Object.entries(state.offsets);
+  if (isLast && saved.length > 0) {
+    await ctx.source.commit(new Map(saved.map(([p, offset]) => [Number(p), offset])));
+  }
+  const key = manifestKey(ctx.config.output.prefix, ctx.config.topic, {
+    startMs: plan.windowStartMs,
+    endMs: plan.windowEndMs,
+  });
+  // Only the attempt that holds the lease may plan again; another attempt's run goes on by itself.
+  const more =
+    state.lease?.owner === ctx.attemptId || state.lease === null
+      ? moreReady(clock, boundary + ctx.config.batchIntervalMs)
+      : false;
+  return { outcome: 'closed', more, manifestKey: key, ...(isLast ? { records: last.records } : {}) };
 }

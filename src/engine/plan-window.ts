@@ -1,13 +1,15 @@
 // Step 1 of a window: restore the state, take the lease, pick the window to build and where each
-// partition's share of it resumes, record it as the pending batch, and split its partitions among the
-// shards by the records each must read. Plan writes no object and reads records only to date a new
+// partition's share of it resumes, record it as pending, and split its partitions among the shards by
+// the records each must read. Plan writes no object and reads records only to date a new
 // pipeline's first window.
+import { randomUUID } from 'node:crypto';
 import { movedOffsets } from '../core/committed-offsets.js';
 import type { WindowBounds } from '../core/key-layout.js';
 import { blockingLease, withLease } from '../core/lease.js';
+import { assemblePending } from '../core/partition-share.js';
 import {
   hasRecordedEnd,
-  newPendingBatch,
+  newPendingWindow,
   pendingWindow,
   recordedEnd,
   resumeOffset,
@@ -60,22 +62,28 @@ export async function planWindow(ctx: StepContext, shards: number): Promise<Plan
 
   const stop = clock.stopReason();
   if (stop) return { kind: 'stop', outcome: stop, retentionGapRecords };
-  let current = store.state ?? state;
+  const current = store.state ?? state;
   const window = current.pending
     ? pendingWindow(current.pending)
     : await nextWindow(ctx, clock, current, bounds);
   if (window === undefined) return { kind: 'stop', outcome: RunOutcome.CAUGHT_UP, retentionGapRecords };
-  // A window that ends after the deadline cannot close in this attempt; the next one takes it.
-  if (!hasRecordedEnd(current.pending) && window.endMs > clock.workEndsAtMs) {
+  const partitions = bounds.map((b) => b.partition);
+  const resumed = current.pending ? await store.pendingBatch(window, partitions) : undefined;
+  // A window that cannot close before this attempt's work ends is left to the next; one that has begun
+  // to close (an end recorded) is finished whatever the time, since its ends are fixed.
+  if (!hasRecordedEnd(resumed ?? null) && !clock.canClose(window.endMs)) {
     return { kind: 'stop', outcome: RunOutcome.CAUGHT_UP, retentionGapRecords };
   }
-  if (!current.pending)
-    current = await store.save({ ...current, pending: newPendingBatch(window, current.offsets) });
-
-  const pending = current.pending;
+  let pending = resumed;
+  if (pending === undefined) {
+    const recorded = newPendingWindow(window, current.offsets, randomUUID());
+    await store.save({ ...current, pending: recorded });
+    pending = assemblePending(recorded, []);
+  }
+  const batch = pending;
   const work = bounds.map(({ partition, low, high }) => {
-    const from = BigInt(resumeOffset(pending, pending?.startOffsets ?? current.offsets, partition) ?? low);
-    const to = BigInt(recordedEnd(pending, partition) ?? high);
+    const from = BigInt(resumeOffset(batch, batch.startOffsets, partition) ?? low);
+    const to = BigInt(recordedEnd(batch, partition) ?? high);
     return { partition, records: Number(to > from ? to - from : 0n) };
   });
   const tasks = assignPartitions(work, shards).map((partitions, shard) => ({

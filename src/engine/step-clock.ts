@@ -18,6 +18,15 @@ export class StepClock {
     return this.ctx.deadlineMs - this.ctx.config.safetyMarginMs;
   }
 
+  /**
+   * Whether a window ending at `windowEndMs` is sure to close before new work stops: an idle partition's
+   * clock may trail the wall clock by the allowed lateness, so its share may end only that long after
+   * the window does. A step plans no window it could only wait for.
+   */
+  canClose(windowEndMs: number): boolean {
+    return windowEndMs + this.ctx.config.allowedLatenessMs <= this.workEndsAtMs;
+  }
+
   /** A poll's wait: the poll interval, but never past the point where the step must stop. */
   pollWaitMs(): number {
     return Math.max(0, Math.min(this.ctx.config.pollIntervalMs, this.workEndsAtMs - this.now()));

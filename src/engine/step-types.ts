@@ -1,6 +1,7 @@
 // What the three steps of a window exchange: plan → shards → finalize. Everything but the context is
 // plain JSON, because it crosses Step Functions states and worker threads.
 import type { PullerConfig } from '../config.js';
+import type { ShareEnd } from '../core/window-rule.js';
 import type { BatchSink, RecordSource, StateStore } from '../ports.js';
 import type { RunLogger } from './run-logger.js';
 import type { PullerHooks, RunOutcome, WindowProgress } from './run-types.js';
@@ -66,25 +67,26 @@ export interface NoWindow {
 /** The plan step's answer. */
 export type PlanResult = WindowPlan | NoWindow;
 
-/** Where one partition's share of the window ended up, as its shard saw it. */
-export interface PartitionOutcome {
-  readonly partition: number;
-  /** The offset after the partition's last record in the window; null when the shard stopped before. */
-  readonly endOffset: string | null;
-  /** The timestamp of the record that ended the share, when a record did. */
-  readonly endingTimestampMs: number | null;
-  /** Whether the partition was read to its high watermark. */
-  readonly caughtUp: boolean;
-  /** Records of the window this shard wrote for the partition (data rows, late included). */
-  readonly records: number;
-}
-
-/** A shard's answer. Its parts are recorded in the pending batch, not here: this stays small. */
+/**
+ * A shard's answer. Its parts and ends are recorded in the partitions' shares, not here, and what it says
+ * of its partitions is summed up: it stays a few hundred bytes whatever their count (a Step Functions
+ * state may carry at most 256 KiB).
+ */
 export interface ShardResult {
   readonly shard: number;
   /** Why the shard stopped before every partition was done; null when all are. */
   readonly stopped: 'deadline' | 'aborted' | null;
-  readonly partitions: readonly PartitionOutcome[];
+  /** How many partitions the shard's task named. */
+  readonly partitions: number;
+  /** How many of them are done, their end and last part recorded. */
+  readonly partitionsDone: number;
+  /** Records of the window this shard wrote (data rows, late included). */
+  readonly records: number;
+  /**
+   * How its partitions' shares ended, summed up (at most two entries; see `summarizeShareEnds`): whether
+   * a window after this one may be skipped. Shares an earlier attempt ended count as unknown.
+   */
+  readonly ends: readonly ShareEnd[];
 }
 
 /** The finalize step's answer. */

@@ -68,7 +68,7 @@ export async function runStep(event: StepEvent, run: StepRun): Promise<StepRespo
       logger.info('shard finished', {
         window: `${event.task.windowStartMs}/${event.task.windowEndMs}`,
         partitions: event.task.partitions.length,
-        records: result.partitions.reduce((sum, p) => sum + p.records, 0),
+        records: result.records,
         stopped: result.stopped,
       });
       return result;

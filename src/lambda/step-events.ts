@@ -70,7 +70,6 @@ export class TransientStepError extends PullerError {
 const epochMs = z.number().int().nonnegative();
 const attemptId = z.string().trim().min(1).max(256);
 const count = z.number().int().nonnegative();
-const offset = z.string().regex(/^\d+$/, 'must be a non-negative whole number as a string');
 
 const shardTask = z
   .object({
@@ -108,15 +107,12 @@ const windowPlan = z
 const shardResult = z.looseObject({
   shard: z.number().int().min(0),
   stopped: z.enum(['deadline', 'aborted']).nullable(),
-  partitions: z.array(
-    z.looseObject({
-      partition: z.number().int().nonnegative(),
-      endOffset: offset.nullable(),
-      endingTimestampMs: z.number().int().nullable(),
-      caughtUp: z.boolean(),
-      records: count,
-    }),
-  ),
+  partitions: count,
+  partitionsDone: count,
+  records: count,
+  ends: z
+    .array(z.looseObject({ endingTimestampMs: z.number().int().nullable(), caughtUp: z.boolean() }))
+    .max(2),
 });
 
 const planEvent = z

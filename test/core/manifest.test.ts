@@ -23,6 +23,7 @@ const part = (partition: number, sequence: number, extra: Partial<FinishedPart> 
 });
 
 const pending: PendingBatch = {
+  id: 'pending-1',
   windowStartMs: 0,
   windowEndMs: 60_000,
   startOffsets: { '0': '0', '1': '0', '2': '7' },

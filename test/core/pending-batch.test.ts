@@ -1,18 +1,24 @@
 // The pending batch's bookkeeping across shards: pure rules, no services.
 import { describe, expect, it } from 'vitest';
 import {
+  assemblePending,
+  emptyShare,
+  inlineShares,
+  type PartitionShare,
+  pendingIdOf,
+} from '../../src/core/partition-share.js';
+import {
   attemptProblem,
   closingProblems,
   hasRecordedEnd,
-  newPendingBatch,
+  newPendingWindow,
   PartMismatch,
   partsOf,
-  recordedEnd,
   resumeOffset,
   withEnd,
   withPart,
 } from '../../src/core/pending-batch.js';
-import type { FinishedPart, PendingBatch } from '../../src/core/pipeline-state.js';
+import type { FinishedPart, PendingBatch, PendingWindow } from '../../src/core/pipeline-state.js';
 import { newPipelineState } from '../../src/core/pipeline-state.js';
 
 const WINDOW = { startMs: 60_000, endMs: 120_000 };
@@ -38,34 +44,50 @@ function part(partition: number, sequence: number, first: number, next: number, 
   };
 }
 
-function recorded(pending: PendingBatch, ...parts: FinishedPart[]): PendingBatch {
-  return parts.reduce((batch, p) => {
-    const next = withPart(batch, p);
-    if (next instanceof PartMismatch) throw new Error(`unexpected mismatch on ${p.key}`);
-    return next;
-  }, pending);
+const WINDOW_RECORD: PendingWindow = newPendingWindow(WINDOW, { '0': '100', '1': '0' }, 'pending-1');
+
+/** A window's shares, as the store would hold them: one per partition. */
+type Shares = ReadonlyMap<number, PartitionShare>;
+
+const shareOf = (shares: Shares, partition: number) => shares.get(partition) ?? emptyShare(partition);
+
+function recorded(shares: Shares, ...parts: FinishedPart[]): Shares {
+  const next = new Map(shares);
+  for (const p of parts) {
+    const share = withPart(shareOf(next, p.partition), p);
+    if (share instanceof PartMismatch) throw new Error(`unexpected mismatch on ${p.key}`);
+    next.set(p.partition, share);
+  }
+  return next;
 }
 
-function ended(pending: PendingBatch, ends: Record<number, number>): PendingBatch {
-  return Object.entries(ends).reduce((batch, [p, end]) => {
-    const answer = withEnd(batch, Number(p), String(end), 1_000);
+function ended(shares: Shares, ends: Record<number, number>): Shares {
+  const next = new Map(shares);
+  for (const [p, end] of Object.entries(ends)) {
+    const start = WINDOW_RECORD.startOffsets[p];
+    const answer = withEnd(shareOf(next, Number(p)), start, String(end), 1_000);
     if ('partsReach' in answer) throw new Error(`end ${end} of ${p} refused`);
-    return answer.pending;
-  }, pending);
+    next.set(Number(p), answer.share);
+  }
+  return next;
 }
 
-const fresh = () => newPendingBatch(WINDOW, { '0': '100', '1': '0' });
+/** The pending batch the steps see: the window with its shares put together. */
+const batch = (shares: Shares): PendingBatch => assemblePending(WINDOW_RECORD, shares.values());
+
+const fresh = (): Shares => new Map();
 
 describe('withPart', () => {
-  it('records a new part, and leaves the batch as it is when the same part is recorded again', () => {
+  it('records a new part, and leaves the share as it is when the same part is recorded again', () => {
     const once = recorded(fresh(), part(0, 0, 100, 150));
-    expect(partsOf(once, 0).map((p) => p.key)).toEqual(['t/p0-0.ndjson']);
+    expect(partsOf(batch(once), 0).map((p) => p.key)).toEqual(['t/p0-0.ndjson']);
     // A second writer of the same slice (a retried shard) wrote the same bytes: nothing changes.
-    expect(withPart(once, part(0, 0, 100, 150))).toBe(once);
+    const share = shareOf(once, 0);
+    expect(withPart(share, part(0, 0, 100, 150))).toBe(share);
   });
 
   it('answers a PartMismatch when the same key comes with other bytes or another range', () => {
-    const once = recorded(fresh(), part(0, 0, 100, 150));
+    const once = shareOf(recorded(fresh(), part(0, 0, 100, 150)), 0);
     const otherBytes = withPart(once, part(0, 0, 100, 150, 'b'));
     expect(otherBytes).toBeInstanceOf(PartMismatch);
     expect((otherBytes as PartMismatch).recorded.sha256).toBe('a0-0');
@@ -75,7 +97,7 @@ describe('withPart', () => {
   });
 
   it('moves where the partition resumes to the end of its furthest part', () => {
-    const pending = recorded(fresh(), part(0, 0, 100, 150), part(0, 1, 150, 210), part(1, 0, 0, 5));
+    const pending = batch(recorded(fresh(), part(0, 0, 100, 150), part(0, 1, 150, 210), part(1, 0, 0, 5)));
     expect(resumeOffset(pending, pending.startOffsets, 0)).toBe('210');
     expect(resumeOffset(pending, pending.startOffsets, 1)).toBe('5');
     expect(resumeOffset(pending, pending.startOffsets, 2)).toBeUndefined();
@@ -84,29 +106,35 @@ describe('withPart', () => {
 
 describe('withEnd', () => {
   it('records the first end and the close time; later writers get the recorded end back', () => {
-    const first = withEnd(fresh(), 0, '180', 5_000);
-    expect('pending' in first && first.end).toBe('180');
-    if (!('pending' in first)) throw new Error('refused');
-    expect(first.pending.closedAtMs).toBe(5_000);
-    expect(hasRecordedEnd(first.pending)).toBe(true);
+    const first = withEnd(emptyShare(0), '100', '180', 5_000);
+    if (!('share' in first)) throw new Error('refused');
+    expect(first.end).toBe('180');
+    expect(first.share.closedAtMs).toBe(5_000);
+    expect(hasRecordedEnd(batch(new Map([[0, first.share]])))).toBe(true);
 
-    const second = withEnd(first.pending, 0, '190', 6_000);
-    expect(second).toEqual({ pending: first.pending, end: '180' });
+    const second = withEnd(first.share, '100', '190', 6_000);
+    expect(second).toEqual({ share: first.share, end: '180' });
 
-    // Another partition's end is recorded beside it; the window's close time stays the first one's.
-    const other = withEnd(first.pending, 1, '7', 7_000);
-    if (!('pending' in other)) throw new Error('refused');
-    expect(other.pending.endOffsets).toEqual({ '0': '180', '1': '7' });
-    expect(other.pending.closedAtMs).toBe(5_000);
+    // Another partition's end is recorded in its own share; the window's close time is the earliest.
+    const other = withEnd(emptyShare(1), '0', '7', 4_000);
+    if (!('share' in other)) throw new Error('refused');
+    const both = batch(
+      new Map([
+        [0, first.share],
+        [1, other.share],
+      ]),
+    );
+    expect(both.endOffsets).toEqual({ '0': '180', '1': '7' });
+    expect(both.closedAtMs).toBe(4_000);
   });
 
   it('refuses an end below what the recorded parts already cover, naming how far they reach', () => {
-    const pending = recorded(fresh(), part(0, 0, 100, 150), part(0, 1, 150, 210));
-    expect(withEnd(pending, 0, '200', 1)).toEqual({ partsReach: '210' });
-    expect(recordedEnd(pending, 0)).toBeUndefined();
+    const share = shareOf(recorded(fresh(), part(0, 0, 100, 150), part(0, 1, 150, 210)), 0);
+    expect(withEnd(share, '100', '200', 1)).toEqual({ partsReach: '210' });
+    expect(withEnd(emptyShare(0), '100', '99', 1)).toEqual({ partsReach: '100' });
     // Exactly at the parts' reach is fine: the partition's last part is already written.
-    const atReach = withEnd(pending, 0, '210', 1);
-    expect('pending' in atReach && recordedEnd(atReach.pending, 0)).toBe('210');
+    const atReach = withEnd(share, '100', '210', 1);
+    expect('share' in atReach && atReach.share.endOffset).toBe('210');
   });
 });
 
@@ -116,29 +144,29 @@ describe('closingProblems', () => {
       0: 200,
       1: 9,
     });
-    expect(closingProblems(pending, [0, 1])).toEqual([]);
+    expect(closingProblems(batch(pending), [0, 1])).toEqual([]);
   });
 
   it('names a partition with no recorded end', () => {
     const pending = ended(recorded(fresh(), part(0, 0, 100, 150)), { 0: 150 });
-    expect(closingProblems(pending, [0, 1])).toEqual(['partition 1: no end offset recorded']);
+    expect(closingProblems(batch(pending), [0, 1])).toEqual(['partition 1: no end offset recorded']);
   });
 
   it('names a gap between parts and a missing sequence number', () => {
     const gap = ended(recorded(fresh(), part(0, 0, 100, 150), part(0, 1, 160, 200)), { 0: 200 });
-    expect(closingProblems(gap, [0])).toEqual(['partition 0: part 1 starts at 160, not at 150']);
+    expect(closingProblems(batch(gap), [0])).toEqual(['partition 0: part 1 starts at 160, not at 150']);
 
     const missing = ended(recorded(fresh(), part(0, 0, 100, 150), part(0, 2, 150, 200)), { 0: 200 });
-    expect(closingProblems(missing, [0])).toEqual(['partition 0: part 1 is missing']);
+    expect(closingProblems(batch(missing), [0])).toEqual(['partition 0: part 1 is missing']);
 
     const lateStart = ended(recorded(fresh(), part(0, 0, 101, 150)), { 0: 150 });
-    expect(closingProblems(lateStart, [0])).toEqual(['partition 0: part 0 starts at 101, not at 100']);
+    expect(closingProblems(batch(lateStart), [0])).toEqual(['partition 0: part 0 starts at 101, not at 100']);
   });
 
   it('names parts that reach past the recorded end', () => {
     // The end recorded first, then a part past it: withEnd alone would have refused the other order.
     const pending = recorded(ended(fresh(), { 0: 140 }), part(0, 0, 100, 150));
-    expect(closingProblems(pending, [0])).toEqual([
+    expect(closingProblems(batch(pending), [0])).toEqual([
       'partition 0: parts reach 150, past the recorded end 140',
     ]);
   });
@@ -148,7 +176,7 @@ describe('closingProblems', () => {
     const markers = ended(recorded(fresh(), part(0, 0, 100, 150)), { 0: 152 });
     // Partition 1 has markers only: no part at all, its end past its start.
     const markersOnly = ended(markers, { 1: 3 });
-    expect(closingProblems(markersOnly, [0, 1])).toEqual([]);
+    expect(closingProblems(batch(markersOnly), [0, 1])).toEqual([]);
   });
 });
 
@@ -156,7 +184,7 @@ describe('attemptProblem', () => {
   const state = {
     ...newPipelineState('g', 't', 0),
     lease: { owner: 'attempt-a', expiresAtMs: 10_000 },
-    pending: fresh(),
+    pending: WINDOW_RECORD,
   };
 
   it('lets the lease holder write to its own window only', () => {
@@ -172,5 +200,41 @@ describe('attemptProblem', () => {
       /pending window is none/,
     );
     expect(attemptProblem({ ...state, lease: null }, 'attempt-a', WINDOW)).toMatch(/held by nobody/);
+  });
+});
+
+describe('pending window and shares', () => {
+  it('keeps the pipeline item free of what shards record: the window names its shares by id', () => {
+    expect(WINDOW_RECORD).toEqual({
+      id: 'pending-1',
+      windowStartMs: WINDOW.startMs,
+      windowEndMs: WINDOW.endMs,
+      startOffsets: { '0': '100', '1': '0' },
+    });
+    expect(pendingIdOf(WINDOW_RECORD)).toBe('pending-1');
+  });
+
+  it('reads an item of the old layout, whose parts and ends were inline, as the same shares', () => {
+    const legacy: PendingWindow = {
+      windowStartMs: WINDOW.startMs,
+      windowEndMs: WINDOW.endMs,
+      startOffsets: { '0': '100', '1': '0' },
+      endOffsets: { '0': '150' },
+      closedAtMs: 2_000,
+      parts: [part(0, 0, 100, 150)],
+    };
+    // Its shares are named after its start, so every reader of the item agrees on them.
+    expect(pendingIdOf(legacy)).toBe('w60000');
+    const shares = inlineShares(legacy);
+    expect([...shares.keys()]).toEqual([0]);
+    expect(shares.get(0)).toEqual({
+      partition: 0,
+      endOffset: '150',
+      closedAtMs: 2_000,
+      parts: [part(0, 0, 100, 150)],
+    });
+    const assembled = assemblePending(legacy, shares.values());
+    expect(assembled.endOffsets).toEqual({ '0': '150' });
+    expect(closingProblems(assembled, [0])).toEqual([]);
   });
 });

@@ -1,5 +1,6 @@
 // Operator mistakes that would land data twice or split it across layouts are refused before anything is
 // written, each with a message that names the way out.
+
 import { DeleteItemCommand } from '@aws-sdk/client-dynamodb';
 import { describe, expect, it } from 'vitest';
 import { DynamoDbStateStore } from '../../src/adapters/dynamodb-state-store.js';
@@ -17,6 +18,7 @@ import {
   uniqueName,
 } from '../support/bed.js';
 import { dyingAdapters } from '../support/dying-adapters.js';
+import { storedPending } from '../support/stored-pending.js';
 
 const MINUTE = 60_000;
 
@@ -103,7 +105,7 @@ describe('operator mistakes', () => {
         adapt: (a) => dyingAdapters({ kind: 'part-written', occurrence: 1 }, a),
       }),
     ).rejects.toThrow(/process died/);
-    const pending = (await new DynamoDbStateStore(dynamodb, table).load(pipelineId))?.state.pending;
+    const pending = await storedPending(new DynamoDbStateStore(dynamodb, table), pipelineId);
     // Half written: parts recorded (a shard records its last parts in one write), no manifest yet.
     expect(pending?.parts.length).toBeGreaterThanOrEqual(1);
     expect((await listKeys(bucket)).filter((key) => key.endsWith('_manifest.json'))).toEqual(

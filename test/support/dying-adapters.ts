@@ -1,8 +1,9 @@
 // Test adapters that make a run die at a chosen step boundary, the way a killed process would: the
 // step's write goes through, then every later call to the store, the sink and the source fails, so no
 // clean-up write lands either. The engine carries no test code for this.
+import type { PartitionShare } from '../../src/core/partition-share.js';
 import type { PipelineState } from '../../src/core/pipeline-state.js';
-import type { BatchSink, RecordSource, StateStore } from '../../src/ports.js';
+import type { BatchSink, RecordSource, ShareWrite, StateStore } from '../../src/ports.js';
 
 /** What every call of a dead run's adapters throws. */
 export class ProcessDied extends Error {
@@ -36,8 +37,9 @@ export function stepLabel(step: DeathStep): string {
   return 'occurrence' in step ? `${step.kind} #${step.occurrence}` : step.kind;
 }
 
-/** What a saved state did, compared with the one before it. */
+/** What a write of the pipeline's item, or of shares, did, compared with what was there before. */
 export interface SaveChange {
+  /** The window's first end offsets were recorded. */
   readonly recordedEndOffsets: boolean;
   /** More partitions have a recorded end than before. */
   readonly addedEnd: boolean;
@@ -45,25 +47,42 @@ export interface SaveChange {
   readonly closedWindow: boolean;
 }
 
-/** Compares two consecutive saved states. */
+const NO_CHANGE: SaveChange = {
+  recordedEndOffsets: false,
+  addedEnd: false,
+  addedPart: false,
+  closedWindow: false,
+};
+
+/** Compares two consecutive saved states of the pipeline's item. */
 export function saveChange(before: PipelineState | undefined, after: PipelineState): SaveChange {
-  return {
-    recordedEndOffsets: before?.pending?.endOffsets == null && after.pending?.endOffsets != null,
-    addedEnd:
-      Object.keys(after.pending?.endOffsets ?? {}).length >
-      Object.keys(before?.pending?.endOffsets ?? {}).length,
-    addedPart: (after.pending?.parts.length ?? 0) > (before?.pending?.parts.length ?? 0),
-    closedWindow: after.windowsClosed > (before?.windowsClosed ?? 0),
-  };
+  return { ...NO_CHANGE, closedWindow: after.windowsClosed > (before?.windowsClosed ?? 0) };
 }
 
-/** The real store, calling `beforeSave` before each save and `onSave` after each that went through. */
+/**
+ * The real store, calling `beforeSave` before each write (of the item, or of a call's shares) and
+ * `onSave` after each that went through.
+ */
 export function watchedStore(
   store: StateStore,
   onSave: (change: SaveChange) => void,
   beforeSave: (change: SaveChange) => void = () => {},
 ): StateStore {
   let last: PipelineState | undefined;
+  /** The shares last seen, by pending id and partition. */
+  const shares = new Map<string, PartitionShare>();
+  /** Pending windows with an end recorded. */
+  const ending = new Set<string>();
+  const shareChange = (pendingId: string, writes: readonly ShareWrite[]): SaveChange => {
+    const before = (w: ShareWrite) => shares.get(`${pendingId}#${w.share.partition}`);
+    const addedEnd = writes.some((w) => w.share.endOffset !== null && before(w)?.endOffset == null);
+    return {
+      ...NO_CHANGE,
+      addedEnd,
+      recordedEndOffsets: addedEnd && !ending.has(pendingId),
+      addedPart: writes.some((w) => w.share.parts.length > (before(w)?.parts.length ?? 0)),
+    };
+  };
   return {
     load: async (id) => {
       const loaded = await store.load(id);
@@ -76,6 +95,25 @@ export function watchedStore(
       onSave(saveChange(last, state));
       last = state;
       return saved;
+    },
+    loadShares: async (id, pendingId, partitions) => {
+      const loaded = await store.loadShares(id, pendingId, partitions);
+      for (const [partition, { share }] of loaded) {
+        shares.set(`${pendingId}#${partition}`, share);
+        if (share.endOffset !== null) ending.add(pendingId);
+      }
+      return loaded;
+    },
+    saveShares: async (id, pendingId, writes) => {
+      beforeSave(shareChange(pendingId, writes));
+      const results = await store.saveShares(id, pendingId, writes);
+      const written = writes.filter((_, index) => results[index] && 'written' in (results[index] ?? {}));
+      onSave(shareChange(pendingId, written));
+      for (const w of written) {
+        shares.set(`${pendingId}#${w.share.partition}`, w.share);
+        if (w.share.endOffset !== null) ending.add(pendingId);
+      }
+      return results;
     },
   };
 }
@@ -123,6 +161,9 @@ export function dyingAdapters(
     store: {
       load: async (id) => guard(() => store.load(id))(),
       save: async (id, state, version) => guard(() => store.save(id, state, version))(),
+      loadShares: async (id, pendingId, partitions) =>
+        guard(() => store.loadShares(id, pendingId, partitions))(),
+      saveShares: async (id, pendingId, writes) => guard(() => store.saveShares(id, pendingId, writes))(),
     },
     sink: {
       openObject: (key, contentType) => {

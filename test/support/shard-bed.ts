@@ -44,6 +44,12 @@ export function atomicStore(store: StateStore): StateStore {
       last = saved.catch(() => {});
       return saved;
     },
+    loadShares: (id, pendingId, partitions) => store.loadShares(id, pendingId, partitions),
+    saveShares: (id, pendingId, writes) => {
+      const saved = last.then(() => store.saveShares(id, pendingId, writes));
+      last = saved.catch(() => {});
+      return saved;
+    },
   };
 }
 
@@ -293,7 +299,12 @@ export function untouchableOutput(): { sink: BatchSink; store: StateStore } {
       locate: refuse('sink'),
       findKey: async () => refuse('sink')(),
     },
-    store: { load: async () => refuse('store')(), save: async () => refuse('store')() },
+    store: {
+      load: async () => refuse('store')(),
+      save: async () => refuse('store')(),
+      loadShares: async () => refuse('store')(),
+      saveShares: async () => refuse('store')(),
+    },
   };
 }
 
