@@ -174,7 +174,14 @@ describe('sharded windows at the edges', () => {
         ),
       );
       for (const task of idle) {
-        expect(results[task.shard]).toEqual({ shard: task.shard, stopped: null, partitions: [] });
+        expect(results[task.shard]).toEqual({
+          shard: task.shard,
+          stopped: null,
+          partitions: 0,
+          partitionsDone: 0,
+          records: 0,
+          ends: [],
+        });
       }
       const finalized = await finalizeWindow(attempt.context, plan, results);
       expect(finalized.outcome).toBe('closed');

@@ -10,6 +10,7 @@ import { isDeepStrictEqual } from 'node:util';
 import { ConditionalCheckFailedException, type DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { BatchGetCommand, DynamoDBDocumentClient, GetCommand, PutCommand } from '@aws-sdk/lib-dynamodb';
 import { unmarshall } from '@aws-sdk/util-dynamodb';
+import { mapBounded } from '../core/map-bounded.js';
 import { type PartitionShare, parsePartitionShare } from '../core/partition-share.js';
 import { type PipelineState, parsePipelineState } from '../core/pipeline-state.js';
 import { StateConflictError, StateCorruptError, StateTooLargeError } from '../errors.js';
@@ -135,16 +136,9 @@ export class DynamoDbStateStore implements StateStore {
     pendingId: string,
     writes: readonly ShareWrite[],
   ): Promise<ShareWriteResult[]> {
-    const results: ShareWriteResult[] = new Array(writes.length);
-    let next = 0;
-    const worker = async () => {
-      for (let index = next++; index < writes.length; index = next++) {
-        const write = writes[index] as ShareWrite;
-        results[index] = await this.saveShare(pipelineId, pendingId, write);
-      }
-    };
-    await Promise.all(Array.from({ length: Math.min(SHARE_WRITES_IN_FLIGHT, writes.length) }, worker));
-    return results;
+    return mapBounded(writes, SHARE_WRITES_IN_FLIGHT, (write) =>
+      this.saveShare(pipelineId, pendingId, write),
+    );
   }
 
   private async saveShare(

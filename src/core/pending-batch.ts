@@ -152,3 +152,41 @@ export function attemptProblem(
   }
   return undefined;
 }
+
+/** The ends finalize fixes before it writes a manifest. */
+export type Seal = NonNullable<PendingWindow['sealed']>;
+
+/**
+ * The seal of a window every partition of which is done: each partition's recorded end, or its start
+ * when none is recorded (a shard records nothing for a partition it found nothing in, so a window of
+ * quiet partitions costs no write per partition); only ends past their start are kept. The close time
+ * is the earliest recorded, or `nowMs`.
+ */
+export function sealOf(pending: PendingBatch, partitions: readonly number[], nowMs: number): Seal {
+  const endOffsets: Record<string, string> = {};
+  for (const partition of partitions) {
+    const end = recordedEnd(pending, partition);
+    if (end !== undefined && end !== pending.startOffsets[String(partition)])
+      endOffsets[String(partition)] = end;
+  }
+  return { endOffsets, closedAtMs: pending.closedAtMs ?? nowMs };
+}
+
+/**
+ * `pending` as `seal` fixed it: every partition's end, and only the parts within it. A part beyond its
+ * partition's sealed end was recorded by a writer that read more after the seal (late records); those
+ * records belong to the next window, and its object is listed by no manifest.
+ */
+export function sealedBatch(pending: PendingBatch, seal: Seal, partitions: readonly number[]): PendingBatch {
+  const endOffsets: Record<string, string> = {};
+  for (const partition of partitions) {
+    const key = String(partition);
+    const end = seal.endOffsets[key] ?? pending.startOffsets[key];
+    if (end !== undefined) endOffsets[key] = end;
+  }
+  const parts = pending.parts.filter((part) => {
+    const end = endOffsets[String(part.partition)];
+    return end !== undefined && BigInt(part.nextOffset) <= BigInt(end);
+  });
+  return { ...pending, endOffsets, closedAtMs: seal.closedAtMs, parts };
+}

@@ -39,6 +39,11 @@ const pendingSchema = z.object({
   endOffsets: offsetMap.nullable().optional(),
   closedAtMs: z.number().int().nullable().optional(),
   parts: z.array(partSchema).optional(),
+  /**
+   * The window's ends as finalize fixed them, before its manifest: what every retry of finalize builds
+   * the manifest from. A partition absent here ends where it starts (nothing to read, or nothing read).
+   */
+  sealed: z.object({ endOffsets: offsetMap, closedAtMs: z.number().int() }).optional(),
 });
 
 const stateSchema = z.object({

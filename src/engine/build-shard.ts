@@ -4,6 +4,7 @@
 // whichever attempt it belongs to, writes the same bytes under the same key. A shard never moves the
 // boundary and never commits offsets.
 import type { WindowBounds } from '../core/key-layout.js';
+import { mapBounded } from '../core/map-bounded.js';
 import {
   PartMismatch,
   partsOf,
@@ -37,6 +38,9 @@ export async function buildShard(ctx: StepContext, task: ShardTask): Promise<Sha
   }
   return new ShardBuild(ctx, task).execute();
 }
+
+/** Last parts finished at once when a shard closes its partitions: the sink's requests in flight. */
+const PARTS_FINISHING_AT_ONCE = 32;
 
 class ShardBuild {
   private readonly store: AttemptStore;
@@ -182,6 +186,18 @@ class ShardBuild {
     this.reader.hold(new Map(done.map((p) => [p, this.endOf(p)])), this.pastEnd);
     for (const partition of done) this.pastEnd.delete(partition);
     if (this.open().length > 0) return;
+    // A partition that found nothing (it ends where it starts, with no part) records nothing: finalize
+    // takes an end it finds no record of as the start, so a quiet window costs no write per partition.
+    for (const p of done) {
+      const found = this.writers.has(p) || partsOf(this.pending, p).length > 0;
+      if (
+        !this.ends.has(p) &&
+        !found &&
+        this.tracker.nextOffset(p) === this.pending.startOffsets[String(p)]
+      ) {
+        this.ends.set(p, this.tracker.nextOffset(p));
+      }
+    }
     const unrecorded = done.filter((p) => !this.ends.has(p));
     if (unrecorded.length > 0) {
       const nowMs = this.clock.now();
@@ -210,16 +226,16 @@ class ShardBuild {
         this.ends.set(partition, end);
       }
     }
-    const parts: FinishedPart[] = [];
-    await Promise.all(
-      done.map(async (partition) => {
-        const writer = this.writers.get(partition);
-        if (!writer) return;
-        parts.push(await writer.finish(this.ends.get(partition) ?? writer.start.firstOffset));
-        this.writers.delete(partition);
-        this.records.set(partition, (this.records.get(partition) ?? 0) + writer.records);
-      }),
-    );
+    // Bounded: a shard may close thousands of partitions at once, each a request to the sink.
+    const finished = await mapBounded(done, PARTS_FINISHING_AT_ONCE, async (partition) => {
+      const writer = this.writers.get(partition);
+      if (!writer) return undefined;
+      const part = await writer.finish(this.ends.get(partition) ?? writer.start.firstOffset);
+      this.writers.delete(partition);
+      this.records.set(partition, (this.records.get(partition) ?? 0) + writer.records);
+      return part;
+    });
+    const parts = finished.filter((part): part is FinishedPart => part !== undefined);
     if (parts.length > 0) await this.recordParts(parts);
     for (const partition of done) this.finished.add(partition);
   }

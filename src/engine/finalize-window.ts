@@ -4,8 +4,8 @@
 import { manifestKey } from '../core/key-layout.js';
 import { withoutLease } from '../core/lease.js';
 import { buildManifest, serializeManifest } from '../core/manifest.js';
-import { closingProblems, recordedEnd } from '../core/pending-batch.js';
-import type { PipelineState } from '../core/pipeline-state.js';
+import { closingProblems, sealedBatch, sealOf } from '../core/pending-batch.js';
+import type { PendingWindow, PipelineState } from '../core/pipeline-state.js';
 import { nextWindowStartOf } from '../core/window-rule.js';
 import { WindowIntegrityError } from '../errors.js';
 import { AttemptStore } from './attempt-store.js';
@@ -43,20 +43,26 @@ export async function finalizeWindow(
   const already = await closedBefore(ctx, store, plan, clock);
   if (already) return already;
   // Fails when the attempt no longer owns the window: a later attempt finishes it.
-  const pending = await store.pendingBatch(window, partitions);
-
-  const problems = closingProblems(pending, partitions);
-  if (problems.length > 0) {
-    const unfinished = partitions.filter((p) => recordedEnd(pending, p) === undefined);
-    const onlyUnfinished = problems.length === unfinished.length;
-    if (!onlyUnfinished || !results.some((r) => r.stopped !== null)) {
-      throw new WindowIntegrityError(store.pipelineId, problems);
+  const recorded = await store.pendingBatch(window, partitions);
+  let seal = store.state?.pending?.sealed;
+  if (seal === undefined) {
+    if (results.some((r) => r.stopped !== null)) {
+      // A shard ran out of time: the finished parts stay recorded and the next attempt resumes after them.
+      if (!options.keepLease)
+        await store.update(window, (state) => ({ state: withoutLease(state), value: undefined }));
+      return { outcome: 'incomplete', more: false };
     }
-    // A shard ran out of time: the finished parts stay recorded and the next attempt resumes after them.
-    if (!options.keepLease)
-      await store.update(window, (state) => ({ state: withoutLease(state), value: undefined }));
-    return { outcome: 'incomplete', more: false };
+    // Every partition is done: fix the ends before the manifest, so that a retry writes the same one.
+    const fixed = sealOf(recorded, partitions, clock.now());
+    await store.update(window, (state) => ({
+      state: { ...state, pending: { ...(state.pending as PendingWindow), sealed: fixed } },
+      value: undefined,
+    }));
+    seal = fixed;
   }
+  const pending = sealedBatch(recorded, seal, partitions);
+  const problems = closingProblems(pending, partitions);
+  if (problems.length > 0) throw new WindowIntegrityError(store.pipelineId, problems);
 
   const manifest = buildManifest(config.topic, config.compression, pending, config.format);
   const key = manifestKey(config.output.prefix, config.topic, window);

@@ -1,6 +1,7 @@
 // Each AWS fault class alone, at the worst step of a run: S3 (the manifest's put, a part's put, and a
-// large part's create / upload / complete multipart) and DynamoDB (the state's load, the conditional
-// write recording the window's end offsets, and the one saving its boundary), each throttled before
+// large part's create / upload / complete multipart) and DynamoDB (the state's load, the read of the
+// window's shares, the conditional write of a share recording an end offset, and the one saving the
+// boundary), each throttled before
 // applying, reset before applying, applied then answered 500, and answered too late. The run completes
 // regardless (idempotent writes, retries); a fault that outlasts the retries fails the run with a clear,
 // transient error and the next run completes. Every record lands exactly once.
@@ -46,10 +47,11 @@ interface Step {
 const body = (r: ProxiedRequest) => r.body.toString('utf8');
 const steps: Step[] = [
   { name: 'the state load', operation: Operation.GET_ITEM },
+  { name: "the read of the window's shares", operation: Operation.BATCH_GET_ITEM },
   {
-    name: 'the write recording the end offsets',
+    name: 'a write recording an end offset',
     operation: Operation.PUT_ITEM,
-    when: (r) => body(r).includes('"endOffsets":{"M"'),
+    when: (r) => body(r).includes('"endOffset":{"S"'),
   },
   {
     name: 'the write saving the boundary',
@@ -130,10 +132,12 @@ describe('AWS faults, one at a time', () => {
           COMPRESSION: step.large ? 'none' : 'gzip',
         });
         buckets.push(pipeline.bucket);
-        const resource =
-          step.operation === Operation.GET_ITEM || step.operation === Operation.PUT_ITEM
-            ? pipeline.table
-            : pipeline.bucket;
+        const onTable: readonly Operation[] = [
+          Operation.GET_ITEM,
+          Operation.PUT_ITEM,
+          Operation.BATCH_GET_ITEM,
+        ];
+        const resource = onTable.includes(step.operation) ? pipeline.table : pipeline.bucket;
         const rule: FaultRule = {
           fault,
           operation: step.operation,

@@ -32,6 +32,7 @@ export const Operation = {
   COMPLETE_MULTIPART_UPLOAD: 'CompleteMultipartUpload',
   GET_ITEM: 'GetItem',
   PUT_ITEM: 'PutItem',
+  BATCH_GET_ITEM: 'BatchGetItem',
   OTHER: 'Other',
 } as const;
 /** An operation the proxy tells apart. */
@@ -45,6 +46,7 @@ export const FAULTABLE_OPERATIONS: readonly Operation[] = [
   Operation.COMPLETE_MULTIPART_UPLOAD,
   Operation.GET_ITEM,
   Operation.PUT_ITEM,
+  Operation.BATCH_GET_ITEM,
 ];
 
 /** A request as a rule sees it. */
@@ -104,10 +106,17 @@ function classify(req: IncomingMessage, body: Buffer): ProxiedRequest {
   if (typeof target === 'string' && target.startsWith('DynamoDB_')) {
     const action = target.split('.')[1];
     const operation =
-      action === 'GetItem' ? Operation.GET_ITEM : action === 'PutItem' ? Operation.PUT_ITEM : Operation.OTHER;
+      action === 'GetItem'
+        ? Operation.GET_ITEM
+        : action === 'PutItem'
+          ? Operation.PUT_ITEM
+          : action === 'BatchGetItem'
+            ? Operation.BATCH_GET_ITEM
+            : Operation.OTHER;
     let resource: string | undefined;
     try {
-      resource = (JSON.parse(body.toString('utf8')) as { TableName?: string }).TableName;
+      const parsed = JSON.parse(body.toString('utf8')) as { TableName?: string; RequestItems?: object };
+      resource = parsed.TableName ?? Object.keys(parsed.RequestItems ?? {})[0];
     } catch {
       resource = undefined;
     }
