@@ -119,8 +119,11 @@ export interface KafkaBatchPullerProps {
   readonly abortIncompleteMultipartUploadAfter?: Duration;
 
   /**
-   * The state table; its partition key must be `pipelineId` (string).
-   * @default - a new on-demand table with point-in-time recovery, retained on stack deletion
+   * The state table; its partition key must be `pipelineId` (string). Turn on its time to live on the
+   * attribute `expiresAt`, or closed windows' share items stay (a few hundred bytes per partition with
+   * data in a window).
+   * @default - a new on-demand table with point-in-time recovery and time to live on `expiresAt`,
+   * retained on stack deletion
    */
   readonly stateTable?: dynamodb.ITable;
 

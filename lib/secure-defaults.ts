@@ -1,9 +1,11 @@
 // The secure settings of the resources the puller creates, kept as plain data so a review reads them in
 // one place. Anything a caller may change is a prop of KafkaBatchPuller; these are not.
+
 import { Duration, RemovalPolicy } from 'aws-cdk-lib';
 import * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
 import * as s3 from 'aws-cdk-lib/aws-s3';
 import * as sqs from 'aws-cdk-lib/aws-sqs';
+import { EXPIRY_ATTRIBUTE } from '../src/core/partition-share.js';
 
 /**
  * The output bucket: private, TLS only, owner-enforced, kept when the stack goes, and versioned, so an
@@ -22,9 +24,14 @@ export const bucketDefaults = {
 /** How long a replaced or deleted object's old version is kept before it expires. */
 export const noncurrentVersionRetention = Duration.days(30);
 
-/** The state table: one item per pipeline, keyed by `pipelineId` (see src/core/pipeline-state.ts). */
+/**
+ * The state table: one item per pipeline, and one per partition of its pending window, keyed by
+ * `pipelineId` (see src/core/pipeline-state.ts and partition-share.ts). Share items carry `expiresAt`:
+ * DynamoDB deletes a closed window's shares at no write cost.
+ */
 export const stateTableDefaults = {
   partitionKey: { name: 'pipelineId', type: dynamodb.AttributeType.STRING },
+  timeToLiveAttribute: EXPIRY_ATTRIBUTE,
   billingMode: dynamodb.BillingMode.PAY_PER_REQUEST,
   pointInTimeRecoverySpecification: { pointInTimeRecoveryEnabled: true },
   removalPolicy: RemovalPolicy.RETAIN,

@@ -11,7 +11,7 @@ import { ConditionalCheckFailedException, type DynamoDBClient } from '@aws-sdk/c
 import { BatchGetCommand, DynamoDBDocumentClient, GetCommand, PutCommand } from '@aws-sdk/lib-dynamodb';
 import { unmarshall } from '@aws-sdk/util-dynamodb';
 import { mapBounded } from '../core/map-bounded.js';
-import { type PartitionShare, parsePartitionShare } from '../core/partition-share.js';
+import { EXPIRY_ATTRIBUTE, type PartitionShare, parsePartitionShare } from '../core/partition-share.js';
 import { type PipelineState, parsePipelineState } from '../core/pipeline-state.js';
 import { StateConflictError, StateCorruptError, StateTooLargeError } from '../errors.js';
 import type { ShareWrite, ShareWriteResult, StateStore, VersionedShare, VersionedState } from '../ports.js';
@@ -152,7 +152,7 @@ export class DynamoDbStateStore implements StateStore {
       ...share,
       pipelineId: key,
       version,
-      expiresAt: Math.floor(Date.now() / 1000) + SHARE_TTL_SECONDS,
+      [EXPIRY_ATTRIBUTE]: Math.floor(Date.now() / 1000) + SHARE_TTL_SECONDS,
     };
     const bytes = itemBytes(item);
     if (bytes > MAX_ITEM_BYTES) {
@@ -188,7 +188,7 @@ export class DynamoDbStateStore implements StateStore {
 
 /** A stored share item, checked. */
 function shareOf(pipelineId: string, item: Record<string, unknown>): VersionedShare {
-  const { version, pipelineId: key, expiresAt: _expiresAt, ...rest } = item;
+  const { version, pipelineId: key, [EXPIRY_ATTRIBUTE]: _expiry, ...rest } = item;
   if (typeof version !== 'number' || !Number.isInteger(version)) {
     throw new StateCorruptError(pipelineId, [`${String(key)}: version: must be an integer`]);
   }

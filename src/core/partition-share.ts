@@ -11,6 +11,12 @@ import {
   type PendingWindow,
 } from './pipeline-state.js';
 
+/**
+ * The attribute of a stored share that holds its expiry (epoch seconds), for a store that drops items
+ * by time (DynamoDB's time to live): a closed window's shares are never read again.
+ */
+export const EXPIRY_ATTRIBUTE = 'expiresAt';
+
 const shareSchema = z.object({
   partition: z.number().int().min(0),
   /** Where the partition's share ends: recorded once, the first writer wins. */

@@ -66,6 +66,8 @@ describe('KafkaBatchPuller with default settings', () => {
         AttributeDefinitions: [{ AttributeName: 'pipelineId', AttributeType: 'S' }],
         BillingMode: 'PAY_PER_REQUEST',
         PointInTimeRecoverySpecification: { PointInTimeRecoveryEnabled: true },
+        // Closed windows' share items expire (the attribute the state store writes on them).
+        TimeToLiveSpecification: { AttributeName: 'expiresAt', Enabled: true },
         // SSE enabled without a key: the AWS managed key aws/dynamodb.
         SSESpecification: { SSEEnabled: true },
       },
