@@ -99,6 +99,9 @@ export interface TaskCall {
   readonly input: unknown;
   output?: unknown;
   error?: string;
+  /** When the task sent its event, and got its answer, epoch ms. */
+  readonly startedAtMs: number;
+  endedAtMs?: number;
 }
 
 /** One execution, as it ended. */
@@ -160,7 +163,7 @@ export async function executeDefinition(
     [...taskStates(definition)].map(([state, resource]) => [
       state,
       async (input: unknown) => {
-        const call: TaskCall = { state, input };
+        const call: TaskCall = { state, input, startedAtMs: Date.now() };
         calls.push(call);
         note(input);
         try {
@@ -170,6 +173,8 @@ export async function executeDefinition(
         } catch (error) {
           call.error = (error as Error).name;
           throw error;
+        } finally {
+          call.endedAtMs = Date.now();
         }
       },
     ]),
