@@ -393,8 +393,8 @@ export class LocalLambda {
   private readonly warm: Sandbox[] = [];
   private readonly running = new Set<Promise<unknown>>();
   private readonly listeners = new Set<(request: InvocationRequest) => void>();
-  /** Invocations held until a retry of their event arrives: releasing one starts it. */
-  private readonly held = new Map<string, () => Promise<void>>();
+  /** Invocations held until a retry of their event arrives, by event: when their sandbox is ready, and how to start them. */
+  private readonly held = new Map<string, { readonly ready: Promise<void>; readonly start: () => void }>();
   private requests = 0;
   private busy = 0;
 
@@ -468,16 +468,20 @@ export class LocalLambda {
   private async run(invocation: Invocation): Promise<HandlerOutcome> {
     let sandbox: Sandbox | undefined;
     try {
-      const key = JSON.stringify(invocation.event);
       // A retry of a held invocation's event starts both, each in its own sandbox, at the same moment.
-      const release = this.held.get(key);
+      const key = JSON.stringify(invocation.event);
+      const twin = this.held.get(key);
       this.held.delete(key);
-      if (invocation.fault === Fault.ANSWER_LOST_WHILE_RUNNING) {
-        sandbox = await this.sandbox(invocation.fault);
-        await this.holdUntilRetried(key);
-      } else {
-        sandbox = await this.sandbox(invocation.fault);
-        await release?.();
+      const hold =
+        invocation.fault === Fault.ANSWER_LOST_WHILE_RUNNING ? this.holdUntilRetried(key) : undefined;
+      sandbox = await this.sandbox(invocation.fault);
+      if (hold) {
+        hold.sandboxReady();
+        await hold.started;
+      }
+      if (twin) {
+        await twin.ready;
+        twin.start();
       }
       await this.beforeRun(invocation);
       const outcome = await sandbox.run(invocation);
@@ -498,16 +502,32 @@ export class LocalLambda {
     }
   }
 
-  /** Waits until a retry of the same event arrives (or a minute passes), then lets both start. */
-  private holdUntilRetried(key: string): Promise<void> {
-    return new Promise<void>((resolve) => {
-      const timer = setTimeout(() => this.held.get(key)?.(), 60_000);
-      this.held.set(key, async () => {
-        clearTimeout(timer);
-        this.held.delete(key);
-        resolve();
-      });
+  /**
+   * Holds the invocation of `key` until a retry of the same event has its sandbox too (or a minute has
+   * passed): `started` resolves then. `sandboxReady` says the held one's sandbox is ready.
+   */
+  private holdUntilRetried(key: string): { sandboxReady: () => void; started: Promise<void> } {
+    let sandboxReady!: () => void;
+    const ready = new Promise<void>((resolve) => {
+      sandboxReady = resolve;
     });
+    let start!: () => void;
+    const started = new Promise<void>((resolve) => {
+      start = resolve;
+    });
+    const timer = setTimeout(() => {
+      this.held.delete(key);
+      start();
+    }, 60_000);
+    timer.unref();
+    this.held.set(key, {
+      ready,
+      start: () => {
+        clearTimeout(timer);
+        start();
+      },
+    });
+    return { sandboxReady, started };
   }
 
   /** A warm sandbox, or a new one; one that cannot reach the broker for that fault. */
