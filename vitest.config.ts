@@ -12,6 +12,11 @@ const UNIT = [
 /** The package as a user installs it: packed, installed into a fresh CDK app, synthesized. */
 const PACKAGE = ['test/package/pack-install.test.ts'];
 /**
+ * The synthesized state machine executed by aws-local-stepfunctions, which needs Node 22 or later: run
+ * on the Lambda runtime's Node by `npm run test:state-machine` (part of `npm test`), whatever the machine's.
+ */
+const STATE_MACHINE = ['test/state-machine/**/*.test.ts'];
+/**
  * Every project runs in one pool of two workers: the integration tests share one broker on a 2-core
  * machine, and two files at a time keeps both busy without starving the broker's JVM. (Vitest runs
  * projects with different worker counts one after the other.)
@@ -40,11 +45,22 @@ export default defineConfig({
         test: {
           name: 'integration',
           include: ['test/**/*.test.ts'],
-          exclude: [...UNIT, ...PACKAGE],
+          exclude: [...UNIT, ...PACKAGE, ...STATE_MACHINE],
           // The real Kafka broker and the S3/DynamoDB emulator, started unless given.
           globalSetup: ['test/support/global-setup.ts'],
           ...WORKERS,
           testTimeout: 120_000,
+          hookTimeout: 120_000,
+        },
+      },
+      {
+        test: {
+          name: 'state-machine',
+          include: STATE_MACHINE,
+          // The same broker and emulator as the integration tests.
+          globalSetup: ['test/support/global-setup.ts'],
+          ...WORKERS,
+          testTimeout: 300_000,
           hookTimeout: 120_000,
         },
       },

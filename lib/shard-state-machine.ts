@@ -53,8 +53,26 @@ const EXPRESS_MAX_DURATION = Duration.minutes(5);
  */
 export const EXECUTION_GRACE = Duration.seconds(60);
 
-/** What a task may take beyond the function's timeout: the invocation's round trip. */
-const TASK_GRACE = Duration.seconds(30);
+/**
+ * What an invocation that ran out of memory fails with: Lambda ends the sandbox and answers an unhandled
+ * error of type `Runtime.OutOfMemory`, as executions report it. Step Functions' guide calls unhandled
+ * errors, out-of-memory and time-outs alike, `Lambda.Unknown`
+ * (https://docs.aws.amazon.com/step-functions/latest/dg/bp-lambda-serviceexception.html): retried with it.
+ */
+const OUT_OF_MEMORY_ERRORS = ['Runtime.OutOfMemory', 'Lambda.Unknown'];
+
+/**
+ * What a step that ran out of time fails with: `States.Timeout` when the task's TimeoutSeconds passes,
+ * `Sandbox.Timedout` when the function's own timeout ends the invocation first.
+ */
+const OUT_OF_TIME_ERRORS = ['States.Timeout', 'Sandbox.Timedout'];
+
+/**
+ * A state whose input or output would pass Step Functions' 256 KiB fails with this, and `States.ALL`
+ * does not catch it (https://docs.aws.amazon.com/step-functions/latest/dg/concepts-error-handling.html):
+ * it is caught by name, so that Abandon still releases the lease.
+ */
+const DATA_LIMIT_EXCEEDED = 'States.DataLimitExceeded';
 
 /** Lambda's errors that say the invocation did not happen or its answer was lost: retried on every step. */
 const LAMBDA_SERVICE_ERRORS = [
@@ -112,7 +130,9 @@ export class ShardStateMachine extends Construct {
       this.executionTimeout.toSeconds() <= EXPRESS_MAX_DURATION.toSeconds()
         ? sfn.StateMachineType.EXPRESS
         : sfn.StateMachineType.STANDARD;
-    const taskTimeout = runTimeout.plus(TASK_GRACE);
+    // A task ends when its invocation does: the function's timeout is the run budget, and a longer task
+    // timeout would only keep Step Functions waiting for an answer Lambda will never give.
+    const taskTimeout = runTimeout;
 
     // Each step is a plain Lambda task (Resource: the function's ARN; the output is the function's answer)
     // so the role is granted the unqualified function only, not its versions and aliases.
@@ -135,8 +155,18 @@ export class ShardStateMachine extends Construct {
       });
       return state;
     };
-    const transientRetry = (extra: string[] = []) => ({
-      errors: [TRANSIENT_STEP_ERROR, ...extra],
+    const transientRetry = {
+      errors: [TRANSIENT_STEP_ERROR],
+      interval: Duration.seconds(2),
+      backoffRate: 2,
+      maxAttempts: 2,
+    };
+    // A sandbox that ran out of memory is replaced, so a retry gets a fresh one; a step that ran out of
+    // time resumes from what it recorded (a shard's finished parts, a window finalize had not closed), or
+    // finds the deadline passed and says so. Plan is not retried on time: its timeout is the run budget,
+    // so no time would be left (one reported as Lambda.Unknown is, and only stops).
+    const outOfResourcesRetry = (errors: string[]) => ({
+      errors,
       interval: Duration.seconds(2),
       backoffRate: 2,
       maxAttempts: 2,
@@ -147,9 +177,15 @@ export class ShardStateMachine extends Construct {
       Comment: 'Releases the lease this execution may hold, so the next one need not wait for it to expire',
       Parameters: { step: StepName.ABANDON, 'attemptId.$': '$$.Execution.Name' },
       ResultPath: null,
-    }).addCatch(failed, { resultPath: '$.abandonError' });
+    })
+      .addRetry(outOfResourcesRetry([...OUT_OF_MEMORY_ERRORS, ...OUT_OF_TIME_ERRORS]))
+      .addCatch(failed, { resultPath: '$.abandonError' });
     abandon.next(failed);
-    const onFailure = { errors: ['States.ALL'], resultPath: '$.error' };
+    // Two catchers, in this order: States.ALL must come last, and does not catch the data limit.
+    const abandonOn = (state: { addCatch(handler: sfn.IChainable, props: sfn.CatchProps): unknown }) => {
+      state.addCatch(abandon, { errors: [DATA_LIMIT_EXCEEDED], resultPath: '$.error' });
+      state.addCatch(abandon, { errors: ['States.ALL'], resultPath: '$.error' });
+    };
 
     const plan = step('Plan', {
       Comment:
@@ -162,12 +198,15 @@ export class ShardStateMachine extends Construct {
       },
       ResultPath: '$.plan',
     })
-      .addRetry(transientRetry())
-      .addCatch(abandon, onFailure);
+      .addRetry(transientRetry)
+      .addRetry(outOfResourcesRetry(OUT_OF_MEMORY_ERRORS));
+    abandonOn(plan);
 
     const shard = step('Shard', {
       Comment: 'Reads its partitions from the planned offsets to the window’s end and writes their parts',
-    }).addRetry(transientRetry(['States.Timeout']));
+    })
+      .addRetry(transientRetry)
+      .addRetry(outOfResourcesRetry([...OUT_OF_MEMORY_ERRORS, ...OUT_OF_TIME_ERRORS]));
     const shardMap = new sfn.Map(this, 'Shards', {
       comment: 'One iteration per shard task, all at once',
       itemsPath: '$.plan.tasks',
@@ -180,7 +219,7 @@ export class ShardStateMachine extends Construct {
       resultPath: '$.results',
     });
     shardMap.itemProcessor(shard);
-    shardMap.addCatch(abandon, onFailure);
+    abandonOn(shardMap);
 
     const finalize = step('Finalize', {
       Comment:
@@ -193,8 +232,9 @@ export class ShardStateMachine extends Construct {
       },
       ResultPath: '$.finalize',
     })
-      .addRetry(transientRetry())
-      .addCatch(abandon, onFailure);
+      .addRetry(transientRetry)
+      .addRetry(outOfResourcesRetry([...OUT_OF_MEMORY_ERRORS, ...OUT_OF_TIME_ERRORS]));
+    abandonOn(finalize);
 
     const done = new sfn.Succeed(this, 'Done');
     const more = new sfn.Choice(this, 'MoreWindows')

