@@ -8,9 +8,12 @@ import type {
   ObjectUpload,
   PartitionBounds,
   RecordSource,
+  ShareWrite,
+  ShareWriteResult,
   SourceBatch,
   SourceRecord,
   StateStore,
+  VersionedShare,
   VersionedState,
 } from '../../src/ports.js';
 
@@ -123,9 +126,41 @@ export class MemorySink implements BatchSink {
   }
 }
 
-/** A store of one item per pipeline; a write is refused unless the stored version is the one given. */
+/**
+ * A store of one item per pipeline and one per share; a write is refused unless the stored version is
+ * the one given.
+ */
 export class MemoryStore implements StateStore {
   private readonly items = new Map<string, VersionedState>();
+  private readonly shares = new Map<string, VersionedShare>();
+
+  async loadShares(
+    pipelineId: string,
+    pendingId: string,
+    partitions: readonly number[],
+  ): Promise<Map<number, VersionedShare>> {
+    const found = new Map<number, VersionedShare>();
+    for (const partition of partitions) {
+      const share = this.shares.get(`${pipelineId}#${pendingId}#${partition}`);
+      if (share) found.set(partition, structuredClone(share));
+    }
+    return found;
+  }
+
+  async saveShares(
+    pipelineId: string,
+    pendingId: string,
+    writes: readonly ShareWrite[],
+  ): Promise<ShareWriteResult[]> {
+    return writes.map(({ share, expectedVersion }) => {
+      const key = `${pipelineId}#${pendingId}#${share.partition}`;
+      const current = this.shares.get(key);
+      if (current?.version !== expectedVersion) return { conflict: current && structuredClone(current) };
+      const written = { share: structuredClone(share), version: (expectedVersion ?? 0) + 1 };
+      this.shares.set(key, written);
+      return { written: structuredClone(written) };
+    });
+  }
 
   async load(pipelineId: string): Promise<VersionedState | undefined> {
     const item = this.items.get(pipelineId);
