@@ -26,8 +26,10 @@ describe('idle close', () => {
       POLL_INTERVAL_SECONDS: '0.2',
       ALLOWED_LATENESS_SECONDS: '10',
     });
+    // A run plans a window once it has ended: start right after this one does, with time for its end
+    // plus the lateness.
+    await new Promise((resolve) => setTimeout(resolve, Math.max(0, windowStart + 2000 - Date.now())));
     let emptyPolls = 0;
-    // Time enough for the window's end plus the lateness: a run plans no window it might only wait for.
     const report = await runOnce(config, {
       seconds: 15,
       listener: {
@@ -123,6 +125,9 @@ describe('idle close after an aborted transaction', () => {
     await transaction.send({ topic, messages: [{ value: 'x' }, { value: 'y' }] });
     await transaction.abort();
     await producer.disconnect();
+    // A run plans only windows that have ended: let the one holding the abort end.
+    const windowEnd = Math.floor(Date.now() / 2000) * 2000 + 2000;
+    await new Promise((resolve) => setTimeout(resolve, windowEnd - Date.now() + 50));
 
     const second = await runOnce(config, { seconds: 5 });
 

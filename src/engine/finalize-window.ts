@@ -111,7 +111,7 @@ export async function finalizeWindow(
   return { outcome: 'closed', more, manifestKey: key, records: manifest.totals.records, closed };
 }
 
-/** Whether the next window, ending at `nextEndMs`, can close within this attempt's time: plan it at once. */
+/** Whether the next window, ending at `nextEndMs`, is ready to close in this attempt: plan it at once. */
 function moreReady(clock: StepClock, nextEndMs: number): boolean {
   return clock.canClose(nextEndMs) && clock.stopReason() === undefined;
 }

@@ -69,8 +69,8 @@ export async function planWindow(ctx: StepContext, shards: number): Promise<Plan
   if (window === undefined) return { kind: 'stop', outcome: RunOutcome.CAUGHT_UP, retentionGapRecords };
   const partitions = bounds.map((b) => b.partition);
   const resumed = current.pending ? await store.pendingBatch(window, partitions) : undefined;
-  // A window that cannot close before this attempt's work ends is left to the next; one that has begun
-  // to close (an end recorded) is finished whatever the time, since its ends are fixed.
+  // A window still open, or that could not close before this attempt's work ends, is left to the next
+  // run; one that has begun to close (an end recorded) is finished whatever the time.
   if (!hasRecordedEnd(resumed ?? null) && !clock.canClose(window.endMs)) {
     return { kind: 'stop', outcome: RunOutcome.CAUGHT_UP, retentionGapRecords };
   }

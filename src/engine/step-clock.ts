@@ -19,12 +19,13 @@ export class StepClock {
   }
 
   /**
-   * Whether a window ending at `windowEndMs` is sure to close before new work stops: an idle partition's
-   * clock may trail the wall clock by the allowed lateness, so its share may end only that long after
-   * the window does. A step plans no window it could only wait for.
+   * Whether a window ending at `windowEndMs` is ready for this step: it has ended on the wall clock, and
+   * even a quiet partition's share, whose clock may trail the wall clock by the allowed lateness, ends
+   * before new work stops. A step plans no window it could only wait for: it would pay for idle time
+   * the next scheduled run does not need.
    */
   canClose(windowEndMs: number): boolean {
-    return windowEndMs + this.ctx.config.allowedLatenessMs <= this.workEndsAtMs;
+    return windowEndMs <= this.now() && windowEndMs + this.ctx.config.allowedLatenessMs <= this.workEndsAtMs;
   }
 
   /** A poll's wait: the poll interval, but never past the point where the step must stop. */

@@ -11,6 +11,7 @@ import { KafkaSource } from '../../src/adapters/kafka-source.js';
 import { ConnectionError, FailureKind, failureKindOf } from '../../src/errors.js';
 import { dynamodb, listKeys, newPipeline, readLanded, runOnce, uniqueName } from '../support/bed.js';
 import { PrivateBroker } from '../support/private-broker.js';
+import { windowClock } from '../support/shard-bed.js';
 
 const MINUTE = 60_000;
 /** Away from the shared broker's 19092 and from other tests' ports. */
@@ -34,9 +35,12 @@ describe('broker faults', () => {
     await admin.connect();
     await admin.createTopics({ topics: [{ topic, numPartitions: 2 }], waitForLeaders: true });
     await admin.disconnect();
-    // Two past windows, then records in the current one: the run closes the past ones and waits in it.
-    const now = Date.now();
-    const base = Math.floor(now / MINUTE) * MINUTE - 2 * MINUTE;
+    // Two past windows, then records late in the last one, whose quiet partitions close only by their
+    // poll timeouts (the lateness is long): the run closes the first two at once and reads in the third.
+    // On the window clock, a second into the minute, so the phase of the real one changes nothing.
+    const clock = windowClock(MINUTE);
+    const now = clock();
+    const base = Math.floor(now / MINUTE) * MINUTE - 3 * MINUTE;
     const producer = kafka.producer();
     await producer.connect();
     await producer.send({
@@ -50,22 +54,26 @@ describe('broker faults', () => {
         })),
         ...Array.from({ length: 10 }, (_, i) => ({
           partition: i % 2,
-          timestamp: String(now),
-          value: `now-${i}`,
+          timestamp: String(base + 3 * MINUTE - 1_000),
+          value: `late-${i}`,
         })),
       ],
     });
     await producer.disconnect();
-    const pipeline = await newPipeline(topic, { KAFKA_BROKERS: broker.address });
+    const pipeline = await newPipeline(topic, {
+      KAFKA_BROKERS: broker.address,
+      ALLOWED_LATENESS_SECONDS: '30',
+    });
     const store = new DynamoDbStateStore(dynamodb, pipeline.table);
 
-    const currentWindow = Math.floor(now / MINUTE) * MINUTE;
+    const lastWindow = base + 2 * MINUTE;
     let killedAt = 0;
     const failed = await runOnce(pipeline.config, {
+      now: clock,
       seconds: 90,
       listener: {
         onProgress: (progress) => {
-          if (killedAt === 0 && progress.windowStartMs === currentWindow) {
+          if (killedAt === 0 && progress.windowStartMs === lastWindow) {
             killedAt = Date.now();
             broker.kill();
           }
@@ -80,14 +88,14 @@ describe('broker faults', () => {
     const keysAfterKill = await listKeys(pipeline.bucket);
 
     // Down: a run cannot reach the broker and writes nothing.
-    const whileDown = await runOnce(pipeline.config, { seconds: 20 }).then(
+    const whileDown = await runOnce(pipeline.config, { now: clock, seconds: 20 }).then(
       () => undefined,
       (error: unknown) => error,
     );
     const afterDown = await store.load(pipeline.pipelineId);
 
     await broker.restart();
-    const recovered = await runOnce(pipeline.config, { seconds: 15 });
+    const recovered = await runOnce(pipeline.config, { now: clock, seconds: 45 });
     const landed = await readLanded(pipeline.bucket);
 
     console.log(
@@ -107,7 +115,7 @@ describe('broker faults', () => {
     expect(afterDown?.version).toBe(afterKill?.version);
 
     // A restarted broker may take a while to serve the group again: the run may reach its deadline in the
-    // current window, but every past window is closed, each record once.
+    // last window, but the first two are closed, each record once.
     expect(['caught-up', 'deadline']).toContain(recovered.outcome);
     const past = [0, 1].flatMap((p) => Array.from({ length: 40 }, (_, offset) => `${p}:${offset}`));
     expect(new Set(landed.records).size).toBe(landed.records.length);
