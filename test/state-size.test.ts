@@ -5,7 +5,8 @@
 import { ScanCommand } from '@aws-sdk/lib-dynamodb';
 import { afterAll, describe, expect, it } from 'vitest';
 import { DynamoDbStateStore, itemBytes, MAX_ITEM_BYTES } from '../src/adapters/dynamodb-state-store.js';
-import type { PipelineState } from '../src/core/pipeline-state.js';
+import { newPipelineState, type PipelineState } from '../src/core/pipeline-state.js';
+import { StateTooLargeError } from '../src/errors.js';
 import type { StateStore } from '../src/ports.js';
 import {
   createBucket,
@@ -75,6 +76,24 @@ async function leadersServing(topic: string): Promise<void> {
 }
 
 describe('state size', () => {
+  it('refuses a pipeline item over 400 KB before the store does, naming the partition count and the way out', async () => {
+    const table = await createStateTable();
+    const store = new DynamoDbStateStore(dynamodb, table);
+    const partitions = 30_000;
+    const offsets = Object.fromEntries(
+      Array.from({ length: partitions }, (_, p) => [String(p), '1234567890']),
+    );
+    const state = { ...newPipelineState('g', 't', 0), offsets };
+
+    const saving = store.save('g|t', state, undefined);
+
+    await expect(saving).rejects.toBeInstanceOf(StateTooLargeError);
+    await expect(saving).rejects.toThrow(
+      /over the store's limit of 400 KB.*30000 partitions.*split the topic/,
+    );
+    expect(await store.load('g|t')).toBeUndefined();
+  });
+
   let topic: string | undefined;
   afterAll(async () => {
     if (!topic) return;

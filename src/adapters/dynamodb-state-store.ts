@@ -73,6 +73,24 @@ export class DynamoDbStateStore implements StateStore {
     if (bytes > MAX_ITEM_BYTES) {
       throw new StateTooLargeError(pipelineId, bytes, MAX_ITEM_BYTES, Object.keys(state.offsets).length);
     }
+    const put = await this.conditionalPut(pipelineId, item, expectedVersion);
+    if (put.conflict === undefined) return version;
+    throw new StateConflictError(pipelineId, expectedVersion, put.conflict.stored, {
+      cause: put.conflict.cause,
+    });
+  }
+
+  /**
+   * Puts `item` under `key` if the stored version is still `expectedVersion` (undefined: no item yet).
+   * A put that failed, yet left exactly `item` stored (an answer lost after DynamoDB applied it, or the
+   * SDK's retry of an applied put meeting its own condition), succeeded. Answers the conflict, with what
+   * is stored, when another writer was first; throws any other failure.
+   */
+  private async conditionalPut(
+    key: string,
+    item: Record<string, unknown>,
+    expectedVersion: number | undefined,
+  ): Promise<{ conflict?: { stored: Record<string, unknown> | undefined; cause: unknown } }> {
     try {
       await this.documents.send(
         new PutCommand({
@@ -90,14 +108,12 @@ export class DynamoDbStateStore implements StateStore {
     } catch (error) {
       const conflict = error instanceof ConditionalCheckFailedException;
       const stored =
-        conflict && error.Item
-          ? unmarshall(error.Item)
-          : await this.storedItem(pipelineId).catch(() => undefined);
-      if (stored !== undefined && isDeepStrictEqual(stored, asStored(item))) return version;
-      if (conflict) throw new StateConflictError(pipelineId, expectedVersion, stored, { cause: error });
+        conflict && error.Item ? unmarshall(error.Item) : await this.storedItem(key).catch(() => undefined);
+      if (stored !== undefined && isDeepStrictEqual(stored, asStored(item))) return {};
+      if (conflict) return { conflict: { stored, cause: error } };
       throw error;
     }
-    return version;
+    return {};
   }
 
   private async storedItem(key: string): Promise<Record<string, unknown> | undefined> {
@@ -158,31 +174,10 @@ export class DynamoDbStateStore implements StateStore {
     if (bytes > MAX_ITEM_BYTES) {
       throw new StateTooLargeError(key, bytes, MAX_ITEM_BYTES, undefined, share.parts.length);
     }
-    try {
-      await this.documents.send(
-        new PutCommand({
-          TableName: this.table,
-          Item: item,
-          ...(expectedVersion === undefined
-            ? { ConditionExpression: itemDoesNotExist }
-            : {
-                ConditionExpression: versionUnchanged,
-                ExpressionAttributeValues: { ':expected': expectedVersion },
-              }),
-          ReturnValuesOnConditionCheckFailure: 'ALL_OLD',
-        }),
-      );
-    } catch (error) {
-      const conflict = error instanceof ConditionalCheckFailedException;
-      const stored =
-        conflict && error.Item ? unmarshall(error.Item) : await this.storedItem(key).catch(() => undefined);
-      if (stored !== undefined && isDeepStrictEqual(stored, asStored(item))) {
-        return { written: { share, version } };
-      }
-      if (conflict) return { conflict: stored === undefined ? undefined : shareOf(pipelineId, stored) };
-      throw error;
-    }
-    return { written: { share, version } };
+    const put = await this.conditionalPut(key, item, expectedVersion);
+    if (put.conflict === undefined) return { written: { share, version } };
+    const stored = put.conflict.stored;
+    return { conflict: stored === undefined ? undefined : shareOf(pipelineId, stored) };
   }
 }
 

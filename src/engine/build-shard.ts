@@ -27,6 +27,7 @@ import type { SourceBatch } from '../ports.js';
 import { AttemptStore } from './attempt-store.js';
 import { partLayoutOf } from './part-layout.js';
 import { PartWriter } from './part-writer.js';
+import { RunOutcome } from './run-types.js';
 import { readerOf, type SourceReader } from './source-reader.js';
 import { StepClock, type StopReason } from './step-clock.js';
 import type { ShardResult, ShardTask, StepContext } from './step-types.js';
@@ -57,6 +58,8 @@ class ShardBuild {
   /** Partitions done, their last part written. */
   private readonly finished = new Set<number>();
   private readonly records = new Map<number, number>();
+  /** Per partition with an open part, where the records written to it end: a deadline cuts it there. */
+  private readonly writtenTo = new Map<number, string>();
   /** Per done partition, the polled batches that reach past its end: the next window starts in them. */
   private readonly pastEnd = new Map<number, SourceBatch[]>();
   private tracker!: WindowTracker;
@@ -232,6 +235,7 @@ class ShardBuild {
       if (!writer) return undefined;
       const part = await writer.finish(this.ends.get(partition) ?? writer.start.firstOffset);
       this.writers.delete(partition);
+      this.writtenTo.delete(partition);
       this.records.set(partition, (this.records.get(partition) ?? 0) + writer.records);
       return part;
     });
@@ -336,12 +340,9 @@ class ShardBuild {
           );
         }
       }
+      this.writtenTo.set(partition, (BigInt(record.offset) + 1n).toString());
       if (writer.bytes >= partSizeBytes) {
-        const part = await writer.finish((BigInt(record.offset) + 1n).toString());
-        this.writers.delete(partition);
-        this.records.set(partition, (this.records.get(partition) ?? 0) + writer.records);
-        await this.recordParts([part]);
-        this.sequences.set(partition, writer.start.sequence + 1);
+        await this.cutPart(partition, writer);
         // A part boundary is a safe point: a large fetched batch does not carry the shard past its deadline.
         const stop = this.clock.stopReason();
         if (stop) return stop;
@@ -356,13 +357,38 @@ class ShardBuild {
     return open + [...this.records.values()].reduce((sum, n) => sum + n, 0);
   }
 
+  /** Finishes `partition`'s open part where its records end, and records it: the next part starts there. */
+  private async cutPart(partition: number, writer: PartWriter): Promise<void> {
+    const part = await writer.finish(this.writtenTo.get(partition) ?? writer.start.firstOffset);
+    this.writers.delete(partition);
+    this.writtenTo.delete(partition);
+    this.records.set(partition, (this.records.get(partition) ?? 0) + writer.records);
+    await this.recordParts([part]);
+    this.sequences.set(partition, writer.start.sequence + 1);
+  }
+
   /** Discards the open parts: none becomes visible; finished parts stay recorded. */
   private async abandonOpenParts(): Promise<void> {
     await Promise.all([...this.writers.values()].map((writer) => writer.abort()));
     this.writers.clear();
+    this.writtenTo.clear();
   }
 
+  /**
+   * At the deadline, the open parts are cut where their records end and recorded, so the next run
+   * resumes after them: a window larger than one run closes after a few, instead of each run reading
+   * the same records and throwing them away. The largest go first, while the safety margin lasts; the
+   * rest are discarded. (A part cut here ends where no other writer would cut it; the sink's
+   * create-only writes keep a second writer of its key from replacing it.) An abort keeps nothing.
+   */
   private async stopped(reason: StopReason): Promise<ShardResult> {
+    if (reason === RunOutcome.DEADLINE) {
+      const cutBy = this.ctx.deadlineMs - this.ctx.config.safetyMarginMs / 2;
+      const open = [...this.writers].sort(([, a], [, b]) => b.bytes - a.bytes);
+      await mapBounded(open, PARTS_FINISHING_AT_ONCE, async ([partition, writer]) => {
+        if (writer.bytes > 0 && this.clock.now() < cutBy) await this.cutPart(partition, writer);
+      });
+    }
     await this.abandonOpenParts();
     return this.result(reason);
   }

@@ -199,6 +199,7 @@ async function firstTimestamp(
   const reader = readerOf(ctx.source);
   await reader.fetchFrom(new Map([...positions].filter(([p]) => waiting.has(p))));
   const nowMs = clock.now();
+  const highs = new Map(bounds.map((b) => [b.partition, BigInt(b.high)]));
   const candidates: number[] = [];
   const polled = new Map<number, SourceBatch[]>();
   while (waiting.size > 0 && !clock.stopReason()) {
@@ -206,12 +207,17 @@ async function firstTimestamp(
       const kept = polled.get(batch.partition);
       if (kept) kept.push(batch);
       else polled.set(batch.partition, [batch]);
-      if (!waiting.delete(batch.partition)) continue;
-      // The partition's first record with a usable timestamp (later ones may be late, or bad).
+      if (!waiting.has(batch.partition)) continue;
+      // The partition's first record with a usable timestamp (later ones may be late, or bad). A fetch
+      // with none (aborted records and their marker, bad timestamps) says nothing yet: read on, to the
+      // partition's end if need be.
       const first = batch.records.find(
         (r) => r.timestampMs >= 0 && r.timestampMs <= nowMs + ctx.config.futureToleranceMs,
       );
       if (first) candidates.push(first.timestampMs);
+      if (first || BigInt(batch.nextOffset) >= (highs.get(batch.partition) ?? 0n)) {
+        waiting.delete(batch.partition);
+      }
     }
   }
   // The window now being defined starts at the saved offsets: what was fetched is kept for it.
