@@ -22,6 +22,8 @@ export interface StackVariant {
   readonly bucketKey: boolean;
   readonly tableKey: boolean;
   readonly secretKey: boolean;
+  /** The functions run in a VPC (no test's pipeline does; the README's table has a row for it). */
+  readonly vpc?: boolean;
 }
 
 /** The logical IDs of what the audit resolves and checks. */
@@ -63,8 +65,13 @@ export interface PipelineNames {
   readonly prefix: string;
 }
 
+/** The MSK cluster of an audit stack with `msk-iam`. */
+export const AUDIT_MSK_CLUSTER = {
+  name: 'audit-cluster',
+  uuid: '0a1b2c3d-1111-2222-3333-444455556666-1',
+} as const;
 const MSK_CLUSTER_ARN = (region: string) =>
-  `arn:aws:kafka:${region}:${AUDIT_ACCOUNT}:cluster/audit-cluster/0a1b2c3d-1111-2222-3333-444455556666-1`;
+  `arn:aws:kafka:${region}:${AUDIT_ACCOUNT}:cluster/${AUDIT_MSK_CLUSTER.name}/${AUDIT_MSK_CLUSTER.uuid}`;
 
 /** The stack shape a pipeline config needs, with what the test's resources say about their keys. */
 export function variantOf(
@@ -89,6 +96,7 @@ export async function synthesizeAuditStack(
   const { App, Stack } = await import('aws-cdk-lib');
   const kms = await import('aws-cdk-lib/aws-kms');
   const secretsmanager = await import('aws-cdk-lib/aws-secretsmanager');
+  const ec2 = await import('aws-cdk-lib/aws-ec2');
   const { KafkaBatchPuller, OutputFormat } = await import('../../../lib/index.js');
   const app = new App({ context: { 'aws:cdk:bundling-stacks': [] } });
   const stack = new Stack(app, 'KafkaBatchPullerAudit', {
@@ -109,6 +117,16 @@ export async function synthesizeAuditStack(
     ...(secret ? { saslSecret: secret } : {}),
     ...(bucketKey ? { bucketEncryptionKey: bucketKey } : {}),
     ...(tableKey ? { tableEncryptionKey: tableKey } : {}),
+    ...(variant.vpc
+      ? {
+          vpc: ec2.Vpc.fromVpcAttributes(stack, 'Vpc', {
+            vpcId: 'vpc-0123456789abcdef0',
+            availabilityZones: [`${variant.region}a`],
+            privateSubnetIds: ['subnet-0aaaaaaaaaaaaaaa1'],
+            privateSubnetRouteTableIds: ['rtb-0aaaaaaaaaaaaaaa1'],
+          }),
+        }
+      : {}),
   });
   const pipeline = puller.addPipeline('Pipeline', {
     topic: names.topic,
