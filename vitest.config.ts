@@ -46,8 +46,12 @@ export default defineConfig({
           name: 'integration',
           include: ['test/**/*.test.ts'],
           exclude: [...UNIT, ...PACKAGE, ...STATE_MACHINE],
-          // The real Kafka broker and the S3/DynamoDB emulator, started unless given.
-          globalSetup: ['test/support/global-setup.ts'],
+          // The real Kafka broker and the S3/DynamoDB emulator, started unless given; a folder for the IAM
+          // audit's synthesized stacks.
+          globalSetup: ['test/support/global-setup.ts', 'test/support/iam-audit/global-setup.ts'],
+          // Every AWS request of the engine, the handler and the steps is checked against the deployed
+          // function role's policies after each test (test/support/iam-audit/).
+          setupFiles: ['test/support/iam-audit/setup.ts'],
           ...WORKERS,
           testTimeout: 120_000,
           hookTimeout: 120_000,

@@ -18,6 +18,8 @@ import { compressionLevelProblem } from '../src/core/compression-level.js';
 import { FETCH_SIZES_MB, type FetchSizeRange } from '../src/core/fetch-sizes.js';
 import { isTopicName, TOPIC_NAME_RULE } from '../src/core/kafka-names.js';
 import type { DeclaredColumn } from '../src/core/parquet-schema.js';
+import { sharesKeyPattern } from '../src/core/partition-share.js';
+import { pipelineIdOf } from '../src/core/pipeline-state.js';
 import { OutputFormat, ValueFormat } from '../src/core/value-format.js';
 import { PullerMetric } from '../src/metric-names.js';
 import { glueNameOf, PipelineGlueTable } from './glue-table.js';
@@ -474,7 +476,7 @@ export class PullerPipeline extends Construct {
         {
           id: 'AwsSolutions-IAM5',
           reason:
-            "PutObject and AbortMultipartUpload on this topic's key folders only (<prefix>/topic=<topic>/* and <prefix>/errors/topic=<topic>/*): object keys carry the window and part, so they cannot be listed in advance.",
+            "PutObject, AbortMultipartUpload and GetObject on this topic's key folders only (<prefix>/topic=<topic>/* and <prefix>/errors/topic=<topic>/*): object keys carry the window and part, so they cannot be listed in advance.",
           appliesTo: this.objectFolders().map((folder) => findingEndingWith('Resource::', `${folder}*`)),
         },
         ...(puller.vpc
@@ -633,13 +635,20 @@ export class PullerPipeline extends Construct {
 
     this.logGroup.grantWrite(role);
 
-    // Batch objects: written, never read or listed. Multipart parts use PutObject's permission.
-    statement(
-      ['s3:PutObject', 's3:AbortMultipartUpload'],
-      this.objectFolders().map((folder) => puller.bucket.arnForObjects(`${folder}*`)),
-    );
+    // Batch objects: written (multipart parts use PutObject's permission), and read back only to check a
+    // write whose answer was lost (HeadObject and GetObject both need s3:GetObject). Nothing is deleted.
+    const [dataFolder] = this.objectFolders();
+    const objects = this.objectFolders().map((folder) => puller.bucket.arnForObjects(`${folder}*`));
+    statement(['s3:PutObject', 's3:AbortMultipartUpload'], objects);
+    statement(['s3:GetObject'], objects);
+    // A new pipeline lists its data folder to refuse output a lost state item left behind. The prefix
+    // condition keeps every other key of the bucket unlisted. (Without an unconditional ListBucket, S3 may
+    // answer a HEAD of a missing key 403 instead of 404; the write check takes any failure as "not there".)
+    statement(['s3:ListBucket'], [puller.bucket.bucketArn], {
+      StringLike: { 's3:prefix': [`${dataFolder}*`] },
+    });
     if (puller.bucketEncryptionKey) {
-      // SSE-KMS: a data key per object, and Decrypt to complete a multipart upload.
+      // SSE-KMS: a data key per object and part, and Decrypt to complete a multipart upload or read back.
       statement(
         ['kms:GenerateDataKey', 'kms:Decrypt'],
         [puller.bucketEncryptionKey.keyArn],
@@ -647,8 +656,19 @@ export class PullerPipeline extends Construct {
       );
     }
 
-    // State: one item, read and replaced with a conditional put.
-    statement(['dynamodb:GetItem', 'dynamodb:PutItem'], [puller.stateTable.tableArn]);
+    // State: the pipeline's own items only, read and replaced with conditional puts, and a pending
+    // window's share items read in batches. The table is shared by every pipeline of the puller, so the
+    // partition keys are held to this pipeline's: its state item (`<groupId>|<topic>`) and its share items
+    // (`<groupId>|<topic>#<pending id>#<partition>`); the Null test refuses a request that names no key.
+    const pipelineId = pipelineIdOf(this.groupId, this.topic);
+    statement(
+      ['dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:BatchGetItem'],
+      [puller.stateTable.tableArn],
+      {
+        'ForAllValues:StringLike': { 'dynamodb:LeadingKeys': [pipelineId, sharesKeyPattern(pipelineId)] },
+        Null: { 'dynamodb:LeadingKeys': 'false' },
+      },
+    );
     if (puller.tableEncryptionKey) {
       statement(
         ['kms:Decrypt', 'kms:Encrypt', 'kms:GenerateDataKey', 'kms:DescribeKey'],

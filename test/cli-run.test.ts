@@ -16,6 +16,7 @@ import { manifestKey } from '../src/core/key-layout.js';
 import type { Manifest } from '../src/core/manifest.js';
 import { pipelineIdOf } from '../src/core/pipeline-state.js';
 import { CliProcess, jsonEvents, runCli } from './support/cli.js';
+import { forArrangement } from './support/iam-audit/arrangement.js';
 import { storedPending } from './support/stored-pending.js';
 
 const brokers = (process.env.KAFKA_BROKERS ?? '').split(',');
@@ -371,8 +372,8 @@ describe('kafka-batch-puller on AWS targets', () => {
   it('writes to s3:// and keeps state in dynamodb://, and status reads that state', async () => {
     const bucket = `cli-${randomUUID()}`;
     const table = `cli-${randomUUID()}`;
-    const s3 = createS3Client();
-    const dynamodb = createDynamoDbClient();
+    const s3 = forArrangement(createS3Client());
+    const dynamodb = forArrangement(createDynamoDbClient());
     await s3.send(new CreateBucketCommand({ Bucket: bucket }));
     await dynamodb.send(
       new CreateTableCommand({

@@ -9,6 +9,7 @@ import { CreateBucketCommand, GetObjectCommand, PutObjectCommand } from '@aws-sd
 import { Kafka, logLevel } from 'kafkajs';
 import { describe, expect, it } from 'vitest';
 import { createDynamoDbClient, createS3Client } from '../src/adapters/aws-clients.js';
+import { forArrangement } from './support/iam-audit/arrangement.js';
 
 const brokers = (process.env.KAFKA_BROKERS ?? '').split(',');
 
@@ -51,7 +52,7 @@ describe('test bed', () => {
   });
 
   it('puts and gets an S3 object on the emulator', async () => {
-    const s3 = createS3Client();
+    const s3 = forArrangement(createS3Client());
     const bucket = `bed-${randomUUID()}`;
     await s3.send(new CreateBucketCommand({ Bucket: bucket }));
     await s3.send(new PutObjectCommand({ Bucket: bucket, Key: 'a/b.txt', Body: 'hello bed' }));
@@ -60,7 +61,7 @@ describe('test bed', () => {
   });
 
   it('rejects a DynamoDB conditional write whose condition fails', async () => {
-    const dynamodb = createDynamoDbClient();
+    const dynamodb = forArrangement(createDynamoDbClient());
     const table = `bed-${randomUUID()}`;
     await dynamodb.send(
       new CreateTableCommand({
@@ -82,7 +83,7 @@ describe('test bed', () => {
   it('lets exactly one of six concurrent conditional writes to one item win, as DynamoDB does', async () => {
     // Shards record their parts in one item at the same moment: an emulator that let two conditional
     // writes both win would lose a part (moto's own server does, about one round in three).
-    const dynamodb = createDynamoDbClient();
+    const dynamodb = forArrangement(createDynamoDbClient());
     const table = `bed-${randomUUID()}`;
     await dynamodb.send(
       new CreateTableCommand({

@@ -11,7 +11,12 @@ import { ConditionalCheckFailedException, type DynamoDBClient } from '@aws-sdk/c
 import { BatchGetCommand, DynamoDBDocumentClient, GetCommand, PutCommand } from '@aws-sdk/lib-dynamodb';
 import { unmarshall } from '@aws-sdk/util-dynamodb';
 import { mapBounded } from '../core/map-bounded.js';
-import { EXPIRY_ATTRIBUTE, type PartitionShare, parsePartitionShare } from '../core/partition-share.js';
+import {
+  EXPIRY_ATTRIBUTE,
+  type PartitionShare,
+  parsePartitionShare,
+  shareKey,
+} from '../core/partition-share.js';
 import { type PipelineState, parsePipelineState } from '../core/pipeline-state.js';
 import { StateConflictError, StateCorruptError, StateTooLargeError } from '../errors.js';
 import type { ShareWrite, ShareWriteResult, StateStore, VersionedShare, VersionedState } from '../ports.js';
@@ -29,11 +34,6 @@ const BATCH_GET_KEYS = 100;
 const SHARE_WRITES_IN_FLIGHT = 32;
 /** How long a share item outlives its last write: far beyond any window's life, then DynamoDB drops it. */
 const SHARE_TTL_SECONDS = 14 * 24 * 3600;
-
-/** The key of a partition's share item: under the pipeline's own key, so one IAM condition covers both. */
-export function shareItemKey(pipelineId: string, pendingId: string, partition: number): string {
-  return `${pipelineId}#${pendingId}#${partition}`;
-}
 
 /** Keeps pipeline state in a DynamoDB table whose partition key is `pipelineId` (string). */
 export class DynamoDbStateStore implements StateStore {
@@ -129,7 +129,7 @@ export class DynamoDbStateStore implements StateStore {
     partitions: readonly number[],
   ): Promise<Map<number, VersionedShare>> {
     const shares = new Map<number, VersionedShare>();
-    let keys = [...new Set(partitions)].map((p) => ({ pipelineId: shareItemKey(pipelineId, pendingId, p) }));
+    let keys = [...new Set(partitions)].map((p) => ({ pipelineId: shareKey(pipelineId, pendingId, p) }));
     while (keys.length > 0) {
       const batch = keys.slice(0, BATCH_GET_KEYS);
       keys = keys.slice(BATCH_GET_KEYS);
@@ -162,7 +162,7 @@ export class DynamoDbStateStore implements StateStore {
     pendingId: string,
     { share, expectedVersion }: ShareWrite,
   ): Promise<ShareWriteResult> {
-    const key = shareItemKey(pipelineId, pendingId, share.partition);
+    const key = shareKey(pipelineId, pendingId, share.partition);
     const version = (expectedVersion ?? 0) + 1;
     const item = {
       ...share,

@@ -41,6 +41,19 @@ export function parsePartitionShare(
   };
 }
 
+/**
+ * The key of a partition's share item: under its pipeline's key, so that one condition on the key's
+ * prefix (`sharesKeyPattern`) covers both in an IAM policy.
+ */
+export function shareKey(pipelineId: string, pendingId: string, partition: number): string {
+  return `${pipelineId}#${pendingId}#${partition}`;
+}
+
+/** Every share item key of `pipelineId`, as an IAM `StringLike` pattern. */
+export function sharesKeyPattern(pipelineId: string): string {
+  return `${pipelineId}#*`;
+}
+
 /** A partition's share before anything is recorded. */
 export function emptyShare(partition: number): PartitionShare {
   return { partition, endOffset: null, closedAtMs: null, parts: [] };

@@ -27,22 +27,31 @@ function baseStatements(
   pipeline: PullerPipeline,
   prefix = '',
 ): StatementSummary[] {
+  const objects = [
+    stack.resolve(puller.bucket.arnForObjects(`${prefix}topic=${pipeline.topic}/*`)),
+    stack.resolve(puller.bucket.arnForObjects(`${prefix}errors/topic=${pipeline.topic}/*`)),
+  ];
+  const pipelineId = `${pipeline.groupId}|${pipeline.topic}`;
   return [
     { actions: ['sqs:SendMessage'], resources: [stack.resolve(puller.failureQueue.queueArn)] },
     {
       actions: ['logs:CreateLogStream', 'logs:PutLogEvents'],
       resources: [stack.resolve(pipeline.logGroup.logGroupArn)],
     },
+    { actions: ['s3:PutObject', 's3:AbortMultipartUpload'], resources: objects },
+    { actions: ['s3:GetObject'], resources: objects },
     {
-      actions: ['s3:PutObject', 's3:AbortMultipartUpload'],
-      resources: [
-        stack.resolve(puller.bucket.arnForObjects(`${prefix}topic=${pipeline.topic}/*`)),
-        stack.resolve(puller.bucket.arnForObjects(`${prefix}errors/topic=${pipeline.topic}/*`)),
-      ],
+      actions: ['s3:ListBucket'],
+      resources: [stack.resolve(puller.bucket.bucketArn)],
+      conditions: { StringLike: { 's3:prefix': [`${prefix}topic=${pipeline.topic}/*`] } },
     },
     {
-      actions: ['dynamodb:GetItem', 'dynamodb:PutItem'],
+      actions: ['dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:BatchGetItem'],
       resources: [stack.resolve(puller.stateTable.tableArn)],
+      conditions: {
+        'ForAllValues:StringLike': { 'dynamodb:LeadingKeys': [pipelineId, `${pipelineId}#*`] },
+        Null: { 'dynamodb:LeadingKeys': 'false' },
+      },
     },
   ];
 }
@@ -77,7 +86,7 @@ describe('permissions with plaintext brokers and no VPC', () => {
   const payments = puller.addPipeline('Payments', { topic: 'payments', outputPrefix: 'raw/kafka' });
   const template = Template.fromStack(stack);
 
-  it('lets the function write its topic folders, read and put its state, log, and report failures: nothing more', () => {
+  it('lets the function write, read back and list its topic folders, read and put its own state items, log, and report failures: nothing more', () => {
     expect(statementsOf(template, orders.role).sort(byActions)).toEqual(
       baseStatements(stack, puller, orders).sort(byActions),
     );

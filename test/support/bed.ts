@@ -13,6 +13,7 @@ import { pipelineIdOf } from '../../src/core/pipeline-state.js';
 import { runPipeline } from '../../src/engine/run-pipeline.js';
 import type { RunOptions, RunReport } from '../../src/engine/run-types.js';
 import { parquetRecordIds } from './duckdb.js';
+import { forArrangement } from './iam-audit/arrangement.js';
 
 /** The bed's brokers, from the environment the global setup prepared. */
 export function brokers(): string[] {
@@ -26,8 +27,9 @@ export function testKafka(): Kafka {
   return new Kafka({ clientId: 'test', brokers: brokers(), logLevel: logLevel.NOTHING });
 }
 
-export const s3 = createS3Client();
-export const dynamodb = createDynamoDbClient();
+/** The tests' own clients, to arrange and check: the IAM audit does not record them. */
+export const s3 = forArrangement(createS3Client());
+export const dynamodb = forArrangement(createDynamoDbClient());
 
 /** A unique name for a test resource. */
 export function uniqueName(kind: string): string {

@@ -1,6 +1,7 @@
 // The engine's three ports held in memory, for runs at a scale no test broker serves (thousands of
 // partitions): a source whose partitions hold given records, a sink that keeps objects, and a store
 // whose writes are conditional on the version as DynamoDB's are. The engine runs unchanged over them.
+import { shareKey } from '../../src/core/partition-share.js';
 import type { PipelineState } from '../../src/core/pipeline-state.js';
 import { StateConflictError } from '../../src/errors.js';
 import type {
@@ -141,7 +142,7 @@ export class MemoryStore implements StateStore {
   ): Promise<Map<number, VersionedShare>> {
     const found = new Map<number, VersionedShare>();
     for (const partition of partitions) {
-      const share = this.shares.get(`${pipelineId}#${pendingId}#${partition}`);
+      const share = this.shares.get(shareKey(pipelineId, pendingId, partition));
       if (share) found.set(partition, structuredClone(share));
     }
     return found;
@@ -153,7 +154,7 @@ export class MemoryStore implements StateStore {
     writes: readonly ShareWrite[],
   ): Promise<ShareWriteResult[]> {
     return writes.map(({ share, expectedVersion }) => {
-      const key = `${pipelineId}#${pendingId}#${share.partition}`;
+      const key = shareKey(pipelineId, pendingId, share.partition);
       const current = this.shares.get(key);
       if (current?.version !== expectedVersion) return { conflict: current && structuredClone(current) };
       const written = { share: structuredClone(share), version: (expectedVersion ?? 0) + 1 };
