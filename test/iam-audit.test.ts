@@ -182,6 +182,7 @@ describe('the IAM audit', () => {
     const folder = `arn:aws:s3:::${pipeline.bucket}/landing/topic=${topic}/`;
     const actions = new Set(seen.map((s) => s.replace(/ on \S+/, '')));
     expect([...actions].sort()).toEqual([
+      'dynamodb:BatchGetItem',
       'dynamodb:GetItem',
       'dynamodb:PutItem',
       'kms:Decrypt via dynamodb',

@@ -98,11 +98,16 @@ export class AttemptStore {
   }
 
   /**
-   * The pending window of `window` with what its shares recorded for `partitions`, read afresh; throws
-   * AttemptSupersededError unless this attempt holds the lease on `window`.
+   * The pending window of `window` with what its shares recorded for `partitions`, read afresh (the
+   * pipeline's item too, unless `fresh` is false and it was just read); throws AttemptSupersededError
+   * unless this attempt holds the lease on `window`.
    */
-  async pendingBatch(window: WindowBounds, partitions: readonly number[]): Promise<PendingBatch> {
-    await this.load();
+  async pendingBatch(
+    window: WindowBounds,
+    partitions: readonly number[],
+    options: { readonly fresh?: boolean } = {},
+  ): Promise<PendingBatch> {
+    if (options.fresh !== false || this.loaded === undefined) await this.load();
     const pending = this.owned(window).pending as PendingWindow;
     await this.readShares(pending, partitions);
     return assemblePending(

@@ -43,7 +43,8 @@ export async function finalizeWindow(
   const already = await closedBefore(ctx, store, plan, clock);
   if (already) return already;
   // Fails when the attempt no longer owns the window: a later attempt finishes it.
-  const recorded = await store.pendingBatch(window, partitions);
+  // closedBefore has just read the pipeline's item.
+  const recorded = await store.pendingBatch(window, partitions, { fresh: false });
   let seal = store.state?.pending?.sealed;
   if (seal === undefined) {
     if (results.some((r) => r.stopped !== null)) {

@@ -36,11 +36,11 @@ async function landedPipeline() {
 describe('operator mistakes', () => {
   it('refuses to start over when the state item is gone but the output is still there', async () => {
     const { topic, bucket, table, config, pipelineId } = await landedPipeline();
-    const first = await runOnce(config, { seconds: 5 });
+    const first = await runOnce(config, { seconds: 20 });
     await dynamodb.send(new DeleteItemCommand({ TableName: table, Key: { pipelineId: { S: pipelineId } } }));
     const before = await listKeys(bucket);
 
-    const refused = runOnce(config, { seconds: 5 });
+    const refused = runOnce(config, { seconds: 20 });
 
     const someManifest = before.find((k) => k.endsWith('/_manifest.json'));
     await expect(refused).rejects.toThrow(OrphanedOutputError);
@@ -62,7 +62,7 @@ describe('operator mistakes', () => {
         STATE_TABLE: table,
         OUTPUT_PREFIX: 'again',
       }),
-      { seconds: 5 },
+      { seconds: 20 },
     );
     expect(again.outcome).toBe('caught-up');
     expect(again.recordsWritten).toBe(60);
@@ -70,7 +70,7 @@ describe('operator mistakes', () => {
 
   it('refuses a changed output prefix under an existing pipeline', async () => {
     const { topic, bucket, table, config, pipelineId, groupId } = await landedPipeline();
-    await runOnce(config, { seconds: 5 });
+    await runOnce(config, { seconds: 20 });
     const saved = await new DynamoDbStateStore(dynamodb, table).load(pipelineId);
     const before = await listKeys(bucket);
 
@@ -81,7 +81,7 @@ describe('operator mistakes', () => {
       STATE_TABLE: table,
       OUTPUT_PREFIX: 'moved',
     });
-    const refused = runOnce(moved, { seconds: 5 });
+    const refused = runOnce(moved, { seconds: 20 });
 
     await expect(refused).rejects.toThrow(OutputChangedError);
     await expect(refused).rejects.toThrow(
@@ -100,7 +100,7 @@ describe('operator mistakes', () => {
     const deadRun = uniqueName('run');
     await expect(
       runOnce(config, {
-        seconds: 5,
+        seconds: 20,
         runId: deadRun,
         adapt: (a) => dyingAdapters({ kind: 'part-written', occurrence: 1 }, a),
       }),
@@ -120,14 +120,14 @@ describe('operator mistakes', () => {
       PART_SIZE_MB: '0.05',
       COMPRESSION: 'none',
     });
-    const refused = runOnce(uncompressed, { seconds: 5, endedRunIds: [deadRun] });
+    const refused = runOnce(uncompressed, { seconds: 20, endedRunIds: [deadRun] });
 
     await expect(refused).rejects.toThrow(OutputChangedError);
     await expect(refused).rejects.toThrow(
       "its state recorded prefix '', format ndjson, compression gzip where the current OUTPUT_PREFIX, " +
         "OUTPUT_FORMAT and COMPRESSION give prefix '', format ndjson, compression none",
     );
-    const putBack = await runOnce(config, { seconds: 5, endedRunIds: [deadRun] });
+    const putBack = await runOnce(config, { seconds: 20, endedRunIds: [deadRun] });
     expect(putBack.outcome).toBe('caught-up');
     const landed = await readLanded(bucket);
     expect(landed.records).toHaveLength(60);
@@ -136,7 +136,7 @@ describe('operator mistakes', () => {
 
   it('refuses a changed output format between windows, when nothing is half written', async () => {
     const { topic, bucket, table, config, pipelineId, groupId } = await landedPipeline();
-    await runOnce(config, { seconds: 5 });
+    await runOnce(config, { seconds: 20 });
     const saved = await new DynamoDbStateStore(dynamodb, table).load(pipelineId);
     expect(saved?.state.pending).toBeNull();
     const before = await listKeys(bucket);
@@ -148,7 +148,7 @@ describe('operator mistakes', () => {
       STATE_TABLE: table,
       OUTPUT_FORMAT: 'parquet',
     });
-    const refused = runOnce(parquet, { seconds: 5 });
+    const refused = runOnce(parquet, { seconds: 20 });
 
     await expect(refused).rejects.toThrow(OutputChangedError);
     await expect(refused).rejects.toThrow(
@@ -161,7 +161,7 @@ describe('operator mistakes', () => {
 
   it('refuses committed offsets moved by hand, and runs again once they are put back', async () => {
     const { topic, bucket, table, config, pipelineId, groupId } = await landedPipeline();
-    await runOnce(config, { seconds: 5 });
+    await runOnce(config, { seconds: 20 });
     const saved = (await new DynamoDbStateStore(dynamodb, table).load(pipelineId))?.state;
     const before = await listKeys(bucket);
     const admin = testKafka().admin();
@@ -177,7 +177,7 @@ describe('operator mistakes', () => {
         ],
       });
 
-      const refused = runOnce(config, { seconds: 5 });
+      const refused = runOnce(config, { seconds: 20 });
 
       await expect(refused).rejects.toThrow(GroupOffsetsMovedError);
       await expect(refused).rejects.toThrow(
@@ -199,7 +199,7 @@ describe('operator mistakes', () => {
     } finally {
       await admin.disconnect();
     }
-    const resumed = await runOnce(config, { seconds: 5 });
+    const resumed = await runOnce(config, { seconds: 20 });
     expect(resumed.outcome).toBe('caught-up');
     const landed = await readLanded(bucket);
     expect(landed.records).toHaveLength(60);
@@ -211,13 +211,13 @@ describe('operator mistakes', () => {
     const deadRun = uniqueName('run');
     await expect(
       runOnce(config, {
-        seconds: 5,
+        seconds: 20,
         runId: deadRun,
         adapt: (a) => dyingAdapters({ kind: 'state-saved' }, a),
       }),
     ).rejects.toThrow(/process died/);
 
-    const next = await runOnce(config, { seconds: 5, endedRunIds: [deadRun] });
+    const next = await runOnce(config, { seconds: 20, endedRunIds: [deadRun] });
 
     expect(next.outcome).toBe('caught-up');
     const landed = await readLanded(bucket);
