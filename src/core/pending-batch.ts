@@ -66,10 +66,25 @@ export class PartMismatch {
 }
 
 /**
- * `share` with `part` recorded. A part already recorded under the same key with the same bytes (a
- * second writer of the same slice) leaves it as it is; with other bytes it is a PartMismatch.
+ * Why a part cannot be recorded: it reaches past the end its share recorded. Its writer read further
+ * than the one whose end holds (late records arrived in between), so its bytes are not the window's.
  */
-export function withPart(share: PartitionShare, part: FinishedPart): PartitionShare | PartMismatch {
+export class PartPastEnd {
+  constructor(
+    readonly offered: FinishedPart,
+    readonly end: string,
+  ) {}
+}
+
+/**
+ * `share` with `part` recorded. A part already recorded under the same key with the same bytes (a
+ * second writer of the same slice) leaves it as it is; with other bytes it is a PartMismatch; a part
+ * reaching past the share's recorded end is a PartPastEnd.
+ */
+export function withPart(
+  share: PartitionShare,
+  part: FinishedPart,
+): PartitionShare | PartMismatch | PartPastEnd {
   const recorded = share.parts.find((p) => p.key === part.key);
   if (recorded) {
     const same =
@@ -78,6 +93,9 @@ export function withPart(share: PartitionShare, part: FinishedPart): PartitionSh
       recorded.nextOffset === part.nextOffset &&
       recorded.errorsSha256 === part.errorsSha256;
     return same ? share : new PartMismatch(recorded, part);
+  }
+  if (share.endOffset !== null && BigInt(part.nextOffset) > BigInt(share.endOffset)) {
+    return new PartPastEnd(part, share.endOffset);
   }
   return { ...share, parts: [...share.parts, part] };
 }

@@ -7,6 +7,7 @@ import type { WindowBounds } from '../core/key-layout.js';
 import { mapBounded } from '../core/map-bounded.js';
 import {
   PartMismatch,
+  PartPastEnd,
   partsOf,
   recordedEnd,
   resumeOffset,
@@ -230,7 +231,10 @@ class ShardBuild {
     const finished = await mapBounded(done, PARTS_FINISHING_AT_ONCE, async (partition) => {
       const writer = this.writers.get(partition);
       if (!writer) return undefined;
-      const part = await writer.finish(this.ends.get(partition) ?? writer.start.firstOffset);
+      const part = await writer.finish(
+        this.ends.get(partition) ?? writer.start.firstOffset,
+        this.replaceCheck(partition, writer.start.sequence),
+      );
       this.writers.delete(partition);
       this.records.set(partition, (this.records.get(partition) ?? 0) + writer.records);
       return part;
@@ -244,26 +248,67 @@ class ShardBuild {
     const byPartition = new Map<number, FinishedPart[]>();
     for (const part of parts)
       byPartition.set(part.partition, [...(byPartition.get(part.partition) ?? []), part]);
-    const answers = await this.store.updateShares<PartMismatch | undefined>(
+    const answers = await this.store.updateShares<PartMismatch | PartPastEnd | undefined>(
       this.window,
       [...byPartition.keys()],
       (share) => {
         let next = share;
         for (const part of byPartition.get(share.partition) ?? []) {
           const recorded = withPart(next, part);
-          if (recorded instanceof PartMismatch) return { value: recorded };
+          if (recorded instanceof PartMismatch || recorded instanceof PartPastEnd) return { value: recorded };
           next = recorded;
         }
         return { share: next, value: undefined };
       },
     );
-    const mismatch = [...answers.values()].find((answer) => answer !== undefined);
+    const pastEnd = [...answers.values()].find((answer) => answer instanceof PartPastEnd);
+    if (pastEnd) {
+      // Another writer of this shard recorded the partition's end before this one read past it.
+      throw new AttemptSupersededError(
+        this.store.pipelineId,
+        this.ctx.attemptId,
+        `partition ${pastEnd.offered.partition}'s end is recorded as ${pastEnd.end}, and this shard's part ${pastEnd.offered.sequence} reaches ${pastEnd.offered.nextOffset}`,
+      );
+    }
+    const mismatch = [...answers.values()].find((answer) => answer instanceof PartMismatch);
     if (mismatch) {
       throw new WindowIntegrityError(this.store.pipelineId, [
         `part ${mismatch.offered.key} is recorded with ${mismatch.recorded.bytes} bytes (sha256 ${mismatch.recorded.sha256}) and was written again with ${mismatch.offered.bytes} (sha256 ${mismatch.offered.sha256})`,
       ]);
     }
     this.pending = { ...this.pending, parts: [...this.pending.parts, ...parts] };
+  }
+
+  /**
+   * What decides, when a part's key already holds other bytes, whether this part may take their place.
+   * Parts are completed before they are recorded, so such an object is one no share records yet: left
+   * by a run of an earlier plan of the window, by a writer that died before recording it (on another
+   * runtime, whose compressor wrote other bytes), or by a writer of this shard that read past the end
+   * another recorded (late records arrived between them) and so can never record it. It may go only
+   * while this part can still be recorded: the attempt owns the window as planned, no share records
+   * the part, and it reaches no further than its partition's recorded end (writers that can record a
+   * part read the same records and write the same bytes). Otherwise this writer has lost to another,
+   * whose object stays: it stops, saying why.
+   */
+  private replaceCheck(partition: number, sequence: number): (nextOffset: string) => Promise<boolean> {
+    return async (nextOffset) => {
+      // Read afresh: throws AttemptSupersededError once the attempt no longer owns the window.
+      const current = await this.store.pendingBatch(this.window, [partition]);
+      const refuse = (why: string): never => {
+        throw new AttemptSupersededError(
+          this.store.pipelineId,
+          this.ctx.attemptId,
+          `part ${sequence} of partition ${partition} is already stored with other bytes, which this shard may not replace: ${why}`,
+        );
+      };
+      if (current.id !== this.pending.id) refuse(`the window was planned again as ${current.id}`);
+      const recorded = partsOf(current, partition).find((part) => part.sequence === sequence);
+      if (recorded) refuse(`another writer recorded it, up to offset ${recorded.nextOffset}`);
+      const end = recordedEnd(current, partition);
+      if (end !== undefined && BigInt(nextOffset) > BigInt(end))
+        refuse(`the partition's end is recorded as ${end}, and this part reaches ${nextOffset}`);
+      return true;
+    };
   }
 
   /** Places a batch's records; for a partition with a recorded end, only those below it. */
@@ -337,7 +382,10 @@ class ShardBuild {
         }
       }
       if (writer.bytes >= partSizeBytes) {
-        const part = await writer.finish((BigInt(record.offset) + 1n).toString());
+        const part = await writer.finish(
+          (BigInt(record.offset) + 1n).toString(),
+          this.replaceCheck(partition, writer.start.sequence),
+        );
         this.writers.delete(partition);
         this.records.set(partition, (this.records.get(partition) ?? 0) + writer.records);
         await this.recordParts([part]);

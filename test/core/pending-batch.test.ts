@@ -13,6 +13,7 @@ import {
   hasRecordedEnd,
   newPendingWindow,
   PartMismatch,
+  PartPastEnd,
   partsOf,
   resumeOffset,
   withEnd,
@@ -55,7 +56,8 @@ function recorded(shares: Shares, ...parts: FinishedPart[]): Shares {
   const next = new Map(shares);
   for (const p of parts) {
     const share = withPart(shareOf(next, p.partition), p);
-    if (share instanceof PartMismatch) throw new Error(`unexpected mismatch on ${p.key}`);
+    if (share instanceof PartMismatch || share instanceof PartPastEnd)
+      throw new Error(`unexpected refusal of ${p.key}`);
     next.set(p.partition, share);
   }
   return next;
@@ -94,6 +96,17 @@ describe('withPart', () => {
     expect((otherBytes as PartMismatch).offered.sha256).toBe('b0-0');
     expect(withPart(once, part(0, 0, 100, 149))).toBeInstanceOf(PartMismatch);
     expect(withPart(once, { ...part(0, 0, 100, 150), errorsSha256: 'e' })).toBeInstanceOf(PartMismatch);
+  });
+
+  it('answers a PartPastEnd for a part reaching past the recorded end, and records one up to it', () => {
+    const share = shareOf(ended(recorded(fresh(), part(0, 0, 100, 150)), { 0: 180 }), 0);
+    // A writer that read late records past the end another recorded cut its part further.
+    const pastEnd = withPart(share, part(0, 1, 150, 200));
+    expect(pastEnd).toBeInstanceOf(PartPastEnd);
+    expect((pastEnd as PartPastEnd).end).toBe('180');
+    const last = withPart(share, part(0, 1, 150, 180));
+    expect(last).not.toBeInstanceOf(PartPastEnd);
+    expect((last as PartitionShare).parts.map((p) => p.nextOffset)).toEqual(['150', '180']);
   });
 
   it('moves where the partition resumes to the end of its furthest part', () => {
@@ -164,8 +177,10 @@ describe('closingProblems', () => {
   });
 
   it('names parts that reach past the recorded end', () => {
-    // The end recorded first, then a part past it: withEnd alone would have refused the other order.
-    const pending = recorded(ended(fresh(), { 0: 140 }), part(0, 0, 100, 150));
+    // The end recorded first, then a part past it: withEnd refuses the other order and withPart this
+    // one, so only a share stored before withPart refused it (or edited by hand) holds it.
+    const share = shareOf(ended(fresh(), { 0: 140 }), 0);
+    const pending: Shares = new Map([[0, { ...share, parts: [part(0, 0, 100, 150)] }]]);
     expect(closingProblems(batch(pending), [0])).toEqual([
       'partition 0: parts reach 150, past the recorded end 140',
     ]);
