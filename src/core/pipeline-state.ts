@@ -74,6 +74,12 @@ const stateSchema = z.object({
     })
     .nullable(),
   windowsClosed: z.number().int().min(0),
+  /**
+   * The consumer group's committed offsets, of the partitions where a plan found them behind the saved
+   * ones: commits were lost (a consumer in the group, a missing permission), and the group holds these
+   * until one goes through. Absent while the group mirrors the state.
+   */
+  committedBehind: offsetMap.optional(),
   updatedAtMs: z.number().int(),
 });
 

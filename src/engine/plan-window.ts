@@ -3,7 +3,7 @@
 // the records each must read. Plan writes no object and reads records only to date a new
 // pipeline's first window.
 import { randomUUID } from 'node:crypto';
-import { movedOffsets } from '../core/committed-offsets.js';
+import { committedBehind, movedOffsets } from '../core/committed-offsets.js';
 import type { WindowBounds } from '../core/key-layout.js';
 import { blockingLease, withLease } from '../core/lease.js';
 import { assemblePending } from '../core/partition-share.js';
@@ -49,13 +49,15 @@ export async function planWindow(ctx: StepContext, shards: number): Promise<Plan
 
   // Reach the broker before writing anything: a missing topic or an unreachable broker leaves state untouched.
   const bounds = await source.partitionBounds();
+  let committed: Map<number, string> | undefined;
   if (loaded === undefined) await refuseOrphanedOutput(ctx.sink, config, store.pipelineId);
   else {
     refuseChangedOutput(state, config, store.pipelineId);
-    const moved = movedOffsets(state, await source.committedOffsets());
+    committed = await source.committedOffsets();
+    const moved = movedOffsets(state, committed);
     if (moved.length > 0) throw new GroupOffsetsMovedError(store.pipelineId, moved);
   }
-  const leased = await takeLease(ctx, store, state, bounds, loaded === undefined);
+  const leased = await takeLease(ctx, store, state, bounds, committed);
   if (leased.holder !== undefined)
     return { kind: 'stop', outcome: RunOutcome.LEASE_HELD, leaseHolder: leased.holder };
   const { retentionGapRecords } = leased;
@@ -104,15 +106,20 @@ export async function planWindow(ctx: StepContext, shards: number): Promise<Plan
   };
 }
 
-/** Takes the lease until the deadline; answers the holder's id when another attempt holds it. */
+/**
+ * Takes the lease until the deadline, saving the start positions and what the group's `committed`
+ * offsets (undefined for a new pipeline) hold behind them; answers the holder's id when another attempt
+ * holds the lease.
+ */
 async function takeLease(
   ctx: StepContext,
   store: AttemptStore,
   state: PipelineState,
   bounds: readonly PartitionBounds[],
-  isNewPipeline: boolean,
+  committed: ReadonlyMap<number, string> | undefined,
 ): Promise<{ holder?: string; retentionGapRecords: number }> {
   const { config } = ctx;
+  const isNewPipeline = committed === undefined;
   const now = ctx.now ?? Date.now;
   const logger = ctx.logger ?? stderrRunLogger;
   const offsetsAtTime =
@@ -140,15 +147,20 @@ async function takeLease(
       recordsLost,
     });
   }
+  // Commits lost run after run leave the group where it was: the next plan must know it is still there.
+  const behind = committed && committedBehind(positions.offsets, committed);
   const unchanged =
     !isNewPipeline &&
     state.lease?.owner === ctx.attemptId &&
     state.lease.expiresAtMs === ctx.deadlineMs &&
-    sameOffsets(state.offsets, positions.offsets);
+    sameOffsets(state.offsets, positions.offsets) &&
+    sameOffsets(state.committedBehind ?? {}, behind ?? {});
   if (unchanged) return { retentionGapRecords };
+  const { committedBehind: _, ...rest } = state;
+  const next = { ...rest, offsets: positions.offsets, ...(behind ? { committedBehind: behind } : {}) };
   // A new pipeline's start offsets are saved at once, so that 'latest' means the first run's latest.
   try {
-    await store.save(withLease({ ...state, offsets: positions.offsets }, ctx.attemptId, ctx.deadlineMs));
+    await store.save(withLease(next, ctx.attemptId, ctx.deadlineMs));
   } catch (error) {
     if (!(error instanceof StateConflictError)) throw error;
     // Someone wrote between our read and our write: whoever it was holds the lease now.
