@@ -7,7 +7,7 @@ import type { WindowBounds } from '../core/key-layout.js';
 import { mapBounded } from '../core/map-bounded.js';
 import {
   PartMismatch,
-  PartPastEnd,
+  PartRefused,
   partsOf,
   recordedEnd,
   resumeOffset,
@@ -96,9 +96,16 @@ class ShardBuild {
         futureToleranceMs: this.ctx.config.futureToleranceMs,
       },
     );
+    // A sealed window (finalize fixed its ends, then did not close it) has all its parts written: it
+    // reads nothing more, so no record arriving since, and no retention since, can change it.
+    const sealed = this.store.state?.pending?.sealed;
     for (const partition of this.partitions) {
       this.sequences.set(partition, partsOf(this.pending, partition).length);
-      const end = recordedEnd(this.pending, partition);
+      const end = sealed
+        ? (sealed.endOffsets[String(partition)] ??
+          startOffsets[String(partition)] ??
+          this.tracker.nextOffset(partition))
+        : recordedEnd(this.pending, partition);
       if (end !== undefined) {
         this.ends.set(partition, end);
         this.replayed.add(partition);
@@ -143,7 +150,9 @@ class ShardBuild {
         });
       }
       // The next window starts where this one ends: let the fetch run while finalize writes the manifest.
-      await this.reader.fetchFrom(new Map([...this.ends].map(([p, end]) => [p, end])));
+      // Not from an end retention has deleted past: the next plan starts that partition after the gap.
+      const stored = (p: number) => BigInt(bounds.get(p)?.low ?? '0');
+      await this.reader.fetchFrom(new Map([...this.ends].filter(([p, end]) => BigInt(end) >= stored(p))));
       return this.result(null);
     } catch (error) {
       // Uploads a failed abort leaves behind are removed by the bucket's lifecycle rule.
@@ -248,27 +257,24 @@ class ShardBuild {
     const byPartition = new Map<number, FinishedPart[]>();
     for (const part of parts)
       byPartition.set(part.partition, [...(byPartition.get(part.partition) ?? []), part]);
-    const answers = await this.store.updateShares<PartMismatch | PartPastEnd | undefined>(
+    const answers = await this.store.updateShares<PartMismatch | PartRefused | undefined>(
       this.window,
       [...byPartition.keys()],
       (share) => {
         let next = share;
         for (const part of byPartition.get(share.partition) ?? []) {
           const recorded = withPart(next, part);
-          if (recorded instanceof PartMismatch || recorded instanceof PartPastEnd) return { value: recorded };
+          if (recorded instanceof PartMismatch || recorded instanceof PartRefused) return { value: recorded };
           next = recorded;
         }
         return { share: next, value: undefined };
       },
     );
-    const pastEnd = [...answers.values()].find((answer) => answer instanceof PartPastEnd);
-    if (pastEnd) {
-      // Another writer of this shard recorded the partition's end before this one read past it.
-      throw new AttemptSupersededError(
-        this.store.pipelineId,
-        this.ctx.attemptId,
-        `partition ${pastEnd.offered.partition}'s end is recorded as ${pastEnd.end}, and this shard's part ${pastEnd.offered.sequence} reaches ${pastEnd.offered.nextOffset}`,
-      );
+    const refused = [...answers.values()].find((answer) => answer instanceof PartRefused);
+    if (refused) {
+      // Another writer of this shard recorded the partition's end before this one read past it, or a
+      // plan found what this one read deleted by retention and resumed the window after it.
+      throw new AttemptSupersededError(this.store.pipelineId, this.ctx.attemptId, refused.reason);
     }
     const mismatch = [...answers.values()].find((answer) => answer instanceof PartMismatch);
     if (mismatch) {
