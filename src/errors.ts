@@ -240,6 +240,44 @@ export class WindowIntegrityError extends PullerError {
 }
 
 /**
+ * A create-only write found its key already holding other bytes, and left them as they are: an object
+ * is never replaced by other bytes unless its writer's caller says the one found is no writer's to keep.
+ * For a manifest (rebuilt from the sealed state, so the same bytes whoever writes it) another writer of
+ * the same output, such as a second pipeline on the topic and OUTPUT_PREFIX, wrote it; a person must look.
+ */
+export class ObjectExistsError extends PullerError {
+  readonly key: string;
+  /** Where the key lands (s3://bucket/key or a file path). */
+  readonly location: string;
+  /** The size of the object found, and of the bytes this writer had. */
+  readonly foundBytes: number;
+  readonly writtenBytes: number;
+
+  constructor(
+    key: string,
+    location: string,
+    found: { readonly bytes: number },
+    written: { readonly bytes: number; readonly sha256: string },
+    options: { cause?: unknown } = {},
+  ) {
+    const other =
+      found.bytes === written.bytes
+        ? `other bytes of the same size (${found.bytes})`
+        : `${found.bytes} bytes`;
+    super(
+      `${location} already holds ${other} where this writer has ${written.bytes} (sha256 ${written.sha256}); ` +
+        'it was left as it is. If no other pipeline writes this topic under OUTPUT_PREFIX, look at who wrote it',
+      options,
+    );
+    this.name = 'ObjectExistsError';
+    this.key = key;
+    this.location = location;
+    this.foundBytes = found.bytes;
+    this.writtenBytes = written.bytes;
+  }
+}
+
+/**
  * The consumer group has live members, so the broker refuses offsets committed from outside it: another
  * consumer (another application, or an older puller version that joined the group) uses the group id.
  */

@@ -63,25 +63,42 @@ export interface WrittenObject {
   readonly sha256: string;
 }
 
+/** How a create-only `complete` treats an object it finds under its key with other bytes. */
+export interface CompleteOptions {
+  /**
+   * Asked once, when the key already holds other bytes: resolves true when the object found is no
+   * writer's to keep (nothing records it, and nothing can any more), so this one takes its place.
+   * A rejection is passed on as it is, and the object found stays.
+   * @default - the object found stays, and `complete` throws ObjectExistsError
+   */
+  readonly mayReplace?: () => Promise<boolean>;
+}
+
 /** An object being streamed to the sink. */
 export interface ObjectUpload {
   /** Appends bytes; resolves when the sink can take more (backpressure). */
   write(chunk: Buffer): Promise<void>;
   /**
-   * Finishes the object; only then is it visible under its key. `written` is what the caller wrote (it
-   * hashes the bytes for the manifest anyway): a sink that loses the answer checks the stored object
-   * against it rather than hash every byte a second time.
+   * Finishes the object, create-only; only then is it visible under its key. Resolves when the key holds
+   * exactly `written`: this writer's object, or the same bytes another writer (or a retry whose answer
+   * was lost) put there first. `written` is what the caller wrote (it hashes the bytes for the manifest
+   * anyway), so the sink compares the stored object with it rather than hash every byte a second time.
+   * @throws ObjectExistsError when the key holds other bytes and `options.mayReplace` does not allow
+   * replacing them; they are left as they are.
    */
-  complete(written: WrittenObject): Promise<void>;
+  complete(written: WrittenObject, options?: CompleteOptions): Promise<void>;
   /** Discards the object; nothing becomes visible. */
   abort(): Promise<void>;
 }
 
 /** Where batch objects land: S3, or a local folder with the same key layout. */
 export interface BatchSink {
-  /** Starts streaming an object to `key`; an existing object under `key` is replaced when it completes. */
+  /** Starts streaming an object to `key`, create-only (see `ObjectUpload.complete`). */
   openObject(key: string, contentType: string): ObjectUpload;
-  /** Writes a small object in one call. */
+  /**
+   * Writes a small object in one call, create-only: resolves when `key` holds exactly `body`.
+   * @throws ObjectExistsError when it holds other bytes, which are left as they are.
+   */
   putObject(key: string, body: Buffer, contentType: string): Promise<void>;
   /** Where `key` lands, for logs and summaries (s3://bucket/key or a file path). */
   locate(key: string): string;

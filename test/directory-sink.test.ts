@@ -5,6 +5,7 @@ import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { DirectorySink } from '../src/adapters/directory-sink.js';
 import { writtenObjectOf } from '../src/adapters/written-object.js';
+import { ObjectExistsError } from '../src/errors.js';
 
 /** Every file under `dir`, relative, with `/` separators, hidden temp files included. */
 async function listFiles(dir: string): Promise<string[]> {
@@ -68,14 +69,46 @@ describe('DirectorySink', () => {
     expect(await listFiles(join(root, 'out'))).toEqual([]);
   });
 
-  it('replaces an existing object only when the new one completes', async () => {
+  it('keeps the first bytes when a second writer completes the key with other bytes', async () => {
+    await sink.putObject('w/part-0.ndjson', Buffer.from('first'), 'application/x-ndjson');
+    const upload = sink.openObject('w/part-0.ndjson', 'application/x-ndjson');
+    await upload.write(Buffer.from('second, longer'));
+
+    const refused = upload.complete(writtenObjectOf(Buffer.from('second, longer')));
+
+    await expect(refused).rejects.toBeInstanceOf(ObjectExistsError);
+    await expect(refused).rejects.toThrow(
+      `${join(root, 'out/w/part-0.ndjson')} already holds 5 bytes where this writer has 14`,
+    );
+    expect(await readFile(join(root, 'out/w/part-0.ndjson'), 'utf8')).toBe('first');
+    expect(await listFiles(join(root, 'out'))).toEqual(['w/part-0.ndjson']);
+  });
+
+  it('lets a second writer of the same bytes succeed', async () => {
+    await sink.putObject('w/_manifest.json', Buffer.from('{"a":1}'), 'application/json');
+    await sink.putObject('w/_manifest.json', Buffer.from('{"a":1}'), 'application/json');
+
+    await expect(
+      sink.putObject('w/_manifest.json', Buffer.from('{"a":2}'), 'application/json'),
+    ).rejects.toThrow(ObjectExistsError);
+    expect(await readFile(join(root, 'out/w/_manifest.json'), 'utf8')).toBe('{"a":1}');
+    expect(await listFiles(join(root, 'out'))).toEqual(['w/_manifest.json']);
+  });
+
+  it('replaces the object found only when the caller says it may, and only once the new one completes', async () => {
     await sink.putObject('k.json', Buffer.from('old'), 'application/json');
+    const refused = sink.openObject('k.json', 'application/json');
+    await refused.write(Buffer.from('new'));
+    await expect(
+      refused.complete(writtenObjectOf(Buffer.from('new')), { mayReplace: async () => false }),
+    ).rejects.toThrow(ObjectExistsError);
     const upload = sink.openObject('k.json', 'application/json');
     await upload.write(Buffer.from('new'));
 
     expect(await readFile(join(root, 'out/k.json'), 'utf8')).toBe('old');
-    await upload.complete(writtenObjectOf(Buffer.from('new')));
+    await upload.complete(writtenObjectOf(Buffer.from('new')), { mayReplace: async () => true });
     expect(await readFile(join(root, 'out/k.json'), 'utf8')).toBe('new');
+    expect(await listFiles(join(root, 'out'))).toEqual(['k.json']);
   });
 
   it('writes an empty object when nothing was written before complete', async () => {

@@ -48,8 +48,8 @@ function countingSink(sink: BatchSink): { sink: BatchSink; completed: () => numb
         return {
           write: (chunk) => upload.write(chunk),
           abort: () => upload.abort(),
-          complete: async (written) => {
-            await upload.complete(written);
+          complete: async (written, options) => {
+            await upload.complete(written, options);
             completed++;
           },
         };

@@ -1,10 +1,15 @@
 // The local-folder BatchSink for the CLI: the same keys as S3, each a file under a root folder.
 // An object becomes visible only whole: bytes go to a hidden temp file beside the target, which is
-// fsynced and then renamed over the key's path (rename is atomic within one file system).
-import { type FileHandle, mkdir, open, readdir, rename, unlink } from 'node:fs/promises';
+// fsynced and then hard-linked to the key's path. A link, like S3's `If-None-Match: *`, fails when the
+// path exists, so writes are create-only as on S3: the same bytes already there are a success, other
+// bytes stay unless the caller says they are no writer's to keep (then a rename, atomic within one file
+// system, puts the new file in their place).
+import { createHash } from 'node:crypto';
+import { createReadStream } from 'node:fs';
+import { type FileHandle, link, mkdir, open, readdir, rename, stat, unlink } from 'node:fs/promises';
 import { dirname, join, resolve } from 'node:path';
-import { PullerError } from '../errors.js';
-import type { BatchSink, ObjectUpload, WrittenObject } from '../ports.js';
+import { ObjectExistsError, PullerError } from '../errors.js';
+import type { BatchSink, CompleteOptions, ObjectUpload, WrittenObject } from '../ports.js';
 import { syncDirectory, tempPathBeside } from './local-files.js';
 import { writtenObjectOf } from './written-object.js';
 
@@ -19,12 +24,12 @@ export class DirectorySink implements BatchSink {
 
   /** Starts a file for `key`; nothing appears under the key until `complete()`. */
   openObject(key: string, _contentType: string): ObjectUpload {
-    return new FileUpload(this.pathOf(key));
+    return new FileUpload(key, this.pathOf(key));
   }
 
   /** Writes a small object in one call, atomically like `openObject`. */
   async putObject(key: string, body: Buffer, _contentType: string): Promise<void> {
-    const upload = new FileUpload(this.pathOf(key));
+    const upload = new FileUpload(key, this.pathOf(key));
     try {
       await upload.write(body);
       await upload.complete(writtenObjectOf(body));
@@ -80,7 +85,7 @@ function validateKey(key: string): void {
 
 type UploadPhase = 'open' | 'completed' | 'aborted';
 
-/** One object being written: a temp file that is renamed onto the target when complete. */
+/** One object being written: a temp file that is linked to the target when complete. */
 class FileUpload implements ObjectUpload {
   private readonly temp: string;
   private handle: Promise<FileHandle> | undefined;
@@ -88,7 +93,10 @@ class FileUpload implements ObjectUpload {
   private tail: Promise<void> = Promise.resolve();
   private phase: UploadPhase = 'open';
 
-  constructor(private readonly target: string) {
+  constructor(
+    private readonly key: string,
+    private readonly target: string,
+  ) {
     this.temp = tempPathBeside(target);
   }
 
@@ -108,8 +116,8 @@ class FileUpload implements ObjectUpload {
     return next;
   }
 
-  /** A local write cannot lose its answer: `written` is not needed to tell success. */
-  async complete(_written: WrittenObject): Promise<void> {
+  /** Creates the target from the temp file, create-only; `written` tells the same bytes from others. */
+  async complete(written: WrittenObject, options: CompleteOptions = {}): Promise<void> {
     this.assertOpen('complete');
     this.phase = 'completed';
     await this.tail;
@@ -121,12 +129,27 @@ class FileUpload implements ObjectUpload {
       await handle.close();
     }
     try {
-      await rename(this.temp, this.target);
-    } catch (error) {
+      await this.place(written, options);
+    } finally {
+      // After a link the temp name is a second name of the target; after a rename it is gone.
       await unlink(this.temp).catch(() => {});
-      throw error;
     }
     await syncDirectory(dirname(this.target));
+  }
+
+  private async place(written: WrittenObject, options: CompleteOptions): Promise<void> {
+    try {
+      await link(this.temp, this.target);
+      return;
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error;
+    }
+    const found = await fileSummary(this.target);
+    if (found.bytes === written.bytes && found.sha256 === written.sha256) return;
+    if (!(await options.mayReplace?.())) {
+      throw new ObjectExistsError(this.key, this.target, found, written);
+    }
+    await rename(this.temp, this.target);
   }
 
   async abort(): Promise<void> {
@@ -152,4 +175,13 @@ class FileUpload implements ObjectUpload {
     this.handle ??= mkdir(dirname(this.target), { recursive: true }).then(() => open(this.temp, 'wx'));
     return this.handle;
   }
+}
+
+/** A file's size and SHA-256, read in a stream. */
+async function fileSummary(path: string): Promise<WrittenObject> {
+  const info = await stat(path);
+  if (!info.isFile()) throw new PullerError(`${path} exists and is not a file`);
+  const hash = createHash('sha256');
+  for await (const chunk of createReadStream(path)) hash.update(chunk as Buffer);
+  return { bytes: info.size, sha256: hash.digest('hex') };
 }

@@ -9,6 +9,7 @@ import {
   offsetSchema,
   type PendingBatch,
   type PendingWindow,
+  type RetentionGap,
 } from './pipeline-state.js';
 
 /**
@@ -24,6 +25,12 @@ const shareSchema = z.object({
   /** When the end was recorded: the window's close time is the earliest of its shares'. */
   closedAtMs: z.number().int().nullable(),
   parts: z.array(finishedPartSchema),
+  /**
+   * Offset ranges retention deleted before any writer read them (see RetentionGap): reading resumed
+   * after each. Recorded by a plan in the share itself, so a writer that read from before a gap (and
+   * records conditionally on the share's version) sees it.
+   */
+  retentionGaps: z.array(z.object({ from: offsetSchema, to: offsetSchema })).optional(),
 });
 
 /** One partition's recorded share of a pending window. */
@@ -96,9 +103,11 @@ export function inlineShares(pending: PendingWindow): Map<number, PartitionShare
 export function assemblePending(pending: PendingWindow, shares: Iterable<PartitionShare>): PendingBatch {
   const endOffsets: Record<string, string> = {};
   const parts: FinishedPart[] = [];
+  const retentionGaps: RetentionGap[] = [];
   let closedAtMs: number | null = null;
   for (const share of shares) {
     parts.push(...share.parts);
+    for (const gap of share.retentionGaps ?? []) retentionGaps.push({ partition: share.partition, ...gap });
     if (share.endOffset !== null) endOffsets[String(share.partition)] = share.endOffset;
     if (share.closedAtMs !== null) closedAtMs = Math.min(closedAtMs ?? share.closedAtMs, share.closedAtMs);
   }
@@ -110,5 +119,6 @@ export function assemblePending(pending: PendingWindow, shares: Iterable<Partiti
     endOffsets: Object.keys(endOffsets).length > 0 ? endOffsets : null,
     closedAtMs,
     parts,
+    ...(retentionGaps.length > 0 ? { retentionGaps } : {}),
   };
 }

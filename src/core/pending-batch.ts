@@ -32,22 +32,38 @@ export function hasRecordedEnd(pending: PendingBatch | null): boolean {
   return Object.keys(pending?.endOffsets ?? {}).length > 0;
 }
 
+/** The furthest of `offsets` (undefined when there are none). */
+function furthest(offsets: Iterable<string | undefined>): string | undefined {
+  let far: string | undefined;
+  for (const offset of offsets) {
+    if (offset !== undefined && (far === undefined || BigInt(offset) > BigInt(far))) far = offset;
+  }
+  return far;
+}
+
 /**
- * Where a partition's reading resumes in a window: after its last finished part, or else at the window's
- * start offset (undefined when neither is known).
+ * Where a partition's reading resumes in a window: after its last finished part or the last range
+ * retention deleted under it, or else at the window's start offset (undefined when none is known).
  */
 export function resumeOffset(
   pending: PendingBatch | null,
   startOffsets: Readonly<Record<string, string>>,
   partition: number,
 ): string | undefined {
-  let offset = startOffsets[String(partition)];
-  for (const part of pending?.parts ?? []) {
-    if (part.partition === partition && (offset === undefined || BigInt(part.nextOffset) > BigInt(offset))) {
-      offset = part.nextOffset;
-    }
-  }
-  return offset;
+  return furthest([
+    startOffsets[String(partition)],
+    ...(pending?.parts ?? []).filter((part) => part.partition === partition).map((part) => part.nextOffset),
+    ...(pending?.retentionGaps ?? []).filter((gap) => gap.partition === partition).map((gap) => gap.to),
+  ]);
+}
+
+/** Where reading of `share` resumes: see resumeOffset. */
+function shareResume(share: PartitionShare, startOffset: string | undefined): string | undefined {
+  return furthest([
+    startOffset,
+    ...share.parts.map((part) => part.nextOffset),
+    ...(share.retentionGaps ?? []).map((gap) => gap.to),
+  ]);
 }
 
 /** `partition`'s finished parts, in sequence order. */
@@ -66,10 +82,27 @@ export class PartMismatch {
 }
 
 /**
- * `share` with `part` recorded. A part already recorded under the same key with the same bytes (a
- * second writer of the same slice) leaves it as it is; with other bytes it is a PartMismatch.
+ * Why a part cannot be recorded although no other part holds its key: it reaches past the end its share
+ * recorded (its writer read further than the one whose end holds: late records arrived in between), or
+ * it covers offsets a plan recorded as deleted by retention (its writer read them before they went).
+ * Either way its bytes are not the window's, and its writer has lost to another.
  */
-export function withPart(share: PartitionShare, part: FinishedPart): PartitionShare | PartMismatch {
+export class PartRefused {
+  constructor(
+    readonly offered: FinishedPart,
+    readonly reason: string,
+  ) {}
+}
+
+/**
+ * `share` with `part` recorded. A part already recorded under the same key with the same bytes (a
+ * second writer of the same slice) leaves it as it is; with other bytes it is a PartMismatch; a part
+ * past the share's recorded end, or over a retention gap, is a PartRefused.
+ */
+export function withPart(
+  share: PartitionShare,
+  part: FinishedPart,
+): PartitionShare | PartMismatch | PartRefused {
   const recorded = share.parts.find((p) => p.key === part.key);
   if (recorded) {
     const same =
@@ -79,7 +112,42 @@ export function withPart(share: PartitionShare, part: FinishedPart): PartitionSh
       recorded.errorsSha256 === part.errorsSha256;
     return same ? share : new PartMismatch(recorded, part);
   }
+  const named = `part ${part.sequence} of partition ${part.partition} (offsets ${part.firstOffset} to ${part.nextOffset})`;
+  if (share.endOffset !== null && BigInt(part.nextOffset) > BigInt(share.endOffset)) {
+    return new PartRefused(part, `${named} reaches past the partition's recorded end ${share.endOffset}`);
+  }
+  const gap = share.retentionGaps?.find(
+    (g) => BigInt(part.firstOffset) < BigInt(g.to) && BigInt(part.nextOffset) > BigInt(g.from),
+  );
+  if (gap) {
+    return new PartRefused(
+      part,
+      `${named} covers offsets ${gap.from} to ${gap.to}, which retention deleted before the window's plan resumed it past them`,
+    );
+  }
   return { ...share, parts: [...share.parts, part] };
+}
+
+/**
+ * `share` with the offsets retention deleted under it recorded as a gap: when its reading would resume
+ * below `lowWatermark` (the partition's first stored offset) and it has records left to read. The gap
+ * runs from where reading would resume to the low watermark, or to the recorded end if that comes first
+ * (what lies past the end belongs to later windows). Undefined when there is nothing to record.
+ */
+export function withRetentionGap(
+  share: PartitionShare,
+  startOffset: string | undefined,
+  lowWatermark: string,
+):
+  | { readonly share: PartitionShare; readonly gap: { readonly from: string; readonly to: string } }
+  | undefined {
+  const resume = shareResume(share, startOffset);
+  if (resume === undefined) return undefined;
+  const low = BigInt(lowWatermark);
+  const to = share.endOffset !== null && BigInt(share.endOffset) < low ? BigInt(share.endOffset) : low;
+  if (BigInt(resume) >= to) return undefined;
+  const gap = { from: resume, to: to.toString() };
+  return { share: { ...share, retentionGaps: [...(share.retentionGaps ?? []), gap] }, gap };
 }
 
 /** The answer to recording an end: the share and the end that holds now, or why it cannot be recorded. */
@@ -100,10 +168,7 @@ export function withEnd(
   nowMs: number,
 ): EndRecording {
   if (share.endOffset !== null) return { share, end: share.endOffset };
-  let reached = startOffset;
-  for (const part of share.parts) {
-    if (reached === undefined || BigInt(part.nextOffset) > BigInt(reached)) reached = part.nextOffset;
-  }
+  const reached = shareResume(share, startOffset);
   if (reached !== undefined && BigInt(reached) > BigInt(endOffset)) return { partsReach: reached };
   return { share: { ...share, endOffset, closedAtMs: nowMs }, end: endOffset };
 }
@@ -121,6 +186,15 @@ export function closingProblems(pending: PendingBatch, partitions: readonly numb
       continue;
     }
     let next = pending.startOffsets[String(partition)];
+    // Reading resumed after each range retention deleted: the parts go on from its end.
+    const gaps = (pending.retentionGaps ?? []).filter(
+      (gap) => gap.partition === partition && BigInt(gap.to) > BigInt(gap.from),
+    );
+    const skipGaps = () => {
+      for (let gap = gaps.find((g) => g.from === next); gap; gap = gaps.find((g) => g.from === next))
+        next = gap.to;
+    };
+    skipGaps();
     for (const [index, part] of partsOf(pending, partition).entries()) {
       if (part.sequence !== index) problems.push(`partition ${partition}: part ${index} is missing`);
       if (next !== undefined && part.firstOffset !== next) {
@@ -129,6 +203,7 @@ export function closingProblems(pending: PendingBatch, partitions: readonly numb
         );
       }
       next = part.nextOffset;
+      skipGaps();
     }
     // Offsets after the last part may hold only transaction markers; none may lie past the end.
     if (next !== undefined && BigInt(next) > BigInt(end)) {

@@ -74,6 +74,12 @@ const stateSchema = z.object({
     })
     .nullable(),
   windowsClosed: z.number().int().min(0),
+  /**
+   * The consumer group's committed offsets, of the partitions where a plan found them behind the saved
+   * ones: commits were lost (a consumer in the group, a missing permission), and the group holds these
+   * until one goes through. Absent while the group mirrors the state.
+   */
+  committedBehind: offsetMap.optional(),
   updatedAtMs: z.number().int(),
 });
 
@@ -84,6 +90,16 @@ export type OutputLayout = NonNullable<PipelineState['output']>;
 export const finishedPartSchema = partSchema;
 /** The schema of an offset (a decimal string), shared with the share items. */
 export const offsetSchema = offset;
+
+/**
+ * Offsets `[from, to)` of one partition that retention deleted from under a pending window before any
+ * writer read them: the window's reading of the partition resumed at `to`.
+ */
+export interface RetentionGap {
+  readonly partition: number;
+  readonly from: string;
+  readonly to: string;
+}
 
 /** A finished part object: one partition's records of one window, from `firstOffset` up to `nextOffset`. */
 export type FinishedPart = z.infer<typeof partSchema>;
@@ -101,6 +117,8 @@ export interface PendingBatch {
   readonly endOffsets: Readonly<Record<string, string>> | null;
   readonly closedAtMs: number | null;
   readonly parts: readonly FinishedPart[];
+  /** Ranges retention deleted before they were read, in the order recorded; absent when none. */
+  readonly retentionGaps?: readonly RetentionGap[];
 }
 /** Everything a run needs to continue where the last one stopped. */
 export type PipelineState = z.infer<typeof stateSchema>;

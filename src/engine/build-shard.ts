@@ -7,6 +7,7 @@ import type { WindowBounds } from '../core/key-layout.js';
 import { mapBounded } from '../core/map-bounded.js';
 import {
   PartMismatch,
+  PartRefused,
   partsOf,
   recordedEnd,
   resumeOffset,
@@ -98,9 +99,16 @@ class ShardBuild {
         futureToleranceMs: this.ctx.config.futureToleranceMs,
       },
     );
+    // A sealed window (finalize fixed its ends, then did not close it) has all its parts written: it
+    // reads nothing more, so no record arriving since, and no retention since, can change it.
+    const sealed = this.store.state?.pending?.sealed;
     for (const partition of this.partitions) {
       this.sequences.set(partition, partsOf(this.pending, partition).length);
-      const end = recordedEnd(this.pending, partition);
+      const end = sealed
+        ? (sealed.endOffsets[String(partition)] ??
+          startOffsets[String(partition)] ??
+          this.tracker.nextOffset(partition))
+        : recordedEnd(this.pending, partition);
       if (end !== undefined) {
         this.ends.set(partition, end);
         this.replayed.add(partition);
@@ -145,7 +153,9 @@ class ShardBuild {
         });
       }
       // The next window starts where this one ends: let the fetch run while finalize writes the manifest.
-      await this.reader.fetchFrom(new Map([...this.ends].map(([p, end]) => [p, end])));
+      // Not from an end retention has deleted past: the next plan starts that partition after the gap.
+      const stored = (p: number) => BigInt(bounds.get(p)?.low ?? '0');
+      await this.reader.fetchFrom(new Map([...this.ends].filter(([p, end]) => BigInt(end) >= stored(p))));
       return this.result(null);
     } catch (error) {
       // Uploads a failed abort leaves behind are removed by the bucket's lifecycle rule.
@@ -233,7 +243,10 @@ class ShardBuild {
     const finished = await mapBounded(done, PARTS_FINISHING_AT_ONCE, async (partition) => {
       const writer = this.writers.get(partition);
       if (!writer) return undefined;
-      const part = await writer.finish(this.ends.get(partition) ?? writer.start.firstOffset);
+      const part = await writer.finish(
+        this.ends.get(partition) ?? writer.start.firstOffset,
+        this.replaceCheck(partition, writer.start.sequence),
+      );
       this.writers.delete(partition);
       this.writtenTo.delete(partition);
       this.records.set(partition, (this.records.get(partition) ?? 0) + writer.records);
@@ -248,26 +261,64 @@ class ShardBuild {
     const byPartition = new Map<number, FinishedPart[]>();
     for (const part of parts)
       byPartition.set(part.partition, [...(byPartition.get(part.partition) ?? []), part]);
-    const answers = await this.store.updateShares<PartMismatch | undefined>(
+    const answers = await this.store.updateShares<PartMismatch | PartRefused | undefined>(
       this.window,
       [...byPartition.keys()],
       (share) => {
         let next = share;
         for (const part of byPartition.get(share.partition) ?? []) {
           const recorded = withPart(next, part);
-          if (recorded instanceof PartMismatch) return { value: recorded };
+          if (recorded instanceof PartMismatch || recorded instanceof PartRefused) return { value: recorded };
           next = recorded;
         }
         return { share: next, value: undefined };
       },
     );
-    const mismatch = [...answers.values()].find((answer) => answer !== undefined);
+    const refused = [...answers.values()].find((answer) => answer instanceof PartRefused);
+    if (refused) {
+      // Another writer of this shard recorded the partition's end before this one read past it, or a
+      // plan found what this one read deleted by retention and resumed the window after it.
+      throw new AttemptSupersededError(this.store.pipelineId, this.ctx.attemptId, refused.reason);
+    }
+    const mismatch = [...answers.values()].find((answer) => answer instanceof PartMismatch);
     if (mismatch) {
       throw new WindowIntegrityError(this.store.pipelineId, [
         `part ${mismatch.offered.key} is recorded with ${mismatch.recorded.bytes} bytes (sha256 ${mismatch.recorded.sha256}) and was written again with ${mismatch.offered.bytes} (sha256 ${mismatch.offered.sha256})`,
       ]);
     }
     this.pending = { ...this.pending, parts: [...this.pending.parts, ...parts] };
+  }
+
+  /**
+   * What decides, when a part's key already holds other bytes, whether this part may take their place.
+   * Parts are completed before they are recorded, so such an object is one no share records yet: left
+   * by a run of an earlier plan of the window, by a writer that died before recording it (on another
+   * runtime, whose compressor wrote other bytes), or by a writer of this shard that read past the end
+   * another recorded (late records arrived between them) and so can never record it. It may go only
+   * while this part can still be recorded: the attempt owns the window as planned, no share records
+   * the part, and it reaches no further than its partition's recorded end (writers that can record a
+   * part read the same records and write the same bytes). Otherwise this writer has lost to another,
+   * whose object stays: it stops, saying why.
+   */
+  private replaceCheck(partition: number, sequence: number): (nextOffset: string) => Promise<boolean> {
+    return async (nextOffset) => {
+      // Read afresh: throws AttemptSupersededError once the attempt no longer owns the window.
+      const current = await this.store.pendingBatch(this.window, [partition]);
+      const refuse = (why: string): never => {
+        throw new AttemptSupersededError(
+          this.store.pipelineId,
+          this.ctx.attemptId,
+          `part ${sequence} of partition ${partition} is already stored with other bytes, which this shard may not replace: ${why}`,
+        );
+      };
+      if (current.id !== this.pending.id) refuse(`the window was planned again as ${current.id}`);
+      const recorded = partsOf(current, partition).find((part) => part.sequence === sequence);
+      if (recorded) refuse(`another writer recorded it, up to offset ${recorded.nextOffset}`);
+      const end = recordedEnd(current, partition);
+      if (end !== undefined && BigInt(nextOffset) > BigInt(end))
+        refuse(`the partition's end is recorded as ${end}, and this part reaches ${nextOffset}`);
+      return true;
+    };
   }
 
   /** Places a batch's records; for a partition with a recorded end, only those below it. */
@@ -359,7 +410,10 @@ class ShardBuild {
 
   /** Finishes `partition`'s open part where its records end, and records it: the next part starts there. */
   private async cutPart(partition: number, writer: PartWriter): Promise<void> {
-    const part = await writer.finish(this.writtenTo.get(partition) ?? writer.start.firstOffset);
+    const part = await writer.finish(
+      this.writtenTo.get(partition) ?? writer.start.firstOffset,
+      this.replaceCheck(partition, writer.start.sequence),
+    );
     this.writers.delete(partition);
     this.writtenTo.delete(partition);
     this.records.set(partition, (this.records.get(partition) ?? 0) + writer.records);

@@ -8,7 +8,7 @@ import { createGzip } from 'node:zlib';
 import type { Compression } from '../config.js';
 import { COMPRESSION_LEVELS } from '../core/compression-level.js';
 import { createZstdStream } from '../core/zstd-support.js';
-import type { BatchSink, ObjectUpload, WrittenObject } from '../ports.js';
+import type { BatchSink, CompleteOptions, ObjectUpload, WrittenObject } from '../ports.js';
 
 const CONTENT_TYPE = 'application/x-ndjson';
 /** Uncompressed bytes an object may queue for compression before a write waits. */
@@ -84,8 +84,8 @@ export class ObjectWriter {
       await Promise.race([once(this.compressor, 'drain'), this.flowing]);
   }
 
-  /** Completes the object; it is visible under its key when this resolves. */
-  async finish(): Promise<WrittenObject> {
+  /** Completes the object, create-only (see `ObjectUpload.complete`); it is visible under its key when this resolves. */
+  async finish(options?: CompleteOptions): Promise<WrittenObject> {
     if (this.compressor !== undefined) {
       // End only once every chunk is in: Node's zlib gives a chunk still queued at end() the codec's end
       // flag, and zstd then frames its last block differently (9 more bytes), so the bytes would depend on
@@ -95,7 +95,7 @@ export class ObjectWriter {
       await this.flowing;
     }
     const written = { bytes: this.storedBytes, sha256: this.hash.digest('hex') };
-    await this.upload.complete(written);
+    await this.upload.complete(written, options);
     return written;
   }
 

@@ -21,7 +21,7 @@ import {
   parquetSchema,
 } from '../core/parquet-schema.js';
 import { zstdCompressor } from '../core/zstd-support.js';
-import type { BatchSink, ObjectUpload, WrittenObject } from '../ports.js';
+import type { BatchSink, CompleteOptions, ObjectUpload, WrittenObject } from '../ports.js';
 
 const CONTENT_TYPE = 'application/vnd.apache.parquet';
 /** Row bytes buffered before they are written as one row group: bounds memory, whatever the part size. */
@@ -139,14 +139,17 @@ export class ParquetObjectWriter {
     }
   }
 
-  /** Writes the last row group and the footer; the object is visible under its key when this resolves. */
-  async finish(): Promise<WrittenObject> {
+  /**
+   * Writes the last row group and the footer, and completes the object create-only (see
+   * `ObjectUpload.complete`); it is visible under its key when this resolves.
+   */
+  async finish(options?: CompleteOptions): Promise<WrittenObject> {
     this.cutRowGroup();
     await this.flush();
     await this.parquet.finish();
     await this.drain();
     const written = { bytes: this.storedBytes, sha256: this.hash.digest('hex') };
-    await this.upload.complete(written);
+    await this.upload.complete(written, options);
     return written;
   }
 

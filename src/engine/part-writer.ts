@@ -153,12 +153,20 @@ export class PartWriter {
     }
   }
 
-  /** Completes the part's objects; `nextOffset` is where its offset range ends. */
-  async finish(nextOffset: string): Promise<FinishedPart> {
+  /**
+   * Completes the part's objects, create-only; `nextOffset` is where its offset range ends. When a key
+   * already holds other bytes, `mayReplace` (given the part's offset range end) says whether they are
+   * no writer's to keep (see `CompleteOptions`).
+   */
+  async finish(
+    nextOffset: string,
+    mayReplace?: (nextOffset: string) => Promise<boolean>,
+  ): Promise<FinishedPart> {
     await this.flush();
+    const options = mayReplace ? { mayReplace: () => mayReplace(nextOffset) } : {};
     const [data, errors] = await Promise.all([
-      this.parquet?.finish() ?? this.data?.finish(),
-      this.errors?.finish(),
+      this.parquet?.finish(options) ?? this.data?.finish(options),
+      this.errors?.finish(options),
     ]);
     return {
       partition: this.start.partition,

@@ -3,7 +3,7 @@
 // the records each must read. Plan writes no object and reads records only to date a new
 // pipeline's first window.
 import { randomUUID } from 'node:crypto';
-import { movedOffsets } from '../core/committed-offsets.js';
+import { committedBehind, movedOffsets } from '../core/committed-offsets.js';
 import type { WindowBounds } from '../core/key-layout.js';
 import { blockingLease, withLease } from '../core/lease.js';
 import { assemblePending } from '../core/partition-share.js';
@@ -13,8 +13,9 @@ import {
   pendingWindow,
   recordedEnd,
   resumeOffset,
+  withRetentionGap,
 } from '../core/pending-batch.js';
-import { newPipelineState, type PipelineState } from '../core/pipeline-state.js';
+import { newPipelineState, type PendingBatch, type PipelineState } from '../core/pipeline-state.js';
 import { assignPartitions } from '../core/shard-assignment.js';
 import { OutputFormat } from '../core/value-format.js';
 import { floorToInterval } from '../core/window-rule.js';
@@ -49,13 +50,15 @@ export async function planWindow(ctx: StepContext, shards: number): Promise<Plan
 
   // Reach the broker before writing anything: a missing topic or an unreachable broker leaves state untouched.
   const bounds = await source.partitionBounds();
+  let committed: Map<number, string> | undefined;
   if (loaded === undefined) await refuseOrphanedOutput(ctx.sink, config, store.pipelineId);
   else {
     refuseChangedOutput(state, config, store.pipelineId);
-    const moved = movedOffsets(state, await source.committedOffsets());
+    committed = await source.committedOffsets();
+    const moved = movedOffsets(state, committed);
     if (moved.length > 0) throw new GroupOffsetsMovedError(store.pipelineId, moved);
   }
-  const leased = await takeLease(ctx, store, state, bounds, loaded === undefined);
+  const leased = await takeLease(ctx, store, state, bounds, committed);
   if (leased.holder !== undefined)
     return { kind: 'stop', outcome: RunOutcome.LEASE_HELD, leaseHolder: leased.holder };
   const { retentionGapRecords } = leased;
@@ -75,10 +78,15 @@ export async function planWindow(ctx: StepContext, shards: number): Promise<Plan
     return { kind: 'stop', outcome: RunOutcome.CAUGHT_UP, retentionGapRecords };
   }
   let pending = resumed;
+  let windowGapRecords = 0;
   if (pending === undefined) {
     const recorded = newPendingWindow(window, current.offsets, randomUUID());
     await store.save({ ...current, pending: recorded });
     pending = assemblePending(recorded, []);
+  } else if (current.pending?.sealed === undefined) {
+    // A sealed window reads nothing more: its parts are all written.
+    windowGapRecords = await recordRetentionGaps(ctx, store, window, pending, bounds);
+    if (windowGapRecords > 0) pending = await store.pendingBatch(window, partitions);
   }
   const batch = pending;
   const work = bounds.map(({ partition, low, high }) => {
@@ -100,19 +108,81 @@ export async function planWindow(ctx: StepContext, shards: number): Promise<Plan
     windowStartMs: window.startMs,
     windowEndMs: window.endMs,
     tasks,
-    retentionGapRecords,
+    retentionGapRecords: retentionGapRecords + windowGapRecords,
   };
 }
 
-/** Takes the lease until the deadline; answers the holder's id when another attempt holds it. */
+/**
+ * Records, in the shares of the pending window `pending`, the ranges retention deleted from under it:
+ * where a partition's reading would resume (after its last recorded part) is below its first stored
+ * offset, and records are left to read. Reading then resumes at the first stored offset; the parts
+ * already landed stay the window's, and only what no run read is lost, logged as a retention gap like
+ * the saved offsets' and counted. Answers the records lost.
+ *
+ * Why not plan the window again from the first stored offsets: that would drop the parts it landed
+ * (records no longer in the topic, but safe in the bucket), and leave their objects under keys the new
+ * plan writes again. A gap is written in the share itself, conditional on its version, so a writer of an
+ * earlier attempt that read the deleted records before they went cannot record a part over it.
+ */
+async function recordRetentionGaps(
+  ctx: StepContext,
+  store: AttemptStore,
+  window: WindowBounds,
+  pending: PendingBatch,
+  bounds: readonly PartitionBounds[],
+): Promise<number> {
+  const lows = new Map(
+    bounds
+      .filter(({ partition, low }) => {
+        const resume = resumeOffset(pending, pending.startOffsets, partition);
+        const end = recordedEnd(pending, partition);
+        return (
+          resume !== undefined &&
+          BigInt(resume) < BigInt(low) &&
+          (end === undefined || BigInt(resume) < BigInt(end))
+        );
+      })
+      .map(({ partition, low }) => [partition, low] as const),
+  );
+  if (lows.size === 0) return 0;
+  const gaps = await store.updateShares(window, [...lows.keys()], (share) => {
+    const start = pending.startOffsets[String(share.partition)];
+    const recorded = withRetentionGap(share, start, lows.get(share.partition) as string);
+    return recorded ? { share: recorded.share, value: recorded.gap } : { value: undefined };
+  });
+  const logger = ctx.logger ?? stderrRunLogger;
+  let lost = 0;
+  for (const [partition, gap] of [...gaps].sort(([a], [b]) => a - b)) {
+    if (gap === undefined) continue;
+    const recordsLost = Number(BigInt(gap.to) - BigInt(gap.from));
+    lost += recordsLost;
+    logger.warn('retention deleted records of the pending window before any run read them', {
+      topic: ctx.config.topic,
+      groupId: ctx.config.groupId,
+      runId: ctx.attemptId,
+      partition,
+      resumeOffset: gap.from,
+      firstStoredOffset: lows.get(partition),
+      recordsLost,
+    });
+  }
+  return lost;
+}
+
+/**
+ * Takes the lease until the deadline, saving the start positions and what the group's `committed`
+ * offsets (undefined for a new pipeline) hold behind them; answers the holder's id when another attempt
+ * holds the lease.
+ */
 async function takeLease(
   ctx: StepContext,
   store: AttemptStore,
   state: PipelineState,
   bounds: readonly PartitionBounds[],
-  isNewPipeline: boolean,
+  committed: ReadonlyMap<number, string> | undefined,
 ): Promise<{ holder?: string; retentionGapRecords: number }> {
   const { config } = ctx;
+  const isNewPipeline = committed === undefined;
   const now = ctx.now ?? Date.now;
   const logger = ctx.logger ?? stderrRunLogger;
   const offsetsAtTime =
@@ -125,6 +195,7 @@ async function takeLease(
     bounds,
     config.startPosition,
     offsetsAtTime,
+    new Set(Object.keys(state.pending?.startOffsets ?? {}).map(Number)),
   );
   let retentionGapRecords = 0;
   for (const gap of positions.gaps) {
@@ -140,15 +211,20 @@ async function takeLease(
       recordsLost,
     });
   }
+  // Commits lost run after run leave the group where it was: the next plan must know it is still there.
+  const behind = committed && committedBehind(positions.offsets, committed);
   const unchanged =
     !isNewPipeline &&
     state.lease?.owner === ctx.attemptId &&
     state.lease.expiresAtMs === ctx.deadlineMs &&
-    sameOffsets(state.offsets, positions.offsets);
+    sameOffsets(state.offsets, positions.offsets) &&
+    sameOffsets(state.committedBehind ?? {}, behind ?? {});
   if (unchanged) return { retentionGapRecords };
+  const { committedBehind: _, ...rest } = state;
+  const next = { ...rest, offsets: positions.offsets, ...(behind ? { committedBehind: behind } : {}) };
   // A new pipeline's start offsets are saved at once, so that 'latest' means the first run's latest.
   try {
-    await store.save(withLease({ ...state, offsets: positions.offsets }, ctx.attemptId, ctx.deadlineMs));
+    await store.save(withLease(next, ctx.attemptId, ctx.deadlineMs));
   } catch (error) {
     if (!(error instanceof StateConflictError)) throw error;
     // Someone wrote between our read and our write: whoever it was holds the lease now.

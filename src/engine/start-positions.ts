@@ -17,7 +17,10 @@ export interface StartPositions {
 
 /**
  * Every partition's next offset: the saved one when there is one; for a new pipeline, its start
- * position; for a partition added to the topic later, its first offset (all its records are new).
+ * position; for a partition added to the topic later, its first offset (all its records are new). A
+ * saved offset retention has deleted past is raised to the first stored offset, with the gap noted,
+ * except for the partitions of `pendingPartitions`: a pending window reads those from where its shares
+ * resume, not from the saved offsets, and its close replaces them (the plan checks retention there).
  */
 export function resolveStartPositions(
   saved: Readonly<Record<string, string>>,
@@ -25,13 +28,14 @@ export function resolveStartPositions(
   bounds: readonly PartitionBounds[],
   start: StartPosition,
   offsetsAtTime: ReadonlyMap<number, string> | undefined,
+  pendingPartitions: ReadonlySet<number> = new Set(),
 ): StartPositions {
   const offsets: Record<string, string> = {};
   const gaps: RetentionGap[] = [];
   for (const { partition, low, high } of bounds) {
     const savedOffset = saved[String(partition)];
     if (savedOffset !== undefined) {
-      if (BigInt(savedOffset) < BigInt(low)) {
+      if (BigInt(savedOffset) < BigInt(low) && !pendingPartitions.has(partition)) {
         gaps.push({ partition, savedOffset, lowWatermark: low });
         offsets[String(partition)] = low;
       } else {

@@ -1,6 +1,6 @@
 // Whether the group's committed offsets still mirror the saved state: pure rule, no services.
 import { describe, expect, it } from 'vitest';
-import { movedOffsets } from '../../src/core/committed-offsets.js';
+import { committedBehind, movedOffsets } from '../../src/core/committed-offsets.js';
 import { newPipelineState, type PipelineState } from '../../src/core/pipeline-state.js';
 
 function stateAt(offsets: Record<string, string>, lastStart?: Record<string, string>): PipelineState {
@@ -67,5 +67,41 @@ describe('movedOffsets', () => {
     expect(movedOffsets(state, new Map([[0, '21']]))).toEqual([
       { partition: 0, saved: '20', committed: '21' },
     ]);
+  });
+
+  it('accepts what the group held at the last plan while commits are lost, and nothing else behind', () => {
+    // Saved 30; the last moving window started at 20; commits have failed since the group held 10.
+    const state = {
+      ...stateAt({ '0': '30', '1': '30' }, { '0': '20', '1': '20' }),
+      committedBehind: { '0': '10' },
+    };
+    expect(movedOffsets(state, new Map([[0, '10']]))).toEqual([]);
+    // An operator's reset (earliest, a time, a shift) puts the group where the pipeline never was.
+    expect(
+      movedOffsets(
+        state,
+        new Map([
+          [0, '0'],
+          [1, '10'],
+        ]),
+      ),
+    ).toEqual([
+      { partition: 0, saved: '30', committed: '0' },
+      { partition: 1, saved: '30', committed: '10' },
+    ]);
+  });
+});
+
+describe('committedBehind', () => {
+  it('keeps the committed offsets behind those being saved, and nothing when the group mirrors them', () => {
+    const committed = new Map([
+      [0, '10'],
+      [1, '30'],
+      [7, '3'],
+    ]);
+    expect(committedBehind({ '0': '30', '1': '30' }, committed)).toEqual({ '0': '10' });
+    expect(committedBehind({ '0': '10', '1': '30' }, committed)).toBeUndefined();
+    // Retention raised a saved offset past what the group holds: the group stays there until a commit.
+    expect(committedBehind({ '0': '15', '1': '30' }, committed)).toEqual({ '0': '10' });
   });
 });

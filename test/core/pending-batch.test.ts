@@ -13,10 +13,12 @@ import {
   hasRecordedEnd,
   newPendingWindow,
   PartMismatch,
+  PartRefused,
   partsOf,
   resumeOffset,
   withEnd,
   withPart,
+  withRetentionGap,
 } from '../../src/core/pending-batch.js';
 import type { FinishedPart, PendingBatch, PendingWindow } from '../../src/core/pipeline-state.js';
 import { newPipelineState } from '../../src/core/pipeline-state.js';
@@ -55,7 +57,8 @@ function recorded(shares: Shares, ...parts: FinishedPart[]): Shares {
   const next = new Map(shares);
   for (const p of parts) {
     const share = withPart(shareOf(next, p.partition), p);
-    if (share instanceof PartMismatch) throw new Error(`unexpected mismatch on ${p.key}`);
+    if (share instanceof PartMismatch || share instanceof PartRefused)
+      throw new Error(`unexpected refusal of ${p.key}`);
     next.set(p.partition, share);
   }
   return next;
@@ -94,6 +97,19 @@ describe('withPart', () => {
     expect((otherBytes as PartMismatch).offered.sha256).toBe('b0-0');
     expect(withPart(once, part(0, 0, 100, 149))).toBeInstanceOf(PartMismatch);
     expect(withPart(once, { ...part(0, 0, 100, 150), errorsSha256: 'e' })).toBeInstanceOf(PartMismatch);
+  });
+
+  it('answers a PartRefused for a part reaching past the recorded end, and records one up to it', () => {
+    const share = shareOf(ended(recorded(fresh(), part(0, 0, 100, 150)), { 0: 180 }), 0);
+    // A writer that read late records past the end another recorded cut its part further.
+    const pastEnd = withPart(share, part(0, 1, 150, 200));
+    expect(pastEnd).toBeInstanceOf(PartRefused);
+    expect((pastEnd as PartRefused).reason).toBe(
+      "part 1 of partition 0 (offsets 150 to 200) reaches past the partition's recorded end 180",
+    );
+    const last = withPart(share, part(0, 1, 150, 180));
+    expect(last).not.toBeInstanceOf(PartRefused);
+    expect((last as PartitionShare).parts.map((p) => p.nextOffset)).toEqual(['150', '180']);
   });
 
   it('moves where the partition resumes to the end of its furthest part', () => {
@@ -138,6 +154,61 @@ describe('withEnd', () => {
   });
 });
 
+/** `shares` with retention having deleted `partition` up to `low` (a plan recording the gap). */
+function retained(shares: Shares, partition: number, low: number): Shares {
+  const answer = withRetentionGap(
+    shareOf(shares, partition),
+    WINDOW_RECORD.startOffsets[partition],
+    String(low),
+  );
+  if (!answer) throw new Error(`no gap below ${low} on ${partition}`);
+  return new Map(shares).set(partition, answer.share);
+}
+
+describe('withRetentionGap', () => {
+  it('skips from where reading would resume to the first stored offset, keeping the parts landed', () => {
+    const shares = retained(recorded(fresh(), part(0, 0, 100, 150)), 0, 180);
+    expect(shareOf(shares, 0).retentionGaps).toEqual([{ from: '150', to: '180' }]);
+    const pending = batch(shares);
+    expect(resumeOffset(pending, pending.startOffsets, 0)).toBe('180');
+    expect(partsOf(pending, 0).map((p) => p.key)).toEqual(['t/p0-0.ndjson']);
+  });
+
+  it('stops a gap at the recorded end, and records none where nothing is left to read or nothing is lost', () => {
+    const ending = ended(recorded(fresh(), part(0, 0, 100, 150)), { 0: 170 });
+    expect(shareOf(retained(ending, 0, 200), 0).retentionGaps).toEqual([{ from: '150', to: '170' }]);
+    const read = ended(recorded(fresh(), part(0, 0, 100, 150)), { 0: 150 });
+    expect(withRetentionGap(shareOf(read, 0), '100', '200')).toBeUndefined();
+    expect(
+      withRetentionGap(shareOf(recorded(fresh(), part(0, 0, 100, 150)), 0), '100', '150'),
+    ).toBeUndefined();
+    // A quiet partition whose start retention passed: the gap starts at its start.
+    expect(withRetentionGap(emptyShare(1), '0', '7')?.gap).toEqual({ from: '0', to: '7' });
+  });
+
+  it('refuses a part over a gap: its writer read the deleted records before they went', () => {
+    const share = shareOf(retained(recorded(fresh(), part(0, 0, 100, 150)), 0, 180), 0);
+    const stale = withPart(share, part(0, 1, 150, 190));
+    expect(stale).toBeInstanceOf(PartRefused);
+    expect((stale as PartRefused).reason).toContain('covers offsets 150 to 180, which retention deleted');
+    expect(withPart(share, part(0, 1, 180, 230))).not.toBeInstanceOf(PartRefused);
+  });
+
+  it('lets the window close with its parts on both sides of gaps', () => {
+    let shares = retained(recorded(fresh(), part(0, 0, 100, 150)), 0, 180);
+    shares = retained(recorded(shares, part(0, 1, 180, 200)), 0, 260);
+    shares = ended(recorded(shares, part(0, 2, 260, 300)), { 0: 300 });
+    shares = ended(retained(shares, 1, 7), { 1: 9 });
+    expect(closingProblems(batch(shares), [0, 1])).toEqual([]);
+    // Without the gaps the parts would not follow one another.
+    const noGaps = new Map([...shares].map(([p, share]) => [p, { ...share, retentionGaps: [] }]));
+    expect(closingProblems(batch(noGaps), [0])).toEqual([
+      'partition 0: part 1 starts at 180, not at 150',
+      'partition 0: part 2 starts at 260, not at 200',
+    ]);
+  });
+});
+
 describe('closingProblems', () => {
   it('has none when every partition has an end and contiguous parts from its start to it', () => {
     const pending = ended(recorded(fresh(), part(0, 0, 100, 150), part(0, 1, 150, 200), part(1, 0, 0, 9)), {
@@ -164,8 +235,10 @@ describe('closingProblems', () => {
   });
 
   it('names parts that reach past the recorded end', () => {
-    // The end recorded first, then a part past it: withEnd alone would have refused the other order.
-    const pending = recorded(ended(fresh(), { 0: 140 }), part(0, 0, 100, 150));
+    // The end recorded first, then a part past it: withEnd refuses the other order and withPart this
+    // one, so only a share stored before withPart refused it (or edited by hand) holds it.
+    const share = shareOf(ended(fresh(), { 0: 140 }), 0);
+    const pending: Shares = new Map([[0, { ...share, parts: [part(0, 0, 100, 150)] }]]);
     expect(closingProblems(batch(pending), [0])).toEqual([
       'partition 0: parts reach 150, past the recorded end 140',
     ]);

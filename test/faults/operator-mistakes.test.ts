@@ -4,7 +4,12 @@
 import { DeleteItemCommand } from '@aws-sdk/client-dynamodb';
 import { describe, expect, it } from 'vitest';
 import { DynamoDbStateStore } from '../../src/adapters/dynamodb-state-store.js';
-import { GroupOffsetsMovedError, OrphanedOutputError, OutputChangedError } from '../../src/errors.js';
+import {
+  GroupHasMembersError,
+  GroupOffsetsMovedError,
+  OrphanedOutputError,
+  OutputChangedError,
+} from '../../src/errors.js';
 import {
   createTopic,
   dynamodb,
@@ -18,6 +23,7 @@ import {
   uniqueName,
 } from '../support/bed.js';
 import { dyingAdapters } from '../support/dying-adapters.js';
+import { expectExactlyOnce, windowClock } from '../support/shard-bed.js';
 import { storedPending } from '../support/stored-pending.js';
 
 const MINUTE = 60_000;
@@ -224,4 +230,76 @@ describe('operator mistakes', () => {
     expect(landed.records).toHaveLength(60);
     expect(new Set(landed.records).size).toBe(60);
   });
+
+  it('accepts the committed offsets two lost commits in a row leave behind, and commits once it can', async () => {
+    const topic = await createTopic(2);
+    const { bucket, table, config, pipelineId, groupId } = await newPipeline(topic);
+    const start = Math.floor(windowClock(MINUTE)() / MINUTE) * MINUTE;
+    /** Run `k` comes one window after run `k - 1`, one second into its window. */
+    const clockOf = (k: number) => windowClock(MINUTE, start + k * MINUTE);
+    /** Ten records in the window that ended just before run `k`'s clock. */
+    const windowBefore = (k: number) =>
+      produce(
+        topic,
+        Array.from({ length: 10 }, (_, i) => ({
+          partition: i % 2,
+          timestamp: start + (k - 1) * MINUTE + i * 1000,
+          value: `${k}:${i}`,
+        })),
+      );
+    const stored = new DynamoDbStateStore(dynamodb, table);
+    const admin = testKafka().admin();
+    const member = testKafka().consumer({ groupId, sessionTimeout: 10_000 });
+    await admin.connect();
+    try {
+      await windowBefore(0);
+      await runOnce(config, { now: clockOf(0) });
+      const committedAtFirst = await committedOf(admin, groupId, topic);
+      expect(committedAtFirst).toEqual((await stored.load(pipelineId))?.state.offsets);
+
+      // A consumer joins the pipeline's group (another application using its group id): the broker refuses
+      // the puller's commits. Two runs in a row close a window each, and lose its commit.
+      const joined = new Promise<void>((resolve) => member.on(member.events.GROUP_JOIN, () => resolve()));
+      await member.connect();
+      await member.subscribe({ topics: [topic] });
+      await member.run({ autoCommit: false, eachMessage: async () => {} });
+      await joined;
+      for (const k of [1, 2]) {
+        await windowBefore(k);
+        await expect(runOnce(config, { now: clockOf(k) })).rejects.toBeInstanceOf(GroupHasMembersError);
+      }
+      expect(await committedOf(admin, groupId, topic)).toEqual(committedAtFirst);
+      // The second run's plan recorded where the group stayed.
+      expect((await stored.load(pipelineId))?.state.committedBehind).toEqual(committedAtFirst);
+      await member.disconnect();
+
+      // The group holds what the pipeline saved two windows ago: not an operator's move.
+      await windowBefore(3);
+      const third = await runOnce(config, { now: clockOf(3) });
+
+      expect(third.outcome).toBe('caught-up');
+      expect(third.recordsWritten).toBe(10);
+      await expectExactlyOnce(bucket, topic);
+      const saved = (await stored.load(pipelineId))?.state;
+      expect(await committedOf(admin, groupId, topic)).toEqual(saved?.offsets);
+      expect(saved?.offsets).toEqual({ '0': '20', '1': '20' });
+    } finally {
+      await member.disconnect().catch(() => {});
+      await admin.disconnect();
+    }
+  });
 });
+
+/** The group's committed offsets of `topic`, by partition. */
+async function committedOf(
+  admin: ReturnType<ReturnType<typeof testKafka>['admin']>,
+  groupId: string,
+  topic: string,
+): Promise<Record<string, string>> {
+  const [committed] = await admin.fetchOffsets({ groupId, topics: [topic] });
+  return Object.fromEntries(
+    (committed?.partitions ?? [])
+      .filter((p) => p.offset !== '-1')
+      .map((p) => [String(p.partition), p.offset]),
+  );
+}

@@ -171,9 +171,9 @@ export function dyingAdapters(
         const upload = sink.openObject(key, contentType);
         return {
           write: async (chunk) => guard(() => upload.write(chunk))(),
-          complete: async (written) => {
+          complete: async (written, options) => {
             if (step.kind === 'part-completing') count(true);
-            await guard(() => upload.complete(written))();
+            await guard(() => upload.complete(written, options))();
             if (step.kind === 'last-part-completed') count(endRecorded);
           },
           // A dead process aborts nothing; what it left is aborted by the bucket's lifecycle rule.
