@@ -1,15 +1,35 @@
-// The puller's error classes: one base, each subclass carrying the context that explains it.
+// The puller's error classes: one base, each subclass carrying the context that explains it and
+// declaring what the failure asks for (its FailureKind). failureKindOf classifies every failure, the
+// puller's own and those of the AWS SDK and kafkajs: the one place that decides where a retry can help.
 import { isServerError, isThrottlingError, isTransientError } from '@smithy/core/retry';
 
-/** Base class of every error the puller raises on purpose. `retriable` says whether a later run can succeed. */
-export class PullerError extends Error {
-  /** Whether running again, unchanged, may succeed (a busy broker) or cannot (a bad setting). */
-  readonly retriable: boolean;
+/** What a failure asks for: a retry, the next run, or a person. */
+export const FailureKind = {
+  /**
+   * Throttling, a 5xx, a reset connection, a timeout, a broker gone, a lost write race: the same step,
+   * retried, can succeed (the state machine retries a step on these), and so can the next run.
+   */
+  TRANSIENT: 'transient',
+  /**
+   * This attempt cannot succeed, retried or not, but the next run, which plans afresh, goes on by itself:
+   * another attempt owns the window, or the offsets being read left the partition's log. Nobody acts.
+   */
+  NEXT_RUN: 'next-run',
+  /** A bad setting, a malformed state item, an operator mistake, a bug: every run fails until a person acts. */
+  PERMANENT: 'permanent',
+} as const;
+/** What a failure asks for: a retry, the next run, or a person. */
+export type FailureKind = (typeof FailureKind)[keyof typeof FailureKind];
 
-  constructor(message: string, options: { cause?: unknown; retriable?: boolean } = {}) {
+/** Base class of every error the puller raises on purpose. Permanent unless a subclass says otherwise. */
+export class PullerError extends Error {
+  /** What the failure asks for (see FailureKind). */
+  readonly kind: FailureKind;
+
+  constructor(message: string, options: { cause?: unknown; kind?: FailureKind } = {}) {
     super(message, options.cause === undefined ? undefined : { cause: options.cause });
     this.name = 'PullerError';
-    this.retriable = options.retriable ?? false;
+    this.kind = options.kind ?? FailureKind.PERMANENT;
   }
 }
 
@@ -56,7 +76,7 @@ export class StateConflictError extends PullerError {
   ) {
     super(
       `the state of pipeline '${pipelineId}' changed under this run (expected version ${expectedVersion ?? 'none'})`,
-      { ...options, retriable: true },
+      { ...options, kind: FailureKind.TRANSIENT },
     );
     this.name = 'StateConflictError';
     this.pipelineId = pipelineId;
@@ -92,8 +112,8 @@ export class StateTooLargeError extends PullerError {
 
 /** A source, sink or store could not be reached or answered with an error. */
 export class ConnectionError extends PullerError {
-  constructor(message: string, options: { cause?: unknown; retriable?: boolean } = {}) {
-    super(message, { retriable: true, ...options });
+  constructor(message: string, options: { cause?: unknown } = {}) {
+    super(message, { ...options, kind: FailureKind.TRANSIENT });
     this.name = 'ConnectionError';
   }
 }
@@ -191,7 +211,7 @@ export class AttemptSupersededError extends PullerError {
 
   constructor(pipelineId: string, attemptId: string, reason: string) {
     super(`attempt ${attemptId} of pipeline '${pipelineId}' no longer owns its window: ${reason}`, {
-      retriable: true,
+      kind: FailureKind.NEXT_RUN,
     });
     this.name = 'AttemptSupersededError';
     this.pipelineId = pipelineId;
@@ -214,7 +234,7 @@ export class OffsetOutOfRangeError extends PullerError {
       `offset ${offset} of partition ${partition} of topic '${topic}' is out of range: the broker no longer ` +
         '(or does not yet) hold it, for example after retention removed it; the next run starts from what ' +
         'the partition still holds',
-      { ...options, retriable: true },
+      { ...options, kind: FailureKind.NEXT_RUN },
     );
     this.name = 'OffsetOutOfRangeError';
     this.topic = topic;
@@ -258,26 +278,20 @@ export class GroupHasMembersError extends PullerError {
   }
 }
 
-/** Whether a failed run may succeed when run again unchanged. */
-export const FailureKind = {
-  /** Throttling, a 5xx, a reset connection, a timeout, a lost race: the next run can succeed. */
-  TRANSIENT: 'transient',
-  /** A bad setting, a malformed state item, an operator mistake, a bug: running again fails again. */
-  PERMANENT: 'permanent',
-} as const;
-/** Whether a failed run may succeed when run again unchanged. */
-export type FailureKind = (typeof FailureKind)[keyof typeof FailureKind];
-
-/** Classifies why a run failed: the puller's own errors say so; AWS SDK and kafkajs errors by their kind. */
+/**
+ * What `error` asks for: the puller's own errors say so; an AWS SDK error is transient when the SDK's
+ * standard classification retries it (throttling, a 5xx, a reset or timed-out connection); a kafkajs error
+ * when kafkajs marks it retriable (a broker gone, a leader moving, a timeout) or gave up retrying one.
+ * Anything else (a 4xx such as access denied, a bug) is permanent.
+ */
 export function failureKindOf(error: unknown): FailureKind {
-  if (error instanceof PullerError) return error.retriable ? FailureKind.TRANSIENT : FailureKind.PERMANENT;
+  if (error instanceof PullerError) return error.kind;
   if (typeof error !== 'object' || error === null) return FailureKind.PERMANENT;
   const sdkError = error as Parameters<typeof isTransientError>[0];
   if (isThrottlingError(sdkError) || isTransientError(sdkError) || isServerError(sdkError))
     return FailureKind.TRANSIENT;
-  // kafkajs marks what a retry can cure (a broker gone, a rebalance, a timeout).
   if ((error as { retriable?: unknown }).retriable === true) return FailureKind.TRANSIENT;
-  if (/^KafkaJS(Connection|RequestTimeout|NumberOfRetriesExceeded)/.test((error as Error).name ?? ''))
-    return FailureKind.TRANSIENT;
+  // kafkajs's retrier, out of retries on a retriable error, throws this one marked not retriable.
+  if ((error as Error).name === 'KafkaJSNumberOfRetriesExceeded') return FailureKind.TRANSIENT;
   return FailureKind.PERMANENT;
 }

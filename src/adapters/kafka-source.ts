@@ -8,6 +8,8 @@ import type { Admin, IHeaders, Kafka, KafkaMessage } from 'kafkajs';
 import type { FetchSettings } from '../config.js';
 import {
   ConnectionError,
+  FailureKind,
+  failureKindOf,
   GroupHasMembersError,
   OffsetOutOfRangeError,
   PullerError,
@@ -54,12 +56,6 @@ const STALE_METADATA_NAMES = new Set([
   'KafkaJSMetadataNotLoaded',
   'KafkaJSTopicMetadataNotLoaded',
 ]);
-/** The group's coordinator moved, is not there yet, or is loading the group: ask for it again. */
-const COORDINATOR_MOVED_TYPES = new Set([
-  'GROUP_COORDINATOR_NOT_AVAILABLE',
-  'NOT_COORDINATOR_FOR_GROUP',
-  'GROUP_LOAD_IN_PROGRESS',
-]);
 /** The coordinator's answers to a non-member's commit while the group has members. */
 const GROUP_HAS_MEMBERS_TYPES = new Set([
   'UNKNOWN_MEMBER_ID',
@@ -98,13 +94,6 @@ function outOfRangePartition(error: unknown): number | undefined {
     if (e.name === 'KafkaJSOffsetOutOfRange' && typeof e.partition === 'number') return e.partition;
   }
   return undefined;
-}
-
-function isConnectionLoss(error: unknown): boolean {
-  for (const e of chainOf(error)) {
-    if (typeof e.name === 'string' && /^KafkaJS(Connection|RequestTimeout)/.test(e.name)) return true;
-  }
-  return false;
 }
 
 /** ` (broker host:port)` when kafkajs says which broker failed (on the error or one of its causes). */
@@ -618,9 +607,9 @@ export class KafkaSource implements RecordSource {
             bail(new GroupHasMembersError(this.groupId, { cause: error }));
             return;
           }
-          // Each attempt asks for the coordinator again: it may have moved.
-          if ((type !== undefined && COORDINATOR_MOVED_TYPES.has(type)) || isConnectionLoss(error))
-            throw error;
+          // A coordinator that moved, is not there yet or is loading the group, a lost connection, a
+          // timeout: retried, each attempt asking for the coordinator again.
+          if (failureKindOf(error) === FailureKind.TRANSIENT) throw error;
           bail(error as Error);
         }
       });
