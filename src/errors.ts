@@ -2,6 +2,7 @@
 // declaring what the failure asks for (its FailureKind). failureKindOf classifies every failure, the
 // puller's own and those of the AWS SDK and kafkajs: the one place that decides where a retry can help.
 import { isServerError, isThrottlingError, isTransientError } from '@smithy/core/retry';
+import type { TopicChange } from './core/topic-identity.js';
 
 /** What a failure asks for: a retry, the next run, or a person. */
 export const FailureKind = {
@@ -197,6 +198,46 @@ export class GroupOffsetsMovedError extends PullerError {
     this.name = 'GroupOffsetsMovedError';
     this.pipelineId = pipelineId;
     this.moved = moved;
+  }
+}
+
+/**
+ * The topic is not the one the pipeline's saved offsets were read from: the brokers belong to another
+ * cluster, the topic was deleted and created again, or a saved offset is past its partition's end (a
+ * truncated log). Reading on would skip every record below the saved offsets, silently. Raised before
+ * anything is written; only a person can tell which records the pipeline should land.
+ */
+export class TopicChangedError extends PullerError {
+  readonly pipelineId: string;
+  readonly topic: string;
+  /** What differs: the cluster's id, the topic's id, or saved offsets past the partitions' ends. */
+  readonly change: TopicChange;
+
+  constructor(pipelineId: string, topic: string, change: TopicChange) {
+    const culprit =
+      change.kind === 'cluster'
+        ? `topic '${topic}' is not the topic pipeline '${pipelineId}' saved its offsets on: they were saved on ` +
+          `cluster ${change.saved}, and the brokers belong to cluster ${change.current}. If KAFKA_BROKERS ` +
+          'names the wrong cluster, put it back.'
+        : change.kind === 'topic-id'
+          ? `topic '${topic}' is not the topic pipeline '${pipelineId}' saved its offsets on: its id was ` +
+            `${change.saved}, it is now ${change.current} (it was deleted and created again).`
+          : `the saved offsets of pipeline '${pipelineId}' are past the end of topic '${topic}' (${change.partitions
+              .map(
+                (p) =>
+                  `partition ${p.partition}: saved ${p.saved}, ${p.end === undefined ? 'gone' : `end ${p.end}`}`,
+              )
+              .join('; ')}): the topic was deleted and created again, or its log was truncated (an unclean ` +
+            'leader election); reading on would skip the records below the saved offsets.';
+    super(
+      `${culprit} Nothing was written. To land the topic as it is now, start a new pipeline: a new ` +
+        'KAFKA_GROUP_ID and a new OUTPUT_PREFIX (START_POSITION says where it begins); the windows landed ' +
+        'so far stay as they are',
+    );
+    this.name = 'TopicChangedError';
+    this.pipelineId = pipelineId;
+    this.topic = topic;
+    this.change = change;
   }
 }
 

@@ -3,6 +3,7 @@
 // file-state-store). The engine sees only these interfaces.
 import type { PartitionShare } from './core/partition-share.js';
 import type { PipelineState } from './core/pipeline-state.js';
+import type { TopicIdentity } from './core/topic-identity.js';
 
 /** One Kafka record as the engine sees it. */
 export interface SourceRecord {
@@ -36,6 +37,8 @@ export interface PartitionBounds {
 export interface RecordSource {
   /** The topic's partitions with their current bounds. Fails when the topic does not exist. */
   partitionBounds(): Promise<PartitionBounds[]>;
+  /** The ids of the topic and of its cluster, each absent where the brokers do not say. */
+  topicIdentity(): Promise<TopicIdentity>;
   /** Per partition, the first offset whose timestamp is at or after `timestampMs` (the high watermark when none). */
   offsetsForTime(timestampMs: number): Promise<Map<number, string>>;
   /** Starts fetching every partition from the given next offsets (one entry per partition). */

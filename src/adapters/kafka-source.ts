@@ -6,6 +6,7 @@
 // feeds a byte-bounded queue that poll() drains; no fetch starts while the queue is full.
 import type { Admin, IHeaders, Kafka, KafkaMessage } from 'kafkajs';
 import type { FetchSettings } from '../config.js';
+import type { TopicIdentity } from '../core/topic-identity.js';
 import {
   ConnectionError,
   FailureKind,
@@ -21,6 +22,7 @@ import {
   createCluster,
   decodeBatch,
   type FetchResponse,
+  fetchTopicIds,
   findBroker,
   findGroupCoordinator,
   type InternalCluster,
@@ -253,6 +255,22 @@ export class KafkaSource implements RecordSource {
       }
       throw new ConnectionError(
         `cannot read the offsets of topic '${this.topic}'${atBroker(error)}: ${messageOf(error)}`,
+        { cause: error },
+      );
+    }
+  }
+
+  async topicIdentity(): Promise<TopicIdentity> {
+    const cluster = await this.connectedCluster();
+    try {
+      const { clusterId, topicId } = await fetchTopicIds(cluster, this.topic);
+      return { ...(clusterId ? { clusterId } : {}), ...(topicId ? { topicId } : {}) };
+    } catch (error) {
+      if (kafkaTypeOf(error) === 'UNKNOWN_TOPIC_OR_PARTITION') {
+        throw new TopicNotFoundError(this.topic, { cause: error });
+      }
+      throw new ConnectionError(
+        `cannot read the metadata of topic '${this.topic}'${atBroker(error)}: ${messageOf(error)}`,
         { cause: error },
       );
     }

@@ -16,9 +16,10 @@ import {
 } from '../core/pending-batch.js';
 import { newPipelineState, type PipelineState } from '../core/pipeline-state.js';
 import { assignPartitions } from '../core/shard-assignment.js';
+import { recordedIdentity, topicChangeOf } from '../core/topic-identity.js';
 import { OutputFormat } from '../core/value-format.js';
 import { floorToInterval } from '../core/window-rule.js';
-import { ConfigError, GroupOffsetsMovedError, StateConflictError } from '../errors.js';
+import { ConfigError, GroupOffsetsMovedError, StateConflictError, TopicChangedError } from '../errors.js';
 import type { PartitionBounds, SourceBatch } from '../ports.js';
 import { AttemptStore } from './attempt-store.js';
 import { refuseChangedOutput, refuseOrphanedOutput } from './output-guard.js';
@@ -49,13 +50,17 @@ export async function planWindow(ctx: StepContext, shards: number): Promise<Plan
 
   // Reach the broker before writing anything: a missing topic or an unreachable broker leaves state untouched.
   const bounds = await source.partitionBounds();
+  const topic = await source.topicIdentity();
   if (loaded === undefined) await refuseOrphanedOutput(ctx.sink, config, store.pipelineId);
   else {
     refuseChangedOutput(state, config, store.pipelineId);
+    const changed = topicChangeOf(state, topic, bounds);
+    if (changed) throw new TopicChangedError(store.pipelineId, config.topic, changed);
     const moved = movedOffsets(state, await source.committedOffsets());
     if (moved.length > 0) throw new GroupOffsetsMovedError(store.pipelineId, moved);
   }
-  const leased = await takeLease(ctx, store, state, bounds, loaded === undefined);
+  const identified = { ...state, topicIdentity: recordedIdentity(state.topicIdentity, topic) };
+  const leased = await takeLease(ctx, store, identified, bounds, loaded === undefined);
   if (leased.holder !== undefined)
     return { kind: 'stop', outcome: RunOutcome.LEASE_HELD, leaseHolder: leased.holder };
   const { retentionGapRecords } = leased;

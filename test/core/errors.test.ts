@@ -26,6 +26,7 @@ import {
   StateConflictError,
   StateCorruptError,
   StateTooLargeError,
+  TopicChangedError,
   TopicNotFoundError,
   WindowIntegrityError,
 } from '../../src/errors.js';
@@ -47,6 +48,7 @@ const OWN_ERRORS: ReadonlyArray<readonly [PullerError, FailureKind]> = [
   [new OrphanedOutputError('p', 's3://b/_manifest.json'), PERMANENT],
   [new OutputChangedError('p', "prefix 'a'", "prefix 'b'"), PERMANENT],
   [new GroupOffsetsMovedError('p', [{ partition: 0, saved: '5', committed: '0' }]), PERMANENT],
+  [new TopicChangedError('p', 'orders', { kind: 'topic-id', saved: 'a', current: 'b' }), PERMANENT],
   [new AttemptSupersededError('p', 'a', 'another attempt holds the lease'), NEXT_RUN],
   [new OffsetOutOfRangeError('orders', 0, '2'), NEXT_RUN],
   [new WindowIntegrityError('p', ['partition 0: parts do not follow one another']), PERMANENT],
