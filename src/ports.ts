@@ -26,11 +26,21 @@ export interface SourceBatch {
   readonly nextOffset: string;
 }
 
-/** A partition's offsets bounds: `low` is the first offset still stored, `high` the next one to be written. */
+/** A partition's offset bounds. */
 export interface PartitionBounds {
   readonly partition: number;
+  /** The first offset still stored. */
   readonly low: string;
+  /**
+   * How far the partition can be read: its last stable offset, which stops at the first record of a
+   * transaction still open (the high watermark when none is).
+   */
   readonly high: string;
+  /**
+   * The next offset to be written (the high watermark): above `high` while a transaction is open, its
+   * records and those after them waiting in the log. Taken as `high` when absent.
+   */
+  readonly highWatermark?: string;
 }
 
 /** Reads records of one topic's partitions from given offsets, and keeps its consumer group's committed offsets. */

@@ -27,6 +27,7 @@ import {
   findGroupCoordinator,
   type InternalCluster,
   IsolationLevel,
+  listHighWatermarks,
 } from './kafkajs-internals.js';
 
 /** How the source fetches. */
@@ -241,11 +242,10 @@ export class KafkaSource implements RecordSource {
 
   async partitionBounds(): Promise<PartitionBounds[]> {
     const admin = await this.connectedAdmin();
+    let offsets: Awaited<ReturnType<Admin['fetchTopicOffsets']>>;
     try {
-      const offsets = await admin.fetchTopicOffsets(this.topic);
-      return offsets
-        .map((o) => ({ partition: o.partition, low: o.low, high: o.high }))
-        .sort((a, b) => a.partition - b.partition);
+      // kafkajs's admin lists offsets read_committed: `high` is the last stable offset.
+      offsets = await admin.fetchTopicOffsets(this.topic);
     } catch (error) {
       if (
         kafkaTypeOf(error) === 'UNKNOWN_TOPIC_OR_PARTITION' ||
@@ -255,6 +255,37 @@ export class KafkaSource implements RecordSource {
       }
       throw new ConnectionError(
         `cannot read the offsets of topic '${this.topic}'${atBroker(error)}: ${messageOf(error)}`,
+        { cause: error },
+      );
+    }
+    // Asked after the stable offsets: records produced in between can make a transaction look open for
+    // one poll (a short wait), but a transaction open before is never missed.
+    const highWatermarks = await this.highWatermarks(offsets.map((o) => o.partition));
+    return offsets
+      .map((o) => ({
+        partition: o.partition,
+        low: o.low,
+        high: o.high,
+        highWatermark: highWatermarks.get(o.partition) ?? o.high,
+      }))
+      .sort((a, b) => a.partition - b.partition);
+  }
+
+  /** The partitions' high watermarks, with kafkajs's retrier; a leader that moved is looked up again. */
+  private async highWatermarks(partitions: number[]): Promise<Map<number, string>> {
+    const cluster = await this.connectedCluster();
+    try {
+      return await cluster.retrier(async () => {
+        try {
+          return await listHighWatermarks(cluster, this.topic, partitions);
+        } catch (error) {
+          if (isStaleMetadata(error)) await cluster.refreshMetadata().catch(() => {});
+          throw error;
+        }
+      });
+    } catch (error) {
+      throw new ConnectionError(
+        `cannot read the high watermarks of topic '${this.topic}'${atBroker(error)}: ${messageOf(error)}`,
         { cause: error },
       );
     }

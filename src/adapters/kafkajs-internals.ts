@@ -4,7 +4,8 @@
 //   - the Cluster the client builds for its consumers, through the client's private factory. It is built
 //     from the client's own settings (brokers, TLS, SASL including the MSK IAM token provider, timeouts,
 //     retry), so the source connects and authenticates exactly as a kafkajs consumer would;
-//   - the Broker's `fetch` and `offsetCommit` requests;
+//   - the Broker's `fetch`, `offsetCommit` and `listOffsets` requests (kafkajs's admin lists offsets
+//     read_committed only: the last stable offsets, never the high watermarks);
 //   - kafkajs's protocol Encoder and Decoder, to send the one request kafkajs has no version of: Metadata
 //     version 11, whose answer carries the topic's id (kafkajs speaks Metadata up to version 6);
 //   - the consumer's Batch class, which decodes a partition's fetch as the consumer does: it drops records
@@ -24,8 +25,11 @@ import { PullerError } from '../errors.js';
 /** The kafkajs version whose internals this file was written against (package.json pins it). */
 export const KAFKAJS_VERSION = '2.2.4';
 
-/** Kafka's isolation levels: read_committed (kafkajs's consumer default) hides aborted transactions. */
-export const IsolationLevel = { READ_COMMITTED: 1 } as const;
+/**
+ * Kafka's isolation levels: read_committed (kafkajs's consumer default) hides aborted transactions and
+ * reads to the last stable offset; read_uncommitted reads to the high watermark.
+ */
+export const IsolationLevel = { READ_UNCOMMITTED: 0, READ_COMMITTED: 1 } as const;
 
 /** One partition of a fetch response, as kafkajs decodes it. */
 export interface FetchedPartition {
@@ -59,6 +63,12 @@ export interface InternalBroker {
     memberId: string;
     topics: Array<{ topic: string; partitions: Array<{ partition: number; offset: string }> }>;
   }): Promise<unknown>;
+  listOffsets(request: {
+    isolationLevel: number;
+    topics: Array<{ topic: string; partitions: Array<{ partition: number; timestamp: number }> }>;
+  }): Promise<{
+    responses: ReadonlyArray<{ readonly partitions: ReadonlyArray<{ partition: number; offset: string }> }>;
+  }>;
   /** The versions of each API (by key) the broker speaks, as its ApiVersions answer gave them. */
   readonly versions?: Readonly<Record<number, { readonly minVersion: number; readonly maxVersion: number }>>;
   /** Sends a request kafkajs builds no method for, on the broker's connections (authenticated as needed). */
@@ -130,7 +140,7 @@ const CLUSTER_METHODS = [
   'findControllerBroker',
   'retrier',
 ] as const;
-const BROKER_METHODS = ['fetch', 'offsetCommit'] as const;
+const BROKER_METHODS = ['fetch', 'offsetCommit', 'listOffsets'] as const;
 
 function missingInternals(what: string): PullerError {
   return new PullerError(
@@ -195,6 +205,33 @@ export function brokerAddress(cluster: InternalCluster, nodeId: string): string 
 /** Decodes one partition of a fetch from `fetchedOffset` as kafkajs's consumer does. */
 export function decodeBatch(topic: string, fetchedOffset: string, partition: FetchedPartition): DecodedBatch {
   return new Batch(topic, fetchedOffset, partition);
+}
+
+/** ListOffsets's timestamp that asks for the end of the log. */
+const LATEST_OFFSET = -1;
+
+/**
+ * The high watermarks of `partitions` (listed read_uncommitted: the end of the log, the records of
+ * transactions still open included), each from its leader. A partition the cluster's metadata has no
+ * leader for is left out.
+ */
+export async function listHighWatermarks(
+  cluster: InternalCluster,
+  topic: string,
+  partitions: number[],
+): Promise<Map<number, string>> {
+  const byLeader = cluster.findLeaderForPartitions(topic, partitions);
+  const answers = await Promise.all(
+    Object.entries(byLeader).map(async ([nodeId, led]) => {
+      const broker = await findBroker(cluster, nodeId);
+      const { responses } = await broker.listOffsets({
+        isolationLevel: IsolationLevel.READ_UNCOMMITTED,
+        topics: [{ topic, partitions: led.map((partition) => ({ partition, timestamp: LATEST_OFFSET })) }],
+      });
+      return responses.flatMap((r) => r.partitions.map((p) => [p.partition, p.offset] as const));
+    }),
+  );
+  return new Map(answers.flat());
 }
 
 /** What the Metadata request and its answer use of kafkajs's protocol Encoder. */
