@@ -106,16 +106,21 @@ describe('idle close after transactions', () => {
 
 describe('idle close while a transaction is open', () => {
   const MINUTE = 60_000;
-  const transactionalProducer = () =>
-    testKafka().producer({ transactionalId: uniqueName('tx'), idempotent: true, maxInFlightRequests: 1 });
 
-  it('waits, within the allowed lateness, for an open transaction with records in the window to finish', async () => {
+  /**
+   * A window that ended a second ago (on the returned clock), holding one record a second before its end
+   * and, half a second before it, the record of a transaction left open.
+   */
+  async function openTransactionInEndedWindow(allowedLatenessSeconds: number) {
     const topic = await createTopic(1);
-    // One second into a window: the window before it ended a second ago.
     const clock = windowClock(MINUTE);
     const windowEnd = Math.floor(clock() / MINUTE) * MINUTE;
     await produce(topic, [{ partition: 0, timestamp: windowEnd - 1_000, value: 'before' }]);
-    const producer = transactionalProducer();
+    const producer = testKafka().producer({
+      transactionalId: uniqueName('tx'),
+      idempotent: true,
+      maxInFlightRequests: 1,
+    });
     await producer.connect();
     const transaction = await producer.transaction();
     await transaction.send({
@@ -124,8 +129,14 @@ describe('idle close while a transaction is open', () => {
     });
     const { bucket, config } = await newPipeline(topic, {
       POLL_INTERVAL_SECONDS: '0.2',
-      ALLOWED_LATENESS_SECONDS: '30',
+      ALLOWED_LATENESS_SECONDS: String(allowedLatenessSeconds),
     });
+    return { clock, windowEnd, producer, transaction, bucket, config };
+  }
+
+  it('waits, within the allowed lateness, for an open transaction with records in the window to finish', async () => {
+    const { clock, windowEnd, producer, transaction, bucket, config } =
+      await openTransactionInEndedWindow(30);
     // The transaction commits once the run has polled the partition, read to its last stable offset, 10
     // times: 2 s of idle time, twice what the second between its newest record and the window's end needs.
     let polls = 0;
@@ -160,21 +171,7 @@ describe('idle close while a transaction is open', () => {
   });
 
   it('closes the window once the allowed lateness has passed while a transaction stays open; its records land later, late', async () => {
-    const topic = await createTopic(1);
-    const clock = windowClock(MINUTE);
-    const windowEnd = Math.floor(clock() / MINUTE) * MINUTE;
-    await produce(topic, [{ partition: 0, timestamp: windowEnd - 1_000, value: 'before' }]);
-    const producer = transactionalProducer();
-    await producer.connect();
-    const transaction = await producer.transaction();
-    await transaction.send({
-      topic,
-      messages: [{ partition: 0, value: 'in the transaction', timestamp: String(windowEnd - 500) }],
-    });
-    const { bucket, config } = await newPipeline(topic, {
-      POLL_INTERVAL_SECONDS: '0.2',
-      ALLOWED_LATENESS_SECONDS: '3',
-    });
+    const { clock, windowEnd, producer, transaction, bucket, config } = await openTransactionInEndedWindow(3);
     let first: Awaited<ReturnType<typeof runOnce>>;
     try {
       first = await runOnce(config, { now: clock, seconds: 15 });

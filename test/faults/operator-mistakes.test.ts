@@ -28,8 +28,11 @@ import { storedPending } from '../support/stored-pending.js';
 
 const MINUTE = 60_000;
 
-/** Deletes `topic` and creates it again, empty, with `partitions` partitions. */
-async function recreateTopic(topic: string, partitions: number): Promise<void> {
+/**
+ * Deletes `topic` and creates it again with 2 partitions, holding `records` new records stamped a few
+ * minutes ago, spread over both.
+ */
+async function recreateTopic(topic: string, records: number): Promise<void> {
   const admin = testKafka().admin();
   await admin.connect();
   try {
@@ -42,7 +45,16 @@ async function recreateTopic(topic: string, partitions: number): Promise<void> {
   } finally {
     await admin.disconnect();
   }
-  await createTopic(partitions, topic);
+  await createTopic(2, topic);
+  const base = Math.floor(Date.now() / MINUTE) * MINUTE - 3 * MINUTE;
+  await produce(
+    topic,
+    Array.from({ length: records }, (_, i) => ({
+      partition: i % 2,
+      timestamp: base + i * 1_000,
+      value: `new ${i}`,
+    })),
+  );
 }
 
 async function landedPipeline() {
@@ -234,17 +246,8 @@ describe('operator mistakes', () => {
     await runOnce(config, { seconds: 5 });
     const saved = await new DynamoDbStateStore(dynamodb, table).load(pipelineId);
     const before = await listKeys(bucket);
-    await recreateTopic(topic, 2);
     // More records than the old topic had: every saved offset is within the new log.
-    const base = Math.floor(Date.now() / MINUTE) * MINUTE - 3 * MINUTE;
-    await produce(
-      topic,
-      Array.from({ length: 80 }, (_, i) => ({
-        partition: i % 2,
-        timestamp: base + i * 1_000,
-        value: `new ${i}`,
-      })),
-    );
+    await recreateTopic(topic, 80);
 
     const refused = await runOnce(config, { seconds: 5 }).then(
       () => undefined,
@@ -284,16 +287,7 @@ describe('operator mistakes', () => {
     const { topicIdentity: _recorded, ...older } = loaded?.state ?? ({} as PipelineState);
     const version = await store.save(pipelineId, older, loaded?.version);
     const before = await listKeys(bucket);
-    await recreateTopic(topic, 2);
-    const base = Math.floor(Date.now() / MINUTE) * MINUTE - 3 * MINUTE;
-    await produce(
-      topic,
-      Array.from({ length: 10 }, (_, i) => ({
-        partition: i % 2,
-        timestamp: base + i * 1_000,
-        value: `new ${i}`,
-      })),
-    );
+    await recreateTopic(topic, 10);
 
     const refused = runOnce(config, { seconds: 5 });
 
