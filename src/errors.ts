@@ -1,15 +1,36 @@
-// The puller's error classes: one base, each subclass carrying the context that explains it.
+// The puller's error classes: one base, each subclass carrying the context that explains it and
+// declaring what the failure asks for (its FailureKind). failureKindOf classifies every failure, the
+// puller's own and those of the AWS SDK and kafkajs: the one place that decides where a retry can help.
 import { isServerError, isThrottlingError, isTransientError } from '@smithy/core/retry';
+import type { TopicChange } from './core/topic-identity.js';
 
-/** Base class of every error the puller raises on purpose. `retriable` says whether a later run can succeed. */
+/** What a failure asks for: a retry, the next run, or a person. */
+export const FailureKind = {
+  /**
+   * Throttling, a 5xx, a reset connection, a timeout, a broker gone, a lost write race: the same step,
+   * retried, can succeed (the state machine retries a step on these), and so can the next run.
+   */
+  TRANSIENT: 'transient',
+  /**
+   * This attempt cannot succeed, retried or not, but the next run, which plans afresh, goes on by itself:
+   * another attempt owns the window, or the offsets being read left the partition's log. Nobody acts.
+   */
+  NEXT_RUN: 'next-run',
+  /** A bad setting, a malformed state item, an operator mistake, a bug: every run fails until a person acts. */
+  PERMANENT: 'permanent',
+} as const;
+/** What a failure asks for: a retry, the next run, or a person. */
+export type FailureKind = (typeof FailureKind)[keyof typeof FailureKind];
+
+/** Base class of every error the puller raises on purpose. Permanent unless a subclass says otherwise. */
 export class PullerError extends Error {
-  /** Whether running again, unchanged, may succeed (a busy broker) or cannot (a bad setting). */
-  readonly retriable: boolean;
+  /** What the failure asks for (see FailureKind). */
+  readonly kind: FailureKind;
 
-  constructor(message: string, options: { cause?: unknown; retriable?: boolean } = {}) {
+  constructor(message: string, options: { cause?: unknown; kind?: FailureKind } = {}) {
     super(message, options.cause === undefined ? undefined : { cause: options.cause });
     this.name = 'PullerError';
-    this.retriable = options.retriable ?? false;
+    this.kind = options.kind ?? FailureKind.PERMANENT;
   }
 }
 
@@ -56,7 +77,7 @@ export class StateConflictError extends PullerError {
   ) {
     super(
       `the state of pipeline '${pipelineId}' changed under this run (expected version ${expectedVersion ?? 'none'})`,
-      { ...options, retriable: true },
+      { ...options, kind: FailureKind.TRANSIENT },
     );
     this.name = 'StateConflictError';
     this.pipelineId = pipelineId;
@@ -79,7 +100,7 @@ export class StateTooLargeError extends PullerError {
     const why =
       parts !== undefined
         ? `one partition's share of the window holds ${parts} parts: raise PART_SIZE_MB (fewer, larger parts) or shorten the batch interval`
-        : `the topic has ${partitions ?? 'too many'} partitions: the pipeline's item keeps an offset per partition three times; split the topic's partitions across pipelines (one consumer group each)`;
+        : `the topic has ${partitions ?? 'too many'} partitions: the pipeline's item keeps several offsets per partition; split the topic's partitions across pipelines (one consumer group each)`;
     super(
       `the state item '${key}' would be ${Math.ceil(bytes / 1024)} KB, over the store's limit of ${limitBytes / 1024} KB, and was not written: ${why}`,
     );
@@ -92,8 +113,8 @@ export class StateTooLargeError extends PullerError {
 
 /** A source, sink or store could not be reached or answered with an error. */
 export class ConnectionError extends PullerError {
-  constructor(message: string, options: { cause?: unknown; retriable?: boolean } = {}) {
-    super(message, { retriable: true, ...options });
+  constructor(message: string, options: { cause?: unknown } = {}) {
+    super(message, { ...options, kind: FailureKind.TRANSIENT });
     this.name = 'ConnectionError';
   }
 }
@@ -181,6 +202,46 @@ export class GroupOffsetsMovedError extends PullerError {
 }
 
 /**
+ * The topic is not the one the pipeline's saved offsets were read from: the brokers belong to another
+ * cluster, the topic was deleted and created again, or a saved offset is past its partition's end (a
+ * truncated log). Reading on would skip every record below the saved offsets, silently. Raised before
+ * anything is written; only a person can tell which records the pipeline should land.
+ */
+export class TopicChangedError extends PullerError {
+  readonly pipelineId: string;
+  readonly topic: string;
+  /** What differs: the cluster's id, the topic's id, or saved offsets past the partitions' ends. */
+  readonly change: TopicChange;
+
+  constructor(pipelineId: string, topic: string, change: TopicChange) {
+    const culprit =
+      change.kind === 'cluster'
+        ? `topic '${topic}' is not the topic pipeline '${pipelineId}' saved its offsets on: they were saved on ` +
+          `cluster ${change.saved}, and the brokers belong to cluster ${change.current}. If KAFKA_BROKERS ` +
+          'names the wrong cluster, put it back.'
+        : change.kind === 'topic-id'
+          ? `topic '${topic}' is not the topic pipeline '${pipelineId}' saved its offsets on: its id was ` +
+            `${change.saved}, it is now ${change.current} (it was deleted and created again).`
+          : `the saved offsets of pipeline '${pipelineId}' are past the end of topic '${topic}' (${change.partitions
+              .map(
+                (p) =>
+                  `partition ${p.partition}: saved ${p.saved}, ${p.end === undefined ? 'gone' : `end ${p.end}`}`,
+              )
+              .join('; ')}): the topic was deleted and created again, or its log was truncated (an unclean ` +
+            'leader election); reading on would skip the records below the saved offsets.';
+    super(
+      `${culprit} Nothing was written. To land the topic as it is now, start a new pipeline: a new ` +
+        'KAFKA_GROUP_ID and a new OUTPUT_PREFIX (START_POSITION says where it begins); the windows landed ' +
+        'so far stay as they are',
+    );
+    this.name = 'TopicChangedError';
+    this.pipelineId = pipelineId;
+    this.topic = topic;
+    this.change = change;
+  }
+}
+
+/**
  * A step of a window's attempt found that the attempt no longer owns the window: another attempt took
  * the lease, or another writer of the same shard recorded a different end. The step stops before it
  * records anything; the attempt that owns the window finishes it.
@@ -191,7 +252,7 @@ export class AttemptSupersededError extends PullerError {
 
   constructor(pipelineId: string, attemptId: string, reason: string) {
     super(`attempt ${attemptId} of pipeline '${pipelineId}' no longer owns its window: ${reason}`, {
-      retriable: true,
+      kind: FailureKind.NEXT_RUN,
     });
     this.name = 'AttemptSupersededError';
     this.pipelineId = pipelineId;
@@ -214,7 +275,7 @@ export class OffsetOutOfRangeError extends PullerError {
       `offset ${offset} of partition ${partition} of topic '${topic}' is out of range: the broker no longer ` +
         '(or does not yet) hold it, for example after retention removed it; the next run starts from what ' +
         'the partition still holds',
-      { ...options, retriable: true },
+      { ...options, kind: FailureKind.NEXT_RUN },
     );
     this.name = 'OffsetOutOfRangeError';
     this.topic = topic;
@@ -296,26 +357,20 @@ export class GroupHasMembersError extends PullerError {
   }
 }
 
-/** Whether a failed run may succeed when run again unchanged. */
-export const FailureKind = {
-  /** Throttling, a 5xx, a reset connection, a timeout, a lost race: the next run can succeed. */
-  TRANSIENT: 'transient',
-  /** A bad setting, a malformed state item, an operator mistake, a bug: running again fails again. */
-  PERMANENT: 'permanent',
-} as const;
-/** Whether a failed run may succeed when run again unchanged. */
-export type FailureKind = (typeof FailureKind)[keyof typeof FailureKind];
-
-/** Classifies why a run failed: the puller's own errors say so; AWS SDK and kafkajs errors by their kind. */
+/**
+ * What `error` asks for: the puller's own errors say so; an AWS SDK error is transient when the SDK's
+ * standard classification retries it (throttling, a 5xx, a reset or timed-out connection); a kafkajs error
+ * when kafkajs marks it retriable (a broker gone, a leader moving, a timeout) or gave up retrying one.
+ * Anything else (a 4xx such as access denied, a bug) is permanent.
+ */
 export function failureKindOf(error: unknown): FailureKind {
-  if (error instanceof PullerError) return error.retriable ? FailureKind.TRANSIENT : FailureKind.PERMANENT;
+  if (error instanceof PullerError) return error.kind;
   if (typeof error !== 'object' || error === null) return FailureKind.PERMANENT;
   const sdkError = error as Parameters<typeof isTransientError>[0];
   if (isThrottlingError(sdkError) || isTransientError(sdkError) || isServerError(sdkError))
     return FailureKind.TRANSIENT;
-  // kafkajs marks what a retry can cure (a broker gone, a rebalance, a timeout).
   if ((error as { retriable?: unknown }).retriable === true) return FailureKind.TRANSIENT;
-  if (/^KafkaJS(Connection|RequestTimeout|NumberOfRetriesExceeded)/.test((error as Error).name ?? ''))
-    return FailureKind.TRANSIENT;
+  // kafkajs's retrier, out of retries on a retriable error, throws this one marked not retriable.
+  if ((error as Error).name === 'KafkaJSNumberOfRetriesExceeded') return FailureKind.TRANSIENT;
   return FailureKind.PERMANENT;
 }

@@ -3,6 +3,7 @@
 // file-state-store). The engine sees only these interfaces.
 import type { PartitionShare } from './core/partition-share.js';
 import type { PipelineState } from './core/pipeline-state.js';
+import type { TopicIdentity } from './core/topic-identity.js';
 
 /** One Kafka record as the engine sees it. */
 export interface SourceRecord {
@@ -25,17 +26,29 @@ export interface SourceBatch {
   readonly nextOffset: string;
 }
 
-/** A partition's offsets bounds: `low` is the first offset still stored, `high` the next one to be written. */
+/** A partition's offset bounds. */
 export interface PartitionBounds {
   readonly partition: number;
+  /** The first offset still stored. */
   readonly low: string;
+  /**
+   * How far the partition can be read: its last stable offset, which stops at the first record of a
+   * transaction still open (the high watermark when none is).
+   */
   readonly high: string;
+  /**
+   * The next offset to be written (the high watermark): above `high` while a transaction is open, its
+   * records and those after them waiting in the log. Taken as `high` when absent.
+   */
+  readonly highWatermark?: string;
 }
 
 /** Reads records of one topic's partitions from given offsets, and keeps its consumer group's committed offsets. */
 export interface RecordSource {
   /** The topic's partitions with their current bounds. Fails when the topic does not exist. */
   partitionBounds(): Promise<PartitionBounds[]>;
+  /** The ids of the topic and of its cluster, each absent where the brokers do not say. */
+  topicIdentity(): Promise<TopicIdentity>;
   /** Per partition, the first offset whose timestamp is at or after `timestampMs` (the high watermark when none). */
   offsetsForTime(timestampMs: number): Promise<Map<number, string>>;
   /** Starts fetching every partition from the given next offsets (one entry per partition). */

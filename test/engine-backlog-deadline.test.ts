@@ -151,6 +151,7 @@ describe('backlog and deadline', () => {
     const real = adapters.source;
     const source: RecordSource = {
       partitionBounds: () => real.partitionBounds(),
+      topicIdentity: () => real.topicIdentity(),
       offsetsForTime: (ms) => real.offsetsForTime(ms),
       start: (positions) => real.start(positions),
       poll: async (maxWaitMs) => {

@@ -10,6 +10,7 @@ import {
   testKafka,
   uniqueName,
 } from './support/bed.js';
+import { windowClock } from './support/shard-bed.js';
 
 describe('idle close', () => {
   it('closes the last window by accumulated poll timeouts when no newer record comes', async () => {
@@ -98,6 +99,97 @@ describe('idle close after transactions', () => {
       startOffset: '0',
       endOffset: '3',
       records: 2,
+    });
+    expect((await readLanded(bucket)).records.sort()).toEqual(['0:0', '0:1']);
+  });
+});
+
+describe('idle close while a transaction is open', () => {
+  const MINUTE = 60_000;
+
+  /**
+   * A window that ended a second ago (on the returned clock), holding one record a second before its end
+   * and, half a second before it, the record of a transaction left open.
+   */
+  async function openTransactionInEndedWindow(allowedLatenessSeconds: number) {
+    const topic = await createTopic(1);
+    const clock = windowClock(MINUTE);
+    const windowEnd = Math.floor(clock() / MINUTE) * MINUTE;
+    await produce(topic, [{ partition: 0, timestamp: windowEnd - 1_000, value: 'before' }]);
+    const producer = testKafka().producer({
+      transactionalId: uniqueName('tx'),
+      idempotent: true,
+      maxInFlightRequests: 1,
+    });
+    await producer.connect();
+    const transaction = await producer.transaction();
+    await transaction.send({
+      topic,
+      messages: [{ partition: 0, value: 'in the transaction', timestamp: String(windowEnd - 500) }],
+    });
+    const { bucket, config } = await newPipeline(topic, {
+      POLL_INTERVAL_SECONDS: '0.2',
+      ALLOWED_LATENESS_SECONDS: String(allowedLatenessSeconds),
+    });
+    return { clock, windowEnd, producer, transaction, bucket, config };
+  }
+
+  it('waits, within the allowed lateness, for an open transaction with records in the window to finish', async () => {
+    const { clock, windowEnd, producer, transaction, bucket, config } =
+      await openTransactionInEndedWindow(30);
+    // The transaction commits once the run has polled the partition, read to its last stable offset, 10
+    // times: 2 s of idle time, twice what the second between its newest record and the window's end needs.
+    let polls = 0;
+    let committed: Promise<void> | undefined;
+    let report: Awaited<ReturnType<typeof runOnce>>;
+    try {
+      report = await runOnce(config, {
+        now: clock,
+        seconds: 45,
+        listener: {
+          onProgress: (progress) => {
+            if (progress.windowEndMs === windowEnd && progress.partitionsDone === 0 && ++polls === 10)
+              committed = transaction.commit();
+          },
+        },
+      });
+    } finally {
+      await (committed ?? transaction.commit());
+      await producer.disconnect();
+    }
+
+    expect(polls).toBeGreaterThanOrEqual(10);
+    expect(report.windowsClosed[0]?.manifest.window.endMs).toBe(windowEnd);
+    // Offset 0 the record before, 1 the transaction's, 2 its commit marker.
+    expect(report.windowsClosed[0]?.manifest.partitions[0]).toMatchObject({
+      startOffset: '0',
+      endOffset: '3',
+      records: 2,
+      lateRecords: 0,
+    });
+    expect((await readLanded(bucket)).records.sort()).toEqual(['0:0', '0:1']);
+  });
+
+  it('closes the window once the allowed lateness has passed while a transaction stays open; its records land later, late', async () => {
+    const { clock, windowEnd, producer, transaction, bucket, config } = await openTransactionInEndedWindow(3);
+    let first: Awaited<ReturnType<typeof runOnce>>;
+    try {
+      first = await runOnce(config, { now: clock, seconds: 15 });
+    } finally {
+      await transaction.commit();
+      await producer.disconnect();
+    }
+    // The next run, once the next window has ended.
+    const second = await runOnce(config, { now: () => clock() + MINUTE, seconds: 15 });
+
+    expect(first.outcome).toBe('caught-up');
+    expect(first.windowsClosed.map((closed) => closed.manifest.totals.records)).toEqual([1]);
+    expect(second.windowsClosed[0]?.manifest.window.startMs).toBe(windowEnd);
+    expect(second.windowsClosed[0]?.manifest.partitions[0]).toMatchObject({
+      startOffset: '1',
+      endOffset: '3',
+      records: 1,
+      lateRecords: 1,
     });
     expect((await readLanded(bucket)).records.sort()).toEqual(['0:0', '0:1']);
   });

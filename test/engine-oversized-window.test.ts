@@ -31,6 +31,7 @@ function cut(batches: readonly SourceBatch[]): SourceBatch[] {
 function smallBatches(source: RecordSource): RecordSource {
   return {
     partitionBounds: () => source.partitionBounds(),
+    topicIdentity: () => source.topicIdentity(),
     offsetsForTime: (ms) => source.offsetsForTime(ms),
     start: (positions) => source.start(positions),
     poll: async (ms) => cut(await source.poll(ms)),

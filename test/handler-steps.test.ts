@@ -5,6 +5,7 @@ import { afterEach, describe, expect, it, vi } from 'vitest';
 import { DynamoDbStateStore } from '../src/adapters/dynamodb-state-store.js';
 import { pipelineIdOf } from '../src/core/pipeline-state.js';
 import type { FinalizeResult, PlanResult, ShardResult, WindowPlan } from '../src/engine/step-types.js';
+import { OffsetOutOfRangeError } from '../src/errors.js';
 import { createHandler } from '../src/lambda/handler.js';
 import { StepEventError } from '../src/lambda/step-events.js';
 import {
@@ -15,6 +16,7 @@ import {
   dynamodb,
   produce,
   readLanded,
+  testKafka,
   uniqueName,
 } from './support/bed.js';
 
@@ -226,7 +228,46 @@ describe('the handler under the shard state machine', () => {
       { step: 'plan', attemptId: uniqueName('exec'), deadlineMs: Date.now() + 30_000 },
       lambdaContext(30_000),
     );
-    await expect(invocation).rejects.toMatchObject({ name: 'TransientStepError', retriable: true });
+    await expect(invocation).rejects.toMatchObject({ name: 'TransientStepError', kind: 'transient' });
     await expect(invocation).rejects.toHaveProperty('cause');
+  });
+
+  it('fails a shard whose offsets left the log with that error, not the type the state machine retries', async () => {
+    const { topic } = await shardedPipeline(1, 1);
+    const base = Math.floor(Date.now() / MINUTE) * MINUTE - 3 * MINUTE;
+    await produce(
+      topic,
+      [0, 1, 2].map((i) => ({ partition: 0, timestamp: base + i })),
+    );
+    const printed = captureJsonLines();
+    const deadlineMs = Date.now() + 60_000;
+    const plan = (await createHandler()(
+      { step: 'plan', attemptId: uniqueName('exec'), deadlineMs },
+      lambdaContext(60_000),
+    )) as PlanAnswer;
+    expect(plan.kind).toBe('window');
+    // Retention removes the window's first records before its shard (a new invocation) reads them.
+    const admin = testKafka().admin();
+    await admin.connect();
+    await admin.fetchTopicMetadata({ topics: [topic] });
+    await admin.deleteTopicRecords({ topic, partitions: [{ partition: 0, offset: '2' }] });
+    await admin.disconnect();
+
+    const shard = createHandler()(
+      { step: 'shard', task: (plan as WindowPlan).tasks[0] as WindowPlan['tasks'][number], deadlineMs },
+      lambdaContext(60_000),
+    );
+
+    // A retry of the step would fetch the same offsets again: it is left to the next run's plan, and
+    // nobody is asked to act.
+    await expect(shard).rejects.toBeInstanceOf(OffsetOutOfRangeError);
+    vi.restoreAllMocks();
+    expect(printed).toContainEqual(
+      expect.objectContaining({ level: 'ERROR', message: 'step failed', failureKind: 'next-run' }),
+    );
+    // The shard's metrics, after the plan's.
+    const emf = printed.filter((entry) => entry._aws !== undefined).at(-1);
+    expect(emf).toMatchObject({ TransientFailures: 1 });
+    expect(emf?.PermanentFailures).toBeUndefined();
   });
 });

@@ -163,6 +163,41 @@ describe('KafkaSource without a consumer group', () => {
     }
   });
 
+  it('bounds a partition at its last stable offset, and tells the high watermark above it while a transaction is open', async () => {
+    const topic = await createTopic(2);
+    await fill(topic, 2, 3);
+    const producer = kafka.producer({
+      transactionalId: uniqueName('tx'),
+      idempotent: true,
+      maxInFlightRequests: 1,
+    });
+    await producer.connect();
+    const source = new KafkaSource(testKafka(), topic, uniqueName('g'), FETCH);
+    try {
+      const transaction = await producer.transaction();
+      await transaction.send({
+        topic,
+        messages: [
+          { partition: 1, value: 'a' },
+          { partition: 1, value: 'b' },
+        ],
+      });
+      const open = await source.partitionBounds();
+      await transaction.commit();
+      const committed = await source.partitionBounds();
+
+      expect(open).toEqual([
+        { partition: 0, low: '0', high: '3', highWatermark: '3' },
+        { partition: 1, low: '0', high: '3', highWatermark: '5' },
+      ]);
+      // The records, then the commit marker.
+      expect(committed[1]).toEqual({ partition: 1, low: '0', high: '6', highWatermark: '6' });
+    } finally {
+      await producer.disconnect();
+      await source.close();
+    }
+  });
+
   it('fails poll() with the topic, partition and offset when the offset is no longer (or not yet) held', async () => {
     const topic = await createTopic(2);
     await fill(topic, 2, 10);

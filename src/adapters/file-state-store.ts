@@ -11,7 +11,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { parsePartitionShare, pendingIdOf } from '../core/partition-share.js';
 import type { PipelineState } from '../core/pipeline-state.js';
 import { parsePipelineState } from '../core/pipeline-state.js';
-import { ConnectionError, StateConflictError, StateCorruptError } from '../errors.js';
+import { ConnectionError, PullerError, StateConflictError, StateCorruptError } from '../errors.js';
 import type { ShareWrite, ShareWriteResult, StateStore, VersionedShare, VersionedState } from '../ports.js';
 import { syncDirectory, tempPathBeside } from './local-files.js';
 
@@ -145,10 +145,8 @@ export class FileStateStore implements StateStore {
       text = await readFile(this.path, 'utf8');
     } catch (error) {
       if ((error as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
-      throw new ConnectionError(`cannot read the state file ${this.path}`, {
-        cause: error,
-        retriable: false,
-      });
+      // Not a passing fault (a file that exists but cannot be read: permissions, a folder): a person acts.
+      throw new PullerError(`cannot read the state file ${this.path}`, { cause: error });
     }
     let parsed: unknown;
     try {

@@ -6,8 +6,11 @@
 // feeds a byte-bounded queue that poll() drains; no fetch starts while the queue is full.
 import type { Admin, IHeaders, Kafka, KafkaMessage } from 'kafkajs';
 import type { FetchSettings } from '../config.js';
+import type { TopicIdentity } from '../core/topic-identity.js';
 import {
   ConnectionError,
+  FailureKind,
+  failureKindOf,
   GroupHasMembersError,
   OffsetOutOfRangeError,
   PullerError,
@@ -19,10 +22,12 @@ import {
   createCluster,
   decodeBatch,
   type FetchResponse,
+  fetchTopicIds,
   findBroker,
   findGroupCoordinator,
   type InternalCluster,
   IsolationLevel,
+  listHighWatermarks,
 } from './kafkajs-internals.js';
 
 /** How the source fetches. */
@@ -53,12 +58,6 @@ const STALE_METADATA_NAMES = new Set([
   'KafkaJSBrokerNotFound',
   'KafkaJSMetadataNotLoaded',
   'KafkaJSTopicMetadataNotLoaded',
-]);
-/** The group's coordinator moved, is not there yet, or is loading the group: ask for it again. */
-const COORDINATOR_MOVED_TYPES = new Set([
-  'GROUP_COORDINATOR_NOT_AVAILABLE',
-  'NOT_COORDINATOR_FOR_GROUP',
-  'GROUP_LOAD_IN_PROGRESS',
 ]);
 /** The coordinator's answers to a non-member's commit while the group has members. */
 const GROUP_HAS_MEMBERS_TYPES = new Set([
@@ -98,13 +97,6 @@ function outOfRangePartition(error: unknown): number | undefined {
     if (e.name === 'KafkaJSOffsetOutOfRange' && typeof e.partition === 'number') return e.partition;
   }
   return undefined;
-}
-
-function isConnectionLoss(error: unknown): boolean {
-  for (const e of chainOf(error)) {
-    if (typeof e.name === 'string' && /^KafkaJS(Connection|RequestTimeout)/.test(e.name)) return true;
-  }
-  return false;
 }
 
 /** ` (broker host:port)` when kafkajs says which broker failed (on the error or one of its causes). */
@@ -250,11 +242,10 @@ export class KafkaSource implements RecordSource {
 
   async partitionBounds(): Promise<PartitionBounds[]> {
     const admin = await this.connectedAdmin();
+    let offsets: Awaited<ReturnType<Admin['fetchTopicOffsets']>>;
     try {
-      const offsets = await admin.fetchTopicOffsets(this.topic);
-      return offsets
-        .map((o) => ({ partition: o.partition, low: o.low, high: o.high }))
-        .sort((a, b) => a.partition - b.partition);
+      // kafkajs's admin lists offsets read_committed: `high` is the last stable offset.
+      offsets = await admin.fetchTopicOffsets(this.topic);
     } catch (error) {
       if (
         kafkaTypeOf(error) === 'UNKNOWN_TOPIC_OR_PARTITION' ||
@@ -264,6 +255,53 @@ export class KafkaSource implements RecordSource {
       }
       throw new ConnectionError(
         `cannot read the offsets of topic '${this.topic}'${atBroker(error)}: ${messageOf(error)}`,
+        { cause: error },
+      );
+    }
+    // Asked after the stable offsets: records produced in between can make a transaction look open for
+    // one poll (a short wait), but a transaction open before is never missed.
+    const highWatermarks = await this.highWatermarks(offsets.map((o) => o.partition));
+    return offsets
+      .map((o) => ({
+        partition: o.partition,
+        low: o.low,
+        high: o.high,
+        highWatermark: highWatermarks.get(o.partition) ?? o.high,
+      }))
+      .sort((a, b) => a.partition - b.partition);
+  }
+
+  /** The partitions' high watermarks, with kafkajs's retrier; a leader that moved is looked up again. */
+  private async highWatermarks(partitions: number[]): Promise<Map<number, string>> {
+    const cluster = await this.connectedCluster();
+    try {
+      return await cluster.retrier(async () => {
+        try {
+          return await listHighWatermarks(cluster, this.topic, partitions);
+        } catch (error) {
+          if (isStaleMetadata(error)) await cluster.refreshMetadata().catch(() => {});
+          throw error;
+        }
+      });
+    } catch (error) {
+      throw new ConnectionError(
+        `cannot read the high watermarks of topic '${this.topic}'${atBroker(error)}: ${messageOf(error)}`,
+        { cause: error },
+      );
+    }
+  }
+
+  async topicIdentity(): Promise<TopicIdentity> {
+    const cluster = await this.connectedCluster();
+    try {
+      const { clusterId, topicId } = await fetchTopicIds(cluster, this.topic);
+      return { ...(clusterId ? { clusterId } : {}), ...(topicId ? { topicId } : {}) };
+    } catch (error) {
+      if (kafkaTypeOf(error) === 'UNKNOWN_TOPIC_OR_PARTITION') {
+        throw new TopicNotFoundError(this.topic, { cause: error });
+      }
+      throw new ConnectionError(
+        `cannot read the metadata of topic '${this.topic}'${atBroker(error)}: ${messageOf(error)}`,
         { cause: error },
       );
     }
@@ -618,9 +656,9 @@ export class KafkaSource implements RecordSource {
             bail(new GroupHasMembersError(this.groupId, { cause: error }));
             return;
           }
-          // Each attempt asks for the coordinator again: it may have moved.
-          if ((type !== undefined && COORDINATOR_MOVED_TYPES.has(type)) || isConnectionLoss(error))
-            throw error;
+          // A coordinator that moved, is not there yet or is loading the group, a lost connection, a
+          // timeout: retried, each attempt asking for the coordinator again.
+          if (failureKindOf(error) === FailureKind.TRANSIENT) throw error;
           bail(error as Error);
         }
       });

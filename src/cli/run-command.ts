@@ -136,9 +136,9 @@ async function runScheduled(
     }
     return report;
   } catch (error) {
-    const transient = failureKindOf(error) === FailureKind.TRANSIENT;
-    if (once || !transient || signal.aborted) throw error;
-    output.note(`run ${runId} failed (transient), the next run will retry: ${(error as Error).message}`);
+    const kind = failureKindOf(error);
+    if (once || kind === FailureKind.PERMANENT || signal.aborted) throw error;
+    output.note(`run ${runId} failed (${kind}), the next run will retry: ${(error as Error).message}`);
     return undefined;
   } finally {
     endedRunIds.push(runId);

@@ -1,6 +1,7 @@
 // The messages between the CLI's main thread and its shard workers. Plain data: they are cloned.
 import type { PullerConfig } from '../config.js';
 import type { ShardResult, ShardTask } from '../engine/step-types.js';
+import type { FailureKind } from '../errors.js';
 
 /** What a worker starts with. */
 export interface ShardWorkerData {
@@ -20,4 +21,4 @@ export type ShardWorkerRequest =
 /** A worker's answer to a shard request. */
 export type ShardWorkerReply =
   | { readonly type: 'result'; readonly result: ShardResult }
-  | { readonly type: 'error'; readonly name: string; readonly message: string; readonly retriable: boolean };
+  | { readonly type: 'error'; readonly name: string; readonly message: string; readonly kind: FailureKind };

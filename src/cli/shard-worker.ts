@@ -4,7 +4,7 @@ import { parentPort, workerData } from 'node:worker_threads';
 import { createAdapters } from '../adapters/create-adapters.js';
 import type { PullerConfig } from '../config.js';
 import { buildShard } from '../engine/build-shard.js';
-import { PullerError } from '../errors.js';
+import { failureKindOf } from '../errors.js';
 import type { ShardWorkerData, ShardWorkerReply, ShardWorkerRequest } from './shard-worker-protocol.js';
 
 const port = parentPort;
@@ -37,7 +37,7 @@ port.on('message', async (request: ShardWorkerRequest) => {
       type: 'error',
       name: e.name,
       message: e.message,
-      retriable: error instanceof PullerError ? error.retriable : false,
+      kind: failureKindOf(error),
     };
   }
   port.postMessage(reply);

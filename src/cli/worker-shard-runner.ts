@@ -6,7 +6,7 @@ import { Worker } from 'node:worker_threads';
 import type { PullerConfig } from '../config.js';
 import { type ShardRunner, settleShards } from '../engine/shard-runner.js';
 import type { ShardResult, ShardTask } from '../engine/step-types.js';
-import { PullerError } from '../errors.js';
+import { FailureKind, failureKindOf, PullerError } from '../errors.js';
 import type { ShardWorkerData, ShardWorkerReply, ShardWorkerRequest } from './shard-worker-protocol.js';
 
 // The worker's file beside this one: .ts when run from source (tsx, which workers inherit), .js when built.
@@ -25,8 +25,8 @@ function startWorker(data: ShardWorkerData): Worker {
 
 /** A shard's failure, as its worker thread reported it. */
 export class ShardWorkerError extends PullerError {
-  constructor(shard: number, name: string, message: string, retriable: boolean) {
-    super(`shard ${shard} failed (${name}): ${message}`, { retriable });
+  constructor(shard: number, name: string, message: string, kind: FailureKind) {
+    super(`shard ${shard} failed (${name}): ${message}`, { kind });
     this.name = 'ShardWorkerError';
   }
 }
@@ -60,11 +60,16 @@ export function workerShardRunner(
       const worker = workerFor(task.shard);
       const onExit = (code: number) =>
         reject(
-          new ShardWorkerError(task.shard, 'WorkerExit', `the worker thread exited with code ${code}`, true),
+          new ShardWorkerError(
+            task.shard,
+            'WorkerExit',
+            `the worker thread exited with code ${code}`,
+            FailureKind.TRANSIENT,
+          ),
         );
       const onError = (error: Error) => {
         worker.off('exit', onExit);
-        reject(new ShardWorkerError(task.shard, error.name, error.message, false));
+        reject(new ShardWorkerError(task.shard, error.name, error.message, failureKindOf(error)));
       };
       worker.once('exit', onExit);
       worker.once('error', onError);
@@ -72,7 +77,7 @@ export function workerShardRunner(
         worker.off('exit', onExit);
         worker.off('error', onError);
         if (reply.type === 'result') resolve(reply.result);
-        else reject(new ShardWorkerError(task.shard, reply.name, reply.message, reply.retriable));
+        else reject(new ShardWorkerError(task.shard, reply.name, reply.message, reply.kind));
       });
       send(worker, { type: 'shard', task });
     });

@@ -59,6 +59,12 @@ const stateSchema = z.object({
    * recorded): a change under an existing pipeline would split its output across two layouts.
    */
   output: z.object({ prefix: z.string(), format: z.string(), compression: z.string() }).optional(),
+  /**
+   * The topic the saved offsets were read from: its cluster's id and its own (absent in items written
+   * before they were recorded; either is absent where the brokers do not say). Offsets mean nothing in
+   * another topic's log.
+   */
+  topicIdentity: z.object({ clusterId: z.string().optional(), topicId: z.string().optional() }).optional(),
   lastClosedWindow: z
     .object({
       startMs: z.number().int(),

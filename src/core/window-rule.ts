@@ -4,10 +4,16 @@
 // A partition's share is done when
 //   (a) it delivers a record whose timestamp is at or past the window's end (that record and all after
 //       it belong to later windows), or
-//   (b) it is caught up (read to its high watermark) and its clock has reached the window's end.
+//   (b) it is read to its last stable offset and its clock has reached the window's end.
 // Its clock is the newest timestamp seen, advanced by the time each empty poll of the caught-up
 // partition waited, and never behind the wall clock minus the allowed lateness: a run that starts long
 // after a window ended does not wait out idle time that has already passed.
+// A partition with a transaction still open is not caught up, though nothing more can be read: its
+// records, and every record after them, wait in the log past the last stable offset (the high watermark
+// is above it), and may belong to the window. Its clock then moves only with the wall clock, so the
+// window waits for the transaction up to the allowed lateness, never longer: a transaction left open
+// (up to the producer's transaction timeout, or a hanging one) cannot stall the pipeline, and what it
+// commits after that lands in a later window, counted as late.
 import type { SourceRecord } from '../ports.js';
 import type { WindowBounds } from './key-layout.js';
 
@@ -44,6 +50,9 @@ export interface WindowRuleOptions {
 
 interface PartitionShare {
   nextOffset: bigint;
+  /** The last stable offset last noted: how far the partition can be read now. */
+  stableEnd: bigint | undefined;
+  /** The high watermark last noted: above `stableEnd` while a transaction is open. */
   highWatermark: bigint | undefined;
   clockMs: number;
   endedByRecord: boolean;
@@ -72,6 +81,7 @@ export class WindowTracker {
     for (const p of partitions) {
       this.shares.set(p.partition, {
         nextOffset: BigInt(p.nextOffset),
+        stableEnd: undefined,
         highWatermark: undefined,
         clockMs: Math.max(window.startMs, p.clockMs ?? window.startMs),
         endedByRecord: false,
@@ -132,9 +142,15 @@ export class WindowTracker {
     return placed;
   }
 
-  /** Records the partition's current high watermark (the offset the next produced record will get). */
-  noteHighWatermark(partition: number, highWatermark: string): void {
-    this.share(partition).highWatermark = BigInt(highWatermark);
+  /**
+   * Records the partition's current ends: its last stable offset (how far records can be read) and its
+   * high watermark (the offset the next produced record will get; the same unless a transaction is open).
+   */
+  noteEnds(partition: number, lastStableOffset: string, highWatermark = lastStableOffset): void {
+    const share = this.share(partition);
+    share.stableEnd = BigInt(lastStableOffset);
+    // Asked one after the other, the high watermark may predate records the stable offset counts.
+    share.highWatermark = BigInt(highWatermark) > share.stableEnd ? BigInt(highWatermark) : share.stableEnd;
   }
 
   /** A poll that waited `waitedMs` returned nothing for `partition`: a caught-up partition's clock moves on. */
@@ -149,7 +165,13 @@ export class WindowTracker {
     for (const share of this.shares.values()) share.clockMs = Math.max(share.clockMs, floor);
   }
 
-  /** Read to the last known high watermark. */
+  /** Read to the last known stable offset: nothing more can be read now. */
+  isReadToStableEnd(partition: number): boolean {
+    const share = this.share(partition);
+    return share.stableEnd !== undefined && share.nextOffset >= share.stableEnd;
+  }
+
+  /** Read to the last known high watermark: nothing more is in the log (no transaction holds records back). */
   isCaughtUp(partition: number): boolean {
     const share = this.share(partition);
     return share.highWatermark !== undefined && share.nextOffset >= share.highWatermark;
@@ -158,7 +180,7 @@ export class WindowTracker {
   /** The partition's share of the window is complete. */
   isDone(partition: number): boolean {
     const share = this.share(partition);
-    return share.endedByRecord || (this.isCaughtUp(partition) && share.clockMs >= this.window.endMs);
+    return share.endedByRecord || (this.isReadToStableEnd(partition) && share.clockMs >= this.window.endMs);
   }
 
   /** The next offset to read of `partition`: its end offset once its share is done. */
@@ -166,7 +188,7 @@ export class WindowTracker {
     return this.share(partition).nextOffset.toString();
   }
 
-  /** Records between the read positions and the known high watermarks. */
+  /** Records between the read positions and the known high watermarks (an open transaction's included). */
   lag(): number | undefined {
     let lag = 0n;
     for (const share of this.shares.values()) {

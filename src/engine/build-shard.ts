@@ -24,7 +24,7 @@ import {
   WindowTracker,
 } from '../core/window-rule.js';
 import { AttemptSupersededError, WindowIntegrityError } from '../errors.js';
-import type { SourceBatch } from '../ports.js';
+import type { PartitionBounds, SourceBatch } from '../ports.js';
 import { AttemptStore } from './attempt-store.js';
 import { partLayoutOf } from './part-layout.js';
 import { PartWriter } from './part-writer.js';
@@ -118,7 +118,7 @@ class ShardBuild {
     try {
       // Partitions read to their end whose clocks the wall clock has carried past the window are done
       // before any poll: a backlog of quiet windows closes without waiting a poll interval each.
-      this.noteHighWatermarks(bounds.values());
+      this.noteEnds(bounds.values());
       this.tracker.noteWallClock(this.clock.now());
       await this.closeDone();
       await this.reader.fetchFrom(new Map(this.open().map((p) => [p, this.tracker.nextOffset(p)])));
@@ -337,16 +337,17 @@ class ShardBuild {
     this.tracker.noteWallClock(nowMs);
     const idle = this.partitions.filter((p) => !fed.has(p) && !this.ends.has(p) && !this.tracker.isDone(p));
     if (idle.length === 0) return;
-    // Only a partition read to its high watermark is idle; the watermark may have moved since we last asked.
-    if (idle.some((p) => this.tracker.isCaughtUp(p))) {
-      this.noteHighWatermarks(await this.ctx.source.partitionBounds());
+    // Only a partition read as far as it can be is idle; its ends may have moved since we last asked (a
+    // transaction that held records back may have finished).
+    if (idle.some((p) => this.tracker.isReadToStableEnd(p))) {
+      this.noteEnds(await this.ctx.source.partitionBounds());
     }
     for (const p of idle) this.tracker.noteEmptyPoll(p, waitedMs);
   }
 
-  private noteHighWatermarks(bounds: Iterable<{ partition: number; high: string }>): void {
+  private noteEnds(bounds: Iterable<PartitionBounds>): void {
     for (const b of bounds) {
-      if (this.partitions.includes(b.partition)) this.tracker.noteHighWatermark(b.partition, b.high);
+      if (this.partitions.includes(b.partition)) this.tracker.noteEnds(b.partition, b.high, b.highWatermark);
     }
   }
 

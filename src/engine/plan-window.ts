@@ -17,9 +17,10 @@ import {
 } from '../core/pending-batch.js';
 import { newPipelineState, type PendingBatch, type PipelineState } from '../core/pipeline-state.js';
 import { assignPartitions } from '../core/shard-assignment.js';
+import { recordedIdentity, topicChangeOf } from '../core/topic-identity.js';
 import { OutputFormat } from '../core/value-format.js';
 import { floorToInterval } from '../core/window-rule.js';
-import { ConfigError, GroupOffsetsMovedError, StateConflictError } from '../errors.js';
+import { ConfigError, GroupOffsetsMovedError, StateConflictError, TopicChangedError } from '../errors.js';
 import type { PartitionBounds, SourceBatch } from '../ports.js';
 import { AttemptStore } from './attempt-store.js';
 import { refuseChangedOutput, refuseOrphanedOutput } from './output-guard.js';
@@ -50,15 +51,19 @@ export async function planWindow(ctx: StepContext, shards: number): Promise<Plan
 
   // Reach the broker before writing anything: a missing topic or an unreachable broker leaves state untouched.
   const bounds = await source.partitionBounds();
+  const topic = await source.topicIdentity();
   let committed: Map<number, string> | undefined;
   if (loaded === undefined) await refuseOrphanedOutput(ctx.sink, config, store.pipelineId);
   else {
     refuseChangedOutput(state, config, store.pipelineId);
+    const changed = topicChangeOf(state, topic, bounds);
+    if (changed) throw new TopicChangedError(store.pipelineId, config.topic, changed);
     committed = await source.committedOffsets();
     const moved = movedOffsets(state, committed);
     if (moved.length > 0) throw new GroupOffsetsMovedError(store.pipelineId, moved);
   }
-  const leased = await takeLease(ctx, store, state, bounds, committed);
+  const identified = { ...state, topicIdentity: recordedIdentity(state.topicIdentity, topic) };
+  const leased = await takeLease(ctx, store, identified, bounds, committed);
   if (leased.holder !== undefined)
     return { kind: 'stop', outcome: RunOutcome.LEASE_HELD, leaseHolder: leased.holder };
   const { retentionGapRecords } = leased;

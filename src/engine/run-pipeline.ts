@@ -78,7 +78,8 @@ export async function runPipeline(options: RunOptions): Promise<RunReport> {
       const bounds = await source.partitionBounds().catch(() => []);
       consumerLag = bounds.reduce((sum, b) => {
         const saved = state.offsets[String(b.partition)] ?? b.low;
-        return sum + Math.max(0, Number(BigInt(b.high) - BigInt(saved)));
+        // Records an open transaction holds back count: they are in the log, not yet landed.
+        return sum + Math.max(0, Number(BigInt(b.highWatermark ?? b.high) - BigInt(saved)));
       }, 0);
     }
     const newest = state?.lastClosedWindow;

@@ -8,7 +8,7 @@ import { type Adapters, createAdapters } from '../adapters/create-adapters.js';
 import { loadConfig, type PullerConfig } from '../config.js';
 import { runPipeline } from '../engine/run-pipeline.js';
 import { type PullerHooks, RunOutcome, type RunReport } from '../engine/run-types.js';
-import { AttemptSupersededError, FailureKind, failureKindOf } from '../errors.js';
+import { FailureKind, failureKindOf } from '../errors.js';
 import { PullerMetric } from '../metric-names.js';
 import { runStep, type StepResponse } from './run-step.js';
 import { isStepEvent, parseStepEvent, type RawStepEvent, TransientStepError } from './step-events.js';
@@ -127,15 +127,15 @@ export function createHandler(hooks: PullerHooks = {}): PullerHandler {
     } catch (error) {
       const failureKind = failureKindOf(error);
       metrics.addMetric(
-        failureKind === FailureKind.TRANSIENT
-          ? PullerMetric.TRANSIENT_FAILURES
-          : PullerMetric.PERMANENT_FAILURES,
+        failureKind === FailureKind.PERMANENT
+          ? PullerMetric.PERMANENT_FAILURES
+          : PullerMetric.TRANSIENT_FAILURES,
         MetricUnit.Count,
         1,
       );
       logger.error(step ? 'step failed' : 'run failed', { failureKind, error: error as Error });
-      // The state machine retries a step on this error type; a superseded attempt only fails again.
-      if (step && failureKind === FailureKind.TRANSIENT && !(error instanceof AttemptSupersededError)) {
+      // The state machine retries a step on this error type: only where the step itself, retried, can succeed.
+      if (step && failureKind === FailureKind.TRANSIENT) {
         throw new TransientStepError(step.step as StepName, error);
       }
       throw error;

@@ -3,7 +3,7 @@
 import { z } from 'zod';
 import { MAX_SHARDS } from '../config.js';
 import type { ShardResult, ShardTask, WindowPlan } from '../engine/step-types.js';
-import { PullerError } from '../errors.js';
+import { FailureKind, PullerError } from '../errors.js';
 import { StepName, TRANSIENT_STEP_ERROR } from './step-names.js';
 
 /** Plans the next window. The deadline is given, or computed from the execution's start and budget. */
@@ -58,10 +58,7 @@ export class TransientStepError extends PullerError {
   constructor(step: StepName, cause: unknown) {
     super(
       `the ${step} step failed, and may succeed if retried: ${(cause as Error)?.message ?? String(cause)}`,
-      {
-        cause,
-        retriable: true,
-      },
+      { cause, kind: FailureKind.TRANSIENT },
     );
     this.name = TRANSIENT_STEP_ERROR;
   }

@@ -67,7 +67,7 @@ describe('WindowTracker idle close', () => {
       allowedLatenessMs: 1e9,
     });
     tracker.take(0, [record(0, 100_000)], '1', 100_000);
-    tracker.noteHighWatermark(0, '1');
+    tracker.noteEnds(0, '1');
     const polls: boolean[] = [];
     for (let i = 0; i < 5; i++) {
       tracker.noteEmptyPoll(0, 5_000);
@@ -82,14 +82,14 @@ describe('WindowTracker idle close', () => {
       ...rule,
       allowedLatenessMs: 1e9,
     });
-    tracker.noteHighWatermark(0, '10');
+    tracker.noteEnds(0, '10');
     for (let i = 0; i < 100; i++) tracker.noteEmptyPoll(0, 5_000);
     expect(tracker.isDone(0)).toBe(false);
   });
 
   it('lets the wall clock carry a caught-up partition past a window that ended long ago', () => {
     const tracker = new WindowTracker(window, [{ partition: 0, nextOffset: '0' }], rule);
-    tracker.noteHighWatermark(0, '0');
+    tracker.noteEnds(0, '0');
     tracker.noteWallClock(124_999);
     expect(tracker.isDone(0)).toBe(false);
     tracker.noteWallClock(125_000);
@@ -104,10 +104,75 @@ describe('WindowTracker idle close', () => {
     );
     tracker.take(0, [record(0, 130_000)], '1', 130_000);
     expect([tracker.isDone(0), tracker.isDone(1)]).toEqual([true, false]);
-    tracker.noteHighWatermark(1, '0');
+    tracker.noteEnds(1, '0');
     tracker.noteWallClock(200_000);
     expect([tracker.isDone(0), tracker.isDone(1)]).toEqual([true, true]);
     expect(tracker.endOffsets()).toEqual({ '0': '0', '1': '0' });
+  });
+});
+
+describe('WindowTracker while a transaction is open', () => {
+  /** Partition 0 read to its last stable offset 1, a transaction open from there to the high watermark 3. */
+  function heldBack(allowedLatenessMs: number): WindowTracker {
+    const tracker = new WindowTracker(window, [{ partition: 0, nextOffset: '0' }], {
+      ...rule,
+      allowedLatenessMs,
+    });
+    tracker.take(0, [record(0, 100_000)], '1', 121_000);
+    tracker.noteEnds(0, '1', '3');
+    return tracker;
+  }
+
+  it('keeps the window open through empty polls: the transaction’s records may belong to it', () => {
+    const tracker = heldBack(1e9);
+    for (let i = 0; i < 100; i++) tracker.noteEmptyPoll(0, 5_000);
+    expect([tracker.isReadToStableEnd(0), tracker.isCaughtUp(0), tracker.isDone(0)]).toEqual([
+      true,
+      false,
+      false,
+    ]);
+    expect(tracker.lag()).toBe(2);
+  });
+
+  it('closes the window once the wall clock passes its end by the allowed lateness', () => {
+    const tracker = heldBack(30_000);
+    tracker.noteWallClock(149_999);
+    expect(tracker.isDone(0)).toBe(false);
+    tracker.noteWallClock(150_000);
+    expect(tracker.isDone(0)).toBe(true);
+  });
+
+  it('goes back to idle closing once the transaction is decided', () => {
+    const tracker = heldBack(1e9);
+    // Committed: the record at 1 is delivered, the marker at 2 stepped over.
+    tracker.take(0, [record(1, 101_000)], '3', 121_000);
+    tracker.noteEnds(0, '3', '3');
+    for (let i = 0; i < 3; i++) tracker.noteEmptyPoll(0, 5_000);
+    expect(tracker.isDone(0)).toBe(false);
+    tracker.noteEmptyPoll(0, 5_000);
+    expect(tracker.isDone(0)).toBe(true);
+  });
+
+  it('skips no window on account of a partition whose transaction is open', () => {
+    const tracker = new WindowTracker(
+      window,
+      [0, 1].map((partition) => ({ partition, nextOffset: '0' })),
+      rule,
+    );
+    tracker.take(0, [record(0, 600_500)], '1', 1e9);
+    tracker.noteEnds(1, '0', '2');
+    tracker.noteWallClock(1e9);
+    expect(tracker.isDone(1)).toBe(true);
+    expect(tracker.nextWindowStartMs(60_000, 1e9)).toBe(120_000);
+  });
+
+  it('takes a high watermark asked before the stable offset moved past it as the stable offset', () => {
+    const tracker = heldBack(1e9);
+    tracker.noteEnds(0, '5', '4');
+    tracker.take(0, [], '4', 121_000);
+    expect([tracker.isReadToStableEnd(0), tracker.isCaughtUp(0)]).toEqual([false, false]);
+    tracker.take(0, [], '5', 121_000);
+    expect([tracker.isReadToStableEnd(0), tracker.isCaughtUp(0)]).toEqual([true, true]);
   });
 });
 
@@ -136,7 +201,7 @@ describe('WindowTracker.nextWindowStartMs', () => {
       rule,
     );
     tracker.take(0, [record(0, 600_500)], '1', 1e9);
-    tracker.noteHighWatermark(1, '5');
+    tracker.noteEnds(1, '5');
     expect(tracker.nextWindowStartMs(60_000, 1e9)).toBe(120_000);
   });
 });

@@ -4,11 +4,13 @@
 import { DeleteItemCommand } from '@aws-sdk/client-dynamodb';
 import { describe, expect, it } from 'vitest';
 import { DynamoDbStateStore } from '../../src/adapters/dynamodb-state-store.js';
+import type { PipelineState } from '../../src/core/pipeline-state.js';
 import {
   GroupHasMembersError,
   GroupOffsetsMovedError,
   OrphanedOutputError,
   OutputChangedError,
+  TopicChangedError,
 } from '../../src/errors.js';
 import {
   createTopic,
@@ -27,6 +29,35 @@ import { expectExactlyOnce, windowClock } from '../support/shard-bed.js';
 import { storedPending } from '../support/stored-pending.js';
 
 const MINUTE = 60_000;
+
+/**
+ * Deletes `topic` and creates it again with 2 partitions, holding `records` new records stamped a few
+ * minutes ago, spread over both.
+ */
+async function recreateTopic(topic: string, records: number): Promise<void> {
+  const admin = testKafka().admin();
+  await admin.connect();
+  try {
+    await admin.deleteTopics({ topics: [topic] });
+    // The deletion completes in the background: until it has, the name is taken.
+    for (let attempt = 0; (await admin.listTopics()).includes(topic); attempt++) {
+      if (attempt === 100) throw new Error(`topic ${topic} still exists 10 s after its deletion`);
+      await new Promise((resolve) => setTimeout(resolve, 100));
+    }
+  } finally {
+    await admin.disconnect();
+  }
+  await createTopic(2, topic);
+  const base = Math.floor(Date.now() / MINUTE) * MINUTE - 3 * MINUTE;
+  await produce(
+    topic,
+    Array.from({ length: records }, (_, i) => ({
+      partition: i % 2,
+      timestamp: base + i * 1_000,
+      value: `new ${i}`,
+    })),
+  );
+}
 
 async function landedPipeline() {
   const topic = await createTopic(2);
@@ -210,6 +241,105 @@ describe('operator mistakes', () => {
     const landed = await readLanded(bucket);
     expect(landed.records).toHaveLength(60);
     expect(new Set(landed.records).size).toBe(60);
+  });
+
+  it('refuses a topic deleted and created again under its pipeline, even once refilled past the saved offsets', async () => {
+    const { topic, bucket, table, config, pipelineId } = await landedPipeline();
+    await runOnce(config, { seconds: 5 });
+    const saved = await new DynamoDbStateStore(dynamodb, table).load(pipelineId);
+    const before = await listKeys(bucket);
+    // More records than the old topic had: every saved offset is within the new log.
+    await recreateTopic(topic, 80);
+
+    const refused = await runOnce(config, { seconds: 5 }).then(
+      () => undefined,
+      (error: unknown) => error,
+    );
+
+    const savedId = saved?.state.topicIdentity?.topicId;
+    expect(savedId).toMatch(/^[\w-]{22}$/);
+    expect(refused).toBeInstanceOf(TopicChangedError);
+    const change = (refused as TopicChangedError).change;
+    expect(change).toMatchObject({
+      kind: 'topic-id',
+      saved: savedId,
+      current: expect.stringMatching(/^[\w-]{22}$/),
+    });
+    expect(change).not.toMatchObject({ current: savedId });
+    expect(String(refused)).toContain(
+      `topic '${topic}' is not the topic pipeline '${pipelineId}' saved its offsets on: its id was ${savedId}, ` +
+        `it is now ${(change as { current: string }).current} (it was deleted and created again). Nothing was ` +
+        'written. To land the topic as it is now, start a new pipeline: a new KAFKA_GROUP_ID and a new ' +
+        'OUTPUT_PREFIX (START_POSITION says where it begins); the windows landed so far stay as they are',
+    );
+    expect(await listKeys(bucket)).toEqual(before);
+    expect((await new DynamoDbStateStore(dynamodb, table).load(pipelineId))?.version).toBe(saved?.version);
+  });
+
+  it('refuses saved offsets past the end of the log (a truncated log, or a topic recreated before its id was recorded)', async () => {
+    const { topic, bucket, table, config, pipelineId } = await landedPipeline();
+    await runOnce(config, { seconds: 5 });
+    const store = new DynamoDbStateStore(dynamodb, table);
+    const loaded = await store.load(pipelineId);
+    // The first run read past where the new topic's log will end.
+    const saved = loaded?.state.offsets ?? {};
+    expect(Object.keys(saved).sort()).toEqual(['0', '1']);
+    expect(Math.min(...Object.values(saved).map(Number))).toBeGreaterThan(5);
+    // An item written before the topic's id was recorded.
+    const { topicIdentity: _recorded, ...older } = loaded?.state ?? ({} as PipelineState);
+    const version = await store.save(pipelineId, older, loaded?.version);
+    const before = await listKeys(bucket);
+    await recreateTopic(topic, 10);
+
+    const refused = runOnce(config, { seconds: 5 });
+
+    await expect(refused).rejects.toThrow(TopicChangedError);
+    await expect(refused).rejects.toThrow(
+      `the saved offsets of pipeline '${pipelineId}' are past the end of topic '${topic}' (partition 0: saved ${saved['0']}, ` +
+        `end 5; partition 1: saved ${saved['1']}, end 5): the topic was deleted and created again, or its log was ` +
+        'truncated (an unclean leader election); reading on would skip the records below the saved offsets.',
+    );
+    expect(await listKeys(bucket)).toEqual(before);
+    expect((await store.load(pipelineId))?.version).toBe(version);
+
+    // The way out: a new pipeline (its own group and prefix) lands the topic as it is now.
+    const fresh = await runOnce(
+      testConfig({
+        KAFKA_TOPIC: topic,
+        KAFKA_GROUP_ID: uniqueName('g'),
+        OUTPUT_BUCKET: bucket,
+        STATE_TABLE: table,
+        OUTPUT_PREFIX: 'recreated',
+      }),
+      { seconds: 5 },
+    );
+    expect(fresh.recordsWritten).toBe(10);
+  });
+
+  it('refuses a state saved on another cluster (a migration, or KAFKA_BROKERS pointed elsewhere)', async () => {
+    const { topic, bucket, table, config, pipelineId } = await landedPipeline();
+    await runOnce(config, { seconds: 5 });
+    const store = new DynamoDbStateStore(dynamodb, table);
+    const loaded = await store.load(pipelineId);
+    const clusterId = loaded?.state.topicIdentity?.clusterId;
+    expect(clusterId).toMatch(/^[\w-]{22}$/);
+    const elsewhere = { ...loaded?.state.topicIdentity, clusterId: 'AAAAAAAAAAAAAAAAAAAAAA' };
+    const version = await store.save(
+      pipelineId,
+      { ...(loaded?.state as PipelineState), topicIdentity: elsewhere },
+      loaded?.version,
+    );
+    const before = await listKeys(bucket);
+
+    const refused = runOnce(config, { seconds: 5 });
+
+    await expect(refused).rejects.toThrow(TopicChangedError);
+    await expect(refused).rejects.toThrow(
+      `topic '${topic}' is not the topic pipeline '${pipelineId}' saved its offsets on: they were saved on ` +
+        `cluster AAAAAAAAAAAAAAAAAAAAAA, and the brokers belong to cluster ${clusterId}`,
+    );
+    expect(await listKeys(bucket)).toEqual(before);
+    expect((await store.load(pipelineId))?.version).toBe(version);
   });
 
   it('accepts the committed offsets a run that died between its save and its commit left behind', async () => {

@@ -194,6 +194,7 @@ export function dyingAdapters(
     },
     source: {
       partitionBounds: async () => guard(() => source.partitionBounds())(),
+      topicIdentity: async () => guard(() => source.topicIdentity())(),
       offsetsForTime: async (ms) => guard((t: number) => source.offsetsForTime(t))(ms),
       start: async (positions) => guard(() => source.start(positions))(),
       poll: async (ms) => guard(() => source.poll(ms))(),

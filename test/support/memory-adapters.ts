@@ -1,8 +1,10 @@
 // The engine's three ports held in memory, for runs at a scale no test broker serves (thousands of
 // partitions): a source whose partitions hold given records, a sink that keeps objects, and a store
 // whose writes are conditional on the version as DynamoDB's are. The engine runs unchanged over them.
+
 import { shareKey } from '../../src/core/partition-share.js';
 import type { PipelineState } from '../../src/core/pipeline-state.js';
+import type { TopicIdentity } from '../../src/core/topic-identity.js';
 import { StateConflictError } from '../../src/errors.js';
 import type {
   BatchSink,
@@ -27,6 +29,11 @@ export interface MemoryTopic {
 
 /** A source over `topic`: every poll returns what the fetched partitions hold past their positions. */
 export class MemorySource implements RecordSource {
+  /** The brokers of an emulated topic say no ids. */
+  async topicIdentity(): Promise<TopicIdentity> {
+    return {};
+  }
+
   private readonly positions = new Map<number, bigint>();
 
   constructor(private readonly topic: MemoryTopic) {}

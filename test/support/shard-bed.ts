@@ -276,6 +276,7 @@ export function untouchableSource(): RecordSource {
   };
   return {
     partitionBounds: async () => refuse('partitionBounds')(),
+    topicIdentity: async () => refuse('topicIdentity')(),
     offsetsForTime: async () => refuse('offsetsForTime')(),
     start: async () => refuse('start')(),
     poll: async () => refuse('poll')(),
@@ -386,6 +387,7 @@ export function stallingSource(
 export function bind(source: RecordSource): RecordSource {
   return {
     partitionBounds: () => source.partitionBounds(),
+    topicIdentity: () => source.topicIdentity(),
     offsetsForTime: (ms) => source.offsetsForTime(ms),
     start: (positions) => source.start(positions),
     poll: (ms) => source.poll(ms),

@@ -1,0 +1,148 @@
+// Where a retry can help is decided in one place: each error class declares its kind, and failureKindOf
+// classifies the AWS SDK's and kafkajs's errors. The README's table of errors must say the same. Pure.
+import { readFileSync } from 'node:fs';
+import {
+  InternalServerError,
+  ProvisionedThroughputExceededException,
+  ResourceNotFoundException,
+} from '@aws-sdk/client-dynamodb';
+import kafkajs from 'kafkajs';
+import { describe, expect, it } from 'vitest';
+import * as workerErrors from '../../src/cli/worker-shard-runner.js';
+import { ShardWorkerError } from '../../src/cli/worker-shard-runner.js';
+import * as errors from '../../src/errors.js';
+import {
+  AttemptSupersededError,
+  ConfigError,
+  ConnectionError,
+  FailureKind,
+  failureKindOf,
+  GroupHasMembersError,
+  GroupOffsetsMovedError,
+  ObjectExistsError,
+  OffsetOutOfRangeError,
+  OrphanedOutputError,
+  OutputChangedError,
+  PullerError,
+  StateConflictError,
+  StateCorruptError,
+  StateTooLargeError,
+  TopicChangedError,
+  TopicNotFoundError,
+  WindowIntegrityError,
+} from '../../src/errors.js';
+import * as stepErrors from '../../src/lambda/step-events.js';
+import { StepEventError, TransientStepError } from '../../src/lambda/step-events.js';
+import { StepName } from '../../src/lambda/step-names.js';
+
+const { TRANSIENT, NEXT_RUN, PERMANENT } = FailureKind;
+
+/** One instance of every PullerError class, with the kind it must have. */
+const OWN_ERRORS: ReadonlyArray<readonly [PullerError, FailureKind]> = [
+  [new PullerError('the Kafka source is closed'), PERMANENT],
+  [new ConfigError(['KAFKA_TOPIC is required']), PERMANENT],
+  [new StateCorruptError('p', ['offsets: an offset must be a decimal string']), PERMANENT],
+  [new StateConflictError('p', 3, undefined), TRANSIENT],
+  [new StateTooLargeError('p', 500_000, 400_000, 9000), PERMANENT],
+  [new ConnectionError('cannot reach the Kafka brokers'), TRANSIENT],
+  [new TopicNotFoundError('orders'), PERMANENT],
+  [new OrphanedOutputError('p', 's3://b/_manifest.json'), PERMANENT],
+  [new OutputChangedError('p', "prefix 'a'", "prefix 'b'"), PERMANENT],
+  [new GroupOffsetsMovedError('p', [{ partition: 0, saved: '5', committed: '0' }]), PERMANENT],
+  [new TopicChangedError('p', 'orders', { kind: 'topic-id', saved: 'a', current: 'b' }), PERMANENT],
+  [new AttemptSupersededError('p', 'a', 'another attempt holds the lease'), NEXT_RUN],
+  [new OffsetOutOfRangeError('orders', 0, '2'), NEXT_RUN],
+  [new WindowIntegrityError('p', ['partition 0: parts do not follow one another']), PERMANENT],
+  [new ObjectExistsError('k', 's3://b/k', { bytes: 3 }, { bytes: 4, sha256: 'a'.repeat(64) }), PERMANENT],
+  [new GroupHasMembersError('g'), PERMANENT],
+  [new StepEventError('shard', ['task.partitions: required']), PERMANENT],
+  [new TransientStepError(StepName.SHARD, new ConnectionError('lost')), TRANSIENT],
+];
+
+/** The kind the README's table gives a class whose instances carry the kind of what failed. */
+const CARRIED = "the shard's";
+
+/** The README's table of errors: each class named in a row's first cell, with the row's kind. */
+function readmeKinds(): Map<string, string> {
+  const readme = readFileSync(new URL('../../README.md', import.meta.url), 'utf8');
+  const section = readme.split('### Errors: what each asks for')[1]?.split('\n## ')[0] ?? '';
+  const kinds = new Map<string, string>();
+  for (const line of section.split('\n')) {
+    const cells = line.split(' | ');
+    if (!line.startsWith('| `') || cells.length < 3) continue;
+    for (const [, name] of (cells[0] as string).matchAll(/`(\w+)`/g))
+      kinds.set(name as string, cells[1] as string);
+  }
+  return kinds;
+}
+
+describe('failure kinds', () => {
+  it.each(OWN_ERRORS.map(([error, kind]) => [error.name, kind, error] as const))(
+    '%s is %s',
+    (_name, kind, error) => {
+      expect(error.kind).toBe(kind);
+      expect(failureKindOf(error)).toBe(kind);
+    },
+  );
+
+  it('classifies every error class the puller defines', () => {
+    const classes = [errors, stepErrors, workerErrors]
+      .flatMap((module) => Object.values(module))
+      .filter((value) => value === PullerError || value?.prototype instanceof PullerError)
+      .map((value) => (value as { name: string }).name);
+    const classified = [...OWN_ERRORS.map(([error]) => error.constructor.name), ShardWorkerError.name];
+    expect(classes.sort()).toEqual(classified.sort());
+  });
+
+  it('gives a shard worker’s failure the kind of the error it reports', () => {
+    for (const kind of Object.values(FailureKind)) {
+      expect(failureKindOf(new ShardWorkerError(1, 'SomeError', 'failed', kind))).toBe(kind);
+    }
+  });
+
+  it('classifies the AWS SDK’s errors by the SDK’s own retry rules', () => {
+    const $metadata = {};
+    expect(failureKindOf(new ProvisionedThroughputExceededException({ message: 'slow', $metadata }))).toBe(
+      TRANSIENT,
+    );
+    expect(
+      failureKindOf(new InternalServerError({ message: 'oops', $metadata: { httpStatusCode: 500 } })),
+    ).toBe(TRANSIENT);
+    expect(failureKindOf(Object.assign(new Error('socket hang up'), { code: 'ECONNRESET' }))).toBe(TRANSIENT);
+    expect(
+      failureKindOf(
+        new ResourceNotFoundException({ message: 'no such table', $metadata: { httpStatusCode: 400 } }),
+      ),
+    ).toBe(PERMANENT);
+  });
+
+  it('classifies kafkajs’s errors by its retriable mark, and its retries given up on as transient', () => {
+    const lost = new kafkajs.KafkaJSConnectionError('Connection error: ECONNREFUSED');
+    const moved = new kafkajs.KafkaJSProtocolError({
+      name: 'KafkaJSProtocolError',
+      message: 'This is not the correct coordinator for this group',
+      type: 'NOT_COORDINATOR_FOR_GROUP',
+      code: 16,
+      retriable: true,
+    } as unknown as Error);
+    expect(failureKindOf(lost)).toBe(TRANSIENT);
+    expect(failureKindOf(moved)).toBe(TRANSIENT);
+    expect(
+      failureKindOf(new kafkajs.KafkaJSNumberOfRetriesExceeded(lost, { retryCount: 5, retryTime: 3000 })),
+    ).toBe(TRANSIENT);
+    expect(failureKindOf(new kafkajs.KafkaJSServerDoesNotSupportApiKey('no such API'))).toBe(PERMANENT);
+    expect(failureKindOf(new kafkajs.KafkaJSNonRetriableError('bad request'))).toBe(PERMANENT);
+    expect(failureKindOf(new TypeError('a bug'))).toBe(PERMANENT);
+    expect(failureKindOf('a string')).toBe(PERMANENT);
+  });
+
+  it('matches the README’s table of errors', () => {
+    const table = readmeKinds();
+    for (const [error, kind] of OWN_ERRORS)
+      expect([error.name, table.get(error.name)]).toEqual([error.name, kind]);
+    expect(table.get(ShardWorkerError.name)).toBe(CARRIED);
+    expect([...table.keys()].sort()).toEqual(
+      [...OWN_ERRORS.map(([e]) => e.name), ShardWorkerError.name].sort(),
+    );
+  });
+});
