@@ -184,7 +184,13 @@ describe('KafkaSource without a consumer group', () => {
       });
       const open = await source.partitionBounds();
       await transaction.commit();
-      const committed = await source.partitionBounds();
+      // The coordinator answers the commit once it is decided, and writes the markers to the partitions
+      // after: wait (10 s at most) for the marker to be read as the end.
+      let committed = await source.partitionBounds();
+      for (let wait = 0; committed[1]?.high !== '6' && wait < 100; wait++) {
+        await new Promise((resolve) => setTimeout(resolve, 100));
+        committed = await source.partitionBounds();
+      }
 
       expect(open).toEqual([
         { partition: 0, low: '0', high: '3', highWatermark: '3' },
