@@ -17,6 +17,12 @@ const PACKAGE = ['test/package/pack-install.test.ts'];
  */
 const STATE_MACHINE = ['test/state-machine/**/*.test.ts'];
 /**
+ * A topic of 2,000 partitions: creating its logs keeps the single broker busy long enough for other
+ * files' new topics to meet "This server does not host this topic-partition", so it runs alone, after
+ * the others (`npm run test:scale`, part of `npm test`).
+ */
+const SCALE = ['test/state-size.test.ts'];
+/**
  * Every project runs in one pool of two workers: the integration tests share one broker on a 2-core
  * machine, and two files at a time keeps both busy without starving the broker's JVM. (Vitest runs
  * projects with different worker counts one after the other.)
@@ -45,7 +51,7 @@ export default defineConfig({
         test: {
           name: 'integration',
           include: ['test/**/*.test.ts'],
-          exclude: [...UNIT, ...PACKAGE, ...STATE_MACHINE],
+          exclude: [...UNIT, ...PACKAGE, ...STATE_MACHINE, ...SCALE],
           // The real Kafka broker and the S3/DynamoDB emulator, started unless given; a folder for the IAM
           // audit's synthesized stacks.
           globalSetup: ['test/support/global-setup.ts', 'test/support/iam-audit/global-setup.ts'],
@@ -54,6 +60,17 @@ export default defineConfig({
           setupFiles: ['test/support/iam-audit/setup.ts'],
           ...WORKERS,
           testTimeout: 120_000,
+          hookTimeout: 120_000,
+        },
+      },
+      {
+        test: {
+          name: 'scale',
+          include: SCALE,
+          globalSetup: ['test/support/global-setup.ts', 'test/support/iam-audit/global-setup.ts'],
+          setupFiles: ['test/support/iam-audit/setup.ts'],
+          maxWorkers: 1,
+          testTimeout: 300_000,
           hookTimeout: 120_000,
         },
       },
