@@ -9,8 +9,7 @@ import {
   produce,
   readLanded,
   runOnce,
-  testKafka,
-  uniqueName,
+  transactionalProducer,
 } from './support/bed.js';
 import { windowClock } from './support/shard-bed.js';
 
@@ -22,12 +21,7 @@ describe('a new pipeline’s first window', () => {
     const clock = windowClock(MINUTE);
     const base = Math.floor(clock() / MINUTE) * MINUTE - 5 * MINUTE;
     // Partition 1 begins with records that were never committed, then holds the topic's earliest record.
-    const producer = testKafka().producer({
-      transactionalId: uniqueName('tx'),
-      idempotent: true,
-      maxInFlightRequests: 1,
-    });
-    await producer.connect();
+    const producer = await transactionalProducer();
     const aborted = await producer.transaction();
     await aborted.send({
       topic,

@@ -7,8 +7,7 @@ import {
   produce,
   readLanded,
   runOnce,
-  testKafka,
-  uniqueName,
+  transactionalProducer,
 } from './support/bed.js';
 import { windowClock } from './support/shard-bed.js';
 
@@ -74,12 +73,7 @@ describe('idle close after transactions', () => {
   it('closes a window whose partition ends in a transaction marker, by idle time', async () => {
     const topic = await createTopic(1);
     const tenMinutesAgo = Math.floor(Date.now() / 60_000) * 60_000 - 10 * 60_000;
-    const producer = testKafka().producer({
-      transactionalId: uniqueName('tx'),
-      idempotent: true,
-      maxInFlightRequests: 1,
-    });
-    await producer.connect();
+    const producer = await transactionalProducer();
     const transaction = await producer.transaction();
     await transaction.send({
       topic,
@@ -116,12 +110,7 @@ describe('idle close while a transaction is open', () => {
     const clock = windowClock(MINUTE);
     const windowEnd = Math.floor(clock() / MINUTE) * MINUTE;
     await produce(topic, [{ partition: 0, timestamp: windowEnd - 1_000, value: 'before' }]);
-    const producer = testKafka().producer({
-      transactionalId: uniqueName('tx'),
-      idempotent: true,
-      maxInFlightRequests: 1,
-    });
-    await producer.connect();
+    const producer = await transactionalProducer();
     const transaction = await producer.transaction();
     await transaction.send({
       topic,
@@ -207,12 +196,7 @@ describe('idle close after an aborted transaction', () => {
     const { config } = await newPipeline(topic, twoSecondWindows);
     const first = await runOnce(config, { seconds: 4 });
     // The log now ends with records that are never delivered, then the abort marker.
-    const producer = testKafka().producer({
-      transactionalId: uniqueName('tx'),
-      idempotent: true,
-      maxInFlightRequests: 1,
-    });
-    await producer.connect();
+    const producer = await transactionalProducer();
     const transaction = await producer.transaction();
     await transaction.send({ topic, messages: [{ value: 'x' }, { value: 'y' }] });
     await transaction.abort();

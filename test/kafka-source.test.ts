@@ -16,6 +16,7 @@ import {
   produce,
   runOnce,
   testKafka,
+  transactionalProducer,
   uniqueName,
 } from './support/bed.js';
 
@@ -166,12 +167,7 @@ describe('KafkaSource without a consumer group', () => {
   it('bounds a partition at its last stable offset, and tells the high watermark above it while a transaction is open', async () => {
     const topic = await createTopic(2);
     await fill(topic, 2, 3);
-    const producer = kafka.producer({
-      transactionalId: uniqueName('tx'),
-      idempotent: true,
-      maxInFlightRequests: 1,
-    });
-    await producer.connect();
+    const producer = await transactionalProducer();
     const source = new KafkaSource(testKafka(), topic, uniqueName('g'), FETCH);
     try {
       const transaction = await producer.transaction();

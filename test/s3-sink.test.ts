@@ -3,15 +3,16 @@
 // an error naming the key when its bytes differ, and replaces the object found only when its caller
 // says that object is no writer's to keep. Each path is tried: a small object (one PutObject), a large
 // one (multipart upload), and putObject (manifests).
+
 import { createHash } from 'node:crypto';
 import { ListMultipartUploadsCommand } from '@aws-sdk/client-s3';
 import { describe, expect, it } from 'vitest';
-import { createS3Client } from '../src/adapters/aws-clients.js';
 import { S3Sink } from '../src/adapters/s3-sink.js';
 import { writtenObjectOf } from '../src/adapters/written-object.js';
 import { ObjectExistsError } from '../src/errors.js';
 import type { CompleteOptions } from '../src/ports.js';
 import { createBucket, getObject, listKeys, s3, testConfig, uniqueName } from './support/bed.js';
+import { countingClient } from './support/counting-s3-client.js';
 
 /**
  * A bucket on the emulator, with the configuration of a pipeline writing to it (topic `orders`): what
@@ -26,22 +27,6 @@ async function pipelineBucket(): Promise<string> {
     STATE_TABLE: 'unused',
   });
   return bucket;
-}
-
-/** An S3 client that counts the answers 412 Precondition Failed it gets. */
-function countingClient() {
-  const client = createS3Client();
-  const seen = { preconditionFailed: 0 };
-  // Beside the deserializer, below the retries: every answer, before it becomes a result or an error.
-  client.middlewareStack.add(
-    (next) => async (args) => {
-      const out = await next(args);
-      if ((out.response as { statusCode?: number }).statusCode === 412) seen.preconditionFailed++;
-      return out;
-    },
-    { step: 'deserialize', name: 'countPreconditionFailed' },
-  );
-  return { client, seen };
 }
 
 /** A body of `size` bytes, all `fill`. */

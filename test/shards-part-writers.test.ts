@@ -7,7 +7,6 @@
 
 import { PutObjectCommand } from '@aws-sdk/client-s3';
 import { describe, expect, it } from 'vitest';
-import { createS3Client } from '../src/adapters/aws-clients.js';
 import { S3Sink } from '../src/adapters/s3-sink.js';
 import { partKey } from '../src/core/key-layout.js';
 import { buildShard, finalizeWindow, planWindow } from '../src/engine/window-steps.js';
@@ -22,6 +21,7 @@ import {
   s3,
   type TestRecord,
 } from './support/bed.js';
+import { countingClient } from './support/counting-s3-client.js';
 import {
   bind,
   expectExactlyOnce,
@@ -93,22 +93,6 @@ function notingSink(sink: BatchSink): { sink: BatchSink; completed: Map<string, 
       findKey: (prefix, suffix) => sink.findKey(prefix, suffix),
     },
   };
-}
-
-/** An S3 client that counts the answers 412 Precondition Failed it gets. */
-function countingClient() {
-  const client = createS3Client();
-  const seen = { preconditionFailed: 0 };
-  // Beside the deserializer, below the retries: every answer, before it becomes a result or an error.
-  client.middlewareStack.add(
-    (next) => async (args) => {
-      const out = await next(args);
-      if ((out.response as { statusCode?: number }).statusCode === 412) seen.preconditionFailed++;
-      return out;
-    },
-    { step: 'deserialize', name: 'countPreconditionFailed' },
-  );
-  return { client, seen };
 }
 
 describe('two writers of one part key', () => {

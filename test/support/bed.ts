@@ -4,7 +4,7 @@ import { createHash, randomUUID } from 'node:crypto';
 import * as zlib from 'node:zlib';
 import { CreateTableCommand } from '@aws-sdk/client-dynamodb';
 import { CreateBucketCommand, GetObjectCommand, ListObjectsV2Command } from '@aws-sdk/client-s3';
-import { type IHeaders, Kafka, logLevel } from 'kafkajs';
+import { type IHeaders, Kafka, logLevel, type Producer } from 'kafkajs';
 import { createDynamoDbClient, createS3Client } from '../../src/adapters/aws-clients.js';
 import { createAdapters } from '../../src/adapters/create-adapters.js';
 import { loadConfig, type PullerConfig } from '../../src/config.js';
@@ -71,6 +71,20 @@ export async function createTopic(
     await admin.disconnect();
   }
   return name;
+}
+
+/**
+ * A connected transactional producer (idempotent, one request in flight, as Kafka requires), for tests
+ * of what transactions leave in a partition's log.
+ */
+export async function transactionalProducer(): Promise<Producer> {
+  const producer = testKafka().producer({
+    transactionalId: uniqueName('tx'),
+    idempotent: true,
+    maxInFlightRequests: 1,
+  });
+  await producer.connect();
+  return producer;
 }
 
 /** A record to produce, to a chosen partition with a chosen timestamp. */
