@@ -2,7 +2,7 @@
 // local folder and a local state file: the batches they leave, Ctrl-C, and the lag they report.
 
 import { randomUUID } from 'node:crypto';
-import { mkdtemp, readdir, readFile, rm, stat } from 'node:fs/promises';
+import { mkdtemp, open, readdir, readFile, rm, stat, unlink } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { gunzipSync } from 'node:zlib';
@@ -294,10 +294,17 @@ describe('kafka-batch-puller run', () => {
 
   it('exits at once on a second Ctrl-C, leaving the lease to expire at the run deadline', async () => {
     const topic = await createTopic(1);
+    // A backlog of a few hundred windows keeps each run busy for its whole budget.
     const currentStart = Math.floor(Date.now() / intervalMs) * intervalMs;
-    // One record in the window that just ended, and a lateness that keeps that window waiting: the
-    // run is busy polling when the signals come.
-    await produce(topic, [{ partition: 0, timestamp: currentStart - 1000, key: 'k', value: '{}' }]);
+    await produce(
+      topic,
+      Array.from({ length: 300 }, (_, i) => ({
+        partition: 0,
+        timestamp: currentStart - (300 - i) * intervalMs,
+        key: `k${i}`,
+        value: '{}',
+      })),
+    );
     const groupId = `cli-${randomUUID()}`;
     const statePath = join(dir, 'state.json');
     const store = new FileStateStore(statePath);
@@ -308,22 +315,30 @@ describe('kafka-batch-puller run', () => {
       '--group-id',
       groupId,
       ...fastWindows,
-      '--allowed-lateness-seconds',
-      '60',
       '--output',
       join(dir, 'out'),
       '--state',
       statePath,
     ]);
+    // Holding the state file's writer lock while the lease is held keeps the run from releasing it
+    // (or saving anything) until the signals have come: the run is stopped mid-window, deterministically.
+    const lockPath = `${statePath}.lock`;
     await cli.waitFor(async () => {
-      const saved = await store.load(pipelineIdOf(groupId, topic)).catch(() => undefined);
-      return saved?.state.lease != null;
+      const held = await store.load(pipelineIdOf(groupId, topic)).catch(() => undefined);
+      if (held?.state.lease == null) return false;
+      const lock = await open(lockPath, 'wx').catch(() => undefined);
+      if (!lock) return false;
+      await lock.close();
+      if ((await store.load(pipelineIdOf(groupId, topic)))?.state.lease != null) return true;
+      await unlink(lockPath);
+      return false;
     });
 
     cli.kill('SIGINT');
     await cli.waitFor(() => cli.stderr.includes('press Ctrl-C again'));
     cli.kill('SIGINT');
     const result = await cli.exited;
+    await unlink(lockPath);
 
     expect(result.code).toBe(130);
     expect(result.stderr).toContain('stopping now');
