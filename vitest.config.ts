@@ -3,6 +3,7 @@ import { defineConfig } from 'vitest/config';
 /** Pure logic, the CDK constructs and the CLI's parsing: no broker, no emulator, a few seconds. */
 const UNIT = [
   'test/core/**/*.test.ts',
+  'test/docs/**/*.test.ts',
   'test/cdk/**/*.test.ts',
   'test/cli-units.test.ts',
   'test/directory-sink.test.ts',

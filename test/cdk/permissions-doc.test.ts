@@ -1,7 +1,6 @@
-// The README's permission table ("What each function may do") against the synthesized template: every
+// The permission table of docs/deploying.md ("What each function may do") against the synthesized template: every
 // statement of a function's role is one row of the table whose mode applies, with the same actions,
 // resources and condition, and every row is a statement of some stack. So the table cannot drift.
-import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import {
   AUDIT_MSK_CLUSTER,
@@ -13,11 +12,11 @@ import {
 } from '../support/iam-audit/audit-stacks.js';
 import { AUDIT_ACCOUNT } from '../support/iam-audit/iam-requests.js';
 import { identityPoliciesOf, type Physical } from '../support/iam-audit/template.js';
+import { codeSpans, readPage, section, tables } from '../support/markdown.js';
 
-const README = new URL('../../README.md', import.meta.url);
 const REGION = 'us-east-1';
 
-/** One statement as the README writes it. */
+/** One statement as the page writes it. */
 interface Row {
   readonly mode: string;
   readonly actions: string[];
@@ -25,38 +24,18 @@ interface Row {
   readonly conditions: string[];
 }
 
-/** The cells of a Markdown table row (a `\|` inside a cell is a pipe of its text). */
-function cells(line: string): string[] {
-  return line
-    .trim()
-    .replace(/^\||\|$/g, '')
-    .split(/(?<!\\)\|/)
-    .map((cell) => cell.trim().replace(/\\\|/g, '|'));
-}
-
-const codeSpans = (cell: string) => [...cell.matchAll(/`([^`]+)`/g)].map((m) => m[1] as string);
-
-/** The rows of the table under "### What each function may do". */
-function readmeRows(): Row[] {
-  const text = readFileSync(README, 'utf8');
-  const section = text.slice(text.indexOf('### What each function may do'));
-  const lines = section.split('\n');
-  const header = lines.findIndex((line) => line.startsWith('| Mode |'));
-  if (header < 0) throw new Error('the README has no permission table under "What each function may do"');
-  const rows: Row[] = [];
-  for (const line of lines.slice(header + 2)) {
-    if (!line.startsWith('|')) break;
-    const [mode = '', actions = '', resources = '', conditions = ''] = cells(line);
-    rows.push({
-      mode,
-      actions: codeSpans(actions).filter((span) => /^[a-z0-9-]+:[A-Za-z*]+$/.test(span)),
-      resources: codeSpans(resources).filter(
-        (span) => span.startsWith('arn:') || span === '*' || /^<[^>]+>$/.test(span),
-      ),
-      conditions: codeSpans(conditions),
-    });
-  }
-  return rows;
+/** The rows of the table under "What each function may do" in docs/deploying.md. */
+function documentedRows(): Row[] {
+  const [table] = tables(section(readPage('docs/deploying.md'), 'What each function may do'));
+  if (!table) throw new Error('docs/deploying.md has no permission table under "What each function may do"');
+  return table.rows.map(([mode = '', actions = '', resources = '', conditions = '']) => ({
+    mode,
+    actions: codeSpans(actions).filter((span) => /^[a-z0-9-]+:[A-Za-z*]+$/.test(span)),
+    resources: codeSpans(resources).filter(
+      (span) => span.startsWith('arn:') || span === '*' || /^<[^>]+>$/.test(span),
+    ),
+    conditions: codeSpans(conditions),
+  }));
 }
 
 /** Which stacks a row's mode applies to. */
@@ -91,7 +70,7 @@ const VARIANTS: StackVariant[] = [
   { ...base, security: 'msk-iam', vpc: true, sharded: true },
 ];
 
-/** The function role's statements of `stack`, written as the README writes them. */
+/** The function role's statements of `stack`, written as the page writes them. */
 function renderedStatements(stack: AuditStack): Row[] {
   const named = withNames(stack, { topic: '<topic>', groupId: '<groupId>', prefix: '<prefix>' });
   const { template, ids } = named;
@@ -157,13 +136,13 @@ const comparable = (row: Row) =>
     conditions: [...row.conditions].sort(),
   });
 
-describe("the README's permission table", () => {
-  const rows = readmeRows();
+describe('the permission table of docs/deploying.md', () => {
+  const rows = documentedRows();
 
   it('names only modes the test knows, and says "nothing more" where a mode adds no statement', () => {
     expect(rows.length).toBeGreaterThan(10);
     for (const row of rows) {
-      expect(Object.keys(MODES), `mode of a README row: ${row.mode}`).toContain(row.mode);
+      expect(Object.keys(MODES), `mode of a documented row: ${row.mode}`).toContain(row.mode);
       if (row.actions.length === 0) expect(row.mode).toBe('`plaintext`, `tls`');
     }
   });
