@@ -1,0 +1,62 @@
+// The README and the docs/ pages as a reader follows them: every relative link leads to a file that
+// exists and every #anchor to a heading of its page; the README stays a five-minute read.
+import { existsSync, readdirSync } from 'node:fs';
+import { dirname, join, normalize } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { describe, expect, it } from 'vitest';
+import { codeBlocks, readPage } from '../support/markdown.js';
+
+const root = fileURLToPath(new URL('../..', import.meta.url));
+const pages = [
+  'README.md',
+  ...readdirSync(join(root, 'docs'))
+    .filter((n) => n.endsWith('.md'))
+    .map((n) => `docs/${n}`),
+];
+
+/** The page's text outside fenced code blocks, where a `[x](y)` is a link. */
+function prose(page: string): string {
+  let text = page;
+  for (const block of codeBlocks(page)) text = text.replace(block.code, '');
+  return text;
+}
+
+/** GitHub's anchor for a heading: lowercased, punctuation dropped, spaces made hyphens. */
+function anchorOf(heading: string): string {
+  return heading
+    .trim()
+    .toLowerCase()
+    .replace(/[^\p{L}\p{N} _-]/gu, '')
+    .replace(/ /g, '-');
+}
+
+function anchorsOf(path: string): Set<string> {
+  const headings = prose(readPage(path))
+    .split('\n')
+    .filter((line) => /^#{1,6} /.test(line))
+    .map((line) => anchorOf(line.replace(/^#+ /, '')));
+  return new Set(headings);
+}
+
+describe('the docs pages', () => {
+  it('keep the README under 400 lines', () => {
+    expect(readPage('README.md').split('\n').length).toBeLessThanOrEqual(400);
+  });
+
+  for (const page of pages) {
+    it(`${page}: every relative link and anchor resolves`, () => {
+      const links = [...prose(readPage(page)).matchAll(/\]\(([^)\s]+)\)/g)].map((m) => m[1] as string);
+      const broken: string[] = [];
+      for (const link of links) {
+        if (/^[a-z]+:/.test(link)) continue;
+        const [file = '', anchor] = link.split('#');
+        const target = file === '' ? page : normalize(join(dirname(page), file));
+        if (!existsSync(join(root, target))) broken.push(`${link} (no ${target})`);
+        else if (anchor !== undefined && target.endsWith('.md') && !anchorsOf(target).has(anchor)) {
+          broken.push(`${link} (no heading #${anchor} in ${target})`);
+        }
+      }
+      expect(broken).toEqual([]);
+    });
+  }
+});
