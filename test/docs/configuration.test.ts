@@ -2,6 +2,8 @@
 // CLI, every prop of the constructs and every context key of the app has its row, no row names one
 // that does not exist, and the defaults it states are the ones the schema applies. So the reference
 // cannot drift from the settings.
+import { readFileSync } from 'node:fs';
+import { dirname, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import ts from 'typescript';
 import { describe, expect, it } from 'vitest';
@@ -22,28 +24,37 @@ const [pipelineOnly, pullerOnly, appOnly] = tables(section(page, 'Deployment set
 const names = (table: Table, name: string) =>
   column(table, name).flatMap((cell) => codeSpans(cell).map((span) => span.split(/[ =]/)[0] as string));
 
-/** The properties of an interface exported from the package's main entry, read by the TypeScript compiler. */
-function propsOf(interfaceName: string): string[] {
-  const entry = fileURLToPath(new URL('../../lib/index.ts', import.meta.url));
-  const program = ts.createProgram([entry], {
-    module: ts.ModuleKind.NodeNext,
-    moduleResolution: ts.ModuleResolutionKind.NodeNext,
-    strict: true,
-    noEmit: true,
-  });
-  const checker = program.getTypeChecker();
-  const source = program.getSourceFile(entry);
-  if (!source) throw new Error('lib/index.ts not found');
-  const moduleSymbol = checker.getSymbolAtLocation(source);
-  const exported = checker
-    .getExportsOfModule(moduleSymbol as ts.Symbol)
-    .find((s) => s.name === interfaceName);
-  if (!exported) throw new Error(`lib/index.ts exports no ${interfaceName}`);
-  const symbol = exported.flags & ts.SymbolFlags.Alias ? checker.getAliasedSymbol(exported) : exported;
-  return checker
-    .getDeclaredTypeOfSymbol(symbol)
-    .getProperties()
-    .map((p) => p.name);
+/**
+ * The properties of an interface exported from the package's main entry, read from the source's syntax:
+ * re-exports and `extends` are followed through the project's own files (a type-checked program would
+ * load all of aws-cdk-lib's declarations, tens of seconds).
+ */
+function propsOf(
+  interfaceName: string,
+  file = fileURLToPath(new URL('../../lib/index.ts', import.meta.url)),
+): string[] {
+  const source = ts.createSourceFile(file, readFileSync(file, 'utf8'), ts.ScriptTarget.Latest);
+  const local = (specifier: string) => resolve(dirname(file), specifier.replace(/\.js$/, '.ts'));
+  for (const statement of source.statements) {
+    if (ts.isInterfaceDeclaration(statement) && statement.name.text === interfaceName) {
+      const own = statement.members.flatMap((m) => (m.name && ts.isIdentifier(m.name) ? [m.name.text] : []));
+      const inherited = (statement.heritageClauses ?? []).flatMap((clause) =>
+        clause.types.flatMap((t) => propsOf(t.expression.getText(source), file)),
+      );
+      return [...own, ...inherited];
+    }
+    const from =
+      (ts.isExportDeclaration(statement) || ts.isImportDeclaration(statement)) && statement.moduleSpecifier;
+    if (!from || !ts.isStringLiteral(from) || !from.text.startsWith('.')) continue;
+    const clause = ts.isExportDeclaration(statement)
+      ? statement.exportClause
+      : statement.importClause?.namedBindings;
+    if (clause && (ts.isNamedExports(clause) || ts.isNamedImports(clause))) {
+      if (clause.elements.some((e) => e.name.text === interfaceName))
+        return propsOf(interfaceName, local(from.text));
+    }
+  }
+  throw new Error(`no interface ${interfaceName} reachable from ${file}`);
 }
 
 describe('docs/configuration.md', () => {
@@ -115,6 +126,17 @@ describe('docs/configuration.md', () => {
     const defaults = new Map(settings.rows.map((row) => [codeSpans(row[0] ?? '')[0], row[4] ?? '']));
     for (const [variable, value] of Object.entries(applied)) {
       expect(codeSpans(defaults.get(variable) ?? '')[0], variable).toBe(value);
+    }
+  });
+
+  it('states the defaults of the CLI’s flags', () => {
+    const rowOf = new Map(
+      settings.rows.map((row) => [codeSpans(row[1] ?? '')[0]?.split(/[ =]/)[0], row[4] ?? ''] as const),
+    );
+    for (const flag of allPipelineFlags.filter((f) => f.default !== undefined && f.variable !== undefined)) {
+      const cell = rowOf.get(`--${flag.name}`) ?? '';
+      // The cell gives the flag's default itself, or as "CLI: `value`" beside the function's.
+      expect(codeSpans(cell), `--${flag.name}: ${cell}`).toContain(flag.default);
     }
   });
 });
