@@ -18,20 +18,27 @@ const SETTLE_TIMEOUT_MS = 60_000;
 
 /** One run of a join row: the slowest member's start to its first records, and the commit (1 member). */
 export interface JoinSample {
+  /** Start (before connecting) to the first records, ms; the slowest member with several. */
   readonly firstRecordsMs: number;
+  /** The commit at the end of the run, ms; undefined with several members. */
   readonly commitMs: number | undefined;
 }
 
 /** One row of the join table and its runs. */
 export interface JoinRow {
+  /** The row's label in the report. */
   readonly label: string;
+  /** One sample per run. */
   readonly samples: JoinSample[];
 }
 
 /** Everything measured against one broker setting. */
 export interface JoinFigures {
+  /** The broker's `group.initial.rebalance.delay.ms`. */
   readonly delayMs: number;
+  /** The broker measured against. */
   readonly broker: string;
+  /** The consumer row, then one row per source count. */
   readonly rows: readonly JoinRow[];
 }
 

@@ -11,8 +11,11 @@ import {
 
 /** One rung of the memory ladder: all its records in one window. */
 export interface LadderRung {
+  /** MiB of record values in the window. */
   readonly windowMiB: number;
+  /** Records in the window. */
   readonly records: number;
+  /** One sample per run. */
   readonly runs: readonly RunSample[];
 }
 

@@ -14,6 +14,7 @@ import { BenchPipeline, type BenchSink, checkPullerRun } from './bench-pipeline.
 
 /** What the throughput scenarios measured. */
 export interface ThroughputFigures {
+  /** Each sink's landing runs (empty when not asked for). */
   readonly runs: Readonly<Record<BenchSink, RunSample[]>>;
   /** A new pipeline on a topic with no records: the least a scheduled run costs. */
   readonly emptyTopicRuns: RunSample[];

@@ -13,6 +13,7 @@ import {
 
 /** One variant of the puller's settings. */
 export interface Variant {
+  /** The variant's label in the report. */
   readonly label: string;
   /** The puller's settings for it, over the bench's own. */
   readonly variables: Readonly<Record<string, string>>;
@@ -20,7 +21,9 @@ export interface Variant {
 
 /** A variant and its runs. */
 export interface VariantFigures {
+  /** The variant measured. */
   readonly variant: Variant;
+  /** One sample per run. */
   readonly runs: readonly RunSample[];
 }
 

@@ -12,14 +12,23 @@ import { fixed, integer, markdownTable, spread, summarize } from './summary-tabl
 
 /** Everything one bench invocation measured; a scenario not run is undefined. */
 export interface BenchReport {
+  /** The options, for the command and the data described. */
   readonly options: BenchOptions;
+  /** When the bench started, ISO 8601. */
   readonly date: string;
+  /** The machine and software measured on. */
   readonly machine: MachineInfo;
+  /** 1-minute load average at the start and end: above the core count, other work shared the machine. */
   readonly loadAverage: { readonly start: number; readonly end: number };
+  /** Scenarios s3 and directory. */
   readonly throughput?: ThroughputFigures | undefined;
+  /** Scenario memory. */
   readonly ladder?: readonly LadderRung[] | undefined;
+  /** Scenario formats. */
   readonly formats?: readonly VariantFigures[] | undefined;
+  /** Scenario shards. */
   readonly shards?: readonly VariantFigures[] | undefined;
+  /** Scenario join, one entry per broker delay. */
   readonly join?: readonly JoinFigures[] | undefined;
 }
 

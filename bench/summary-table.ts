@@ -3,9 +3,13 @@
 
 /** Median, min and max of some runs, plus how many. */
 export interface Summary {
+  /** The middle value (the mean of the two middle ones for an even count). */
   readonly median: number;
+  /** The smallest value. */
   readonly min: number;
+  /** The largest value. */
   readonly max: number;
+  /** How many values. */
   readonly runs: number;
 }
 
