@@ -26,7 +26,7 @@ import { AttemptStore } from './attempt-store.js';
 import { refuseChangedOutput, refuseOrphanedOutput } from './output-guard.js';
 import { stderrRunLogger } from './run-logger.js';
 import { RunOutcome } from './run-types.js';
-import { readerOf } from './source-reader.js';
+import { readerFor } from './source-reader.js';
 import { resolveStartPositions } from './start-positions.js';
 import { StepClock } from './step-clock.js';
 import type { PlanResult, StepContext } from './step-types.js';
@@ -277,7 +277,7 @@ async function firstTimestamp(
       .map((b) => b.partition),
   );
   if (waiting.size === 0) return undefined;
-  const reader = readerOf(ctx.source);
+  const reader = readerFor(ctx);
   await reader.fetchFrom(new Map([...positions].filter(([p]) => waiting.has(p))));
   const nowMs = clock.now();
   const highs = new Map(bounds.map((b) => [b.partition, BigInt(b.high)]));
@@ -285,8 +285,8 @@ async function firstTimestamp(
   const polled = new Map<number, SourceBatch[]>();
   while (waiting.size > 0 && !clock.stopReason()) {
     for (const batch of await reader.poll(clock.pollWaitMs())) {
-      const kept = polled.get(batch.partition);
-      if (kept) kept.push(batch);
+      const ofPartition = polled.get(batch.partition);
+      if (ofPartition) ofPartition.push(batch);
       else polled.set(batch.partition, [batch]);
       if (!waiting.has(batch.partition)) continue;
       // The partition's first record with a usable timestamp (later ones may be late, or bad). A fetch
@@ -301,8 +301,8 @@ async function firstTimestamp(
       }
     }
   }
-  // The window now being defined starts at the saved offsets: what was fetched is kept for it.
-  reader.hold(positions, polled);
+  // The window now being defined starts at the saved offsets: what was fetched is carried over to it.
+  reader.carryOver(positions, polled);
   if (waiting.size > 0) return undefined;
   return candidates.length > 0 ? Math.min(...candidates) : floorToInterval(nowMs, ctx.config.batchIntervalMs);
 }
