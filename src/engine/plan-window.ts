@@ -26,7 +26,6 @@ import { AttemptStore } from './attempt-store.js';
 import { refuseChangedOutput, refuseOrphanedOutput } from './output-guard.js';
 import { stderrRunLogger } from './run-logger.js';
 import { RunOutcome } from './run-types.js';
-import { readerFor } from './source-reader.js';
 import { resolveStartPositions } from './start-positions.js';
 import { StepClock } from './step-clock.js';
 import type { PlanResult, StepContext } from './step-types.js';
@@ -277,7 +276,7 @@ async function firstTimestamp(
       .map((b) => b.partition),
   );
   if (waiting.size === 0) return undefined;
-  const reader = readerFor(ctx);
+  const reader = ctx.reader;
   await reader.fetchFrom(new Map([...positions].filter(([p]) => waiting.has(p))));
   const nowMs = clock.now();
   const highs = new Map(bounds.map((b) => [b.partition, BigInt(b.high)]));

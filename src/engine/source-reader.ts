@@ -133,28 +133,3 @@ export class SourceReader {
     return [...unread, ...this.source.pause(fetched)];
   }
 }
-
-/** Readers of sources whose callers give no reader: see readerFor. */
-const readersOfBareSources = new WeakMap<RecordSource, SourceReader>();
-
-/**
- * The reader a step reads `ctx.source` through: `ctx.reader`, made by whoever opened the source. A
- * caller that gives only a source (the CLI's shard worker, the Lambda's steps, the test beds, until they
- * pass a reader) gets the one reader kept here for that source, so its steps still share one reader.
- */
-export function readerFor(ctx: {
-  readonly source: RecordSource;
-  readonly reader?: SourceReader;
-}): SourceReader {
-  if (ctx.reader) {
-    if (ctx.reader.source !== ctx.source)
-      throw new Error("the step's reader reads another source than its own");
-    return ctx.reader;
-  }
-  let reader = readersOfBareSources.get(ctx.source);
-  if (!reader) {
-    reader = new SourceReader(ctx.source);
-    readersOfBareSources.set(ctx.source, reader);
-  }
-  return reader;
-}

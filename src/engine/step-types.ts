@@ -16,9 +16,8 @@ export interface StepContext {
    * What the steps fetch `source` through: its fetch positions and carried batches (see
    * source-reader.ts). Made once, by whoever opens the source, and given to every step that reads it:
    * plan and shard 0, window after window, share one.
-   * @default - the one reader kept for `source` by `readerFor`, for callers that give only a source
    */
-  readonly reader?: SourceReader;
+  readonly reader: SourceReader;
   readonly sink: BatchSink;
   readonly store: StateStore;
   /** The attempt's id and lease owner: the Step Functions execution, or the run in one process. */
