@@ -12,7 +12,7 @@ import type { PartitionBounds, SourceBatch } from '../ports.js';
 import { AttemptStore } from './attempt-store.js';
 import { RunOutcome } from './run-types.js';
 import { ShardParts } from './shard-parts.js';
-import type { SourceReader } from './source-reader.js';
+import { type SourceReader, stepReader } from './source-reader.js';
 import { StepClock, type StopReason } from './step-clock.js';
 import type { ShardResult, ShardTask, StepContext } from './step-types.js';
 
@@ -50,7 +50,7 @@ class ShardBuild {
   ) {
     this.store = new AttemptStore(ctx);
     this.clock = new StepClock(ctx);
-    this.reader = ctx.reader;
+    this.reader = stepReader(ctx);
     this.window = { startMs: task.windowStartMs, endMs: task.windowEndMs };
     this.partitions = [...task.partitions].sort((a, b) => a - b);
   }

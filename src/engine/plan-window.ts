@@ -2,6 +2,7 @@
 // partition's share of it resumes, record it as pending, and split its partitions among the shards by
 // the records each must read. Plan writes no object and reads records only to date a new
 // pipeline's first window.
+
 import { randomUUID } from 'node:crypto';
 import { committedBehind, movedOffsets } from '../core/committed-offsets.js';
 import type { WindowBounds } from '../core/key-layout.js';
@@ -26,6 +27,7 @@ import { AttemptStore } from './attempt-store.js';
 import { refuseChangedOutput, refuseOrphanedOutput } from './output-guard.js';
 import { stderrRunLogger } from './run-logger.js';
 import { RunOutcome } from './run-types.js';
+import { stepReader } from './source-reader.js';
 import { resolveStartPositions } from './start-positions.js';
 import { StepClock } from './step-clock.js';
 import type { PlanResult, StepContext } from './step-types.js';
@@ -276,7 +278,7 @@ async function firstTimestamp(
       .map((b) => b.partition),
   );
   if (waiting.size === 0) return undefined;
-  const reader = ctx.reader;
+  const reader = stepReader(ctx);
   await reader.fetchFrom(new Map([...positions].filter(([p]) => waiting.has(p))));
   const nowMs = clock.now();
   const highs = new Map(bounds.map((b) => [b.partition, BigInt(b.high)]));

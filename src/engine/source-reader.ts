@@ -133,3 +133,13 @@ export class SourceReader {
     return [...unread, ...this.source.pause(fetched)];
   }
 }
+
+/** The reader a step reads through: `ctx.reader`, which must read `ctx.source` (a step given one without the other is a bug). */
+export function stepReader(ctx: {
+  readonly source: RecordSource;
+  readonly reader: SourceReader;
+}): SourceReader {
+  if (ctx.reader.source !== ctx.source)
+    throw new Error("the step's reader reads another source than its own");
+  return ctx.reader;
+}

@@ -408,3 +408,8 @@ export function bind(source: RecordSource): RecordSource {
     close: () => source.close(),
   };
 }
+
+/** `ctx` with another source, read through a reader of its own (as a shard in its own process has). */
+export function withSource(ctx: StepContext, source: RecordSource): StepContext {
+  return { ...ctx, source, reader: new SourceReader(source) };
+}
