@@ -12,6 +12,7 @@ export {
   type StackPipelineOptions,
 } from './kafka-batch-puller-stack.js';
 export { KafkaSecurityMode } from './kafka-security.js';
-export { PullerPipeline, type PullerPipelineOptions, type PullerPipelineProps } from './puller-pipeline.js';
+export type { PullerPipelineOptions } from './pipeline-options.js';
+export { PullerPipeline, type PullerPipelineProps } from './puller-pipeline.js';
 export { ShardStateMachine, type ShardStateMachineProps } from './shard-state-machine.js';
 export { StartPosition } from './start-position.js';

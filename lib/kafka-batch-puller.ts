@@ -14,7 +14,8 @@ import { Construct } from 'constructs';
 import { isBrokerAddress, splitBrokerList } from '../src/core/kafka-names.js';
 import { isMskClusterArn, KafkaSecurityMode } from './kafka-security.js';
 import { addNagSuppressions } from './nag-suppressions.js';
-import { PullerPipeline, type PullerPipelineOptions } from './puller-pipeline.js';
+import type { PullerPipelineOptions } from './pipeline-options.js';
+import { PullerPipeline } from './puller-pipeline.js';
 import {
   bucketDefaults,
   failureQueueDefaults,
