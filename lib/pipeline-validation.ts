@@ -7,26 +7,7 @@ import { Duration, Token } from 'aws-cdk-lib';
 import { Compression } from '../src/config.js';
 import { columnProblem } from '../src/core/column-declarations.js';
 import { compressionLevelProblem } from '../src/core/compression-level.js';
-import {
-  batchIntervalProblem,
-  columnsFormatProblem,
-  FETCH_SIZES_MB,
-  fetchQueueProblem,
-  groupIdProblem,
-  intervalProblem,
-  latenessBudgetProblem,
-  ndjsonCompressionProblem,
-  notNegativeProblem,
-  oneOfProblem,
-  outputPrefixProblem,
-  PART_SIZE_MB,
-  pollIntervalProblem,
-  type Setting,
-  type SizeRange,
-  shardsProblem,
-  sizeProblem,
-  topicProblem,
-} from '../src/core/setting-rules.js';
+import * as rules from '../src/core/setting-rules.js';
 import { OutputFormat, ValueFormat } from '../src/core/value-format.js';
 import { MANAGED_VARIABLES } from './pipeline-environment.js';
 import { LAMBDA_MAX_TIMEOUT, type PullerPipelineOptions, type ResolvedOptions } from './pipeline-options.js';
@@ -42,16 +23,16 @@ export function pipelineProblems(
   others: readonly PullerPipeline[],
 ): string[] {
   const problems = [
-    topicProblem(textProp('topic', o.topic)),
+    rules.topicProblem(textProp('topic', o.topic)),
     groupProblem(o.groupId),
     ...intervalProblems(o),
     ...runProblems(o, options),
-    shardsProblem(numberProp('shards', o.shards)),
+    rules.shardsProblem(numberProp('shards', o.shards)),
     !Number.isInteger(o.memorySize) || o.memorySize < 128 || o.memorySize > 10_240
       ? `memorySize must be a whole number of MiB from 128 to 10240, got ${o.memorySize}`
       : undefined,
-    sizeProblem(sizeProp('partSize', o.partSize), PART_SIZE_MB),
-    oneOfProblem(textProp('compression', o.compression), Object.values(Compression)),
+    rules.sizeProblem(sizeProp('partSize', o.partSize), rules.PART_SIZE_MB),
+    rules.oneOfProblem(textProp('compression', o.compression), Object.values(Compression)),
     ...formatProblems(o),
     options.compressionLevel === undefined
       ? undefined
@@ -60,7 +41,7 @@ export function pipelineProblems(
     !Number.isInteger(o.freshnessAlarmIntervals) || o.freshnessAlarmIntervals < 1
       ? `freshnessAlarmIntervals must be a whole number of 1 or more, got ${o.freshnessAlarmIntervals}`
       : undefined,
-    outputPrefixProblem(textProp('outputPrefix', o.outputPrefix)),
+    rules.outputPrefixProblem(textProp('outputPrefix', o.outputPrefix)),
     ...handlerProblems(options),
     ...sharingProblems(o, others),
   ];
@@ -69,7 +50,7 @@ export function pipelineProblems(
 
 /** The shared group rule, then IAM's: the group is a literal in the function's grants. */
 function groupProblem(groupId: string): string | undefined {
-  const problem = groupIdProblem(textProp('groupId', groupId));
+  const problem = rules.groupIdProblem(textProp('groupId', groupId));
   if (problem) return problem;
   return Token.isUnresolved(groupId) || /[*?]/.test(groupId)
     ? `groupId must be a non-empty literal without '*' or '?' (IAM wildcards), got '${groupId}'`
@@ -85,11 +66,11 @@ function intervalProblems(o: ResolvedOptions): (string | undefined)[] {
   const poll = durationProp('pollInterval', o.pollInterval);
   const interval = o.batchInterval.toMilliseconds();
   const scheduled =
-    batchIntervalProblem(batch) ??
+    rules.batchIntervalProblem(batch) ??
     (interval % 60_000 !== 0 || interval < 60_000 || interval > Duration.days(1).toMilliseconds()
       ? `batchInterval must be a whole number of minutes from 1 minute to 1 day (EventBridge Scheduler runs at most once a minute), got ${o.batchInterval.toHumanString()}`
       : undefined);
-  return [scheduled, intervalProblem(poll) ?? pollIntervalProblem(poll, batch)];
+  return [scheduled, rules.intervalProblem(poll) ?? rules.pollIntervalProblem(poll, batch)];
 }
 
 /** Lambda's timeout, the safety margin within it, and the allowed lateness within what is left. */
@@ -109,10 +90,10 @@ function runProblems(o: ResolvedOptions, options: PullerPipelineOptions): (strin
     o.allowedLateness,
   );
   const latenessProblem =
-    notNegativeProblem(lateness) ??
+    rules.notNegativeProblem(lateness) ??
     (timeoutProblem || marginProblem
       ? undefined
-      : latenessBudgetProblem(
+      : rules.latenessBudgetProblem(
           lateness,
           durationProp('timeout', o.timeout),
           durationProp('safetyMargin', o.safetyMargin),
@@ -124,11 +105,14 @@ function runProblems(o: ResolvedOptions, options: PullerPipelineOptions): (strin
 function formatProblems(o: ResolvedOptions): (string | undefined)[] {
   const format = textProp('format', o.format);
   const problems = [
-    oneOfProblem(format, Object.values(OutputFormat)),
-    oneOfProblem(textProp('valueFormat', o.valueFormat), Object.values(ValueFormat)),
-    oneOfProblem(textProp('keyFormat', o.keyFormat), Object.values(ValueFormat)),
-    ndjsonCompressionProblem({ ...textProp('compression', o.compression), shown: o.compression }, format),
-    columnsFormatProblem(
+    rules.oneOfProblem(format, Object.values(OutputFormat)),
+    rules.oneOfProblem(textProp('valueFormat', o.valueFormat), Object.values(ValueFormat)),
+    rules.oneOfProblem(textProp('keyFormat', o.keyFormat), Object.values(ValueFormat)),
+    rules.ndjsonCompressionProblem(
+      { ...textProp('compression', o.compression), shown: o.compression },
+      format,
+    ),
+    rules.columnsFormatProblem(
       numberProp('columns', o.columns.length),
       format,
       textProp('valueFormat', o.valueFormat),
@@ -161,17 +145,21 @@ function fetchSizeProblems(options: PullerPipelineOptions): (string | undefined)
   const sizeOrDefault = (
     name: string,
     given: PullerPipelineOptions['fetchPartitionSize'],
-    range: SizeRange,
+    range: rules.SettingRange,
   ) =>
     given
       ? sizeProp(name, given)
-      : ({ name, value: range.default, shown: `${range.default} MiB, the default` } satisfies Setting);
-  const partition = sizeOrDefault('fetchPartitionSize', options.fetchPartitionSize, FETCH_SIZES_MB.partition);
-  const queue = sizeOrDefault('fetchQueueSize', options.fetchQueueSize, FETCH_SIZES_MB.queue);
+      : ({ name, value: range.default, shown: `${range.default} MiB, the default` } satisfies rules.Setting);
+  const partition = sizeOrDefault(
+    'fetchPartitionSize',
+    options.fetchPartitionSize,
+    rules.FETCH_SIZES_MB.partition,
+  );
+  const queue = sizeOrDefault('fetchQueueSize', options.fetchQueueSize, rules.FETCH_SIZES_MB.queue);
   return [
-    options.fetchPartitionSize && sizeProblem(partition, FETCH_SIZES_MB.partition),
-    options.fetchQueueSize && sizeProblem(queue, FETCH_SIZES_MB.queue),
-    fetchQueueProblem(queue, partition),
+    options.fetchPartitionSize && rules.sizeProblem(partition, rules.FETCH_SIZES_MB.partition),
+    options.fetchQueueSize && rules.sizeProblem(queue, rules.FETCH_SIZES_MB.queue),
+    rules.fetchQueueProblem(queue, partition),
   ];
 }
 

@@ -20,7 +20,7 @@ import {
   PART_SIZE_MB,
   pollIntervalProblem,
   type Setting,
-  type SizeRange,
+  type SettingRange,
   shardsProblem,
   sizeProblem,
   topicProblem,
@@ -175,7 +175,7 @@ const obeys =
     if (problem) ctx.addIssue({ code: 'custom', message: problem });
   };
 
-const mebibytes = (name: string, range: SizeRange) =>
+const mebibytes = (name: string, range: SettingRange) =>
   z.coerce
     .number({ error: `${name} must be a number of MiB` })
     .superRefine(obeys((mib: number) => sizeProblem(setting(name, mib, 'MiB'), range)))

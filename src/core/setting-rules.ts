@@ -15,8 +15,8 @@ export interface Setting<T = number> {
   readonly shown: string;
 }
 
-/** A size setting's range and default, in MiB. */
-export interface SizeRange {
+/** A numeric setting's range and default. */
+export interface SettingRange {
   readonly min: number;
   readonly max: number;
   readonly default: number;
@@ -32,7 +32,7 @@ export const MAX_SHARDS = 256;
  * A partition's share of a window is cut into parts of about this many uncompressed MiB. Small parts are
  * allowed (tests, tiny windows): S3 takes an object below its 5 MiB multipart minimum in one PUT.
  */
-export const PART_SIZE_MB = { min: 0.05, max: 4096, default: 64 } as const satisfies SizeRange;
+export const PART_SIZE_MB = { min: 0.05, max: 4096, default: 64 } as const satisfies SettingRange;
 
 /**
  * The most one fetch returns per partition, and the fetched bytes held ahead of the writer. The defaults
@@ -42,7 +42,7 @@ export const PART_SIZE_MB = { min: 0.05, max: 4096, default: 64 } as const satis
 export const FETCH_SIZES_MB = {
   partition: { min: 0.01, max: 64, default: 1 },
   queue: { min: 1, max: 1024, default: 16 },
-} as const satisfies Record<string, SizeRange>;
+} as const satisfies Record<string, SettingRange>;
 
 /** The codecs an NDJSON object may be compressed with (Parquet's snappy is a codec inside the file). */
 const NDJSON_CODECS: readonly string[] = ['gzip', 'zstd', 'none'];
@@ -94,7 +94,7 @@ export function latenessBudgetProblem(
 }
 
 /** A size within its range. */
-export function sizeProblem(size: Setting, range: SizeRange): string | undefined {
+export function sizeProblem(size: Setting, range: SettingRange): string | undefined {
   return size.value >= range.min && size.value <= range.max
     ? undefined
     : `${size.name} must be from ${range.min} to ${range.max} MiB, got ${size.shown}`;

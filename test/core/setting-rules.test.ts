@@ -18,7 +18,7 @@ import {
   type Setting,
 } from '../../src/core/setting-rules.js';
 import { zstdAvailable } from '../../src/core/zstd-support.js';
-import { ConfigError } from '../../src/errors.js';
+import { configProblems } from './config-problems.js';
 
 const validVariables = {
   KAFKA_BROKERS: 'b1:9092',
@@ -31,15 +31,8 @@ const validVariables = {
 };
 
 /** The config's problems with these variables over a valid set. */
-function configProblems(variables: Record<string, string>): string[] {
-  try {
-    loadConfig({ ...validVariables, ...variables });
-    return [];
-  } catch (error) {
-    if (error instanceof ConfigError) return [...error.problems];
-    throw error;
-  }
-}
+const problemsWith = (variables: Record<string, string>) =>
+  configProblems({ ...validVariables, ...variables });
 
 /** The construct's problems with these props over a valid pipeline. */
 function constructProblems(props: Partial<PullerPipelineOptions>): string[] {
@@ -70,53 +63,63 @@ interface SameVerdict {
 const parquetJson = { format: OutputFormat.PARQUET, valueFormat: ValueFormat.JSON };
 const column = { name: 'id', type: ColumnType.STRING, path: 'id' };
 
+/** The cases of one setting: each value given as a prop and as a variable. */
+function casesOf<T>(
+  prop: string,
+  variable: string,
+  asProps: (value: T) => Partial<PullerPipelineOptions>,
+  asVariable: (value: T) => string,
+  values: readonly (readonly [string, T, boolean])[],
+): SameVerdict[] {
+  return values.map(([value, v, accepted]) => ({
+    value,
+    props: asProps(v),
+    prop,
+    variables: { [variable]: asVariable(v) },
+    variable,
+    accepted,
+  }));
+}
+
+const seconds = (s: number) => Duration.millis(s * 1000);
+
 const cases: SameVerdict[] = [
-  ...[
-    { value: 'a batch interval of 2 minutes', seconds: 120, accepted: true },
-    { value: 'a batch interval of 0', seconds: 0, accepted: false },
-    { value: 'a batch interval of part of a second', seconds: 60.5, accepted: false },
-    { value: 'a batch interval over a week', seconds: 8 * 24 * 3600, accepted: false },
-  ].map(({ value, seconds, accepted }) => ({
-    value,
-    props: { batchInterval: Duration.millis(seconds * 1000) },
-    prop: 'batchInterval',
-    variables: { BATCH_INTERVAL_SECONDS: String(seconds) },
-    variable: 'BATCH_INTERVAL_SECONDS',
-    accepted,
-  })),
-  ...[
-    { value: 'a poll interval as long as the batch interval', seconds: 60, accepted: false },
-    { value: 'a poll interval of 0', seconds: 0, accepted: false },
-    { value: 'a poll interval of half a second', seconds: 0.5, accepted: true },
-  ].map(({ value, seconds, accepted }) => ({
-    value,
-    props: { pollInterval: Duration.millis(seconds * 1000) },
-    prop: 'pollInterval',
-    variables: { POLL_INTERVAL_SECONDS: String(seconds) },
-    variable: 'POLL_INTERVAL_SECONDS',
-    accepted,
-  })),
-  {
-    value: 'an allowed lateness of 0',
-    props: { allowedLateness: Duration.seconds(0) },
-    prop: 'allowedLateness',
-    variables: { ALLOWED_LATENESS_SECONDS: '0' },
-    variable: 'ALLOWED_LATENESS_SECONDS',
-    accepted: true,
-  },
-  ...[
-    { value: 'the smallest part size', size: Size.bytes(52_429), mib: '0.05', accepted: true },
-    { value: 'a part size of half a MiB', size: Size.kibibytes(512), mib: '0.5', accepted: true },
-    { value: 'a part size below the smallest', size: Size.kibibytes(40), mib: '0.04', accepted: false },
-    { value: 'a part size above 4 GiB', size: Size.mebibytes(4097), mib: '4097', accepted: false },
-  ].map(({ value, size, mib, accepted }) => ({
-    value,
-    props: { partSize: size },
-    prop: 'partSize',
-    variables: { PART_SIZE_MB: mib },
-    variable: 'PART_SIZE_MB',
-    accepted,
-  })),
+  ...casesOf(
+    'batchInterval',
+    'BATCH_INTERVAL_SECONDS',
+    (s: number) => ({ batchInterval: seconds(s) }),
+    String,
+    [
+      ['a batch interval of 2 minutes', 120, true],
+      ['a batch interval of 0', 0, false],
+      ['a batch interval of part of a second', 60.5, false],
+      ['a batch interval over a week', 8 * 24 * 3600, false],
+    ],
+  ),
+  ...casesOf('pollInterval', 'POLL_INTERVAL_SECONDS', (s: number) => ({ pollInterval: seconds(s) }), String, [
+    ['a poll interval as long as the batch interval', 60, false],
+    ['a poll interval of 0', 0, false],
+    ['a poll interval of half a second', 0.5, true],
+  ]),
+  ...casesOf(
+    'allowedLateness',
+    'ALLOWED_LATENESS_SECONDS',
+    (s: number) => ({ allowedLateness: seconds(s) }),
+    String,
+    [['an allowed lateness of 0', 0, true]],
+  ),
+  ...casesOf(
+    'partSize',
+    'PART_SIZE_MB',
+    (size: Size) => ({ partSize: size }),
+    (size) => String(size.toBytes() / 2 ** 20),
+    [
+      ['the smallest part size', Size.bytes(0.05 * 2 ** 20), true],
+      ['a part size of half a MiB', Size.kibibytes(512), true],
+      ['a part size below the smallest', Size.kibibytes(40), false],
+      ['a part size above 4 GiB', Size.mebibytes(4097), false],
+    ],
+  ),
   {
     value: 'a fetch size above 64 MiB',
     props: { fetchPartitionSize: Size.mebibytes(65), fetchQueueSize: Size.mebibytes(128) },
@@ -141,19 +144,12 @@ const cases: SameVerdict[] = [
     variable: 'FETCH_QUEUE_MB',
     accepted: false,
   },
-  ...[
-    { value: '256 shards', shards: 256, accepted: true },
-    { value: '0 shards', shards: 0, accepted: false },
-    { value: '257 shards', shards: 257, accepted: false },
-    { value: '2.5 shards', shards: 2.5, accepted: false },
-  ].map(({ value, shards, accepted }) => ({
-    value,
-    props: { shards },
-    prop: 'shards',
-    variables: { SHARDS: String(shards) },
-    variable: 'SHARDS',
-    accepted,
-  })),
+  ...casesOf('shards', 'SHARDS', (shards: number) => ({ shards }), String, [
+    ['256 shards', 256, true],
+    ['0 shards', 0, false],
+    ['257 shards', 257, false],
+    ['2.5 shards', 2.5, false],
+  ]),
   {
     value: 'a gzip level of 10',
     props: { compressionLevel: 10 },
@@ -182,39 +178,20 @@ const cases: SameVerdict[] = [
         },
       ]
     : []),
-  ...[
-    { value: 'a topic name with dots and dashes', topic: 'shop.orders-v1', accepted: true },
-    { value: 'a topic name with a space', topic: 'bad topic', accepted: false },
-    { value: 'a topic name of 250 characters', topic: 'x'.repeat(250), accepted: false },
-  ].map(({ value, topic, accepted }) => ({
-    value,
-    props: { topic },
-    prop: 'topic',
-    variables: { KAFKA_TOPIC: topic },
-    variable: 'KAFKA_TOPIC',
-    accepted,
-  })),
-  {
-    value: 'a consumer group',
-    props: { groupId: 'orders-to-s3' },
-    prop: 'groupId',
-    variables: { KAFKA_GROUP_ID: 'orders-to-s3' },
-    variable: 'KAFKA_GROUP_ID',
-    accepted: true,
-  },
-  ...[
-    { value: 'an output prefix of two segments', prefix: 'landing/kafka', accepted: true },
-    { value: 'an output prefix with a wildcard', prefix: 'landing/*', accepted: false },
-    { value: 'an output prefix with an empty segment', prefix: 'landing//kafka', accepted: false },
-    { value: 'an output prefix with a space', prefix: 'landing zone', accepted: false },
-  ].map(({ value, prefix, accepted }) => ({
-    value,
-    props: { outputPrefix: prefix },
-    prop: 'outputPrefix',
-    variables: { OUTPUT_PREFIX: prefix },
-    variable: 'OUTPUT_PREFIX',
-    accepted,
-  })),
+  ...casesOf('topic', 'KAFKA_TOPIC', (topic: string) => ({ topic }), String, [
+    ['a topic name with dots and dashes', 'shop.orders-v1', true],
+    ['a topic name with a space', 'bad topic', false],
+    ['a topic name of 250 characters', 'x'.repeat(250), false],
+  ]),
+  ...casesOf('groupId', 'KAFKA_GROUP_ID', (groupId: string) => ({ groupId }), String, [
+    ['a consumer group', 'orders-to-s3', true],
+  ]),
+  ...casesOf('outputPrefix', 'OUTPUT_PREFIX', (outputPrefix: string) => ({ outputPrefix }), String, [
+    ['an output prefix of two segments', 'landing/kafka', true],
+    ['an output prefix with a wildcard', 'landing/*', false],
+    ['an output prefix with an empty segment', 'landing//kafka', false],
+    ['an output prefix with a space', 'landing zone', false],
+  ]),
   {
     value: 'snappy NDJSON',
     props: { compression: 'snappy' },
@@ -252,7 +229,7 @@ const cases: SameVerdict[] = [
 describe('the construct and the config give the same verdict', () => {
   it.each(cases)('on $value', ({ props, prop, variables, variable, accepted }) => {
     const fromProps = constructProblems(props);
-    const fromVariables = configProblems(variables);
+    const fromVariables = problemsWith(variables);
 
     expect(fromProps.length === 0).toBe(accepted);
     expect(fromVariables.length === 0).toBe(accepted);
@@ -267,7 +244,7 @@ describe('the construct and the config give the same verdict', () => {
       fetchPartitionSize: Size.mebibytes(8),
       fetchQueueSize: Size.mebibytes(4),
     });
-    const [fromVariables] = configProblems({ FETCH_PARTITION_MB: '8', FETCH_QUEUE_MB: '4' });
+    const [fromVariables] = problemsWith({ FETCH_PARTITION_MB: '8', FETCH_QUEUE_MB: '4' });
 
     expect(fromProps).toBe(
       'fetchQueueSize (4 MiB) must be at least fetchPartitionSize (8 MiB): the queue holds whole fetches',
@@ -297,7 +274,7 @@ describe('what only the construct restricts, on top of the shared rule', () => {
     ],
   ])('refuses %s, which the handler runs', (_case, props, variables) => {
     expect(constructProblems(props)).toHaveLength(1);
-    expect(configProblems(variables)).toEqual([]);
+    expect(problemsWith(variables)).toEqual([]);
   });
 
   it('refuses a group with white space around it, which the handler would read trimmed', () => {
@@ -333,14 +310,14 @@ describe('allowed lateness within the run', () => {
 });
 
 describe('the rules themselves', () => {
-  const seconds = (name: string, value: number): Setting => ({ name, value, shown: `${value} s` });
+  const inSeconds = (name: string, value: number): Setting => ({ name, value, shown: `${value} s` });
   const mib = (name: string, value: number): Setting => ({ name, value, shown: `${value} MiB` });
 
   it('lets the lateness reach just short of the budget less the margin', () => {
-    const budget = seconds('budget', 60);
-    const margin = seconds('margin', 10);
-    expect(latenessBudgetProblem(seconds('lateness', 49.9), budget, margin)).toBeUndefined();
-    expect(latenessBudgetProblem(seconds('lateness', 50), budget, margin)).toMatch(
+    const budget = inSeconds('budget', 60);
+    const margin = inSeconds('margin', 10);
+    expect(latenessBudgetProblem(inSeconds('lateness', 49.9), budget, margin)).toBeUndefined();
+    expect(latenessBudgetProblem(inSeconds('lateness', 50), budget, margin)).toMatch(
       /^lateness must be shorter/,
     );
   });
