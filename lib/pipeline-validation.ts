@@ -109,7 +109,7 @@ function formatProblems(o: ResolvedOptions): (string | undefined)[] {
     rules.oneOfProblem(textProp('valueFormat', o.valueFormat), Object.values(ValueFormat)),
     rules.oneOfProblem(textProp('keyFormat', o.keyFormat), Object.values(ValueFormat)),
     rules.ndjsonCompressionProblem(
-      { ...textProp('compression', o.compression), shown: o.compression },
+      { name: 'compression', value: o.compression, shown: o.compression },
       format,
     ),
     rules.columnsFormatProblem(

@@ -155,6 +155,7 @@ export const ConfigVariables = {
 
 const V = ConfigVariables;
 
+/** The most shards a pipeline may have (the shared rule's bound, also read by the step events). */
 export { MAX_SHARDS };
 
 /** A variable's value as the shared rules see it; `unit` follows the value in messages. */
@@ -304,8 +305,12 @@ const schema = z
     const problem = (message: string | undefined) => {
       if (message) ctx.addIssue({ code: 'custom', message });
     };
-    const inSeconds = (name: keyof typeof env & string) => setting(name, Number(env[name]), 's');
-    problem(pollIntervalProblem(inSeconds(V.pollIntervalSeconds), inSeconds(V.batchIntervalSeconds)));
+    problem(
+      pollIntervalProblem(
+        setting(V.pollIntervalSeconds, env[V.pollIntervalSeconds], 's'),
+        setting(V.batchIntervalSeconds, env[V.batchIntervalSeconds], 's'),
+      ),
+    );
     if (Boolean(env[V.outputBucket]) === Boolean(env[V.outputDirectory])) {
       problem(`exactly one of ${V.outputBucket} or ${V.outputDirectory} must be set`);
     }
