@@ -164,7 +164,7 @@ export async function resetPipeline(request: ResetRequest, ports: ResetPorts): P
   const first =
     target.kind === 'time'
       ? undefined
-      : await firstTimestampAt(source, offsets, bounds, {
+      : await firstTimestampAt(source, movedOnly(offsets, state.offsets), bounds, {
           futureToleranceMs: request.futureToleranceMs,
           timeoutMs: request.readTimeoutMs,
           now: request.now,
@@ -224,6 +224,17 @@ export async function resetPipeline(request: ResetRequest, ports: ResetPorts): P
     committed: commitError === undefined,
     ...(commitError === undefined ? {} : { commitError }),
   };
+}
+
+/**
+ * The offsets a reset moves. A partition left where the state has it reads what it would have read
+ * anyway, so only the moved ones date the reset point: putting the saved offsets back keeps the boundary.
+ */
+function movedOnly(
+  offsets: Readonly<Record<string, string>>,
+  saved: Readonly<Record<string, string>>,
+): Record<string, string> {
+  return Object.fromEntries(Object.entries(offsets).filter(([p, offset]) => saved[p] !== offset));
 }
 
 function toMap(offsets: Readonly<Record<string, string>>): Map<number, string> {
