@@ -91,6 +91,8 @@ export function resetTargetOf(flags: ParsedFlags): ResetTarget {
     const timestampMs = parseIsoDateTime(time);
     if (timestampMs === undefined)
       throw new UsageError(`--to-time must be an ISO-8601 time, got '${time}'`, name);
+    // Records produced from now on would land as late records of a window that has not begun.
+    if (timestampMs > Date.now()) throw new UsageError(`--to-time ${time} is in the future`, name);
     return { kind: 'time', timestampMs };
   }
   const offsets = new Map<number, string>();

@@ -13,7 +13,7 @@ import {
   resetOffsets,
   resetState,
 } from '../core/pipeline-reset.js';
-import { pipelineIdOf } from '../core/pipeline-state.js';
+import { type PipelineState, pipelineIdOf } from '../core/pipeline-state.js';
 import { FailureKind, GroupHasMembersError, PullerError } from '../errors.js';
 import type { RecordSource, StateStore } from '../ports.js';
 import { firstTimestampAt } from './first-timestamp.js';
@@ -39,6 +39,7 @@ export type ResetRefusal = (typeof ResetRefusal)[keyof typeof ResetRefusal];
 /** A reset refused before anything was written; the message names the way out. */
 export class ResetRefusedError extends PullerError {
   readonly pipelineId: string;
+  /** Why it was refused; the message says what to do. */
   readonly reason: ResetRefusal;
 
   constructor(pipelineId: string, reason: ResetRefusal, message: string) {
@@ -197,7 +198,7 @@ export async function resetPipeline(request: ResetRequest, ports: ResetPorts): P
   );
   let commitError: string | undefined;
   try {
-    await source.commit(new Map(Object.entries(offsets).map(([p, offset]) => [Number(p), offset])));
+    await source.commit(toMap(offsets));
   } catch (error) {
     commitError = error instanceof Error ? error.message : String(error);
   }
@@ -243,7 +244,7 @@ function toMap(offsets: Readonly<Record<string, string>>): Map<number, string> {
 
 /** The batch interval: the one given, which must be the state's when it records one. */
 function intervalOf(
-  state: Parameters<typeof recordedIntervalMs>[0],
+  state: PipelineState,
   request: ResetRequest,
   refuse: (reason: ResetRefusal, message: string) => never,
 ): number {
