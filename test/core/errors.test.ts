@@ -1,5 +1,6 @@
 // Where a retry can help is decided in one place: each error class declares its kind, and failureKindOf
-// classifies the AWS SDK's and kafkajs's errors. The README's table of errors must say the same. Pure.
+// classifies the AWS SDK's and kafkajs's errors. The runbook's table of errors (docs/operations.md) must
+// say the same. Pure.
 import { readFileSync } from 'node:fs';
 import {
   InternalServerError,
@@ -10,6 +11,8 @@ import kafkajs from 'kafkajs';
 import { describe, expect, it } from 'vitest';
 import * as workerErrors from '../../src/cli/worker-shard-runner.js';
 import { ShardWorkerError } from '../../src/cli/worker-shard-runner.js';
+import * as resetErrors from '../../src/engine/reset-pipeline.js';
+import { ResetRefusal, ResetRefusedError } from '../../src/engine/reset-pipeline.js';
 import * as errors from '../../src/errors.js';
 import {
   AttemptSupersededError,
@@ -59,13 +62,15 @@ const OWN_ERRORS: ReadonlyArray<readonly [PullerError, FailureKind]> = [
   [new TransientStepError(StepName.SHARD, new ConnectionError('lost')), TRANSIENT],
 ];
 
-/** The kind the README's table gives a class whose instances carry the kind of what failed. */
+/** The kind the runbook's table gives a class whose instances carry the kind of what failed. */
 const CARRIED = "the shard's";
+/** The kind the runbook's table gives a refused reset: transient only while a run holds the lease. */
+const RESET_KINDS = 'permanent; transient while a run holds the lease';
 
-/** The README's table of errors: each class named in a row's first cell, with the row's kind. */
-function readmeKinds(): Map<string, string> {
-  const readme = readFileSync(new URL('../../README.md', import.meta.url), 'utf8');
-  const section = readme.split('### Errors: what each asks for')[1]?.split('\n## ')[0] ?? '';
+/** The runbook's table of errors: each class named in a row's first cell, with the row's kind. */
+function runbookKinds(): Map<string, string> {
+  const page = readFileSync(new URL('../../docs/operations.md', import.meta.url), 'utf8');
+  const section = page.split('\n## Errors\n')[1]?.split('\n## ')[0] ?? '';
   const kinds = new Map<string, string>();
   for (const line of section.split('\n')) {
     const cells = line.split(' | ');
@@ -86,17 +91,28 @@ describe('failure kinds', () => {
   );
 
   it('classifies every error class the puller defines', () => {
-    const classes = [errors, stepErrors, workerErrors]
+    const classes = [errors, stepErrors, workerErrors, resetErrors]
       .flatMap((module) => Object.values(module))
       .filter((value) => value === PullerError || value?.prototype instanceof PullerError)
       .map((value) => (value as { name: string }).name);
-    const classified = [...OWN_ERRORS.map(([error]) => error.constructor.name), ShardWorkerError.name];
+    const classified = [
+      ...OWN_ERRORS.map(([error]) => error.constructor.name),
+      ShardWorkerError.name,
+      ResetRefusedError.name,
+    ];
     expect(classes.sort()).toEqual(classified.sort());
   });
 
   it('gives a shard worker’s failure the kind of the error it reports', () => {
     for (const kind of Object.values(FailureKind)) {
       expect(failureKindOf(new ShardWorkerError(1, 'SomeError', 'failed', kind))).toBe(kind);
+    }
+  });
+
+  it('gives a refused reset the kind its reason asks for: only a live lease passes by itself', () => {
+    for (const reason of Object.values(ResetRefusal)) {
+      const kind = reason === ResetRefusal.LEASE_HELD ? TRANSIENT : PERMANENT;
+      expect([reason, failureKindOf(new ResetRefusedError('p', reason, 'refused'))]).toEqual([reason, kind]);
     }
   });
 
@@ -136,13 +152,14 @@ describe('failure kinds', () => {
     expect(failureKindOf('a string')).toBe(PERMANENT);
   });
 
-  it('matches the README’s table of errors', () => {
-    const table = readmeKinds();
+  it('matches the runbook’s table of errors', () => {
+    const table = runbookKinds();
     for (const [error, kind] of OWN_ERRORS)
       expect([error.name, table.get(error.name)]).toEqual([error.name, kind]);
     expect(table.get(ShardWorkerError.name)).toBe(CARRIED);
+    expect(table.get(ResetRefusedError.name)).toBe(RESET_KINDS);
     expect([...table.keys()].sort()).toEqual(
-      [...OWN_ERRORS.map(([e]) => e.name), ShardWorkerError.name].sort(),
+      [...OWN_ERRORS.map(([e]) => e.name), ShardWorkerError.name, ResetRefusedError.name].sort(),
     );
   });
 });
