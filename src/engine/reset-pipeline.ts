@@ -14,44 +14,9 @@ import {
   resetState,
 } from '../core/pipeline-reset.js';
 import { type PipelineState, pipelineIdOf } from '../core/pipeline-state.js';
-import { FailureKind, GroupHasMembersError, PullerError } from '../errors.js';
+import { GroupHasMembersError, ResetRefusal, ResetRefusedError } from '../errors.js';
 import type { RecordSource, StateStore } from '../ports.js';
 import { firstTimestampAt } from './first-timestamp.js';
-
-/** Why a reset was refused. */
-export const ResetRefusal = {
-  /** The pipeline has no state item: nothing to reset (a new pipeline starts where START_POSITION says). */
-  NO_STATE: 'no-state',
-  /** A run holds the pipeline's lease. */
-  LEASE_HELD: 'lease-held',
-  /** The batch interval is unknown, or not the one the state's windows were cut at. */
-  INTERVAL: 'interval',
-  /** The output named is not the one the state recorded. */
-  OUTPUT: 'output',
-  /** An offset asked for is not in the topic's log. */
-  OFFSETS: 'offsets',
-  /** The output already holds windows the next run would land again. */
-  WINDOWS_LANDED: 'windows-landed',
-} as const;
-/** Why a reset was refused. */
-export type ResetRefusal = (typeof ResetRefusal)[keyof typeof ResetRefusal];
-
-/** A reset refused before anything was written; the message names the way out. */
-export class ResetRefusedError extends PullerError {
-  readonly pipelineId: string;
-  /** Why it was refused; the message says what to do. */
-  readonly reason: ResetRefusal;
-
-  constructor(pipelineId: string, reason: ResetRefusal, message: string) {
-    // Only a live run is a refusal that passes by itself: its lease ends with it.
-    super(`cannot reset pipeline '${pipelineId}': ${message}`, {
-      kind: reason === ResetRefusal.LEASE_HELD ? FailureKind.TRANSIENT : FailureKind.PERMANENT,
-    });
-    this.name = 'ResetRefusedError';
-    this.pipelineId = pipelineId;
-    this.reason = reason;
-  }
-}
 
 /** What to reset, and how. */
 export interface ResetRequest {

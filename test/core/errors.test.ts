@@ -11,8 +11,6 @@ import kafkajs from 'kafkajs';
 import { describe, expect, it } from 'vitest';
 import * as workerErrors from '../../src/cli/worker-shard-runner.js';
 import { ShardWorkerError } from '../../src/cli/worker-shard-runner.js';
-import * as resetErrors from '../../src/engine/reset-pipeline.js';
-import { ResetRefusal, ResetRefusedError } from '../../src/engine/reset-pipeline.js';
 import * as errors from '../../src/errors.js';
 import {
   AttemptSupersededError,
@@ -27,6 +25,8 @@ import {
   OrphanedOutputError,
   OutputChangedError,
   PullerError,
+  ResetRefusal,
+  ResetRefusedError,
   StateConflictError,
   StateCorruptError,
   StateTooLargeError,
@@ -91,7 +91,7 @@ describe('failure kinds', () => {
   );
 
   it('classifies every error class the puller defines', () => {
-    const classes = [errors, stepErrors, workerErrors, resetErrors]
+    const classes = [errors, stepErrors, workerErrors]
       .flatMap((module) => Object.values(module))
       .filter((value) => value === PullerError || value?.prototype instanceof PullerError)
       .map((value) => (value as { name: string }).name);
