@@ -119,6 +119,54 @@ export class ConnectionError extends PullerError {
   }
 }
 
+/**
+ * A service refused the run's credentials or permissions: the Kafka cluster (a SCRAM password it does not
+ * take, an MSK IAM role without the topic's or group's permissions, an ACL) or AWS (access denied on the
+ * bucket, the table, a key). No retry changes that: every run fails until a person fixes the grant.
+ */
+export class AccessDeniedError extends PullerError {
+  constructor(message: string, options: { cause?: unknown } = {}) {
+    super(
+      `${message}. The credentials or permissions were refused: check the SCRAM secret (KAFKA_SASL_SECRET_ARN), ` +
+        "the function role's grants (kafka-cluster, s3, dynamodb, kms) or the cluster's ACLs",
+      { ...options, kind: FailureKind.PERMANENT },
+    );
+    this.name = 'AccessDeniedError';
+  }
+}
+
+/** Kafka's answers that refuse the client's identity or its rights (the protocol's error types). */
+const KAFKA_REFUSALS = new Set([
+  'SASL_AUTHENTICATION_FAILED',
+  'TOPIC_AUTHORIZATION_FAILED',
+  'GROUP_AUTHORIZATION_FAILED',
+  'CLUSTER_AUTHORIZATION_FAILED',
+]);
+/** Error names of kafkajs and the AWS SDK that refuse the caller's identity or rights. */
+const REFUSAL_NAMES = new Set(['KafkaJSSASLAuthenticationError', 'AccessDenied', 'AccessDeniedException']);
+
+/** Whether `error`, or one of its causes, is a refusal of the caller's credentials or permissions. */
+export function isAccessDenied(error: unknown): boolean {
+  for (let e = error, depth = 0; e !== null && typeof e === 'object' && depth < 6; depth++) {
+    const record = e as { name?: unknown; type?: unknown; $metadata?: { httpStatusCode?: number } };
+    if (typeof record.name === 'string' && REFUSAL_NAMES.has(record.name)) return true;
+    if (typeof record.type === 'string' && KAFKA_REFUSALS.has(record.type)) return true;
+    if (record.$metadata?.httpStatusCode === 403) return true;
+    e = (e as { originalError?: unknown }).originalError ?? (e as { cause?: unknown }).cause;
+  }
+  return false;
+}
+
+/**
+ * A service's failure as the run reports it: an AccessDeniedError when it refused the run's credentials
+ * or permissions, otherwise a ConnectionError (the next attempt may pass). `message` says what failed.
+ */
+export function connectionFailure(message: string, cause: unknown): ConnectionError | AccessDeniedError {
+  return isAccessDenied(cause)
+    ? new AccessDeniedError(message, { cause })
+    : new ConnectionError(message, { cause });
+}
+
 /** The topic does not exist on the cluster. */
 export class TopicNotFoundError extends PullerError {
   readonly topic: string;

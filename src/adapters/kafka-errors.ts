@@ -1,8 +1,8 @@
 // kafkajs's errors as the Kafka source reads them: which Kafka answers it handles itself (a stale
-// leader, an offset out of range, a group with members, an unknown topic), and the ConnectionError every
-// other failure becomes. What each of the puller's errors asks for (a retry, the next run, a person) is
+// leader, an offset out of range, a group with members, an unknown topic), and the ConnectionError (or,
+// for refused credentials, AccessDeniedError) every other failure becomes. What each of the puller's errors asks for (a retry, the next run, a person) is
 // decided once, by its class, in ../errors.ts.
-import { ConnectionError } from '../errors.js';
+import { type AccessDeniedError, type ConnectionError, connectionFailure } from '../errors.js';
 
 /** Answers that mean the client's metadata is stale (a leader moved or is being elected): refresh and retry. */
 const STALE_METADATA_TYPES = new Set([
@@ -90,6 +90,6 @@ export function messageOf(error: unknown): string {
 }
 
 /** `error`, a failure the source cannot name, as what the puller reports: `doing` says what failed. */
-export function kafkaConnectionError(doing: string, error: unknown): ConnectionError {
-  return new ConnectionError(`${doing}${atBroker(error)}: ${messageOf(error)}`, { cause: error });
+export function kafkaConnectionError(doing: string, error: unknown): ConnectionError | AccessDeniedError {
+  return connectionFailure(`${doing}${atBroker(error)}: ${messageOf(error)}`, error);
 }

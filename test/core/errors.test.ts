@@ -13,9 +13,11 @@ import * as workerErrors from '../../src/cli/worker-shard-runner.js';
 import { ShardWorkerError } from '../../src/cli/worker-shard-runner.js';
 import * as errors from '../../src/errors.js';
 import {
+  AccessDeniedError,
   AttemptSupersededError,
   ConfigError,
   ConnectionError,
+  connectionFailure,
   FailureKind,
   failureKindOf,
   GroupHasMembersError,
@@ -48,6 +50,7 @@ const OWN_ERRORS: ReadonlyArray<readonly [PullerError, FailureKind]> = [
   [new StateConflictError('p', 3, undefined), TRANSIENT],
   [new StateTooLargeError('p', 500_000, 400_000, 9000), PERMANENT],
   [new ConnectionError('cannot reach the Kafka brokers'), TRANSIENT],
+  [new AccessDeniedError('cannot reach the Kafka brokers'), PERMANENT],
   [new TopicNotFoundError('orders'), PERMANENT],
   [new OrphanedOutputError('p', 's3://b/_manifest.json'), PERMANENT],
   [new OutputChangedError('p', "prefix 'a'", "prefix 'b'"), PERMANENT],
@@ -150,6 +153,49 @@ describe('failure kinds', () => {
     expect(failureKindOf(new kafkajs.KafkaJSNonRetriableError('bad request'))).toBe(PERMANENT);
     expect(failureKindOf(new TypeError('a bug'))).toBe(PERMANENT);
     expect(failureKindOf('a string')).toBe(PERMANENT);
+  });
+
+  it('reports a refusal of the credentials or permissions as AccessDeniedError, any other failure as ConnectionError', () => {
+    const protocol = (type: string, code: number) =>
+      new kafkajs.KafkaJSProtocolError({ message: type, type, code, retriable: false } as unknown as Error);
+    const refusals: unknown[] = [
+      // kafkajs's typings give this class no constructor arguments; it takes a message like the others.
+      new (kafkajs.KafkaJSSASLAuthenticationError as unknown as new (message: string) => Error)(
+        'SASL SCRAM SHA512 authentication failed: wrong password',
+      ),
+      protocol('TOPIC_AUTHORIZATION_FAILED', 29),
+      protocol('GROUP_AUTHORIZATION_FAILED', 30),
+      protocol('CLUSTER_AUTHORIZATION_FAILED', 31),
+      protocol('SASL_AUTHENTICATION_FAILED', 58),
+      // kafkajs wraps what it gave up on; the refusal is found among the causes.
+      new kafkajs.KafkaJSNumberOfRetriesExceeded(protocol('TOPIC_AUTHORIZATION_FAILED', 29), {
+        retryCount: 0,
+        retryTime: 0,
+      }),
+      Object.assign(new Error('Access Denied'), { name: 'AccessDenied', $metadata: { httpStatusCode: 403 } }),
+      Object.assign(new Error('Forbidden'), { name: '403', $metadata: { httpStatusCode: 403 } }),
+      Object.assign(new Error('not authorized to perform: kms:Decrypt'), { name: 'AccessDeniedException' }),
+    ];
+    for (const cause of refusals) {
+      const reported = connectionFailure('cannot write s3://b/k', cause);
+      expect(reported, String(cause)).toBeInstanceOf(AccessDeniedError);
+      expect(failureKindOf(reported)).toBe(PERMANENT);
+      expect(reported.message).toMatch(
+        /^cannot write s3:\/\/b\/k\. The credentials or permissions were refused/,
+      );
+      expect(reported.cause).toBe(cause);
+    }
+    const passing: unknown[] = [
+      new kafkajs.KafkaJSConnectionError('Connection error: ECONNREFUSED'),
+      protocol('NOT_COORDINATOR_FOR_GROUP', 16),
+      Object.assign(new Error('Slow Down'), { name: 'SlowDown', $metadata: { httpStatusCode: 503 } }),
+      new Error('socket hang up'),
+    ];
+    for (const cause of passing) {
+      const reported = connectionFailure('cannot reach the Kafka brokers', cause);
+      expect(reported, String(cause)).toBeInstanceOf(ConnectionError);
+      expect(failureKindOf(reported)).toBe(TRANSIENT);
+    }
   });
 
   it('matches the runbook’s table of errors', () => {
