@@ -14,7 +14,8 @@ import {
   resetState,
 } from '../core/pipeline-reset.js';
 import { type PipelineState, pipelineIdOf } from '../core/pipeline-state.js';
-import { GroupHasMembersError, ResetRefusal, ResetRefusedError } from '../errors.js';
+import { GroupHasMembersError } from '../errors.js';
+import { ResetRefusal, ResetRefusedError } from '../operator-errors.js';
 import type { RecordSource, StateStore } from '../ports.js';
 import { firstTimestampAt } from './first-timestamp.js';
 

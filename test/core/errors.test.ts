@@ -21,24 +21,27 @@ import {
   FailureKind,
   failureKindOf,
   GroupHasMembersError,
-  GroupOffsetsMovedError,
   ObjectExistsError,
   OffsetOutOfRangeError,
-  OrphanedOutputError,
-  OutputChangedError,
   PullerError,
-  ResetRefusal,
-  ResetRefusedError,
   StateConflictError,
   StateCorruptError,
   StateTooLargeError,
-  TopicChangedError,
   TopicNotFoundError,
   WindowIntegrityError,
 } from '../../src/errors.js';
 import * as stepErrors from '../../src/lambda/step-events.js';
 import { StepEventError, TransientStepError } from '../../src/lambda/step-events.js';
 import { StepName } from '../../src/lambda/step-names.js';
+import * as operatorErrors from '../../src/operator-errors.js';
+import {
+  GroupOffsetsMovedError,
+  OrphanedOutputError,
+  OutputChangedError,
+  ResetRefusal,
+  ResetRefusedError,
+  TopicChangedError,
+} from '../../src/operator-errors.js';
 
 const { TRANSIENT, NEXT_RUN, PERMANENT } = FailureKind;
 
@@ -94,7 +97,7 @@ describe('failure kinds', () => {
   );
 
   it('classifies every error class the puller defines', () => {
-    const classes = [errors, stepErrors, workerErrors]
+    const classes = [errors, operatorErrors, stepErrors, workerErrors]
       .flatMap((module) => Object.values(module))
       .filter((value) => value === PullerError || value?.prototype instanceof PullerError)
       .map((value) => (value as { name: string }).name);

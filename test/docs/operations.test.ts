@@ -8,10 +8,10 @@ import * as sns from 'aws-cdk-lib/aws-sns';
 import { describe, expect, it } from 'vitest';
 import { KafkaBatchPuller, KafkaSecurityMode, PullerMetric } from '../../lib/index.js';
 import * as workerErrors from '../../src/cli/worker-shard-runner.js';
-import * as resetErrors from '../../src/engine/reset-pipeline.js';
 import * as errors from '../../src/errors.js';
 import { PullerError } from '../../src/errors.js';
 import * as stepErrors from '../../src/lambda/step-events.js';
+import * as operatorErrors from '../../src/operator-errors.js';
 import { newStack } from '../cdk/support.js';
 
 const page = readFileSync(new URL('../../docs/operations.md', import.meta.url), 'utf8');
@@ -80,7 +80,7 @@ const MISSING_DATA: Readonly<Record<string, string>> = {
 describe('the operations runbook', () => {
   it('has an entry for every error class the puller raises', () => {
     const entries = entriesOf('Errors');
-    const classes = [errors, stepErrors, workerErrors, resetErrors]
+    const classes = [errors, operatorErrors, stepErrors, workerErrors]
       .flatMap((module) => Object.values(module))
       .filter((value) => value === PullerError || value?.prototype instanceof PullerError)
       .map((value) => (value as { name: string }).name);
