@@ -20,7 +20,7 @@ import {
   testKafka,
 } from './support/bed.js';
 import { type DeathStep, dyingAdapters, ProcessDied } from './support/dying-adapters.js';
-import { expectExactlyOnce, StepAttempt, windowClock } from './support/shard-bed.js';
+import { expectExactlyOnce, StepAttempt, windowClock, withSource } from './support/shard-bed.js';
 import { storedPending } from './support/stored-pending.js';
 
 const MINUTE = 60_000;
@@ -158,7 +158,9 @@ async function dyingAttempt(a: StepAttempt, scenario: Scenario): Promise<readonl
     const results = await a.buildAll(plan);
     if (death === null) return victim.partitions;
     const dying = dyingAdapters(death.step, a.context);
-    await expect(finalizeWindow({ ...a.context, ...dying }, plan, results)).rejects.toThrow(ProcessDied);
+    await expect(
+      finalizeWindow(withSource({ ...a.context, ...dying }, dying.source), plan, results),
+    ).rejects.toThrow(ProcessDied);
     expect(dying.died()).toBe(true);
     return victim.partitions;
   }
@@ -166,7 +168,7 @@ async function dyingAttempt(a: StepAttempt, scenario: Scenario): Promise<readonl
   const dying = dyingAdapters(death.step, victimContext);
   const [healthyResult, victimResult] = await Promise.allSettled([
     buildShard(await a.shardContext(healthy.shard), healthy),
-    buildShard({ ...victimContext, ...dying }, victim),
+    buildShard(withSource({ ...victimContext, ...dying }, dying.source), victim),
   ]);
   expect(healthyResult.status).toBe('fulfilled');
   expect(victimResult.status === 'rejected' && victimResult.reason).toBeInstanceOf(ProcessDied);
@@ -279,7 +281,11 @@ describe('sharded windows under death', () => {
       if (second.kind !== 'window') throw new Error(`no window: ${second.outcome}`);
       const dying = dyingAdapters({ kind: 'committing' }, a.context);
       await expect(
-        finalizeWindow({ ...a.context, ...dying }, second, await a.buildAll(second)),
+        finalizeWindow(
+          withSource({ ...a.context, ...dying }, dying.source),
+          second,
+          await a.buildAll(second),
+        ),
       ).rejects.toThrow(ProcessDied);
       await a.close();
 
