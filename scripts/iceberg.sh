@@ -1,0 +1,149 @@
+#!/usr/bin/env bash
+# Starts, stops or checks an Apache Iceberg REST catalog on 127.0.0.1: Iceberg's own test server
+# (org.apache.iceberg.rest.RESTCatalogServer) run with Java from its Maven Central jars, backed by a
+# SQLite JDBC catalog, with its warehouse in the moto S3 server. No Docker.
+#
+#   scripts/iceberg.sh install   resolve the server's jars into the cache (needs mvn) and install the
+#                                reader, pyiceberg from PyPI, into a virtual environment there (python3)
+#   scripts/iceberg.sh start     install if needed, start, and return once GET /v1/config answers
+#   scripts/iceberg.sh stop      stop the server started from this cache and port (by pid)
+#   scripts/iceberg.sh status    print the endpoint and exit 0 when it runs, 1 when it does not
+#   scripts/iceberg.sh read NAMESPACE TABLE
+#                                print the table's snapshots and rows as JSON, read by pyiceberg
+#                                through the catalog (an independent reader: see read-iceberg.py)
+#
+# moto must already run (scripts/moto.sh start): the warehouse bucket is created in it on start.
+# Settings (environment): ICEBERG_VERSION (default 1.10.1), PYICEBERG_VERSION (0.12.0), ICEBERG_PORT (18181),
+# ICEBERG_WAREHOUSE_BUCKET (iceberg-warehouse), ICEBERG_HEAP (-Xms64m -Xmx384m),
+# AWS_ENDPOINT_URL (http://127.0.0.1:14566), AWS_REGION (us-east-1),
+# AWS_ACCESS_KEY_ID / AWS_SECRET_ACCESS_KEY (test / test), KBP_CACHE_DIR.
+set -euo pipefail
+source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
+
+ICEBERG_VERSION="${ICEBERG_VERSION:-1.10.1}"
+ICEBERG_PORT="${ICEBERG_PORT:-18181}"
+ICEBERG_WAREHOUSE_BUCKET="${ICEBERG_WAREHOUSE_BUCKET:-iceberg-warehouse}"
+ICEBERG_HEAP="${ICEBERG_HEAP:--Xms64m -Xmx384m}"
+S3_ENDPOINT="${AWS_ENDPOINT_URL:-http://127.0.0.1:14566}"
+PYICEBERG_VERSION="${PYICEBERG_VERSION:-0.12.0}"
+LIBS="$KBP_CACHE_DIR/iceberg-rest-$ICEBERG_VERSION/libs"
+READER_VENV="$KBP_CACHE_DIR/pyiceberg-$PYICEBERG_VERSION"
+RUN_DIR="$KBP_CACHE_DIR/run/iceberg-$ICEBERG_PORT"
+PID_FILE="$RUN_DIR/iceberg.pid"
+ENDPOINT="http://127.0.0.1:$ICEBERG_PORT"
+
+install_server() {
+  if [ -f "$LIBS/.complete" ]; then return 0; fi
+  need java "install a Java 17+ runtime (Debian: apt-get install openjdk-17-jre-headless)"
+  need mvn "install Apache Maven (Debian: apt-get install maven)"
+  echo "resolving Apache Iceberg $ICEBERG_VERSION REST catalog jars from Maven Central into $LIBS" >&2
+  rm -rf "$LIBS"
+  mkdir -p "$LIBS"
+  mvn -q -B -f "$SCRIPTS_DIR/iceberg/pom.xml" -Diceberg.version="$ICEBERG_VERSION" \
+    dependency:copy-dependencies -DincludeScope=runtime -DoutputDirectory="$LIBS" >&2 \
+    || die "mvn could not resolve org.apache.iceberg:iceberg-open-api:$ICEBERG_VERSION:test-fixtures (see the output above)"
+  touch "$LIBS/.complete"
+}
+
+install_reader() {
+  if [ -f "$READER_VENV/.complete" ]; then return 0; fi
+  need python3 "install Python 3.10+ with venv (Debian: apt-get install python3 python3-venv)"
+  python3 -c 'import sys; sys.exit(0 if sys.version_info >= (3, 10) else 1)' \
+    || die "pyiceberg needs Python 3.10 or newer; python3 is $(python3 --version 2>&1)"
+  echo "installing pyiceberg[pyarrow]==$PYICEBERG_VERSION into $READER_VENV" >&2
+  rm -rf "$READER_VENV"
+  python3 -m venv "$READER_VENV" || die "python3 -m venv failed (Debian: apt-get install python3-venv)"
+  "$READER_VENV/bin/pip" install --quiet --disable-pip-version-check "pyiceberg[pyarrow]==$PYICEBERG_VERSION" >&2 \
+    || die "pip could not install pyiceberg[pyarrow]==$PYICEBERG_VERSION"
+  touch "$READER_VENV/.complete"
+}
+
+# Both at once: Maven's downloads and pip's overlap.
+install() {
+  install_server &
+  local server=$!
+  install_reader
+  wait "$server"
+}
+
+answers() {
+  curl -fsS -o /dev/null --max-time 2 "$ENDPOINT/v1/config" 2>/dev/null
+}
+
+# The warehouse bucket, created unsigned in moto (which accepts any credentials); 409 means it exists.
+create_warehouse_bucket() {
+  local code
+  code=$(curl -sS -o /dev/null -w '%{http_code}' --max-time 5 -X PUT "$S3_ENDPOINT/$ICEBERG_WAREHOUSE_BUCKET") \
+    || die "moto does not answer at $S3_ENDPOINT: start it first (scripts/moto.sh start)"
+  case "$code" in
+    200 | 409) ;;
+    *) die "creating bucket $ICEBERG_WAREHOUSE_BUCKET at $S3_ENDPOINT answered HTTP $code" ;;
+  esac
+}
+
+start() {
+  if pid_alive "$PID_FILE"; then
+    echo "Iceberg REST catalog already running at $ENDPOINT (pid $(cat "$PID_FILE"))" >&2
+    echo "ICEBERG_CATALOG_URL=$ENDPOINT"
+    return 0
+  fi
+  install_server
+  need curl "install curl (Debian: apt-get install curl)"
+  create_warehouse_bucket
+  rm -rf "$RUN_DIR"
+  mkdir -p "$RUN_DIR"
+  local started=$SECONDS i
+  # The server maps CATALOG_* variables to catalog properties: one _ becomes '.', two become '-'.
+  # Its port is the catalog property rest.port; it listens on every interface (no setting narrows it).
+  # shellcheck disable=SC2086
+  CATALOG_CATALOG__IMPL=org.apache.iceberg.jdbc.JdbcCatalog \
+    CATALOG_URI="jdbc:sqlite:$RUN_DIR/catalog.db" \
+    CATALOG_JDBC_SCHEMA__VERSION=V1 \
+    CATALOG_WAREHOUSE="s3://$ICEBERG_WAREHOUSE_BUCKET/" \
+    CATALOG_IO__IMPL=org.apache.iceberg.aws.s3.S3FileIO \
+    CATALOG_S3_ENDPOINT="$S3_ENDPOINT" \
+    CATALOG_S3_PATH__STYLE__ACCESS=true \
+    CATALOG_S3_ACCESS__KEY__ID="${AWS_ACCESS_KEY_ID:-test}" \
+    CATALOG_S3_SECRET__ACCESS__KEY="${AWS_SECRET_ACCESS_KEY:-test}" \
+    CATALOG_CLIENT_REGION="${AWS_REGION:-us-east-1}" \
+    AWS_REGION="${AWS_REGION:-us-east-1}" \
+    CATALOG_REST_PORT="$ICEBERG_PORT" \
+    nohup java $ICEBERG_HEAP -XX:+UseSerialGC -XX:TieredStopAtLevel=1 -Djava.awt.headless=true \
+    -Dorg.slf4j.simpleLogger.defaultLogLevel=warn -cp "$LIBS/*" org.apache.iceberg.rest.RESTCatalogServer \
+    >"$RUN_DIR/iceberg.log" 2>&1 </dev/null &
+  echo $! >"$PID_FILE"
+  for ((i = 0; i < 600; i++)); do
+    answers && break
+    if ! pid_alive "$PID_FILE"; then
+      tail -n 30 "$RUN_DIR/iceberg.log" >&2
+      rm -f "$PID_FILE"
+      die "the Iceberg REST catalog exited before it answered at $ENDPOINT (is port $ICEBERG_PORT in use?)"
+    fi
+    sleep 0.1
+  done
+  if ! answers; then
+    tail -n 30 "$RUN_DIR/iceberg.log" >&2
+    stop_pid_file "$PID_FILE" 5
+    die "the Iceberg REST catalog did not answer at $ENDPOINT within 60s"
+  fi
+  echo "Apache Iceberg $ICEBERG_VERSION REST catalog ready at $ENDPOINT in $((SECONDS - started))s (pid $(cat "$PID_FILE"), warehouse s3://$ICEBERG_WAREHOUSE_BUCKET in $S3_ENDPOINT, log $RUN_DIR/iceberg.log)" >&2
+  echo "ICEBERG_CATALOG_URL=$ENDPOINT"
+}
+
+read_table() {
+  [ $# -eq 2 ] || die "usage: $0 read NAMESPACE TABLE"
+  install_reader
+  ICEBERG_CATALOG_URL="${ICEBERG_CATALOG_URL:-$ENDPOINT}" AWS_ENDPOINT_URL="$S3_ENDPOINT" \
+    "$READER_VENV/bin/python" "$SCRIPTS_DIR/read-iceberg.py" "$1" "$2"
+}
+
+case "${1:-}" in
+  install) install ;;
+  read) shift && read_table "$@" ;;
+  start) start ;;
+  stop) stop_pid_file "$PID_FILE" 10 && echo "Iceberg REST catalog at $ENDPOINT stopped" >&2 ;;
+  status)
+    if pid_alive "$PID_FILE"; then echo "ICEBERG_CATALOG_URL=$ENDPOINT"; else echo "the Iceberg REST catalog is not running at $ENDPOINT" >&2; exit 1; fi
+    ;;
+  *) echo "usage: $0 install|start|stop|status|read NAMESPACE TABLE" >&2; exit 2 ;;
+esac
