@@ -3,6 +3,7 @@
 // concurrent, conflicting and unanswered commits.
 import { randomUUID } from 'node:crypto';
 import { beforeAll, describe, expect, it } from 'vitest';
+import type { ParquetLayout } from '../../src/core/parquet-schema.js';
 import { commitWindow } from '../../src/iceberg/commit-window.js';
 import { dataFileEntriesOf } from '../../src/iceberg/data-files.js';
 import { ensureTable } from '../../src/iceberg/ensure-table.js';
@@ -31,14 +32,20 @@ async function newTable(): Promise<TableIdentifier> {
 }
 
 /** Window `index` (an hour from T0) of two partitions, `perPartition` records each, as data files. */
-async function windowOf(pipelineId: string, index: number, perPartition = 3, schemaTable?: TableIdentifier) {
+async function windowOf(
+  pipelineId: string,
+  index: number,
+  perPartition = 3,
+  schemaTable?: TableIdentifier,
+  layout: ParquetLayout = LAYOUT,
+) {
   const startMs = T0 + index * HOUR;
   const parts = await Promise.all(
     [0, 1].map((partition) => {
       const records = Array.from({ length: perPartition }, (_, i) =>
         record(partition, index * perPartition + i, startMs + i * 1000),
       );
-      return writePart(bucket, `data/${randomUUID()}/p${partition}.parquet`, records);
+      return writePart(bucket, `data/${randomUUID()}/p${partition}.parquet`, records, layout);
     }),
   );
   const window: WindowCommit = {
@@ -190,6 +197,33 @@ describe('commitWindow', () => {
     const read = await readWithPyiceberg(table.namespace[0] as string, table.name);
     expect(read.snapshots).toHaveLength(1);
     expect(read.rowCount).toBe(6);
+  });
+
+  it('evolves the schema for a declared column added between windows; older rows read it as null', async () => {
+    const table = await newTable();
+    const io = await icebergIo();
+    const first = await windowOf(`g|${table.name}`, 0, 2, table);
+    await commitWindow(io, table, first.window, first.files);
+    const wider: ParquetLayout = {
+      ...LAYOUT,
+      columns: [...LAYOUT.columns, { name: 'doubled', type: 'bigint', path: 'amount' }],
+    };
+    const evolved = await ensureTable(io.catalog, table, wider);
+    expect(evolved.metadata['current-schema-id']).toBe(1);
+    const second = await windowOf(`g|${table.name}`, 1, 2, table, wider);
+    expect((await commitWindow(io, table, second.window, second.files)).outcome).toBe('committed');
+    const read = await readWithPyiceberg(table.namespace[0] as string, table.name);
+    expect(read.snapshots).toHaveLength(2);
+    expect(read.rows.map((r) => [r.offset, r.amount, r.doubled])).toEqual([
+      ['0', 0, null],
+      ['1', 10, null],
+      ['2', 20, 20],
+      ['3', 30, 30],
+      ['0', 0, null],
+      ['1', 10, null],
+      ['2', 20, 20],
+      ['3', 30, 30],
+    ]);
   });
 
   it('commits nothing for an empty window', async () => {
