@@ -4,17 +4,24 @@ import type { TableIdentifier } from './ports.js';
 
 const nameOf = (table: TableIdentifier) => [...table.namespace, table.name].join('.');
 
-/** A commit's requirement no longer held: another writer committed to the table first (HTTP 409). */
-export class CommitConflictError extends PullerError {
+/** A commit to a table that did not go through, or whose fate is unknown: the next try can help. */
+abstract class TableCommitError extends PullerError {
   readonly table: TableIdentifier;
 
-  constructor(table: TableIdentifier, detail: string, options: { cause?: unknown } = {}) {
-    super(`the commit to Iceberg table ${nameOf(table)} lost to another writer: ${detail}`, {
+  constructor(table: TableIdentifier, what: string, detail: string, options: { cause?: unknown }) {
+    super(`the commit to Iceberg table ${nameOf(table)} ${what}: ${detail}`, {
       ...options,
       kind: FailureKind.TRANSIENT,
     });
-    this.name = 'CommitConflictError';
     this.table = table;
+  }
+}
+
+/** A commit's requirement no longer held: another writer committed to the table first (HTTP 409). */
+export class CommitConflictError extends TableCommitError {
+  constructor(table: TableIdentifier, detail: string, options: { cause?: unknown } = {}) {
+    super(table, 'lost to another writer', detail, options);
+    this.name = 'CommitConflictError';
   }
 }
 
@@ -22,19 +29,10 @@ export class CommitConflictError extends PullerError {
  * No answer came back for a commit (a 5xx, a timeout, a lost connection): it may have been applied or
  * not. Only the table's metadata, read again, can tell.
  */
-export class CommitStateUnknownError extends PullerError {
-  readonly table: TableIdentifier;
-
+export class CommitStateUnknownError extends TableCommitError {
   constructor(table: TableIdentifier, detail: string, options: { cause?: unknown } = {}) {
-    super(
-      `the commit to Iceberg table ${nameOf(table)} got no answer, so it may or may not be applied: ${detail}`,
-      {
-        ...options,
-        kind: FailureKind.TRANSIENT,
-      },
-    );
+    super(table, 'got no answer, so it may or may not be applied', detail, options);
     this.name = 'CommitStateUnknownError';
-    this.table = table;
   }
 }
 
@@ -70,15 +68,9 @@ export class TableSchemaMismatchError extends PullerError {
 }
 
 /** A commit kept losing to other writers until its attempts ran out. */
-export class CommitAttemptsExhaustedError extends PullerError {
-  readonly table: TableIdentifier;
-
+export class CommitAttemptsExhaustedError extends TableCommitError {
   constructor(table: TableIdentifier, attempts: number, options: { cause?: unknown } = {}) {
-    super(`the commit to Iceberg table ${nameOf(table)} did not go through in ${attempts} attempts`, {
-      ...options,
-      kind: FailureKind.TRANSIENT,
-    });
+    super(table, 'did not go through', `${attempts} attempts lost to other writers`, options);
     this.name = 'CommitAttemptsExhaustedError';
-    this.table = table;
   }
 }
