@@ -4,20 +4,12 @@ import { randomUUID } from 'node:crypto';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import type { BenchBucket } from './bench-bucket.js';
+import type { AwsTargets } from './aws-targets.js';
 import type { BenchCompression } from './bench-options.js';
-import type { BenchStateTable } from './bench-state-table.js';
-import { runChild } from './child-process.js';
-import type { ChildResult } from './child-protocol.js';
+import { type ChildResult, runChild } from './child-process.js';
 
 /** Where a pipeline lands: S3 with DynamoDB state (the Lambda), or a folder with a state file (the CLI). */
 export type BenchSink = 's3' | 'directory';
-
-/** The bucket and table the S3 pipelines share. */
-export interface AwsTargets {
-  readonly bucket: BenchBucket;
-  readonly table: BenchStateTable;
-}
 
 /** What every pipeline of one bench has in common. */
 export interface PipelineSettings {
@@ -91,7 +83,6 @@ export class BenchPipeline {
   run(stopAfterWindows: number | undefined): Promise<ChildResult> {
     return runChild(
       {
-        kind: 'puller-run',
         variables: this.variables,
         deadlineAfterMs: this.settings.runTimeoutMs,
         ...(stopAfterWindows === undefined ? {} : { stopAfterWindows }),

@@ -20,7 +20,6 @@ export interface MachineInfo {
   readonly awsSdk: string;
   readonly kafkaBroker: string;
   readonly moto: string;
-  readonly kcat: string;
   /** The commit measured, with `+changes` when the work tree differs from it. */
   readonly commit: string;
 }
@@ -68,11 +67,7 @@ async function gitCommit(): Promise<string> {
 }
 
 /** Gathers the machine's and the services' facts; anything that cannot be found reads 'unknown'. */
-export async function describeMachine(
-  brokers: readonly string[],
-  awsEndpoint: string,
-  kcat: string | undefined,
-): Promise<MachineInfo> {
+export async function describeMachine(brokers: readonly string[], awsEndpoint: string): Promise<MachineInfo> {
   const kafkaPort = brokers[0]?.split(':')[1];
   const motoPort = /:(\d+)\/?$/.exec(awsEndpoint)?.[1];
   return {
@@ -85,7 +80,6 @@ export async function describeMachine(
     awsSdk: packageVersion('@aws-sdk/client-s3'),
     kafkaBroker: (await bedServiceVersion('kafka', kafkaPort)) ?? 'unknown (not the project test bed)',
     moto: (await bedServiceVersion('moto', motoPort)) ?? 'unknown (not the project test bed)',
-    kcat: kcat ?? 'not installed',
     commit: await gitCommit(),
   };
 }

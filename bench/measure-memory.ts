@@ -1,33 +1,32 @@
-// The memory ladder: windows of growing size, each ONE window of its own topic, landed by one puller
+// Scenario memory: windows of growing size, each ONE window of its own topic, landed by one puller
 // run per process so each peak RSS belongs to that run alone.
-import { type BenchContext, describeRun, landTopic, sampleOf } from './bench-context.js';
-import { pastWindowStart, produceRecords } from './produce-records.js';
-import type { LadderRung, RunSample } from './results-writer.js';
+import {
+  type BenchContext,
+  describeRun,
+  landTopic,
+  produceClosedWindows,
+  type RunSample,
+  sampleOf,
+} from './bench-context.js';
+
+/** One rung of the memory ladder: all its records in one window. */
+export interface LadderRung {
+  /** MiB of record values in the window. */
+  readonly windowMiB: number;
+  /** Records in the window. */
+  readonly records: number;
+  /** One sample per run. */
+  readonly runs: readonly RunSample[];
+}
 
 /** Lands each window size of `options.ladderMiB` `options.runs` times; returns each rung's runs. */
 export async function measureMemory(context: BenchContext): Promise<LadderRung[]> {
   const { options, log } = context;
-  const intervalMs = options.batchIntervalSeconds * 1000;
   const ladder: LadderRung[] = [];
   for (const windowMiB of options.ladderMiB) {
     context.signal.throwIfAborted();
     const records = Math.ceil((windowMiB * 2 ** 20) / options.recordBytes);
-    const topic = await context.topics.create(options.partitions, `window-${windowMiB}mib`);
-    // Every record in one window, two windows back: it closes as soon as the partitions are read.
-    const first = pastWindowStart(Date.now(), intervalMs, 2);
-    log(
-      `producing ${records.toLocaleString('en-US')} records (${windowMiB} MiB) into ONE window of ${topic}`,
-    );
-    await produceRecords({
-      brokers: context.brokers,
-      topic,
-      records,
-      recordBytes: options.recordBytes,
-      values: options.values,
-      partitions: options.partitions,
-      firstTimestampMs: first,
-      endTimestampMs: first + intervalMs,
-    });
+    const topic = await produceClosedWindows(context, `window-${windowMiB}mib`, records, 1);
     const runs: RunSample[] = [];
     for (let run = 1; run <= options.runs; run++) {
       context.signal.throwIfAborted();

@@ -1,75 +1,71 @@
-// Measurements (a)-(d): one topic of records spread over several closed windows, read whole by kcat,
-// by a bare kafkajs consumer, and landed by the puller to S3 and to a folder.
-import { randomUUID } from 'node:crypto';
-import { type BenchContext, describeRun, landTopic, sampleOf } from './bench-context.js';
-import { runChild } from './child-process.js';
-import { kcatReadTopic } from './kcat-read.js';
-import { pastWindowStart, produceRecords } from './produce-records.js';
-import type { RunSample, ThroughputKey } from './results-writer.js';
+// Scenarios s3 and directory: one topic of records spread over several closed windows, landed by the
+// puller to S3 (with DynamoDB state, as the Lambda runs) and to a folder (with a state file, as the CLI
+// runs). With s3 it also measures the fixed cost of a run: a new pipeline on an empty topic, and an
+// existing pipeline's run when no record came since its last one.
+import {
+  type BenchContext,
+  describeRun,
+  produceClosedWindows,
+  type RunSample,
+  sampleOf,
+  stoppedByBench,
+} from './bench-context.js';
+import { BenchPipeline, type BenchSink, checkPullerRun } from './bench-pipeline.js';
 
-/** What the throughput phase measured. */
+/** What the throughput scenarios measured. */
 export interface ThroughputFigures {
-  readonly produceMs: number;
-  readonly throughput: Record<ThroughputKey, RunSample[]>;
+  /** Each sink's landing runs (empty when not asked for). */
+  readonly runs: Readonly<Record<BenchSink, RunSample[]>>;
+  /** A new pipeline on a topic with no records: the least a scheduled run costs. */
+  readonly emptyTopicRuns: RunSample[];
+  /** A pipeline's next run when no record came since its last: it closes one empty window. */
+  readonly idleRuns: RunSample[];
 }
 
-/** Produces the records, then runs each of `keys` `options.runs` times, interleaved. */
+/** Lands the topic to each of `sinks` `options.runs` times, interleaved so a slow spell hits all alike. */
 export async function measureThroughput(
   context: BenchContext,
-  keys: readonly ThroughputKey[],
+  sinks: readonly BenchSink[],
 ): Promise<ThroughputFigures> {
-  const { options, brokers, log } = context;
-  const intervalMs = options.batchIntervalSeconds * 1000;
-  const topic = await context.topics.create(options.partitions, 'throughput');
-  // Windows W+1 .. 2 back: all ended, so the puller closes each as soon as it has read past it.
-  const first = pastWindowStart(Date.now(), intervalMs, options.windows + 1);
-  log(
-    `producing ${options.records.toLocaleString('en-US')} records of ${options.recordBytes} B on ${options.partitions} partitions over ${options.windows} windows to ${topic}`,
-  );
-  const produced = await produceRecords({
-    brokers,
-    topic,
-    records: options.records,
-    recordBytes: options.recordBytes,
-    values: options.values,
-    partitions: options.partitions,
-    firstTimestampMs: first,
-    endTimestampMs: first + options.windows * intervalMs,
-  });
-  const stored = await context.topics.count(topic);
-  if (stored !== options.records) {
-    throw new Error(`the topic holds ${stored} records after producing ${options.records}`);
-  }
-  log(describeRun('produced', options.records, produced));
-
-  const throughput: Record<ThroughputKey, RunSample[]> = { kcat: [], kafkajs: [], s3: [], directory: [] };
-  const checkCount = (who: string, records: number) => {
-    if (records !== options.records)
-      throw new Error(`${who} read ${records} records, expected ${options.records}`);
-  };
-  // Runs interleave the measurements, so a slow spell of the shared machine hits all of them alike.
+  const { options, settings, aws, log } = context;
+  const figures: ThroughputFigures = { runs: { s3: [], directory: [] }, emptyTopicRuns: [], idleRuns: [] };
+  const empty = sinks.includes('s3') ? await context.topics.create(options.partitions, 'empty') : undefined;
+  const topic = await produceClosedWindows(context, 'throughput', options.records, options.windows);
+  const landed = { records: options.records, windows: options.windows, outcome: stoppedByBench };
   for (let run = 1; run <= options.runs; run++) {
-    for (const key of keys) {
+    for (const sink of sinks) {
       context.signal.throwIfAborted();
-      let sample: RunSample;
-      if (key === 'kcat') {
-        const read = await kcatReadTopic(brokers, topic, options.runTimeoutMs);
-        checkCount('kcat', read.records);
-        sample = { elapsedMs: read.elapsedMs };
-      } else if (key === 'kafkajs') {
-        const groupId = `bench-${randomUUID()}`;
-        const read = await runChild({ kind: 'kafkajs-read', brokers, topic, groupId }, options.runTimeoutMs);
-        checkCount('kafkajs', read.records);
-        sample = sampleOf(read);
-      } else {
-        const expected = { records: options.records, windows: options.windows };
-        const label = `(${key === 's3' ? 'c' : 'd'}) ${key}`;
-        sample = sampleOf(await landTopic(context, key, topic, expected, label));
+      const pipeline = await BenchPipeline.create(settings, sink, topic, aws);
+      try {
+        const result = await pipeline.run(options.windows);
+        checkPullerRun(sink, result, landed);
+        figures.runs[sink].push(sampleOf(result));
+        log(describeRun(`[run ${run}/${options.runs}] ${sink}`, options.records, result));
+        if (sink === 's3') {
+          // The window after the landed ones has ended with nothing in it: the next run closes it empty.
+          const idle = await pipeline.run(1);
+          checkPullerRun('the run after, with no new records', idle, {
+            records: 0,
+            windows: 1,
+            outcome: stoppedByBench,
+          });
+          figures.idleRuns.push(sampleOf(idle));
+        }
+      } finally {
+        await pipeline.remove();
       }
-      throughput[key].push(sample);
-      log(describeRun(`[run ${run}/${options.runs}] ${key}`, options.records, sample));
+      if (sink === 's3' && empty) {
+        const fresh = await BenchPipeline.create(settings, 's3', empty, aws);
+        const result = await fresh.run(undefined).finally(() => fresh.remove());
+        checkPullerRun('a new pipeline on an empty topic', result, {
+          records: 0,
+          windows: 0,
+          outcome: 'caught-up',
+        });
+        figures.emptyTopicRuns.push(sampleOf(result));
+      }
     }
   }
   await context.topics.remove(topic);
-  return { produceMs: produced.elapsedMs, throughput };
+  return figures;
 }

@@ -1,53 +1,39 @@
-// `npm run bench`: produces records with known timestamps, then measures how fast kcat, a bare kafkajs
-// consumer and kafka-batch-puller (to S3 and to a folder) read them, the puller's fixed cost per run,
-// and its peak memory as one window grows. Writes bench/RESULTS.md. See `npm run bench -- --help`.
+// `npm run bench`: the one entry of the benchmarks. Produces records with known timestamps into fresh
+// topics of the test bed and measures the scenarios asked for (--only; all by default): how fast the
+// puller lands them to S3 and to a folder and what a run costs at least, its peak memory as one window
+// grows, the output formats side by side, shards, and the group join. Prints a Markdown report (and
+// writes it with --results). See `npm run bench -- --help`.
+import { writeFile } from 'node:fs/promises';
 import { loadavg } from 'node:os';
-import { BenchBucket } from './bench-bucket.js';
+import { type AwsTargets, createAwsTargets, removeAwsTargets } from './aws-targets.js';
 import type { BenchContext } from './bench-context.js';
-import { type BenchOptions, type Measurement, parseBenchOptions, usage } from './bench-options.js';
-import type { AwsTargets } from './bench-pipeline.js';
-import { BenchStateTable } from './bench-state-table.js';
+import { type BenchOptions, parseBenchOptions, type Scenario, usage } from './bench-options.js';
+import type { BenchSink } from './bench-pipeline.js';
 import { BenchTopics } from './bench-topics.js';
-import { kcatInstallHint, kcatVersion } from './kcat-read.js';
 import { describeMachine } from './machine-info.js';
-import { measureFormats } from './measure-formats.js';
+import { measureGroupJoin } from './measure-group-join.js';
 import { measureMemory } from './measure-memory.js';
-import { measureOverhead } from './measure-overhead.js';
 import { measureThroughput } from './measure-throughput.js';
-import { type LadderRung, type RunSample, type ThroughputKey, writeResults } from './results-writer.js';
+import { formatVariants, measureVariants, shardVariants } from './measure-variants.js';
+import { renderReport } from './results-report.js';
 import { ensureTestBed } from './test-bed.js';
 
-const log = (line: string) => console.log(line);
+const log = (line: string) => console.error(line);
 const interrupt = new AbortController();
 
-async function createAwsTargets(): Promise<AwsTargets> {
-  const bucket = new BenchBucket();
-  const table = new BenchStateTable();
-  await bucket.create();
-  await table.create();
-  return { bucket, table };
-}
-
 async function bench(options: BenchOptions): Promise<void> {
-  const wants = (m: Measurement) => options.only.has(m);
-  const notes: string[] = [];
+  const wants = (scenario: Scenario) => options.only.has(scenario);
   const loadAtStart = loadavg()[0] ?? 0;
   const bed = await ensureTestBed(log);
   const topics = new BenchTopics(bed.brokers);
   let aws: AwsTargets | undefined;
   try {
-    const kcat = await kcatVersion();
-    if (!kcat && wants('kcat')) {
-      log(`(a) skipped: ${kcatInstallHint}`);
-      notes.push(`(a) was skipped: ${kcatInstallHint}.`);
-    }
-    const machine = await describeMachine(bed.brokers, bed.awsEndpoint, kcat);
+    const machine = await describeMachine(bed.brokers, bed.awsEndpoint);
     log(
-      `machine: ${machine.cores} cores, ${machine.memoryGiB} GiB, ${machine.cpuModel}; Kafka ${machine.kafkaBroker}, moto ${machine.moto}`,
+      `machine: ${machine.cores} cores, ${machine.memoryGiB} GiB, ${machine.cpuModel}; Kafka ${machine.kafkaBroker}`,
     );
     await topics.connect();
-    const needsAws = wants('s3') || wants('overhead') || (wants('memory') && options.ladderSink === 's3');
-    if (needsAws) aws = await createAwsTargets();
+    if (wants('s3') || (wants('memory') && options.ladderSink === 's3')) aws = await createAwsTargets();
     const context: BenchContext = {
       options,
       brokers: bed.brokers,
@@ -65,52 +51,28 @@ async function bench(options: BenchOptions): Promise<void> {
       signal: interrupt.signal,
       log,
     };
-
-    const keys = (['kcat', 'kafkajs', 's3', 'directory'] as const).filter(
-      (key) => wants(key) && (key !== 'kcat' || kcat),
-    );
-    const measured = keys.length > 0 ? await measureThroughput(context, keys) : undefined;
-    const overhead = wants('overhead') ? await measureOverhead(context) : undefined;
-    const ladder: LadderRung[] = wants('memory') ? await measureMemory(context) : [];
-    const formats = wants('formats') ? await measureFormats(context) : undefined;
-
-    notes.push(
-      `Load average (1 min) ${loadAtStart.toFixed(2)} at the start and ${loadavg()[0]?.toFixed(2)} at the end on ${machine.cores} cores: anything above about 1 means other work (the broker and moto count) shared the machine.`,
-    );
-    const none: Record<ThroughputKey, RunSample[]> = { kcat: [], kafkajs: [], s3: [], directory: [] };
-    await writeResults(options.resultsPath, {
-      command: options.command,
+    const sinks = (['s3', 'directory'] as const).filter((sink: BenchSink) => wants(sink));
+    const text = renderReport({
+      options,
       date: new Date().toISOString(),
       machine,
-      records: options.records,
-      recordBytes: options.recordBytes,
-      values: options.values,
-      compression: options.compression,
-      compressionLevel: options.compressionLevel,
-      extraVariables: options.extraVariables,
-      format: options.format,
-      partitions: options.partitions,
-      windows: options.windows,
-      batchIntervalSeconds: options.batchIntervalSeconds,
-      runs: options.runs,
-      produceMs: measured?.produceMs,
-      throughput: measured?.throughput ?? none,
-      emptyTopicRuns: overhead?.emptyTopicRuns ?? [],
-      idleRuns: overhead?.idleRuns ?? [],
-      ladder,
-      ladderSink: options.ladderSink,
-      formats,
-      notes,
+      throughput: sinks.length > 0 ? await measureThroughput(context, sinks) : undefined,
+      ladder: wants('memory') ? await measureMemory(context) : undefined,
+      formats: wants('formats') ? await measureVariants(context, 'formats', formatVariants()) : undefined,
+      shards: wants('shards')
+        ? await measureVariants(context, 'shards', shardVariants(options.shards))
+        : undefined,
+      join: wants('join') ? await measureGroupJoin(context) : undefined,
+      loadAverage: { start: loadAtStart, end: loadavg()[0] ?? 0 },
     });
-    log(`results written to ${options.resultsPath}`);
+    console.log(text);
+    if (options.resultsPath) {
+      await writeFile(options.resultsPath, text);
+      log(`report written to ${options.resultsPath}`);
+    }
   } finally {
     await topics.close(log);
-    await aws?.bucket
-      .remove()
-      .catch((error: unknown) => log(`could not delete the bench bucket: ${String(error)}`));
-    await aws?.table
-      .remove()
-      .catch((error: unknown) => log(`could not delete the bench table: ${String(error)}`));
+    if (aws) await removeAwsTargets(aws, log);
     await bed.release();
   }
 }
@@ -138,9 +100,7 @@ async function main(): Promise<void> {
 
 main().catch((error: unknown) => {
   if (interrupt.signal.aborted) {
-    console.error(
-      'interrupted: the bench stopped; its topics and bucket are deleted, no results were written',
-    );
+    console.error('interrupted: the bench stopped; its topics and bucket are deleted, no report was written');
     process.exitCode = 130;
     return;
   }

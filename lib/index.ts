@@ -5,13 +5,15 @@ export { ColumnType, type DeclaredColumn } from '../src/core/parquet-schema.js';
 export { OutputFormat, ValueFormat } from '../src/core/value-format.js';
 export { PullerMetric } from '../src/metric-names.js';
 export { PipelineGlueTable, type PipelineGlueTableProps } from './glue-table.js';
-export { KafkaBatchPuller, type KafkaBatchPullerProps, PullerLogLevel } from './kafka-batch-puller.js';
+export { KafkaBatchPuller } from './kafka-batch-puller.js';
 export {
   KafkaBatchPullerStack,
   type KafkaBatchPullerStackProps,
   type StackPipelineOptions,
 } from './kafka-batch-puller-stack.js';
 export { KafkaSecurityMode } from './kafka-security.js';
-export { PullerPipeline, type PullerPipelineOptions, type PullerPipelineProps } from './puller-pipeline.js';
+export type { PullerPipelineOptions } from './pipeline-options.js';
+export { PullerPipeline, type PullerPipelineProps } from './puller-pipeline.js';
+export { type KafkaBatchPullerProps, PullerLogLevel } from './puller-props.js';
 export { ShardStateMachine, type ShardStateMachineProps } from './shard-state-machine.js';
 export { StartPosition } from './start-position.js';

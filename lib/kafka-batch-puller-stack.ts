@@ -9,9 +9,11 @@ import * as s3 from 'aws-cdk-lib/aws-s3';
 import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
 import * as sns from 'aws-cdk-lib/aws-sns';
 import type { Construct } from 'constructs';
-import { KafkaBatchPuller, type PullerLogLevel } from './kafka-batch-puller.js';
+import { KafkaBatchPuller } from './kafka-batch-puller.js';
 import { KafkaSecurityMode } from './kafka-security.js';
-import type { PullerPipeline, PullerPipelineOptions } from './puller-pipeline.js';
+import type { PullerPipelineOptions } from './pipeline-options.js';
+import type { PullerPipeline } from './puller-pipeline.js';
+import type { PullerLogLevel } from './puller-props.js';
 
 /** One pipeline of the stack: the construct's options, and optionally its construct id. */
 export interface StackPipelineOptions extends PullerPipelineOptions {

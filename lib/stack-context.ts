@@ -197,7 +197,7 @@ function pipelineOptions(
       pick((r) => r.string('columns')),
     ),
     glueTable: pick((r) => r.boolean('glueTable')),
-    partSize: partSizeMb === undefined ? undefined : Size.kibibytes(Math.round(partSizeMb * 1024)),
+    partSize: partSizeMb === undefined ? undefined : Size.bytes(Math.round(partSizeMb * 2 ** 20)),
     fetchPartitionSize:
       fetchPartitionMb === undefined ? undefined : Size.bytes(Math.round(fetchPartitionMb * 2 ** 20)),
     fetchQueueSize: fetchQueueMb === undefined ? undefined : Size.bytes(Math.round(fetchQueueMb * 2 ** 20)),

@@ -3,11 +3,29 @@
 import { z } from 'zod';
 import { parseColumns } from './core/column-declarations.js';
 import { COMPRESSION_LEVELS, compressionLevelProblem, isLeveledCodec } from './core/compression-level.js';
-import { FETCH_SIZES_MB } from './core/fetch-sizes.js';
 import { parseIsoDateTime } from './core/iso-time.js';
-import { isBrokerAddress, isTopicName, splitBrokerList, TOPIC_NAME_RULE } from './core/kafka-names.js';
+import { isBrokerAddress, splitBrokerList } from './core/kafka-names.js';
 import type { DeclaredColumn } from './core/parquet-schema.js';
-import type { OutputFormat, ValueFormat } from './core/value-format.js';
+import {
+  batchIntervalProblem,
+  columnsFormatProblem,
+  FETCH_SIZES_MB,
+  fetchQueueProblem,
+  groupIdProblem,
+  intervalProblem,
+  MAX_SHARDS,
+  ndjsonCompressionProblem,
+  notNegativeProblem,
+  outputPrefixProblem,
+  PART_SIZE_MB,
+  pollIntervalProblem,
+  type Setting,
+  type SettingRange,
+  shardsProblem,
+  sizeProblem,
+  topicProblem,
+} from './core/setting-rules.js';
+import { OutputFormat, ValueFormat } from './core/value-format.js';
 import { zstdAvailable } from './core/zstd-support.js';
 import { ConfigError } from './errors.js';
 
@@ -136,23 +154,38 @@ export const ConfigVariables = {
 } as const;
 
 const V = ConfigVariables;
-/** More shards than this would exceed what one Step Functions Map and one state item keep track of well. */
-export const MAX_SHARDS = 256;
-// Small parts are allowed (tests, tiny windows); S3 takes objects below its 5 MiB multipart minimum in one PUT.
-const MIN_PART_SIZE_MB = 0.05;
 
-const mebibytes = (name: string, min: number, max: number, fallback: number) =>
+/** The most shards a pipeline may have (the shared rule's bound, also read by the step events). */
+export { MAX_SHARDS };
+
+/** A variable's value as the shared rules see it; `unit` follows the value in messages. */
+const setting = <T extends number | string>(name: string, value: T, unit = ''): Setting<T> => ({
+  name,
+  value,
+  shown: unit === '' ? String(value) : `${value} ${unit}`,
+});
+
+/** A text variable's value as the shared rules see it, quoted in messages. */
+const quoted = (name: string, value: string): Setting<string> => ({ name, value, shown: `'${value}'` });
+
+/** A refinement that reports what a shared rule finds wrong with one variable's value. */
+const obeys =
+  <T>(rule: (value: T) => string | undefined) =>
+  (value: T, ctx: z.RefinementCtx): void => {
+    const problem = rule(value);
+    if (problem) ctx.addIssue({ code: 'custom', message: problem });
+  };
+
+const mebibytes = (name: string, range: SettingRange) =>
   z.coerce
     .number({ error: `${name} must be a number of MiB` })
-    .min(min, { error: `${name} must be at least ${min}` })
-    .max(max, { error: `${name} must be at most ${max}` })
-    .default(fallback);
+    .superRefine(obeys((mib: number) => sizeProblem(setting(name, mib, 'MiB'), range)))
+    .default(range.default);
 
-const seconds = (name: string) =>
+const seconds = (name: string, rule: (duration: Setting) => string | undefined) =>
   z.coerce
     .number({ error: `${name} must be a number of seconds` })
-    .positive({ error: `${name} must be greater than 0` })
-    .max(7 * 24 * 3600, { error: `${name} must be at most 604800 (7 days)` });
+    .superRefine(obeys((value: number) => rule(setting(name, value, 's'))));
 
 const required = (name: string) =>
   z
@@ -173,16 +206,13 @@ const schema = z
       .refine((list) => list.length > 0 && list.every(isBrokerAddress), {
         error: `${V.brokers} must be a comma-separated list of host:port`,
       }),
-    [V.topic]: required(V.topic).refine(isTopicName, {
-      error: `${V.topic} must be a valid Kafka topic name (${TOPIC_NAME_RULE})`,
-    }),
-    [V.groupId]: required(V.groupId),
-    [V.batchIntervalSeconds]: seconds(V.batchIntervalSeconds),
-    [V.pollIntervalSeconds]: seconds(V.pollIntervalSeconds),
-    [V.allowedLatenessSeconds]: z.coerce
-      .number({ error: `${V.allowedLatenessSeconds} must be a number of seconds` })
-      .min(0, { error: `${V.allowedLatenessSeconds} must be 0 or more` })
-      .optional(),
+    [V.topic]: required(V.topic).superRefine(obeys((topic: string) => topicProblem(quoted(V.topic, topic)))),
+    [V.groupId]: required(V.groupId).superRefine(
+      obeys((group: string) => groupIdProblem(quoted(V.groupId, group))),
+    ),
+    [V.batchIntervalSeconds]: seconds(V.batchIntervalSeconds, batchIntervalProblem),
+    [V.pollIntervalSeconds]: seconds(V.pollIntervalSeconds, intervalProblem),
+    [V.allowedLatenessSeconds]: seconds(V.allowedLatenessSeconds, notNegativeProblem).optional(),
     [V.startPosition]: optional.pipe(
       z
         .string()
@@ -203,7 +233,10 @@ const schema = z
     ),
     [V.outputBucket]: optional,
     [V.outputDirectory]: optional,
-    [V.outputPrefix]: optional.transform((v) => (v ?? '').replace(/^\/+|\/+$/g, '')),
+    // Slashes around the prefix are dropped (`--output s3://bucket/prefix/` gives one after it).
+    [V.outputPrefix]: optional
+      .transform((v) => (v ?? '').replace(/^\/+|\/+$/g, ''))
+      .superRefine(obeys((prefix: string) => outputPrefixProblem(quoted(V.outputPrefix, prefix)))),
     [V.stateTable]: optional,
     [V.stateFile]: optional,
     [V.compression]: optional.pipe(
@@ -226,17 +259,19 @@ const schema = z
       return level;
     }),
     [V.format]: optional.pipe(
-      z.enum(['ndjson', 'parquet'], { error: `${V.format} must be ndjson or parquet` }).default('ndjson'),
+      z
+        .enum(Object.values(OutputFormat), { error: `${V.format} must be ndjson or parquet` })
+        .default(OutputFormat.NDJSON),
     ),
     [V.keyFormat]: optional.pipe(
       z
-        .enum(['string', 'json', 'binary'], { error: `${V.keyFormat} must be string, json or binary` })
-        .default('string'),
+        .enum(Object.values(ValueFormat), { error: `${V.keyFormat} must be string, json or binary` })
+        .default(ValueFormat.STRING),
     ),
     [V.valueFormat]: optional.pipe(
       z
-        .enum(['string', 'json', 'binary'], { error: `${V.valueFormat} must be string, json or binary` })
-        .default('string'),
+        .enum(Object.values(ValueFormat), { error: `${V.valueFormat} must be string, json or binary` })
+        .default(ValueFormat.STRING),
     ),
     [V.columns]: optional.transform((v, ctx): DeclaredColumn[] => {
       const parsed = parseColumns(v ?? '');
@@ -246,24 +281,12 @@ const schema = z
       }
       return parsed;
     }),
-    [V.partSizeMb]: mebibytes(V.partSizeMb, MIN_PART_SIZE_MB, 4096, 64),
-    [V.fetchPartitionMb]: mebibytes(
-      V.fetchPartitionMb,
-      FETCH_SIZES_MB.partition.min,
-      FETCH_SIZES_MB.partition.max,
-      FETCH_SIZES_MB.partition.default,
-    ),
-    [V.fetchQueueMb]: mebibytes(
-      V.fetchQueueMb,
-      FETCH_SIZES_MB.queue.min,
-      FETCH_SIZES_MB.queue.max,
-      FETCH_SIZES_MB.queue.default,
-    ),
+    [V.partSizeMb]: mebibytes(V.partSizeMb, PART_SIZE_MB),
+    [V.fetchPartitionMb]: mebibytes(V.fetchPartitionMb, FETCH_SIZES_MB.partition),
+    [V.fetchQueueMb]: mebibytes(V.fetchQueueMb, FETCH_SIZES_MB.queue),
     [V.shards]: z.coerce
       .number({ error: `${V.shards} must be a whole number from 1 to ${MAX_SHARDS}` })
-      .int({ error: `${V.shards} must be a whole number from 1 to ${MAX_SHARDS}` })
-      .min(1, { error: `${V.shards} must be a whole number from 1 to ${MAX_SHARDS}` })
-      .max(MAX_SHARDS, { error: `${V.shards} must be a whole number from 1 to ${MAX_SHARDS}` })
+      .superRefine(obeys((shards: number) => shardsProblem(setting(V.shards, shards))))
       .default(1),
     [V.security]: optional.pipe(
       z
@@ -274,25 +297,20 @@ const schema = z
     ),
     [V.saslSecretArn]: optional,
     [V.region]: optional,
-    [V.safetyMarginSeconds]: z.coerce
-      .number({ error: `${V.safetyMarginSeconds} must be a number of seconds` })
-      .min(0, { error: `${V.safetyMarginSeconds} must be 0 or more` })
-      .default(10),
-    [V.futureToleranceSeconds]: z.coerce
-      .number({ error: `${V.futureToleranceSeconds} must be a number of seconds` })
-      .min(0, { error: `${V.futureToleranceSeconds} must be 0 or more` })
-      .default(3600),
+    [V.safetyMarginSeconds]: seconds(V.safetyMarginSeconds, notNegativeProblem).default(10),
+    [V.futureToleranceSeconds]: seconds(V.futureToleranceSeconds, notNegativeProblem).default(3600),
     [V.clientId]: optional,
   })
   .superRefine((env, ctx) => {
-    const problem = (message: string) => ctx.addIssue({ code: 'custom', message });
-    if (env[V.pollIntervalSeconds] >= env[V.batchIntervalSeconds]) {
-      problem(`${V.pollIntervalSeconds} must be shorter than ${V.batchIntervalSeconds}`);
-    }
-    // Window keys carry their bounds to the second; whole seconds keep them exact and sortable.
-    if (!Number.isInteger(env[V.batchIntervalSeconds])) {
-      problem(`${V.batchIntervalSeconds} must be a whole number of seconds`);
-    }
+    const problem = (message: string | undefined) => {
+      if (message) ctx.addIssue({ code: 'custom', message });
+    };
+    problem(
+      pollIntervalProblem(
+        setting(V.pollIntervalSeconds, env[V.pollIntervalSeconds], 's'),
+        setting(V.batchIntervalSeconds, env[V.batchIntervalSeconds], 's'),
+      ),
+    );
     if (Boolean(env[V.outputBucket]) === Boolean(env[V.outputDirectory])) {
       problem(`exactly one of ${V.outputBucket} or ${V.outputDirectory} must be set`);
     }
@@ -306,12 +324,17 @@ const schema = z
     if (env[V.security] === 'scram-sha-512' && !env[V.saslSecretArn]) {
       problem(`${V.saslSecretArn} is required when ${V.security} is scram-sha-512`);
     }
-    if (env[V.fetchQueueMb] < env[V.fetchPartitionMb]) {
-      problem(`${V.fetchQueueMb} must be at least ${V.fetchPartitionMb}: the queue holds whole fetches`);
-    }
+    problem(
+      fetchQueueProblem(
+        setting(V.fetchQueueMb, env[V.fetchQueueMb], 'MiB'),
+        setting(V.fetchPartitionMb, env[V.fetchPartitionMb], 'MiB'),
+      ),
+    );
     const compression = env[V.compression];
-    if (env[V.format] === 'ndjson' && compression === 'snappy') {
-      problem(`${V.compression} must be gzip, zstd or none when ${V.format} is ndjson (got ${compression})`);
+    if (compression !== undefined) {
+      problem(
+        ndjsonCompressionProblem(setting(V.compression, compression), setting(V.format, env[V.format])),
+      );
     }
     const level = env[V.compressionLevel];
     if (level !== undefined) {
@@ -324,9 +347,13 @@ const schema = z
         `${V.compression} zstd needs Node.js 22.15 or later (this is ${process.version}); use ${env[V.format] === 'parquet' ? 'snappy or gzip' : 'gzip'}`,
       );
     }
-    if (env[V.columns].length > 0 && (env[V.format] !== 'parquet' || env[V.valueFormat] !== 'json')) {
-      problem(`${V.columns} needs ${V.format} parquet and ${V.valueFormat} json`);
-    }
+    problem(
+      columnsFormatProblem(
+        setting(V.columns, env[V.columns].length),
+        setting(V.format, env[V.format]),
+        setting(V.valueFormat, env[V.valueFormat]),
+      ),
+    );
     if (env[V.security] === 'msk-iam' && !env[V.region]) {
       problem(`${V.region} is required when ${V.security} is msk-iam`);
     }

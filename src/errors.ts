@@ -2,7 +2,6 @@
 // declaring what the failure asks for (its FailureKind). failureKindOf classifies every failure, the
 // puller's own and those of the AWS SDK and kafkajs: the one place that decides where a retry can help.
 import { isServerError, isThrottlingError, isTransientError } from '@smithy/core/retry';
-import type { TopicChange } from './core/topic-identity.js';
 
 /** What a failure asks for: a retry, the next run, or a person. */
 export const FailureKind = {
@@ -119,6 +118,54 @@ export class ConnectionError extends PullerError {
   }
 }
 
+/**
+ * A service refused the run's credentials or permissions: the Kafka cluster (a SCRAM password it does not
+ * take, an MSK IAM role without the topic's or group's permissions, an ACL) or AWS (access denied on the
+ * bucket, the table, a key). No retry changes that: every run fails until a person fixes the grant.
+ */
+export class AccessDeniedError extends PullerError {
+  constructor(message: string, options: { cause?: unknown } = {}) {
+    super(
+      `${message}. The credentials or permissions were refused: check the SCRAM secret (KAFKA_SASL_SECRET_ARN), ` +
+        "the function role's grants (kafka-cluster, s3, dynamodb, kms) or the cluster's ACLs",
+      { ...options, kind: FailureKind.PERMANENT },
+    );
+    this.name = 'AccessDeniedError';
+  }
+}
+
+/** Kafka's answers that refuse the client's identity or its rights (the protocol's error types). */
+const KAFKA_REFUSALS = new Set([
+  'SASL_AUTHENTICATION_FAILED',
+  'TOPIC_AUTHORIZATION_FAILED',
+  'GROUP_AUTHORIZATION_FAILED',
+  'CLUSTER_AUTHORIZATION_FAILED',
+]);
+/** Error names of kafkajs and the AWS SDK that refuse the caller's identity or rights. */
+const REFUSAL_NAMES = new Set(['KafkaJSSASLAuthenticationError', 'AccessDenied', 'AccessDeniedException']);
+
+/** Whether `error`, or one of its causes, is a refusal of the caller's credentials or permissions. */
+export function isAccessDenied(error: unknown): boolean {
+  for (let e = error, depth = 0; e !== null && typeof e === 'object' && depth < 6; depth++) {
+    const record = e as { name?: unknown; type?: unknown; $metadata?: { httpStatusCode?: number } };
+    if (typeof record.name === 'string' && REFUSAL_NAMES.has(record.name)) return true;
+    if (typeof record.type === 'string' && KAFKA_REFUSALS.has(record.type)) return true;
+    if (record.$metadata?.httpStatusCode === 403) return true;
+    e = (e as { originalError?: unknown }).originalError ?? (e as { cause?: unknown }).cause;
+  }
+  return false;
+}
+
+/**
+ * A service's failure as the run reports it: an AccessDeniedError when it refused the run's credentials
+ * or permissions, otherwise a ConnectionError (the next attempt may pass). `message` says what failed.
+ */
+export function connectionFailure(message: string, cause: unknown): ConnectionError | AccessDeniedError {
+  return isAccessDenied(cause)
+    ? new AccessDeniedError(message, { cause })
+    : new ConnectionError(message, { cause });
+}
+
 /** The topic does not exist on the cluster. */
 export class TopicNotFoundError extends PullerError {
   readonly topic: string;
@@ -127,117 +174,6 @@ export class TopicNotFoundError extends PullerError {
     super(`topic '${topic}' does not exist (the puller does not create topics)`, options);
     this.name = 'TopicNotFoundError';
     this.topic = topic;
-  }
-}
-
-/**
- * The bucket already holds manifests of this topic under the configured prefix, but the pipeline has no
- * state item: starting over would land every record again. Raised before anything is written.
- */
-export class OrphanedOutputError extends PullerError {
-  readonly pipelineId: string;
-  /** A manifest found, as its sink location. */
-  readonly existingManifest: string;
-
-  constructor(pipelineId: string, existingManifest: string) {
-    super(
-      `pipeline '${pipelineId}' has no state item, but its output already holds windows (${existingManifest}): ` +
-        "starting over would land them again. Restore the state item (the stack's table has point-in-time " +
-        'recovery), or, to land the topic again on purpose, point OUTPUT_PREFIX at an empty prefix',
-    );
-    this.name = 'OrphanedOutputError';
-    this.pipelineId = pipelineId;
-    this.existingManifest = existingManifest;
-  }
-}
-
-/**
- * The configured output (prefix or format) differs from the one the pipeline's state was written with:
- * windows would be split across two layouts. Raised before anything is written.
- */
-export class OutputChangedError extends PullerError {
-  readonly pipelineId: string;
-  /** The layout (or a key) the state recorded, and what the current settings give in its place. */
-  readonly recorded: string;
-  readonly configured: string;
-
-  constructor(pipelineId: string, recorded: string, configured: string) {
-    super(
-      `the output of pipeline '${pipelineId}' changed under it: its state recorded ${recorded} where the ` +
-        `current OUTPUT_PREFIX, OUTPUT_FORMAT and COMPRESSION give ${configured}. Put the settings back, or start ` +
-        'a new pipeline (a new KAFKA_GROUP_ID) for the new layout',
-    );
-    this.name = 'OutputChangedError';
-    this.pipelineId = pipelineId;
-    this.recorded = recorded;
-    this.configured = configured;
-  }
-}
-
-/**
- * The consumer group's committed offsets were moved outside the puller (for example reset by hand): the
- * saved state, not the group, says where the pipeline is, so the move would be silently undone.
- */
-export class GroupOffsetsMovedError extends PullerError {
-  readonly pipelineId: string;
-  /** Per partition that differs: the saved next offset and the committed one. */
-  readonly moved: ReadonlyArray<{ partition: number; saved: string; committed: string }>;
-
-  constructor(
-    pipelineId: string,
-    moved: ReadonlyArray<{ partition: number; saved: string; committed: string }>,
-  ) {
-    const list = moved
-      .map((m) => `partition ${m.partition}: saved ${m.saved}, committed ${m.committed}`)
-      .join('; ');
-    super(
-      `the committed offsets of pipeline '${pipelineId}' were moved outside the puller (${list}). Commit the ` +
-        'saved offsets back (kafka-consumer-groups --reset-offsets), or, to re-read on purpose, start a new ' +
-        'pipeline (a new KAFKA_GROUP_ID with START_POSITION)',
-    );
-    this.name = 'GroupOffsetsMovedError';
-    this.pipelineId = pipelineId;
-    this.moved = moved;
-  }
-}
-
-/**
- * The topic is not the one the pipeline's saved offsets were read from: the brokers belong to another
- * cluster, the topic was deleted and created again, or a saved offset is past its partition's end (a
- * truncated log). Reading on would skip every record below the saved offsets, silently. Raised before
- * anything is written; only a person can tell which records the pipeline should land.
- */
-export class TopicChangedError extends PullerError {
-  readonly pipelineId: string;
-  readonly topic: string;
-  /** What differs: the cluster's id, the topic's id, or saved offsets past the partitions' ends. */
-  readonly change: TopicChange;
-
-  constructor(pipelineId: string, topic: string, change: TopicChange) {
-    const culprit =
-      change.kind === 'cluster'
-        ? `topic '${topic}' is not the topic pipeline '${pipelineId}' saved its offsets on: they were saved on ` +
-          `cluster ${change.saved}, and the brokers belong to cluster ${change.current}. If KAFKA_BROKERS ` +
-          'names the wrong cluster, put it back.'
-        : change.kind === 'topic-id'
-          ? `topic '${topic}' is not the topic pipeline '${pipelineId}' saved its offsets on: its id was ` +
-            `${change.saved}, it is now ${change.current} (it was deleted and created again).`
-          : `the saved offsets of pipeline '${pipelineId}' are past the end of topic '${topic}' (${change.partitions
-              .map(
-                (p) =>
-                  `partition ${p.partition}: saved ${p.saved}, ${p.end === undefined ? 'gone' : `end ${p.end}`}`,
-              )
-              .join('; ')}): the topic was deleted and created again, or its log was truncated (an unclean ` +
-            'leader election); reading on would skip the records below the saved offsets.';
-    super(
-      `${culprit} Nothing was written. To land the topic as it is now, start a new pipeline: a new ` +
-        'KAFKA_GROUP_ID and a new OUTPUT_PREFIX (START_POSITION says where it begins); the windows landed ' +
-        'so far stay as they are',
-    );
-    this.name = 'TopicChangedError';
-    this.pipelineId = pipelineId;
-    this.topic = topic;
-    this.change = change;
   }
 }
 

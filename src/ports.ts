@@ -57,7 +57,7 @@ export interface RecordSource {
   poll(maxWaitMs: number): Promise<SourceBatch[]>;
   /**
    * Stops fetching these partitions. Returns the batches fetched for them that no poll has returned, in
-   * order: for each partition, the continuation of what poll returned (a caller may keep them).
+   * order: for each partition, the continuation of what poll returned (a caller may carry them over).
    */
   pause(partitions: readonly number[]): SourceBatch[];
   /** Fetches these partitions again, from the given next offsets. */

@@ -5,7 +5,7 @@ import { describe, expect, it } from 'vitest';
 import { nextTickAfter, runDeadline } from '../src/cli/local-schedule.js';
 import { parseFlags } from '../src/cli/parse-args.js';
 import { configFromFlags } from '../src/cli/pipeline-flags.js';
-import { runCommandSpec } from '../src/cli/run-command.js';
+import { runCommandSpec, runConfig } from '../src/cli/run-command.js';
 import { sampleRecord, sampleTimestamp } from '../src/cli/sample-records.js';
 import { formatBytes, formatWindow, RunOutput } from '../src/cli/terminal-output.js';
 import { UsageError } from '../src/cli/usage-error.js';
@@ -149,6 +149,17 @@ describe('run flags to configuration', () => {
       '--allowed-lateness-seconds must be 0 or more; --part-size-mb must be a number of MiB',
     );
     expect(attempt).not.toThrow(/[A-Z]{3,}_[A-Z]+/);
+  });
+
+  it('refuses a lateness that a run, whose budget is the interval, could never wait out', () => {
+    const run = (...argv: string[]) => runConfig(parse('--batch-interval-seconds', '60', ...argv), env);
+
+    expect(run('--allowed-lateness-seconds', '50').allowedLatenessMs).toBe(50_000);
+    expect(() => run('--allowed-lateness-seconds', '58')).toThrow(UsageError);
+    expect(() => run('--allowed-lateness-seconds', '58')).toThrow(
+      '--allowed-lateness-seconds must be shorter than --batch-interval-seconds less --safety-margin-seconds',
+    );
+    expect(() => run('--poll-interval-seconds', '59')).toThrow('got 59 s (the poll interval), 60 s and 2 s');
   });
 });
 

@@ -10,6 +10,9 @@
 //                  test/package/pack-install.test.ts)
 //   bash suite     installs, or runs the test suite itself: each npm script and script it names must
 //                  exist, `npm test` is what CI runs, and `npm run demo` runs here for real.
+//   bash bench     a benchmark, minutes of a machine's cores: each `npm run bench` line's options are
+//                  parsed here by the bench's own parser (adding `--quick` to any of them runs it in
+//                  seconds, with the smallest sizes).
 // Each of those is still checked to be valid bash.
 import { spawnSync } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
@@ -19,10 +22,11 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { parseBenchOptions } from '../bench/bench-options.js';
 import { type CodeBlock, codeBlocks, readPage } from './support/markdown.js';
 
 const root = fileURLToPath(new URL('..', import.meta.url));
-const NOT_RUN = new Set(['aws', 'docker', 'your-app', 'suite']);
+const NOT_RUN = new Set(['aws', 'docker', 'your-app', 'suite', 'bench']);
 const pages = [
   'README.md',
   ...readdirSync(join(root, 'docs'))
@@ -106,6 +110,27 @@ describe('the shell commands of the docs', () => {
     const readme = bashBlocks('README.md').find((b) => b.tag === 'suite')?.code ?? '';
     expect(readme).toMatch(/^npm test\b/m);
     expect(readPage('.ci/run')).toMatch(/^npm test$/m);
+  });
+
+  it('gives the bench only options it takes', () => {
+    const lines = pages.flatMap((page) =>
+      bashBlocks(page)
+        .filter((b) => b.tag === 'bench')
+        .flatMap((b) => b.code.split('\n').map((line) => ({ page, line }))),
+    );
+    const benchLines = lines.filter(({ line }) => line.includes('npm run bench'));
+    expect(benchLines.length).toBeGreaterThan(0);
+    for (const { page, line } of benchLines) {
+      const args =
+        line
+          .split('npm run bench')[1]
+          ?.replace(/^\s*--\s*/, '')
+          .trim()
+          .split(/\s+/)
+          .filter(Boolean) ?? [];
+      if (args.includes('--help')) continue;
+      expect(() => parseBenchOptions(args), `${page}: ${line}`).not.toThrow();
+    }
   });
 
   it('runs the demo, the README’s first command', () => {

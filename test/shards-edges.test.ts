@@ -20,6 +20,7 @@ import {
   untouchableOutput,
   untouchableSource,
   windowClock,
+  withSource,
 } from './support/shard-bed.js';
 import { storedPending } from './support/stored-pending.js';
 
@@ -85,7 +86,7 @@ describe('sharded windows at the edges', () => {
     const stalling = stallingSource(own.source, 130);
     const counting = countingSink(own.sink);
     const late = buildShard(
-      { ...a.context, source: stalling.source, sink: counting.sink, store: own.store },
+      { ...withSource(a.context, stalling.source), sink: counting.sink, store: own.store },
       second,
     );
     late.catch(() => {}); // awaited below, after B
@@ -170,7 +171,10 @@ describe('sharded windows at the edges', () => {
           task.partitions.length > 0
             ? buildShard(await attempt.shardContext(task.shard), task)
             : // An idle shard reads, writes and records nothing: every adapter it was given refuses.
-              buildShard({ ...attempt.context, source: untouchableSource(), ...untouchableOutput() }, task),
+              buildShard(
+                { ...withSource(attempt.context, untouchableSource()), ...untouchableOutput() },
+                task,
+              ),
         ),
       );
       for (const task of idle) {

@@ -29,6 +29,7 @@ import {
   openShardAdapters,
   StepAttempt,
   windowClock,
+  withSource,
 } from './support/shard-bed.js';
 
 const MINUTE = 60_000;
@@ -115,7 +116,7 @@ describe('two writers of one part key', () => {
       if (!task) throw new Error('no task');
       // The first invocation of the shard plans its reading, then freezes before its first fetch.
       const first = buildShard(
-        { ...attempt.context, source: frozen.source, sink: noting.sink, store: own.store },
+        { ...withSource(attempt.context, frozen.source), sink: noting.sink, store: own.store },
         task,
       );
       first.catch(() => {}); // awaited below

@@ -22,7 +22,7 @@ import {
   type S3Client,
   UploadPartCommand,
 } from '@aws-sdk/client-s3';
-import { ConnectionError, ObjectExistsError, PullerError } from '../errors.js';
+import { connectionFailure, isAccessDenied, ObjectExistsError, PullerError } from '../errors.js';
 import type { BatchSink, CompleteOptions, ObjectUpload, WrittenObject } from '../ports.js';
 import { compareStoredObject, type StoredObject } from './stored-object-check.js';
 import { writtenObjectOf } from './written-object.js';
@@ -141,7 +141,7 @@ class S3ObjectUpload implements ObjectUpload {
       await this.abortMultipart();
       throw error instanceof PullerError || error === this.callerFailure
         ? error
-        : new ConnectionError(`could not write ${this.location}: ${describe(error)}`, { cause: error });
+        : connectionFailure(`could not write ${this.location}: ${describe(error)}`, error);
     }
     // An upload a refused completion left open (its object was there already) is not needed any more.
     await this.abortMultipart();
@@ -175,15 +175,16 @@ class S3ObjectUpload implements ObjectUpload {
       } catch (error) {
         failure = error;
       }
+      // A refusal was not applied, and trying again or reading back would be refused too.
+      if (isAccessDenied(failure))
+        throw connectionFailure(`could not write ${this.location}: ${describe(failure)}`, failure);
       tries -= 1;
       const found = await this.compare(written, failure);
       if (found.kind === 'same') return;
       if (found.kind === 'absent') {
         if (tries > 0) continue;
         // The bytes of a multipart upload were streamed and are gone: the next run writes the object again.
-        throw new ConnectionError(`could not write ${this.location}: ${describe(failure)}`, {
-          cause: failure,
-        });
+        throw connectionFailure(`could not write ${this.location}: ${describe(failure)}`, failure);
       }
       if (!(await this.askCaller(options))) {
         throw new ObjectExistsError(this.key, this.location, found, written, { cause: failure });
@@ -196,7 +197,7 @@ class S3ObjectUpload implements ObjectUpload {
         if (after.kind === 'same') return;
         throw after.kind === 'other'
           ? new ObjectExistsError(this.key, this.location, after, written, { cause: error })
-          : new ConnectionError(`could not write ${this.location}: ${describe(error)}`, { cause: error });
+          : connectionFailure(`could not write ${this.location}: ${describe(error)}`, error);
       }
     }
   }
@@ -215,9 +216,9 @@ class S3ObjectUpload implements ObjectUpload {
     try {
       return await compareStoredObject(this.s3, this.bucket, this.key, written);
     } catch (error) {
-      throw new ConnectionError(
+      throw connectionFailure(
         `could not write ${this.location} (${describe(failure)}), nor read back what it holds: ${describe(error)}`,
-        { cause: error },
+        error,
       );
     }
   }

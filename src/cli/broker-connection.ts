@@ -1,5 +1,5 @@
 // Connecting the CLI's own kafkajs clients (admin, producer) with an error that names the brokers.
-import { ConnectionError } from '../errors.js';
+import { connectionFailure } from '../errors.js';
 
 /** Connects a kafkajs admin or producer, naming the brokers when they cannot be reached. */
 export async function connectTo(
@@ -9,6 +9,6 @@ export async function connectTo(
   try {
     await client.connect();
   } catch (error) {
-    throw new ConnectionError(`cannot reach the Kafka brokers ${brokers.join(',')}`, { cause: error });
+    throw connectionFailure(`cannot reach the Kafka brokers ${brokers.join(',')}`, error);
   }
 }

@@ -6,6 +6,7 @@ import { PullerError } from '../errors.js';
 import type { CliContext } from './cli-context.js';
 import { type CommandSpec, programName } from './parse-args.js';
 import { produceSampleCommand, produceSampleCommandSpec } from './produce-sample-command.js';
+import { resetCommand, resetCommandSpec } from './reset-command.js';
 import { runCommand, runCommandSpec } from './run-command.js';
 import { statusCommand, statusCommandSpec } from './status-command.js';
 import { UsageError } from './usage-error.js';
@@ -15,6 +16,7 @@ type Command = (argv: readonly string[], context: CliContext) => Promise<number>
 const commands: ReadonlyArray<readonly [CommandSpec, Command]> = [
   [runCommandSpec, runCommand],
   [statusCommandSpec, statusCommand],
+  [resetCommandSpec, resetCommand],
   [produceSampleCommandSpec, produceSampleCommand],
 ];
 

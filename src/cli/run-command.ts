@@ -4,11 +4,12 @@ import { randomUUID } from 'node:crypto';
 import { hostname } from 'node:os';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { PullerConfig } from '../config.js';
+import { latenessBudgetProblem } from '../core/setting-rules.js';
 import { RunOutcome, type RunReport } from '../engine/run-types.js';
 import { FailureKind, failureKindOf } from '../errors.js';
 import type { CliContext } from './cli-context.js';
 import { runDeadline } from './local-schedule.js';
-import { type CommandSpec, commandHelp, parseFlags } from './parse-args.js';
+import { type CommandSpec, commandHelp, type ParsedFlags, parseFlags } from './parse-args.js';
 import {
   applyRegionFlag,
   configFromFlags,
@@ -18,6 +19,7 @@ import {
   stateFlag,
 } from './pipeline-flags.js';
 import { outputModeOf, RunOutput } from './terminal-output.js';
+import { UsageError } from './usage-error.js';
 
 /** The `run` subcommand's flags and help. */
 export const runCommandSpec: CommandSpec = {
@@ -51,6 +53,34 @@ export const runCommandSpec: CommandSpec = {
 /** Exit code after a stop requested by SIGINT or SIGTERM: the shell convention, 128 + signal number. */
 const signalExitCodes: Readonly<Record<string, number>> = { SIGINT: 130, SIGTERM: 143 };
 
+/**
+ * The configuration `run` works with: the shared rules, and the one a schedule adds. Each run's budget is
+ * the batch interval (its deadline is the next tick), so a lateness that does not fit in it would leave
+ * every window unclosed, run after run, with nothing said.
+ */
+export function runConfig(
+  flags: ParsedFlags,
+  env: Readonly<Record<string, string | undefined>>,
+): PullerConfig {
+  const config = configFromFlags(flags, runCommandSpec.name, env);
+  const seconds = (name: string, ms: number, note = '') => ({
+    name,
+    value: ms / 1000,
+    shown: `${ms / 1000} s${note}`,
+  });
+  const problem = latenessBudgetProblem(
+    seconds(
+      '--allowed-lateness-seconds',
+      config.allowedLatenessMs,
+      flags.strings.has('allowed-lateness-seconds') ? '' : ' (the poll interval)',
+    ),
+    seconds('--batch-interval-seconds', config.batchIntervalMs),
+    seconds('--safety-margin-seconds', config.safetyMarginMs),
+  );
+  if (problem) throw new UsageError(problem, runCommandSpec.name);
+  return config;
+}
+
 /** Runs `run`; resolves to the process exit code. */
 export async function runCommand(argv: readonly string[], context: CliContext): Promise<number> {
   const flags = parseFlags(runCommandSpec, argv);
@@ -58,7 +88,7 @@ export async function runCommand(argv: readonly string[], context: CliContext): 
     context.streams.stdout.write(commandHelp(runCommandSpec));
     return 0;
   }
-  const config = configFromFlags(flags, runCommandSpec.name, context.env);
+  const config = runConfig(flags, context.env);
   applyRegionFlag(flags);
   const output = new RunOutput(outputModeOf(flags.booleans.has('json'), context.streams), context.streams);
   const stop = new AbortController();

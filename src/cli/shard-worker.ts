@@ -4,6 +4,7 @@ import { parentPort, workerData } from 'node:worker_threads';
 import { createAdapters } from '../adapters/create-adapters.js';
 import type { PullerConfig } from '../config.js';
 import { buildShard } from '../engine/build-shard.js';
+import { SourceReader } from '../engine/source-reader.js';
 import { failureKindOf } from '../errors.js';
 import type { ShardWorkerData, ShardWorkerReply, ShardWorkerRequest } from './shard-worker-protocol.js';
 
@@ -12,6 +13,7 @@ if (!port) throw new Error('shard-worker runs only as a worker thread');
 const { config, deadlineMs } = workerData as ShardWorkerData;
 const stop = new AbortController();
 const adapters = createAdapters(config as PullerConfig, { deadlineMs });
+let reader: SourceReader | undefined;
 
 port.on('message', async (request: ShardWorkerRequest) => {
   if (request.type === 'abort') {
@@ -26,8 +28,19 @@ port.on('message', async (request: ShardWorkerRequest) => {
   let reply: ShardWorkerReply;
   try {
     const { source, sink, store } = await adapters;
+    // One reader for the worker's one source, whose fetch positions and carried batches outlive a window.
+    reader ??= new SourceReader(source);
     const result = await buildShard(
-      { config, source, sink, store, attemptId: request.task.attemptId, deadlineMs, signal: stop.signal },
+      {
+        config,
+        source,
+        reader,
+        sink,
+        store,
+        attemptId: request.task.attemptId,
+        deadlineMs,
+        signal: stop.signal,
+      },
       request.task,
     );
     reply = { type: 'result', result };

@@ -1,12 +1,9 @@
 // Which compression levels an NDJSON object may be written at, and the level each codec uses unless told.
 // Pure: no I/O.
+import type { SettingRange } from './setting-rules.js';
 
 /** The levels a codec takes and the one it uses by default. */
-export interface LevelRange {
-  readonly min: number;
-  readonly max: number;
-  readonly default: number;
-}
+export type LevelRange = SettingRange;
 
 /**
  * The codecs with a level. gzip's 6 is zlib's own default; zstd's 3 is zstd's own default (and the

@@ -1,35 +1,18 @@
 // Step 2 of a window: one shard reads its partitions from where their shares resume to the window's end
-// under the window rule, and writes their parts. It records each finished part in its partition's share
-// of the pending window, and the partition's end offset there before its last part: so every writer of a part,
-// whichever attempt it belongs to, writes the same bytes under the same key. A shard never moves the
-// boundary and never commits offsets.
+// under the window rule, and writes their parts (shard-parts.ts). It records each partition's end offset
+// in its share of the pending window before its last part: so every writer of a part, whichever attempt
+// it belongs to, writes the same bytes under the same key. What it fetched past a partition's end is
+// carried over to the next window's share (source-reader.ts). A shard never moves the boundary and never
+// commits offsets.
 import type { WindowBounds } from '../core/key-layout.js';
-import { mapBounded } from '../core/map-bounded.js';
-import {
-  PartMismatch,
-  PartRefused,
-  partsOf,
-  recordedEnd,
-  resumeOffset,
-  withEnd,
-  withPart,
-} from '../core/pending-batch.js';
-import type { FinishedPart, PendingBatch } from '../core/pipeline-state.js';
-import { type ErrorRow, toNdjsonLine, toOutputRow } from '../core/record-format.js';
-import {
-  type PlacedRecord,
-  Placement,
-  type ShareEnd,
-  summarizeShareEnds,
-  WindowTracker,
-} from '../core/window-rule.js';
-import { AttemptSupersededError, WindowIntegrityError } from '../errors.js';
+import { partsOf, recordedEnd, resumeOffset, withEnd } from '../core/pending-batch.js';
+import { type PlacedRecord, type ShareEnd, summarizeShareEnds, WindowTracker } from '../core/window-rule.js';
+import { AttemptSupersededError } from '../errors.js';
 import type { PartitionBounds, SourceBatch } from '../ports.js';
 import { AttemptStore } from './attempt-store.js';
-import { partLayoutOf } from './part-layout.js';
-import { PartWriter } from './part-writer.js';
 import { RunOutcome } from './run-types.js';
-import { readerOf, type SourceReader } from './source-reader.js';
+import { ShardParts } from './shard-parts.js';
+import { type SourceReader, stepReader } from './source-reader.js';
 import { StepClock, type StopReason } from './step-clock.js';
 import type { ShardResult, ShardTask, StepContext } from './step-types.js';
 
@@ -41,30 +24,25 @@ export async function buildShard(ctx: StepContext, task: ShardTask): Promise<Sha
   return new ShardBuild(ctx, task).execute();
 }
 
-/** Last parts finished at once when a shard closes its partitions: the sink's requests in flight. */
-const PARTS_FINISHING_AT_ONCE = 32;
-
 class ShardBuild {
   private readonly store: AttemptStore;
   private readonly clock: StepClock;
   private readonly reader: SourceReader;
   private readonly window: WindowBounds;
   private readonly partitions: readonly number[];
-  private readonly writers = new Map<number, PartWriter>();
-  private readonly sequences = new Map<number, number>();
   /** Partitions whose end offset is recorded, with it: they are read exactly up to it. */
   private readonly ends = new Map<number, string>();
   /** Partitions whose end was recorded before this shard began: their trackers know too little to skip windows. */
-  private readonly replayed = new Set<number>();
+  private readonly endedBefore = new Set<number>();
   /** Partitions done, their last part written. */
   private readonly finished = new Set<number>();
-  private readonly records = new Map<number, number>();
-  /** Per partition with an open part, where the records written to it end: a deadline cuts it there. */
-  private readonly writtenTo = new Map<number, string>();
-  /** Per done partition, the polled batches that reach past its end: the next window starts in them. */
-  private readonly pastEnd = new Map<number, SourceBatch[]>();
+  /**
+   * Per done partition, its carried batches: the polled ones that reach past its end, kept for the share
+   * of the next window, which starts there (handed to the reader when the partition stops fetching).
+   */
+  private readonly carried = new Map<number, SourceBatch[]>();
   private tracker!: WindowTracker;
-  private pending!: PendingBatch;
+  private parts!: ShardParts;
 
   constructor(
     private readonly ctx: StepContext,
@@ -72,25 +50,25 @@ class ShardBuild {
   ) {
     this.store = new AttemptStore(ctx);
     this.clock = new StepClock(ctx);
-    this.reader = readerOf(ctx.source);
+    this.reader = stepReader(ctx);
     this.window = { startMs: task.windowStartMs, endMs: task.windowEndMs };
     this.partitions = [...task.partitions].sort((a, b) => a - b);
   }
 
   async execute(): Promise<ShardResult> {
     // The attempt must still own the window before a single object is written.
-    this.pending = await this.store.pendingBatch(this.window, this.partitions);
+    const pending = await this.store.pendingBatch(this.window, this.partitions);
+    this.parts = new ShardParts(this.ctx, this.store, this.clock, this.window, pending, this.partitions);
     const bounds = new Map((await this.ctx.source.partitionBounds()).map((b) => [b.partition, b] as const));
-    const startOffsets = this.pending.startOffsets;
+    const startOffsets = pending.startOffsets;
     this.tracker = new WindowTracker(
       this.window,
       this.partitions.map((partition) => {
-        const own = partsOf(this.pending, partition);
+        const own = partsOf(pending, partition);
         const clocks = own.map((part) => part.maxTimestampMs).filter((ts): ts is number => ts !== null);
         return {
           partition,
-          nextOffset:
-            resumeOffset(this.pending, startOffsets, partition) ?? bounds.get(partition)?.low ?? '0',
+          nextOffset: resumeOffset(pending, startOffsets, partition) ?? bounds.get(partition)?.low ?? '0',
           ...(clocks.length ? { clockMs: Math.max(...clocks) } : {}),
         };
       }),
@@ -103,15 +81,14 @@ class ShardBuild {
     // reads nothing more, so no record arriving since, and no retention since, can change it.
     const sealed = this.store.state?.pending?.sealed;
     for (const partition of this.partitions) {
-      this.sequences.set(partition, partsOf(this.pending, partition).length);
       const end = sealed
         ? (sealed.endOffsets[String(partition)] ??
           startOffsets[String(partition)] ??
           this.tracker.nextOffset(partition))
-        : recordedEnd(this.pending, partition);
+        : recordedEnd(pending, partition);
       if (end !== undefined) {
         this.ends.set(partition, end);
-        this.replayed.add(partition);
+        this.endedBefore.add(partition);
       }
     }
 
@@ -133,20 +110,20 @@ class ShardBuild {
         for (const batch of batches) {
           if (!this.partitions.includes(batch.partition)) continue;
           if (this.isDone(batch.partition)) {
-            this.keepPastEnd(batch);
+            this.carryOver(batch);
             continue;
           }
           fed.add(batch.partition);
-          const stopped = await this.write(batch.partition, this.take(batch, nowMs));
+          const stopped = await this.parts.write(batch.partition, this.take(batch, nowMs));
           if (stopped) return await this.stopped(stopped);
-          if (this.isDone(batch.partition)) this.keepPastEnd(batch);
+          if (this.isDone(batch.partition)) this.carryOver(batch);
         }
         await this.advanceIdleClocks(fed, nowMs - before, nowMs);
         await this.closeDone();
         this.ctx.onProgress?.({
           windowStartMs: this.window.startMs,
           windowEndMs: this.window.endMs,
-          records: this.writtenSoFar(),
+          records: this.parts.writtenSoFar(),
           partitionsDone: this.finished.size,
           partitions: this.partitions.length,
           lag: this.tracker.lag(),
@@ -159,7 +136,7 @@ class ShardBuild {
       return this.result(null);
     } catch (error) {
       // Uploads a failed abort leaves behind are removed by the bucket's lifecycle rule.
-      await this.abandonOpenParts().catch(() => {});
+      await this.parts.abandonOpen().catch(() => {});
       throw error;
     }
   }
@@ -175,12 +152,12 @@ class ShardBuild {
     return this.ends.get(partition) ?? this.tracker.nextOffset(partition);
   }
 
-  /** Keeps a batch of a done partition that holds records at or past its end. */
-  private keepPastEnd(batch: SourceBatch): void {
+  /** Carries over a batch of a done partition that holds records at or past its end. */
+  private carryOver(batch: SourceBatch): void {
     if (BigInt(batch.nextOffset) <= BigInt(this.endOf(batch.partition))) return;
-    const kept = this.pastEnd.get(batch.partition);
-    if (kept) kept.push(batch);
-    else this.pastEnd.set(batch.partition, [batch]);
+    const carried = this.carried.get(batch.partition);
+    if (carried) carried.push(batch);
+    else this.carried.set(batch.partition, [batch]);
   }
 
   private open(): number[] {
@@ -196,17 +173,17 @@ class ShardBuild {
   private async closeDone(): Promise<void> {
     const done = this.partitions.filter((p) => !this.finished.has(p) && this.isDone(p));
     if (done.length === 0) return;
-    this.reader.hold(new Map(done.map((p) => [p, this.endOf(p)])), this.pastEnd);
-    for (const partition of done) this.pastEnd.delete(partition);
+    this.reader.carryOver(new Map(done.map((p) => [p, this.endOf(p)])), this.carried);
+    for (const partition of done) this.carried.delete(partition);
     if (this.open().length > 0) return;
     // A partition that found nothing (it ends where it starts, with no part) records nothing: finalize
     // takes an end it finds no record of as the start, so a quiet window costs no write per partition.
+    const { startOffsets } = this.parts.pending;
     for (const p of done) {
-      const found = this.writers.has(p) || partsOf(this.pending, p).length > 0;
       if (
         !this.ends.has(p) &&
-        !found &&
-        this.tracker.nextOffset(p) === this.pending.startOffsets[String(p)]
+        !this.parts.hasParts(p) &&
+        this.tracker.nextOffset(p) === startOffsets[String(p)]
       ) {
         this.ends.set(p, this.tracker.nextOffset(p));
       }
@@ -218,7 +195,7 @@ class ShardBuild {
         this.window,
         unrecorded,
         (share) => {
-          const start = this.pending.startOffsets[String(share.partition)];
+          const start = startOffsets[String(share.partition)];
           const recording = withEnd(share, start, this.tracker.nextOffset(share.partition), nowMs);
           if ('partsReach' in recording) return { value: recording };
           return { share: recording.share, value: recording.end };
@@ -239,86 +216,8 @@ class ShardBuild {
         this.ends.set(partition, end);
       }
     }
-    // Bounded: a shard may close thousands of partitions at once, each a request to the sink.
-    const finished = await mapBounded(done, PARTS_FINISHING_AT_ONCE, async (partition) => {
-      const writer = this.writers.get(partition);
-      if (!writer) return undefined;
-      const part = await writer.finish(
-        this.ends.get(partition) ?? writer.start.firstOffset,
-        this.replaceCheck(partition, writer.start.sequence),
-      );
-      this.writers.delete(partition);
-      this.writtenTo.delete(partition);
-      this.records.set(partition, (this.records.get(partition) ?? 0) + writer.records);
-      return part;
-    });
-    const parts = finished.filter((part): part is FinishedPart => part !== undefined);
-    if (parts.length > 0) await this.recordParts(parts);
+    await this.parts.finishLast(done, (partition) => this.ends.get(partition));
     for (const partition of done) this.finished.add(partition);
-  }
-
-  private async recordParts(parts: readonly FinishedPart[]): Promise<void> {
-    const byPartition = new Map<number, FinishedPart[]>();
-    for (const part of parts)
-      byPartition.set(part.partition, [...(byPartition.get(part.partition) ?? []), part]);
-    const answers = await this.store.updateShares<PartMismatch | PartRefused | undefined>(
-      this.window,
-      [...byPartition.keys()],
-      (share) => {
-        let next = share;
-        for (const part of byPartition.get(share.partition) ?? []) {
-          const recorded = withPart(next, part);
-          if (recorded instanceof PartMismatch || recorded instanceof PartRefused) return { value: recorded };
-          next = recorded;
-        }
-        return { share: next, value: undefined };
-      },
-    );
-    const refused = [...answers.values()].find((answer) => answer instanceof PartRefused);
-    if (refused) {
-      // Another writer of this shard recorded the partition's end before this one read past it, or a
-      // plan found what this one read deleted by retention and resumed the window after it.
-      throw new AttemptSupersededError(this.store.pipelineId, this.ctx.attemptId, refused.reason);
-    }
-    const mismatch = [...answers.values()].find((answer) => answer instanceof PartMismatch);
-    if (mismatch) {
-      throw new WindowIntegrityError(this.store.pipelineId, [
-        `part ${mismatch.offered.key} is recorded with ${mismatch.recorded.bytes} bytes (sha256 ${mismatch.recorded.sha256}) and was written again with ${mismatch.offered.bytes} (sha256 ${mismatch.offered.sha256})`,
-      ]);
-    }
-    this.pending = { ...this.pending, parts: [...this.pending.parts, ...parts] };
-  }
-
-  /**
-   * What decides, when a part's key already holds other bytes, whether this part may take their place.
-   * Parts are completed before they are recorded, so such an object is one no share records yet: left
-   * by a run of an earlier plan of the window, by a writer that died before recording it (on another
-   * runtime, whose compressor wrote other bytes), or by a writer of this shard that read past the end
-   * another recorded (late records arrived between them) and so can never record it. It may go only
-   * while this part can still be recorded: the attempt owns the window as planned, no share records
-   * the part, and it reaches no further than its partition's recorded end (writers that can record a
-   * part read the same records and write the same bytes). Otherwise this writer has lost to another,
-   * whose object stays: it stops, saying why.
-   */
-  private replaceCheck(partition: number, sequence: number): (nextOffset: string) => Promise<boolean> {
-    return async (nextOffset) => {
-      // Read afresh: throws AttemptSupersededError once the attempt no longer owns the window.
-      const current = await this.store.pendingBatch(this.window, [partition]);
-      const refuse = (why: string): never => {
-        throw new AttemptSupersededError(
-          this.store.pipelineId,
-          this.ctx.attemptId,
-          `part ${sequence} of partition ${partition} is already stored with other bytes, which this shard may not replace: ${why}`,
-        );
-      };
-      if (current.id !== this.pending.id) refuse(`the window was planned again as ${current.id}`);
-      const recorded = partsOf(current, partition).find((part) => part.sequence === sequence);
-      if (recorded) refuse(`another writer recorded it, up to offset ${recorded.nextOffset}`);
-      const end = recordedEnd(current, partition);
-      if (end !== undefined && BigInt(nextOffset) > BigInt(end))
-        refuse(`the partition's end is recorded as ${end}, and this part reaches ${nextOffset}`);
-      return true;
-    };
   }
 
   /** Places a batch's records; for a partition with a recorded end, only those below it. */
@@ -351,84 +250,6 @@ class ShardBuild {
     }
   }
 
-  private writerFor(partition: number): PartWriter {
-    let writer = this.writers.get(partition);
-    if (!writer) {
-      const { config } = this.ctx;
-      // A new part starts where the partition's last finished part ended.
-      writer = new PartWriter(this.ctx.sink, {
-        prefix: config.output.prefix,
-        topic: config.topic,
-        window: this.window,
-        partition,
-        sequence: this.sequences.get(partition) ?? 0,
-        firstOffset: resumeOffset(this.pending, this.pending.startOffsets, partition) ?? '0',
-        compression: config.compression,
-        layout: partLayoutOf(config),
-      });
-      this.writers.set(partition, writer);
-    }
-    return writer;
-  }
-
-  private async write(partition: number, placed: readonly PlacedRecord[]): Promise<StopReason | undefined> {
-    const { topic, partSizeBytes } = this.ctx.config;
-    const parseRecord = this.ctx.hooks?.parseRecord;
-    for (const { record, placement } of placed) {
-      const writer = this.writerFor(partition);
-      const late = placement === Placement.LATE;
-      if (placement === Placement.BAD_TIMESTAMP) {
-        writer.addError(errorLine(toOutputRow(topic, record), badTimestampReason(record.timestampMs)));
-      } else if (!parseRecord) {
-        const mismatch = writer.addRecord(record, late);
-        if (mismatch !== undefined) writer.addError(errorLine(toOutputRow(topic, record), mismatch));
-      } else {
-        const row = toOutputRow(topic, record);
-        try {
-          writer.addRow(toNdjsonLine(parseRecord(row)), record.timestampMs, late);
-        } catch (error) {
-          writer.addError(
-            errorLine(row, `parseRecord failed: ${error instanceof Error ? error.message : String(error)}`),
-          );
-        }
-      }
-      this.writtenTo.set(partition, (BigInt(record.offset) + 1n).toString());
-      if (writer.bytes >= partSizeBytes) {
-        await this.cutPart(partition, writer);
-        // A part boundary is a safe point: a large fetched batch does not carry the shard past its deadline.
-        const stop = this.clock.stopReason();
-        if (stop) return stop;
-      }
-    }
-    await this.writers.get(partition)?.flush();
-    return undefined;
-  }
-
-  private writtenSoFar(): number {
-    const open = [...this.writers.values()].reduce((sum, writer) => sum + writer.records, 0);
-    return open + [...this.records.values()].reduce((sum, n) => sum + n, 0);
-  }
-
-  /** Finishes `partition`'s open part where its records end, and records it: the next part starts there. */
-  private async cutPart(partition: number, writer: PartWriter): Promise<void> {
-    const part = await writer.finish(
-      this.writtenTo.get(partition) ?? writer.start.firstOffset,
-      this.replaceCheck(partition, writer.start.sequence),
-    );
-    this.writers.delete(partition);
-    this.writtenTo.delete(partition);
-    this.records.set(partition, (this.records.get(partition) ?? 0) + writer.records);
-    await this.recordParts([part]);
-    this.sequences.set(partition, writer.start.sequence + 1);
-  }
-
-  /** Discards the open parts: none becomes visible; finished parts stay recorded. */
-  private async abandonOpenParts(): Promise<void> {
-    await Promise.all([...this.writers.values()].map((writer) => writer.abort()));
-    this.writers.clear();
-    this.writtenTo.clear();
-  }
-
   /**
    * At the deadline, the open parts are cut where their records end and recorded, so the next run
    * resumes after them: a window larger than one run closes after a few, instead of each run reading
@@ -438,13 +259,9 @@ class ShardBuild {
    */
   private async stopped(reason: StopReason): Promise<ShardResult> {
     if (reason === RunOutcome.DEADLINE) {
-      const cutBy = this.ctx.deadlineMs - this.ctx.config.safetyMarginMs / 2;
-      const open = [...this.writers].sort(([, a], [, b]) => b.bytes - a.bytes);
-      await mapBounded(open, PARTS_FINISHING_AT_ONCE, async ([partition, writer]) => {
-        if (writer.bytes > 0 && this.clock.now() < cutBy) await this.cutPart(partition, writer);
-      });
+      await this.parts.cutOpen(this.ctx.deadlineMs - this.ctx.config.safetyMarginMs / 2);
     }
-    await this.abandonOpenParts();
+    await this.parts.abandonOpen();
     return this.result(reason);
   }
 
@@ -452,7 +269,7 @@ class ShardBuild {
     // A share whose end an earlier attempt recorded was not read from its start: nothing is known of
     // what ended it, so no window after it may be skipped on its account.
     const ends: ShareEnd[] = this.partitions.map((partition) =>
-      this.replayed.has(partition)
+      this.endedBefore.has(partition)
         ? { endingTimestampMs: null, caughtUp: false }
         : this.tracker.shareEnd(partition),
     );
@@ -461,25 +278,8 @@ class ShardBuild {
       stopped,
       partitions: this.partitions.length,
       partitionsDone: this.finished.size,
-      records: [...this.records.values()].reduce((sum, n) => sum + n, 0),
+      records: this.parts.finishedRecords(),
       ends: summarizeShareEnds(ends),
     };
   }
-}
-
-function badTimestampReason(timestampMs: number): string {
-  if (!(timestampMs >= 0)) return `the record has no usable timestamp (${timestampMs})`;
-  return `timestamp ${new Date(timestampMs).toISOString()} is further in the future than the tolerance allows`;
-}
-
-function errorLine(row: ReturnType<typeof toOutputRow>, reason: string): string {
-  const error: ErrorRow = {
-    topic: row.topic,
-    partition: row.partition,
-    offset: row.offset,
-    timestamp: row.timestamp,
-    reason,
-    record: row,
-  };
-  return toNdjsonLine(error);
 }

@@ -4,7 +4,7 @@
 import type { PullerConfig } from '../config.js';
 import { ManifestFileName, manifestKey, partKey, topicFolder } from '../core/key-layout.js';
 import type { OutputLayout, PipelineState } from '../core/pipeline-state.js';
-import { OrphanedOutputError, OutputChangedError } from '../errors.js';
+import { OrphanedOutputError, OutputChangedError } from '../operator-errors.js';
 import type { BatchSink } from '../ports.js';
 
 /** A new pipeline (no state item) must find no manifest of its topic under its prefix. */

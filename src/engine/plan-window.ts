@@ -2,6 +2,7 @@
 // partition's share of it resumes, record it as pending, and split its partitions among the shards by
 // the records each must read. Plan writes no object and reads records only to date a new
 // pipeline's first window.
+
 import { randomUUID } from 'node:crypto';
 import { committedBehind, movedOffsets } from '../core/committed-offsets.js';
 import type { WindowBounds } from '../core/key-layout.js';
@@ -20,13 +21,14 @@ import { assignPartitions } from '../core/shard-assignment.js';
 import { recordedIdentity, topicChangeOf } from '../core/topic-identity.js';
 import { OutputFormat } from '../core/value-format.js';
 import { floorToInterval } from '../core/window-rule.js';
-import { ConfigError, GroupOffsetsMovedError, StateConflictError, TopicChangedError } from '../errors.js';
+import { ConfigError, StateConflictError } from '../errors.js';
+import { GroupOffsetsMovedError, TopicChangedError } from '../operator-errors.js';
 import type { PartitionBounds, SourceBatch } from '../ports.js';
 import { AttemptStore } from './attempt-store.js';
 import { refuseChangedOutput, refuseOrphanedOutput } from './output-guard.js';
 import { stderrRunLogger } from './run-logger.js';
 import { RunOutcome } from './run-types.js';
-import { readerOf } from './source-reader.js';
+import { stepReader } from './source-reader.js';
 import { resolveStartPositions } from './start-positions.js';
 import { StepClock } from './step-clock.js';
 import type { PlanResult, StepContext } from './step-types.js';
@@ -277,7 +279,7 @@ async function firstTimestamp(
       .map((b) => b.partition),
   );
   if (waiting.size === 0) return undefined;
-  const reader = readerOf(ctx.source);
+  const reader = stepReader(ctx);
   await reader.fetchFrom(new Map([...positions].filter(([p]) => waiting.has(p))));
   const nowMs = clock.now();
   const highs = new Map(bounds.map((b) => [b.partition, BigInt(b.high)]));
@@ -285,8 +287,8 @@ async function firstTimestamp(
   const polled = new Map<number, SourceBatch[]>();
   while (waiting.size > 0 && !clock.stopReason()) {
     for (const batch of await reader.poll(clock.pollWaitMs())) {
-      const kept = polled.get(batch.partition);
-      if (kept) kept.push(batch);
+      const ofPartition = polled.get(batch.partition);
+      if (ofPartition) ofPartition.push(batch);
       else polled.set(batch.partition, [batch]);
       if (!waiting.has(batch.partition)) continue;
       // The partition's first record with a usable timestamp (later ones may be late, or bad). A fetch
@@ -301,8 +303,8 @@ async function firstTimestamp(
       }
     }
   }
-  // The window now being defined starts at the saved offsets: what was fetched is kept for it.
-  reader.hold(positions, polled);
+  // The window now being defined starts at the saved offsets: what was fetched is carried over to it.
+  reader.carryOver(positions, polled);
   if (waiting.size > 0) return undefined;
   return candidates.length > 0 ? Math.min(...candidates) : floorToInterval(nowMs, ctx.config.batchIntervalMs);
 }

@@ -15,6 +15,7 @@ import { planWindow } from './plan-window.js';
 import { releaseLease } from './release-lease.js';
 import { type ClosedWindow, type RunOptions, RunOutcome, type RunReport } from './run-types.js';
 import { inProcessShardRunner } from './shard-runner.js';
+import { SourceReader } from './source-reader.js';
 import type { StepContext } from './step-types.js';
 
 /** Runs the pipeline once; see RunOptions. Resolves with what the run did; throws on failure. */
@@ -25,6 +26,8 @@ export async function runPipeline(options: RunOptions): Promise<RunReport> {
   const ctx: StepContext = {
     config,
     source,
+    // Plan and shard 0 read this source, window after window: what one fetched past its end, the next reads.
+    reader: new SourceReader(source),
     sink: options.sink,
     store,
     attemptId: options.runId,

@@ -3,6 +3,7 @@
 // Step Functions path runs each in its own Lambda invocation.
 import type { RecordSource } from '../ports.js';
 import { buildShard } from './build-shard.js';
+import { SourceReader } from './source-reader.js';
 import type { ShardResult, ShardTask, StepContext } from './step-types.js';
 
 /** Runs a window's shard tasks. */
@@ -26,24 +27,24 @@ export async function settleShards(running: ReadonlyArray<Promise<ShardResult>>)
 
 /**
  * Runs shards in this process: shard 0 on `ctx`'s own source, every other on a source from
- * `openSource`, kept for the run's later windows.
+ * `openSource`, kept with its reader for the run's later windows.
  */
 export function inProcessShardRunner(ctx: StepContext, openSource?: () => RecordSource): ShardRunner {
-  const sources = new Map<number, RecordSource>();
+  const readers = new Map<number, SourceReader>();
   const contextFor = (shard: number): StepContext => {
     if (shard === 0) return ctx;
-    let source = sources.get(shard);
-    if (!source) {
+    let reader = readers.get(shard);
+    if (!reader) {
       if (!openSource) throw new Error(`shard ${shard} needs a record source of its own; none can be opened`);
-      source = openSource();
-      sources.set(shard, source);
+      reader = new SourceReader(openSource());
+      readers.set(shard, reader);
     }
-    return { ...ctx, source, onProgress: undefined };
+    return { ...ctx, source: reader.source, reader, onProgress: undefined };
   };
   return {
     run: (tasks) => settleShards(tasks.map((task) => buildShard(contextFor(task.shard), task))),
     close: async () => {
-      await Promise.all([...sources.values()].map((source) => source.close().catch(() => {})));
+      await Promise.all([...readers.values()].map(({ source }) => source.close().catch(() => {})));
     },
   };
 }

@@ -5,12 +5,19 @@ import type { ShareEnd } from '../core/window-rule.js';
 import type { BatchSink, RecordSource, StateStore } from '../ports.js';
 import type { RunLogger } from './run-logger.js';
 import type { PullerHooks, RunOutcome, WindowProgress } from './run-types.js';
+import type { SourceReader } from './source-reader.js';
 
 /** What every step needs: the adapters and the attempt it belongs to. */
 export interface StepContext {
   readonly config: PullerConfig;
   /** A shard's source reads only the shard's partitions. */
   readonly source: RecordSource;
+  /**
+   * What the steps fetch `source` through: its fetch positions and carried batches (see
+   * source-reader.ts). Made once, by whoever opens the source, and given to every step that reads it:
+   * plan and shard 0, window after window, share one.
+   */
+  readonly reader: SourceReader;
   readonly sink: BatchSink;
   readonly store: StateStore;
   /** The attempt's id and lease owner: the Step Functions execution, or the run in one process. */

@@ -8,6 +8,7 @@ import type { PipelineState } from '../core/pipeline-state.js';
 import { pipelineIdOf } from '../core/pipeline-state.js';
 import { releaseLease } from '../engine/release-lease.js';
 import { type PullerHooks, RunOutcome } from '../engine/run-types.js';
+import { SourceReader } from '../engine/source-reader.js';
 import type { FinalizeResult, PlanResult, ShardResult, StepContext } from '../engine/step-types.js';
 import { abandonAttempt, buildShard, finalizeWindow, planWindow } from '../engine/window-steps.js';
 import { PullerMetric } from '../metric-names.js';
@@ -53,6 +54,8 @@ export async function runStep(event: StepEvent, run: StepRun): Promise<StepRespo
   const ctx: StepContext = {
     config,
     source: adapters.source,
+    // An invocation opens its own adapters and runs one step on them, so its reader is its own too.
+    reader: new SourceReader(adapters.source),
     sink: adapters.sink,
     store: adapters.store,
     attemptId,

@@ -211,13 +211,13 @@ describe('Glue table', () => {
     ).toThrow(
       [
         "valueFormat must be one of string, json, binary, got 'xml'",
-        'columns need format OutputFormat.PARQUET and valueFormat ValueFormat.JSON',
+        'columns needs format parquet and valueFormat json',
         "columns: column name 'Bad' must be lowercase letters, digits and '_', starting with a letter",
         "glueTableName must be lowercase letters, digits and '_', starting with a letter, got 'Orders-Table'",
       ].join('\n  - '),
     );
     expect(() => puller.addPipeline('Snappy', { topic: 'snappy', compression: 'snappy' })).toThrow(
-      "compression must be gzip, zstd or none with format ndjson, got 'snappy'",
+      'compression must be gzip, zstd or none when format is ndjson (got snappy)',
     );
     puller.addPipeline('A', { topic: 'a.b' });
     expect(() => puller.addPipeline('B', { topic: 'a_b' })).toThrow(

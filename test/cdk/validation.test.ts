@@ -57,9 +57,9 @@ describe('pipeline options', () => {
       /memorySize must be a whole number of MiB from 128 to 10240, got 64/,
     ],
     [
-      'a part size below 1 MiB',
-      { partSize: Size.kibibytes(512) },
-      /partSize must be a whole number of MiB from 1 to 4096/,
+      'a part size below 0.05 MiB',
+      { partSize: Size.kibibytes(50) },
+      /partSize must be from 0.05 to 4096 MiB, got 0.0488 MiB/,
     ],
     [
       'an unknown compression',
@@ -96,7 +96,7 @@ describe('pipeline options', () => {
       { freshnessAlarmIntervals: 0 },
       /freshnessAlarmIntervals must be a whole number of 1 or more/,
     ],
-    ['an invalid topic name', { topic: 'orders and more' }, /topic must be a Kafka topic name/],
+    ['an invalid topic name', { topic: 'orders and more' }, /topic must be a valid Kafka topic name/],
     [
       'a group id with an IAM wildcard',
       { groupId: 'orders-*' },

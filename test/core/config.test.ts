@@ -5,7 +5,7 @@ import { KafkaBatchPuller } from '../../lib/kafka-batch-puller.js';
 import { KafkaSecurityMode } from '../../lib/kafka-security.js';
 import { loadConfig } from '../../src/config.js';
 import { zstdAvailable } from '../../src/core/zstd-support.js';
-import { ConfigError } from '../../src/errors.js';
+import { configProblems } from './config-problems.js';
 
 const valid = {
   KAFKA_BROKERS: 'b1:9092,b2:9092',
@@ -17,15 +17,7 @@ const valid = {
   STATE_TABLE: 'state',
 };
 
-function problemsOf(env: Record<string, string>): string[] {
-  try {
-    loadConfig(env);
-  } catch (error) {
-    if (error instanceof ConfigError) return [...error.problems];
-    throw error;
-  }
-  return [];
-}
+const problemsOf = configProblems;
 
 describe('config', () => {
   it('applies the documented defaults', () => {
@@ -138,9 +130,12 @@ describe('config', () => {
     ],
     [{ OUTPUT_DIRECTORY: '/tmp/x' }, 'exactly one of OUTPUT_BUCKET or OUTPUT_DIRECTORY must be set'],
     [{ OUTPUT_BUCKET: 'Bad_Bucket' }, "OUTPUT_BUCKET 'Bad_Bucket' is not a valid S3 bucket name"],
-    [{ PART_SIZE_MB: '0' }, 'PART_SIZE_MB must be at least'],
+    [{ PART_SIZE_MB: '0' }, 'PART_SIZE_MB must be from 0.05 to 4096 MiB, got 0 MiB'],
     [{ FETCH_PARTITION_MB: 'lots' }, 'FETCH_PARTITION_MB must be a number of MiB'],
-    [{ FETCH_PARTITION_MB: '8', FETCH_QUEUE_MB: '4' }, 'FETCH_QUEUE_MB must be at least FETCH_PARTITION_MB'],
+    [
+      { FETCH_PARTITION_MB: '8', FETCH_QUEUE_MB: '4' },
+      'FETCH_QUEUE_MB (4 MiB) must be at least FETCH_PARTITION_MB (8 MiB)',
+    ],
   ])('rejects %o naming the setting', (override, message) => {
     expect(problemsOf({ ...valid, ...override }).join('\n')).toContain(message);
   });

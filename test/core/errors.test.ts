@@ -1,5 +1,6 @@
 // Where a retry can help is decided in one place: each error class declares its kind, and failureKindOf
-// classifies the AWS SDK's and kafkajs's errors. The README's table of errors must say the same. Pure.
+// classifies the AWS SDK's and kafkajs's errors. The runbook's table of errors (docs/operations.md) must
+// say the same. Pure.
 import { readFileSync } from 'node:fs';
 import {
   InternalServerError,
@@ -12,28 +13,35 @@ import * as workerErrors from '../../src/cli/worker-shard-runner.js';
 import { ShardWorkerError } from '../../src/cli/worker-shard-runner.js';
 import * as errors from '../../src/errors.js';
 import {
+  AccessDeniedError,
   AttemptSupersededError,
   ConfigError,
   ConnectionError,
+  connectionFailure,
   FailureKind,
   failureKindOf,
   GroupHasMembersError,
-  GroupOffsetsMovedError,
   ObjectExistsError,
   OffsetOutOfRangeError,
-  OrphanedOutputError,
-  OutputChangedError,
   PullerError,
   StateConflictError,
   StateCorruptError,
   StateTooLargeError,
-  TopicChangedError,
   TopicNotFoundError,
   WindowIntegrityError,
 } from '../../src/errors.js';
 import * as stepErrors from '../../src/lambda/step-events.js';
 import { StepEventError, TransientStepError } from '../../src/lambda/step-events.js';
 import { StepName } from '../../src/lambda/step-names.js';
+import * as operatorErrors from '../../src/operator-errors.js';
+import {
+  GroupOffsetsMovedError,
+  OrphanedOutputError,
+  OutputChangedError,
+  ResetRefusal,
+  ResetRefusedError,
+  TopicChangedError,
+} from '../../src/operator-errors.js';
 
 const { TRANSIENT, NEXT_RUN, PERMANENT } = FailureKind;
 
@@ -45,6 +53,7 @@ const OWN_ERRORS: ReadonlyArray<readonly [PullerError, FailureKind]> = [
   [new StateConflictError('p', 3, undefined), TRANSIENT],
   [new StateTooLargeError('p', 500_000, 400_000, 9000), PERMANENT],
   [new ConnectionError('cannot reach the Kafka brokers'), TRANSIENT],
+  [new AccessDeniedError('cannot reach the Kafka brokers'), PERMANENT],
   [new TopicNotFoundError('orders'), PERMANENT],
   [new OrphanedOutputError('p', 's3://b/_manifest.json'), PERMANENT],
   [new OutputChangedError('p', "prefix 'a'", "prefix 'b'"), PERMANENT],
@@ -59,13 +68,15 @@ const OWN_ERRORS: ReadonlyArray<readonly [PullerError, FailureKind]> = [
   [new TransientStepError(StepName.SHARD, new ConnectionError('lost')), TRANSIENT],
 ];
 
-/** The kind the README's table gives a class whose instances carry the kind of what failed. */
+/** The kind the runbook's table gives a class whose instances carry the kind of what failed. */
 const CARRIED = "the shard's";
+/** The kind the runbook's table gives a refused reset: transient only while a run holds the lease. */
+const RESET_KINDS = 'permanent; transient while a run holds the lease';
 
-/** The README's table of errors: each class named in a row's first cell, with the row's kind. */
-function readmeKinds(): Map<string, string> {
-  const readme = readFileSync(new URL('../../README.md', import.meta.url), 'utf8');
-  const section = readme.split('### Errors: what each asks for')[1]?.split('\n## ')[0] ?? '';
+/** The runbook's table of errors: each class named in a row's first cell, with the row's kind. */
+function runbookKinds(): Map<string, string> {
+  const page = readFileSync(new URL('../../docs/operations.md', import.meta.url), 'utf8');
+  const section = page.split('\n## Errors\n')[1]?.split('\n## ')[0] ?? '';
   const kinds = new Map<string, string>();
   for (const line of section.split('\n')) {
     const cells = line.split(' | ');
@@ -86,17 +97,28 @@ describe('failure kinds', () => {
   );
 
   it('classifies every error class the puller defines', () => {
-    const classes = [errors, stepErrors, workerErrors]
+    const classes = [errors, operatorErrors, stepErrors, workerErrors]
       .flatMap((module) => Object.values(module))
       .filter((value) => value === PullerError || value?.prototype instanceof PullerError)
       .map((value) => (value as { name: string }).name);
-    const classified = [...OWN_ERRORS.map(([error]) => error.constructor.name), ShardWorkerError.name];
+    const classified = [
+      ...OWN_ERRORS.map(([error]) => error.constructor.name),
+      ShardWorkerError.name,
+      ResetRefusedError.name,
+    ];
     expect(classes.sort()).toEqual(classified.sort());
   });
 
   it('gives a shard worker’s failure the kind of the error it reports', () => {
     for (const kind of Object.values(FailureKind)) {
       expect(failureKindOf(new ShardWorkerError(1, 'SomeError', 'failed', kind))).toBe(kind);
+    }
+  });
+
+  it('gives a refused reset the kind its reason asks for: only a live lease passes by itself', () => {
+    for (const reason of Object.values(ResetRefusal)) {
+      const kind = reason === ResetRefusal.LEASE_HELD ? TRANSIENT : PERMANENT;
+      expect([reason, failureKindOf(new ResetRefusedError('p', reason, 'refused'))]).toEqual([reason, kind]);
     }
   });
 
@@ -136,13 +158,57 @@ describe('failure kinds', () => {
     expect(failureKindOf('a string')).toBe(PERMANENT);
   });
 
-  it('matches the README’s table of errors', () => {
-    const table = readmeKinds();
+  it('reports a refusal of the credentials or permissions as AccessDeniedError, any other failure as ConnectionError', () => {
+    const protocol = (type: string, code: number) =>
+      new kafkajs.KafkaJSProtocolError({ message: type, type, code, retriable: false } as unknown as Error);
+    const refusals: unknown[] = [
+      // kafkajs's typings give this class no constructor arguments; it takes a message like the others.
+      new (kafkajs.KafkaJSSASLAuthenticationError as unknown as new (message: string) => Error)(
+        'SASL SCRAM SHA512 authentication failed: wrong password',
+      ),
+      protocol('TOPIC_AUTHORIZATION_FAILED', 29),
+      protocol('GROUP_AUTHORIZATION_FAILED', 30),
+      protocol('CLUSTER_AUTHORIZATION_FAILED', 31),
+      protocol('SASL_AUTHENTICATION_FAILED', 58),
+      // kafkajs wraps what it gave up on; the refusal is found among the causes.
+      new kafkajs.KafkaJSNumberOfRetriesExceeded(protocol('TOPIC_AUTHORIZATION_FAILED', 29), {
+        retryCount: 0,
+        retryTime: 0,
+      }),
+      Object.assign(new Error('Access Denied'), { name: 'AccessDenied', $metadata: { httpStatusCode: 403 } }),
+      Object.assign(new Error('Forbidden'), { name: '403', $metadata: { httpStatusCode: 403 } }),
+      Object.assign(new Error('not authorized to perform: kms:Decrypt'), { name: 'AccessDeniedException' }),
+    ];
+    for (const cause of refusals) {
+      const reported = connectionFailure('cannot write s3://b/k', cause);
+      expect(reported, String(cause)).toBeInstanceOf(AccessDeniedError);
+      expect(failureKindOf(reported)).toBe(PERMANENT);
+      expect(reported.message).toMatch(
+        /^cannot write s3:\/\/b\/k\. The credentials or permissions were refused/,
+      );
+      expect(reported.cause).toBe(cause);
+    }
+    const passing: unknown[] = [
+      new kafkajs.KafkaJSConnectionError('Connection error: ECONNREFUSED'),
+      protocol('NOT_COORDINATOR_FOR_GROUP', 16),
+      Object.assign(new Error('Slow Down'), { name: 'SlowDown', $metadata: { httpStatusCode: 503 } }),
+      new Error('socket hang up'),
+    ];
+    for (const cause of passing) {
+      const reported = connectionFailure('cannot reach the Kafka brokers', cause);
+      expect(reported, String(cause)).toBeInstanceOf(ConnectionError);
+      expect(failureKindOf(reported)).toBe(TRANSIENT);
+    }
+  });
+
+  it('matches the runbook’s table of errors', () => {
+    const table = runbookKinds();
     for (const [error, kind] of OWN_ERRORS)
       expect([error.name, table.get(error.name)]).toEqual([error.name, kind]);
     expect(table.get(ShardWorkerError.name)).toBe(CARRIED);
+    expect(table.get(ResetRefusedError.name)).toBe(RESET_KINDS);
     expect([...table.keys()].sort()).toEqual(
-      [...OWN_ERRORS.map(([e]) => e.name), ShardWorkerError.name].sort(),
+      [...OWN_ERRORS.map(([e]) => e.name), ShardWorkerError.name, ResetRefusedError.name].sort(),
     );
   });
 });

@@ -5,7 +5,7 @@ import { loadConfig } from '../../src/config.js';
 import { manifestKey } from '../../src/core/key-layout.js';
 import { newPipelineState, type PipelineState } from '../../src/core/pipeline-state.js';
 import { outputLayoutOf, refuseChangedOutput } from '../../src/engine/output-guard.js';
-import { OutputChangedError } from '../../src/errors.js';
+import { OutputChangedError } from '../../src/operator-errors.js';
 
 const settings = {
   KAFKA_BROKERS: 'b1:9092',

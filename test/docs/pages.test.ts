@@ -60,3 +60,18 @@ describe('the docs pages', () => {
     });
   }
 });
+
+describe('docs/development.md', () => {
+  it('names every source file of src/, lib/ and scripts/ in its project layout', () => {
+    const layout = readPage('docs/development.md');
+    const named = new Set(
+      [...layout.matchAll(/`([\w./-]+)`/g)].map((m) => (m[1] as string).split('/').pop()),
+    );
+    const files = ['src', 'lib', 'scripts'].flatMap((dir) =>
+      readdirSync(join(root, dir), { recursive: true, withFileTypes: true })
+        .filter((e) => e.isFile() && /\.(ts|mjs|sh)$/.test(e.name))
+        .map((e) => e.name),
+    );
+    expect(files.filter((name) => !named.has(name))).toEqual([]);
+  });
+});

@@ -8,7 +8,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DynamoDbStateStore } from '../../src/adapters/dynamodb-state-store.js';
 import { pipelineIdOf } from '../../src/core/pipeline-state.js';
-import { FailureKind, failureKindOf } from '../../src/errors.js';
+import { AccessDeniedError, FailureKind, failureKindOf } from '../../src/errors.js';
 import {
   createTopic,
   dynamodb,
@@ -198,6 +198,36 @@ describe('AWS faults, one at a time', () => {
     expect(failureKindOf(failed)).toBe(FailureKind.TRANSIENT);
     expect(afterFailure?.state.lease).toBeNull();
     expect(afterFailure?.state.pending?.endOffsets).not.toBeNull();
+    expect(next.outcome).toBe('caught-up');
+    expect([...landed.records].sort()).toEqual((await storedOffsets(smallTopic)).sort());
+    expect(landed.unlisted).toEqual([]);
+  });
+
+  it('fails with a permanent AccessDeniedError, naming the object, when S3 denies a part, and the run after the grant is fixed completes', async () => {
+    const pipeline = await newPipeline(smallTopic, { PART_SIZE_MB: '0.05' });
+    buckets.push(pipeline.bucket);
+    // A role edited by hand: the first part's write is denied (S3 answers 403 AccessDenied).
+    proxy.addRule({
+      fault: Fault.DENY,
+      operation: Operation.PUT_OBJECT,
+      resource: pipeline.bucket,
+      when: (r) => /\/part-\d+-\d+\.ndjson\.gz$/.test(r.key ?? ''),
+    });
+    const failed = await runThroughProxy(proxy, pipeline.config, { seconds: 40 }).then(
+      () => undefined,
+      (error: unknown) => error,
+    );
+    const afterFailure = await new DynamoDbStateStore(dynamodb, pipeline.table).load(pipeline.pipelineId);
+    const next = await runThroughProxy(proxy, pipeline.config, { seconds: 40 });
+    const landed = await readLanded(pipeline.bucket);
+
+    expect(proxy.countByFault(pipeline.bucket)[Fault.DENY]).toBe(1);
+    expect(failed).toBeInstanceOf(AccessDeniedError);
+    expect(String(failed)).toMatch(
+      /could not write s3:\/\/.*part-.*: .*credentials or permissions were refused/,
+    );
+    expect(failureKindOf(failed)).toBe(FailureKind.PERMANENT);
+    expect(afterFailure?.state.lease).toBeNull();
     expect(next.outcome).toBe('caught-up');
     expect([...landed.records].sort()).toEqual((await storedOffsets(smallTopic)).sort());
     expect(landed.unlisted).toEqual([]);

@@ -5,13 +5,13 @@ import { DeleteItemCommand } from '@aws-sdk/client-dynamodb';
 import { describe, expect, it } from 'vitest';
 import { DynamoDbStateStore } from '../../src/adapters/dynamodb-state-store.js';
 import type { PipelineState } from '../../src/core/pipeline-state.js';
+import { GroupHasMembersError } from '../../src/errors.js';
 import {
-  GroupHasMembersError,
   GroupOffsetsMovedError,
   OrphanedOutputError,
   OutputChangedError,
   TopicChangedError,
-} from '../../src/errors.js';
+} from '../../src/operator-errors.js';
 import {
   createTopic,
   dynamodb,

@@ -5,6 +5,8 @@
 //   reset             the connection is closed before the request is forwarded; not applied
 //   applied-then-500  forwarded and applied, then answered 500 InternalError instead of the real answer
 //   slow              forwarded and applied, the answer held back longer than the client's timeout
+//   deny              answered 403 AccessDenied (S3) / 400 AccessDeniedException (DynamoDB); not applied.
+//                     Not among the faults a run rides out (ALL_FAULTS): no retry passes a denial.
 // Rules pick requests by operation, by the bucket or table they touch, and by a predicate on the body.
 // Any test can use it: one proxy serves many pipelines side by side, each rule naming its resource.
 import { once } from 'node:events';
@@ -17,12 +19,13 @@ export const Fault = {
   RESET: 'reset',
   APPLIED_THEN_500: 'applied-then-500',
   SLOW: 'slow',
+  DENY: 'deny',
 } as const;
 /** How a picked request fails. */
 export type Fault = (typeof Fault)[keyof typeof Fault];
 
-/** Every fault class. */
-export const ALL_FAULTS: readonly Fault[] = Object.values(Fault);
+/** Every fault a run must ride out. */
+export const ALL_FAULTS: readonly Fault[] = [Fault.THROTTLE, Fault.RESET, Fault.APPLIED_THEN_500, Fault.SLOW];
 
 /** The operations the proxy tells apart (others are `Other`). */
 export const Operation = {
@@ -196,7 +199,7 @@ export class FaultProxy {
 
   /** Faults injected for `resource`, counted by fault class. */
   countByFault(resource?: string): Record<Fault, number> {
-    const counts = Object.fromEntries(ALL_FAULTS.map((f) => [f, 0])) as Record<Fault, number>;
+    const counts = Object.fromEntries(Object.values(Fault).map((f) => [f, 0])) as Record<Fault, number>;
     for (const i of this.injected)
       if (resource === undefined || i.resource === resource) counts[i.fault] += 1;
     return counts;
@@ -233,6 +236,13 @@ export class FaultProxy {
 
     if (fault === Fault.RESET) {
       req.socket.destroy();
+      return;
+    }
+    if (fault === Fault.DENY) {
+      const answer = isDynamoDb(req)
+        ? errorAnswer(req, 400, 'AccessDeniedException', 'User is not authorized to perform this action.')
+        : errorAnswer(req, 403, 'AccessDenied', 'Access Denied');
+      res.writeHead(answer.status, answer.headers).end(answer.body);
       return;
     }
     if (fault === Fault.THROTTLE) {

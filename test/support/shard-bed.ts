@@ -8,6 +8,7 @@ import type { PullerConfig } from '../../src/config.js';
 import type { Manifest } from '../../src/core/manifest.js';
 import { runPipeline } from '../../src/engine/run-pipeline.js';
 import type { RunOptions, RunReport } from '../../src/engine/run-types.js';
+import { SourceReader } from '../../src/engine/source-reader.js';
 import type {
   FinalizeResult,
   PlanResult,
@@ -112,6 +113,8 @@ export class StepAttempt {
   /** The context of plan, finalize and shard 0. */
   readonly context: StepContext;
   private readonly shardAdapters = new Map<number, Promise<Adapters>>();
+  /** Each shard's one reader of its own source, kept for every window the shard reads. */
+  private readonly shardReaders = new Map<number, SourceReader>();
   private closed = false;
 
   private constructor(
@@ -124,6 +127,7 @@ export class StepAttempt {
     this.context = {
       config,
       source: main.source,
+      reader: new SourceReader(main.source),
       sink: main.sink,
       store: atomicStore(main.store),
       attemptId: this.id,
@@ -145,7 +149,13 @@ export class StepAttempt {
       adapters = openShardAdapters(this.config);
       this.shardAdapters.set(shard, adapters);
     }
-    return { ...this.context, source: (await adapters).source };
+    const { source } = await adapters;
+    let reader = this.shardReaders.get(shard);
+    if (!reader) {
+      reader = new SourceReader(source);
+      this.shardReaders.set(shard, reader);
+    }
+    return { ...this.context, source, reader };
   }
 
   /** Runs every task of `plan` concurrently, each in its shard's context; throws the first failure. */
@@ -397,4 +407,9 @@ export function bind(source: RecordSource): RecordSource {
     committedOffsets: () => source.committedOffsets(),
     close: () => source.close(),
   };
+}
+
+/** `ctx` with another source, read through a reader of its own (as a shard in its own process has). */
+export function withSource(ctx: StepContext, source: RecordSource): StepContext {
+  return { ...ctx, source, reader: new SourceReader(source) };
 }

@@ -1,0 +1,169 @@
+// The rules a pipeline's settings obey, each written once. The handler's settings (src/config.ts) check
+// their variables with them and the CDK construct checks its props with them, so a value one accepts the
+// other accepts too. Each caller passes the name its user knows a setting by (a variable or a prop), so a
+// message names the culprit. A rule answers what is wrong, or undefined when nothing is. Pure: no I/O.
+import { isTopicName, TOPIC_NAME_RULE } from './kafka-names.js';
+import { OutputFormat, ValueFormat } from './value-format.js';
+
+/** A setting as a rule sees it. */
+export interface Setting<T = number> {
+  /** The name its user knows it by: the construct's prop or the handler's variable. */
+  readonly name: string;
+  /** Its value, in the rule's unit: seconds for durations, MiB for sizes. */
+  readonly value: T;
+  /** The value as its user reads it in a message ('1 minute', '60 s', '8 MiB'). */
+  readonly shown: string;
+}
+
+/** A numeric setting's range and default. */
+export interface SettingRange {
+  readonly min: number;
+  readonly max: number;
+  readonly default: number;
+}
+
+/** The longest batch or poll interval, seconds (a week). */
+export const MAX_INTERVAL_SECONDS = 7 * 24 * 3600;
+
+/** More shards than this would exceed what one Step Functions Map and one state item keep track of well. */
+export const MAX_SHARDS = 256;
+
+/**
+ * A partition's share of a window is cut into parts of about this many uncompressed MiB. Small parts are
+ * allowed (tests, tiny windows): S3 takes an object below its 5 MiB multipart minimum in one PUT.
+ */
+export const PART_SIZE_MB = { min: 0.05, max: 4096, default: 64 } as const satisfies SettingRange;
+
+/**
+ * The most one fetch returns per partition, and the fetched bytes held ahead of the writer. The defaults
+ * are the measured best (README, Measured figures); the queue holds whole fetches, so it is never
+ * smaller than one.
+ */
+export const FETCH_SIZES_MB = {
+  partition: { min: 0.01, max: 64, default: 1 },
+  queue: { min: 1, max: 1024, default: 16 },
+} as const satisfies Record<string, SettingRange>;
+
+/** The codecs an NDJSON object may be compressed with (Parquet's snappy is a codec inside the file). */
+const NDJSON_CODECS: readonly string[] = ['gzip', 'zstd', 'none'];
+
+// The key characters that need no escaping in S3, in an IAM resource (no '*' or '?') or in a file path.
+const PREFIX = /^[A-Za-z0-9!_.'()=-]+(\/[A-Za-z0-9!_.'()=-]+)*$/;
+
+/** A batch or poll interval: longer than nothing, at most a week. */
+export function intervalProblem(interval: Setting): string | undefined {
+  if (!(interval.value > 0)) return `${interval.name} must be greater than 0`;
+  if (interval.value > MAX_INTERVAL_SECONDS) {
+    return `${interval.name} must be at most ${MAX_INTERVAL_SECONDS} (7 days)`;
+  }
+  return undefined;
+}
+
+/** The batch interval: an interval of whole seconds, since window keys carry their bounds to the second. */
+export function batchIntervalProblem(batch: Setting): string | undefined {
+  const problem = intervalProblem(batch);
+  if (problem) return problem;
+  return Number.isInteger(batch.value) ? undefined : `${batch.name} must be a whole number of seconds`;
+}
+
+/** A poll waits less than a window lasts: an idle partition's clock must be able to pass a window's end. */
+export function pollIntervalProblem(poll: Setting, batch: Setting): string | undefined {
+  return poll.value < batch.value
+    ? undefined
+    : `${poll.name} must be shorter than ${batch.name}, got ${poll.shown} and ${batch.shown}`;
+}
+
+/** A duration that may be zero but not negative (the allowed lateness, a margin, a tolerance). */
+export function notNegativeProblem(duration: Setting): string | undefined {
+  return duration.value >= 0 ? undefined : `${duration.name} must be 0 or more`;
+}
+
+/**
+ * The allowed lateness fits in a run: a run plans a window only when the window's end plus the lateness
+ * comes before it stops new work (its budget less the safety margin), so a lateness that does not fit
+ * leaves every window to a later run than the one after its end.
+ */
+export function latenessBudgetProblem(
+  lateness: Setting,
+  budget: Setting,
+  margin: Setting,
+): string | undefined {
+  return lateness.value + margin.value < budget.value
+    ? undefined
+    : `${lateness.name} must be shorter than ${budget.name} less ${margin.name} (a run plans a window only when it can wait that long after the window's end), got ${lateness.shown}, ${budget.shown} and ${margin.shown}`;
+}
+
+/** A size within its range. */
+export function sizeProblem(size: Setting, range: SettingRange): string | undefined {
+  return size.value >= range.min && size.value <= range.max
+    ? undefined
+    : `${size.name} must be from ${range.min} to ${range.max} MiB, got ${size.shown}`;
+}
+
+/** The fetch queue holds whole fetches, so it is at least one fetch. */
+export function fetchQueueProblem(queue: Setting, partition: Setting): string | undefined {
+  return queue.value >= partition.value
+    ? undefined
+    : `${queue.name} (${queue.shown}) must be at least ${partition.name} (${partition.shown}): the queue holds whole fetches`;
+}
+
+/** The shard count: a whole number from 1 to MAX_SHARDS. */
+export function shardsProblem(shards: Setting): string | undefined {
+  return Number.isInteger(shards.value) && shards.value >= 1 && shards.value <= MAX_SHARDS
+    ? undefined
+    : `${shards.name} must be a whole number from 1 to ${MAX_SHARDS}, got ${shards.shown}`;
+}
+
+/** A topic name Kafka accepts. */
+export function topicProblem(topic: Setting<string>): string | undefined {
+  return isTopicName(topic.value)
+    ? undefined
+    : `${topic.name} must be a valid Kafka topic name (${TOPIC_NAME_RULE}), got ${topic.shown}`;
+}
+
+/**
+ * A consumer group: not empty, and without white space around it, which the handler trims (the group
+ * it would use would not be the one named).
+ */
+export function groupIdProblem(group: Setting<string>): string | undefined {
+  if (group.value.trim() === '') return `${group.name} must not be empty`;
+  return group.value.trim() === group.value
+    ? undefined
+    : `${group.name} must not start or end with white space, got ${group.shown}`;
+}
+
+/** A key prefix: empty, or '/'-separated segments of characters safe in keys, IAM resources and paths. */
+export function outputPrefixProblem(prefix: Setting<string>): string | undefined {
+  return prefix.value === '' || PREFIX.test(prefix.value)
+    ? undefined
+    : `${prefix.name} must be empty or '/'-separated segments of letters, digits and !_.'()=- (no leading or trailing '/'), got ${prefix.shown}`;
+}
+
+/** NDJSON objects are compressed with gzip, zstd or nothing; snappy exists only inside Parquet files. */
+export function ndjsonCompressionProblem(
+  compression: Setting<string>,
+  format: Setting<string>,
+): string | undefined {
+  return format.value !== OutputFormat.NDJSON || NDJSON_CODECS.includes(compression.value)
+    ? undefined
+    : `${compression.name} must be gzip, zstd or none when ${format.name} is ndjson (got ${compression.shown})`;
+}
+
+/** Declared columns are typed Parquet columns taken from JSON values. */
+export function columnsFormatProblem(
+  columns: Setting,
+  format: Setting<string>,
+  valueFormat: Setting<string>,
+): string | undefined {
+  return columns.value === 0 ||
+    (format.value === OutputFormat.PARQUET && valueFormat.value === ValueFormat.JSON)
+    ? undefined
+    : `${columns.name} needs ${format.name} parquet and ${valueFormat.name} json`;
+}
+
+/** A value of an enumeration (a format, a codec), for values that no type checked (JavaScript callers). */
+export function oneOfProblem(setting: Setting<string>, allowed: readonly string[]): string | undefined {
+  return allowed.includes(setting.value)
+    ? undefined
+    : `${setting.name} must be one of ${allowed.join(', ')}, got ${setting.shown}`;
+}
