@@ -1,10 +1,13 @@
 #!/usr/bin/env bash
 # Starts, stops or checks an Apache Iceberg REST catalog on 127.0.0.1: Iceberg's own test server
 # (org.apache.iceberg.rest.RESTCatalogServer) run with Java from its Maven Central jars, backed by a
-# SQLite JDBC catalog, with its warehouse in the moto S3 server. No Docker.
+# SQLite JDBC catalog, with its warehouse in the moto S3 server. No Docker. The server itself listens on
+# every interface; iceberg/LocalRestCatalog.java starts the same server on 127.0.0.1 only, and is used
+# whenever a JDK's javac can compile it (with a Java runtime alone, the server runs as it is, and says so).
 #
-#   scripts/iceberg.sh install   resolve the server's jars into the cache (needs mvn) and install the
-#                                reader, pyiceberg from PyPI, into a virtual environment there (python3)
+#   scripts/iceberg.sh install   resolve the server's jars into the cache (needs mvn), compile the
+#                                launcher, and install the reader, pyiceberg from PyPI, into a virtual
+#                                environment there (python3)
 #   scripts/iceberg.sh start     install if needed, start, and return once GET /v1/config answers
 #   scripts/iceberg.sh stop      stop the server started from this cache and port (by pid)
 #   scripts/iceberg.sh status    print the endpoint and exit 0 when it runs, 1 when it does not
@@ -27,6 +30,8 @@ ICEBERG_HEAP="${ICEBERG_HEAP:--Xms64m -Xmx384m}"
 S3_ENDPOINT="${AWS_ENDPOINT_URL:-http://127.0.0.1:14566}"
 PYICEBERG_VERSION="${PYICEBERG_VERSION:-0.12.0}"
 LIBS="$KBP_CACHE_DIR/iceberg-rest-$ICEBERG_VERSION/libs"
+LAUNCHER_SOURCE="$SCRIPTS_DIR/iceberg/LocalRestCatalog.java"
+LAUNCHER="$KBP_CACHE_DIR/iceberg-rest-$ICEBERG_VERSION/launcher-$(cksum <"$LAUNCHER_SOURCE" | cut -d' ' -f1)"
 READER_VENV="$KBP_CACHE_DIR/pyiceberg-$PYICEBERG_VERSION"
 RUN_DIR="$KBP_CACHE_DIR/run/iceberg-$ICEBERG_PORT"
 PID_FILE="$RUN_DIR/iceberg.pid"
@@ -45,6 +50,17 @@ install_server() {
   touch "$LIBS/.complete"
 }
 
+# The launcher that binds the server to 127.0.0.1, compiled once per version of its source.
+install_launcher() {
+  if [ -f "$LAUNCHER/LocalRestCatalog.class" ]; then return 0; fi
+  if ! command -v javac >/dev/null 2>&1; then
+    echo "warning: no javac (a JDK, e.g. apt-get install openjdk-17-jdk-headless): the Iceberg REST catalog will listen on every interface, not only 127.0.0.1" >&2
+    return 0
+  fi
+  mkdir -p "$LAUNCHER"
+  javac -nowarn -d "$LAUNCHER" -cp "$LIBS/*" "$LAUNCHER_SOURCE" >&2 || die "javac could not compile $LAUNCHER_SOURCE"
+}
+
 install_reader() {
   if [ -f "$READER_VENV/.complete" ]; then return 0; fi
   need python3 "install Python 3.10+ with venv (Debian: apt-get install python3 python3-venv)"
@@ -60,7 +76,7 @@ install_reader() {
 
 # Both at once: Maven's downloads and pip's overlap.
 install() {
-  install_server &
+  (install_server && install_launcher) &
   local server=$!
   install_reader
   wait "$server"
@@ -88,13 +104,18 @@ start() {
     return 0
   fi
   install_server
+  install_launcher
   need curl "install curl (Debian: apt-get install curl)"
   create_warehouse_bucket
   rm -rf "$RUN_DIR"
   mkdir -p "$RUN_DIR"
   local started=$SECONDS i
   # The server maps CATALOG_* variables to catalog properties: one _ becomes '.', two become '-'.
-  # Its port is the catalog property rest.port; it listens on every interface (no setting narrows it).
+  # Its port is the catalog property rest.port; the launcher binds it to 127.0.0.1 (see the top).
+  local main=org.apache.iceberg.rest.RESTCatalogServer classpath="$LIBS/*"
+  if [ -f "$LAUNCHER/LocalRestCatalog.class" ]; then
+    main=LocalRestCatalog classpath="$LAUNCHER:$LIBS/*"
+  fi
   # shellcheck disable=SC2086
   CATALOG_CATALOG__IMPL=org.apache.iceberg.jdbc.JdbcCatalog \
     CATALOG_URI="jdbc:sqlite:$RUN_DIR/catalog.db" \
@@ -109,7 +130,7 @@ start() {
     AWS_REGION="${AWS_REGION:-us-east-1}" \
     CATALOG_REST_PORT="$ICEBERG_PORT" \
     nohup java $ICEBERG_HEAP -XX:+UseSerialGC -XX:TieredStopAtLevel=1 -Djava.awt.headless=true \
-    -Dorg.slf4j.simpleLogger.defaultLogLevel=warn -cp "$LIBS/*" org.apache.iceberg.rest.RESTCatalogServer \
+    -Dorg.slf4j.simpleLogger.defaultLogLevel=warn -Drest.host=127.0.0.1 -cp "$classpath" "$main" \
     >"$RUN_DIR/iceberg.log" 2>&1 </dev/null &
   echo $! >"$PID_FILE"
   for ((i = 0; i < 600; i++)); do

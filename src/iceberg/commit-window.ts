@@ -56,6 +56,8 @@ export interface CommitWindowOptions {
   readonly backoffMs?: number;
   /** Epoch ms, for the snapshot's timestamp. @default Date.now */
   readonly now?: () => number;
+  /** The table as loaded a moment ago (by ensureTable), to spare the first load. @default - loaded here */
+  readonly current?: LoadedTable;
 }
 
 /** Where a commit reads and writes: the catalog, and the store of the table's metadata files. */
@@ -120,7 +122,7 @@ export async function commitWindow(
     if (loaded === undefined) throw new TableMissingError(table);
     return loaded;
   };
-  let { metadata } = await load();
+  let { metadata } = options.current ?? (await load());
   const before = findCommittedWindow(metadata, window);
   if (before) return { outcome: 'already-committed', found: before, attempts: 0 };
   checkWritable(table, metadata);

@@ -3,6 +3,7 @@
 import { createHash, createHmac, type Hash, type Hmac } from 'node:crypto';
 import { defaultProvider } from '@aws-sdk/credential-provider-node';
 import { SignatureV4 } from '@smithy/signature-v4';
+import type { CatalogSigning } from '../core/setting-rules.js';
 
 /** The part of `fetch` a catalog client uses. */
 export type CatalogFetch = (
@@ -10,20 +11,8 @@ export type CatalogFetch = (
   init: { method: string; headers: Record<string, string>; body?: string; signal?: AbortSignal },
 ) => Promise<Response>;
 
-/** The AWS services that serve the Iceberg REST protocol, by their SigV4 signing names. */
-export const AwsCatalogService = {
-  /** Amazon S3 Tables: the warehouse is the table bucket's ARN. */
-  S3_TABLES: 's3tables',
-  /** The AWS Glue Data Catalog: the warehouse is the account id (or `account:s3tablescatalog/bucket`). */
-  GLUE: 'glue',
-} as const;
-/** An AWS service that serves the Iceberg REST protocol. */
-export type AwsCatalogService = (typeof AwsCatalogService)[keyof typeof AwsCatalogService];
-
-/** The Iceberg REST endpoint of an AWS catalog service in a region. */
-export function awsCatalogEndpoint(service: AwsCatalogService, region: string): string {
-  return `https://${service}.${region}.amazonaws.com/iceberg`;
-}
+/** An AWS service that serves the Iceberg REST protocol, by its SigV4 signing name. */
+export type AwsCatalogService = Exclude<CatalogSigning, 'none'>;
 
 type SourceData = string | ArrayBuffer | ArrayBufferView;
 
