@@ -38,7 +38,8 @@ async function startCatalog(): Promise<() => Promise<void>> {
   );
   try {
     const { stdout } = await run('bash', [catalogScript, 'start']);
-    process.env.ICEBERG_CATALOG_URL = /^ICEBERG_CATALOG_URL=(.+)$/m.exec(stdout)?.[1];
+    const url = /^ICEBERG_CATALOG_URL=(.+)$/m.exec(stdout)?.[1];
+    if (url) process.env.ICEBERG_CATALOG_URL = url;
   } catch (error) {
     console.warn(`test bed: the Iceberg catalog did not start: ${(error as Error).message}`);
     return async () => {};
