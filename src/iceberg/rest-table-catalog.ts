@@ -6,6 +6,7 @@
 // would conflict forever once another writer (or S3 Tables' compaction) committed; and it signs no
 // requests (its fetch option would have to carry the SigV4 signing and the id fix-up anyway). The few
 // calls a window commit needs are short.
+import { AccessDeniedError } from '../errors.js';
 import { parseCatalogJson, stringifyCatalogJson } from './catalog-json.js';
 import { CatalogRequestError, CommitConflictError, CommitStateUnknownError } from './iceberg-errors.js';
 import type {
@@ -101,6 +102,9 @@ export class RestTableCatalog implements TableCatalog {
   }
 
   private fail(what: string, answer: Answer): never {
+    // A refusal of who the run is or what it may do is the same error as S3's or Kafka's (no retry helps).
+    if (answer.status === 401 || answer.status === 403)
+      throw new AccessDeniedError(`Iceberg catalog request ${what} at ${this.base}: ${errorDetail(answer)}`);
     throw new CatalogRequestError(what, answer.status, errorDetail(answer));
   }
 
