@@ -30,7 +30,6 @@ import {
   TopicNotFoundError,
   WindowIntegrityError,
 } from '../../src/errors.js';
-import * as stepErrors from '../../src/lambda/step-events.js';
 import * as icebergErrors from '../../src/iceberg/iceberg-errors.js';
 import {
   CatalogRequestError,
@@ -39,6 +38,7 @@ import {
   CommitStateUnknownError,
   TableSchemaMismatchError,
 } from '../../src/iceberg/iceberg-errors.js';
+import * as stepErrors from '../../src/lambda/step-events.js';
 import { StepEventError, TransientStepError } from '../../src/lambda/step-events.js';
 import { StepName } from '../../src/lambda/step-names.js';
 import * as operatorErrors from '../../src/operator-errors.js';
