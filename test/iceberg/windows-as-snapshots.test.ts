@@ -173,7 +173,7 @@ describe('windows as Iceberg snapshots', () => {
     expect(result.stdout.match(/ window .* closed: 40 records, /g)).toHaveLength(3);
     const read = await expectTableHoldsTopic(table, topic, pipelineIdOf(groupId, topic), 3);
     expect(read.snapshots.map((s) => s.summary['added-records'])).toEqual(['40', '40', '40']);
-    expect(lastEndOffsets(read)).toEqual({ 0: '30', 1: '30' });
+    expect(lastEndOffsets(read)).toEqual({ 0: '60', 1: '60' });
     expect(read.rows[0]).toMatchObject({ topic, amount: 0 });
   });
 
@@ -228,6 +228,7 @@ describe('windows as Iceberg snapshots', () => {
     // The first window as the state machine runs it: plan, two shards, then a finalize whose commit
     // goes through and whose answer is lost, and the step's retry.
     const attempt = await StepAttempt.open(config, { now: windowClock(MINUTE) });
+    const endedRunIds = [attempt.id];
     try {
       const plan = await planWindow(attempt.context, 2);
       if (plan.kind !== 'window') throw new Error(`no window planned: ${plan.outcome}`);
@@ -250,7 +251,12 @@ describe('windows as Iceberg snapshots', () => {
     expect((await readWithPyiceberg(NAMESPACE, table)).snapshots).toHaveLength(1);
 
     // The second window, and the empty ones after it, in one sharded run.
-    const run = await runSharded(config, 2, { now: windowClock(MINUTE), table: tableOf(config) });
+    // It takes over the lease the attempt kept for the next window.
+    const run = await runSharded(config, 2, {
+      now: windowClock(MINUTE),
+      endedRunIds,
+      table: tableOf(config),
+    });
     expect(run.outcome).toBe('caught-up');
     await expectExactlyOnce(bucket, topic);
     await expectTableHoldsTopic(table, topic, pipelineId, 2);
