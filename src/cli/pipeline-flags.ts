@@ -229,7 +229,7 @@ function tableFormatFlags(): FlagSpec[] {
     {
       name: 'iceberg-warehouse',
       type: 'string',
-      placeholder: '<warehouse>',
+      placeholder: '<id>',
       help: "the catalog's warehouse: S3 Tables, the table bucket's ARN; Glue, the account id",
       variable: V.warehouse,
     },
@@ -252,8 +252,8 @@ function tableFormatFlags(): FlagSpec[] {
     {
       name: 'iceberg-signing-service',
       type: 'string',
-      placeholder: '<none|s3tables|glue>',
-      help: 'sign catalog requests with SigV4 for Amazon S3 Tables or AWS Glue',
+      placeholder: '<service>',
+      help: 'none, or s3tables or glue: sign catalog requests with SigV4 for Amazon S3 Tables or AWS Glue',
       default: 'none',
       variable: V.signing,
     },
