@@ -38,16 +38,8 @@ PID_FILE="$RUN_DIR/iceberg.pid"
 ENDPOINT="http://127.0.0.1:$ICEBERG_PORT"
 
 install_server() {
-  if [ -f "$LIBS/.complete" ]; then return 0; fi
-  need java "install a Java 17+ runtime (Debian: apt-get install openjdk-17-jre-headless)"
-  need mvn "install Apache Maven (Debian: apt-get install maven)"
-  echo "resolving Apache Iceberg $ICEBERG_VERSION REST catalog jars from Maven Central into $LIBS" >&2
-  rm -rf "$LIBS"
-  mkdir -p "$LIBS"
-  mvn -q -B -f "$SCRIPTS_DIR/iceberg/pom.xml" -Diceberg.version="$ICEBERG_VERSION" \
-    dependency:copy-dependencies -DincludeScope=runtime -DoutputDirectory="$LIBS" >&2 \
-    || die "mvn could not resolve org.apache.iceberg:iceberg-open-api:$ICEBERG_VERSION:test-fixtures (see the output above)"
-  touch "$LIBS/.complete"
+  resolve_jars "$LIBS" iceberg/pom.xml "iceberg.version=$ICEBERG_VERSION" \
+    "the Apache Iceberg $ICEBERG_VERSION REST catalog (org.apache.iceberg:iceberg-open-api:test-fixtures)"
 }
 
 # The launcher that binds the server to 127.0.0.1, compiled once per version of its source.
@@ -62,16 +54,7 @@ install_launcher() {
 }
 
 install_reader() {
-  if [ -f "$READER_VENV/.complete" ]; then return 0; fi
-  need python3 "install Python 3.10+ with venv (Debian: apt-get install python3 python3-venv)"
-  python3 -c 'import sys; sys.exit(0 if sys.version_info >= (3, 10) else 1)' \
-    || die "pyiceberg needs Python 3.10 or newer; python3 is $(python3 --version 2>&1)"
-  echo "installing pyiceberg[pyarrow]==$PYICEBERG_VERSION into $READER_VENV" >&2
-  rm -rf "$READER_VENV"
-  python3 -m venv "$READER_VENV" || die "python3 -m venv failed (Debian: apt-get install python3-venv)"
-  "$READER_VENV/bin/pip" install --quiet --disable-pip-version-check "pyiceberg[pyarrow]==$PYICEBERG_VERSION" >&2 \
-    || die "pip could not install pyiceberg[pyarrow]==$PYICEBERG_VERSION"
-  touch "$READER_VENV/.complete"
+  install_python_venv "$READER_VENV" "pyiceberg[pyarrow]==$PYICEBERG_VERSION"
 }
 
 # Both at once: Maven's downloads and pip's overlap.

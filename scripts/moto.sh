@@ -19,16 +19,7 @@ PID_FILE="$RUN_DIR/moto.pid"
 ENDPOINT="http://127.0.0.1:$MOTO_PORT"
 
 install() {
-  if [ -f "$VENV/.complete" ]; then return 0; fi
-  need python3 "install Python 3.10+ with venv (Debian: apt-get install python3 python3-venv)"
-  python3 -c 'import sys; sys.exit(0 if sys.version_info >= (3, 10) else 1)' \
-    || die "moto needs Python 3.10 or newer; python3 is $(python3 --version 2>&1)"
-  echo "installing moto[server]==$MOTO_VERSION into $VENV" >&2
-  rm -rf "$VENV"
-  python3 -m venv "$VENV" || die "python3 -m venv failed (Debian: apt-get install python3-venv)"
-  "$VENV/bin/pip" install --quiet --disable-pip-version-check "moto[server]==$MOTO_VERSION" >&2 \
-    || die "pip could not install moto[server]==$MOTO_VERSION"
-  touch "$VENV/.complete"
+  install_python_venv "$VENV" "moto[server]==$MOTO_VERSION"
 }
 
 # An unsigned ListBuckets: moto routes it to S3 and answers 200 once it serves requests.
