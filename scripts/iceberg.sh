@@ -92,7 +92,7 @@ start() {
   create_warehouse_bucket
   rm -rf "$RUN_DIR"
   mkdir -p "$RUN_DIR"
-  local started=$SECONDS i
+  local started=$SECONDS
   # The server maps CATALOG_* variables to catalog properties: one _ becomes '.', two become '-'.
   # Its port is the catalog property rest.port; the launcher binds it to 127.0.0.1 (see the top).
   local main=org.apache.iceberg.rest.RESTCatalogServer classpath="$LIBS/*"
@@ -116,20 +116,7 @@ start() {
     -Dorg.slf4j.simpleLogger.defaultLogLevel=warn -Drest.host=127.0.0.1 -cp "$classpath" "$main" \
     >"$RUN_DIR/iceberg.log" 2>&1 </dev/null &
   echo $! >"$PID_FILE"
-  for ((i = 0; i < 600; i++)); do
-    answers && break
-    if ! pid_alive "$PID_FILE"; then
-      tail -n 30 "$RUN_DIR/iceberg.log" >&2
-      rm -f "$PID_FILE"
-      die "the Iceberg REST catalog exited before it answered at $ENDPOINT (is port $ICEBERG_PORT in use?)"
-    fi
-    sleep 0.1
-  done
-  if ! answers; then
-    tail -n 30 "$RUN_DIR/iceberg.log" >&2
-    stop_pid_file "$PID_FILE" 5
-    die "the Iceberg REST catalog did not answer at $ENDPOINT within 60s"
-  fi
+  await_answer "$PID_FILE" "$RUN_DIR/iceberg.log" "the Iceberg REST catalog at $ENDPOINT" 60
   echo "Apache Iceberg $ICEBERG_VERSION REST catalog ready at $ENDPOINT in $((SECONDS - started))s (pid $(cat "$PID_FILE"), warehouse s3://$ICEBERG_WAREHOUSE_BUCKET in $S3_ENDPOINT, log $RUN_DIR/iceberg.log)" >&2
   echo "ICEBERG_CATALOG_URL=$ENDPOINT"
 }

@@ -71,3 +71,23 @@ install_python_venv() {
     || die "pip could not install $requirement"
   touch "$venv/.complete"
 }
+
+# Waits up to $4 seconds for the caller's `answers` function to succeed while the process whose pid is
+# in file $1 lives. When it exits first, or never answers, prints the end of its log $2, stops it and
+# dies with a message naming $3 (what it is and where).
+await_answer() {
+  local pid_file="$1" log="$2" what="$3" seconds="$4" i
+  for ((i = 0; i < seconds * 10; i++)); do
+    answers && return 0
+    if ! pid_alive "$pid_file"; then
+      tail -n 30 "$log" >&2
+      rm -f "$pid_file"
+      die "$what exited before it answered (is its port in use?)"
+    fi
+    sleep 0.1
+  done
+  answers && return 0
+  tail -n 30 "$log" >&2
+  stop_pid_file "$pid_file" 5
+  die "$what did not answer within ${seconds}s"
+}

@@ -37,24 +37,12 @@ start() {
   need curl "install curl (Debian: apt-get install curl)"
   rm -rf "$RUN_DIR"
   mkdir -p "$RUN_DIR"
-  local started=$SECONDS i
+  local started=$SECONDS
   # Through a launcher that makes DynamoDB's conditional writes atomic, as they are on AWS.
   nohup "$VENV/bin/python" "$(dirname "${BASH_SOURCE[0]}")/moto-server.py" -H 127.0.0.1 -p "$MOTO_PORT" \
     >"$RUN_DIR/moto.log" 2>&1 </dev/null &
   echo $! >"$PID_FILE"
-  for ((i = 0; i < 300; i++)); do
-    answers && break
-    if ! pid_alive "$PID_FILE"; then
-      tail -n 20 "$RUN_DIR/moto.log" >&2
-      rm -f "$PID_FILE"
-      die "moto exited before it answered at $ENDPOINT (is port $MOTO_PORT in use?)"
-    fi
-    sleep 0.1
-  done
-  if ! answers; then
-    stop_pid_file "$PID_FILE" 5
-    die "moto did not answer at $ENDPOINT within 30s"
-  fi
+  await_answer "$PID_FILE" "$RUN_DIR/moto.log" "moto at $ENDPOINT" 30
   echo "moto $MOTO_VERSION ready at $ENDPOINT in $((SECONDS - started))s (pid $(cat "$PID_FILE"), log $RUN_DIR/moto.log)" >&2
   echo "AWS_ENDPOINT_URL=$ENDPOINT"
 }
