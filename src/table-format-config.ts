@@ -52,22 +52,21 @@ export const optionalText = z
   .optional()
   .transform((v) => (v === '' ? undefined : v));
 
-const oneOf = <T extends string>(name: string, values: readonly [T, ...T[]], fallback: T) =>
-  optionalText.pipe(
-    z.enum(values, { error: `${name} must be one of ${values.join(', ')}` }).default(fallback as never),
-  );
-
 /** How each table format variable is read (spread into the config schema's fields). */
 export const tableFormatFields = {
-  [T.tableFormat]: oneOf(T.tableFormat, [TableFormat.NONE, TableFormat.ICEBERG], TableFormat.NONE),
+  [T.tableFormat]: optionalText.pipe(
+    z
+      .enum(Object.values(TableFormat), { error: `${T.tableFormat} must be one of none, iceberg` })
+      .default(TableFormat.NONE),
+  ),
   [T.catalogUrl]: optionalText,
   [T.warehouse]: optionalText,
   [T.namespace]: optionalText,
   [T.table]: optionalText,
-  [T.signing]: oneOf(
-    T.signing,
-    [CatalogSigning.NONE, CatalogSigning.S3_TABLES, CatalogSigning.GLUE],
-    CatalogSigning.NONE,
+  [T.signing]: optionalText.pipe(
+    z
+      .enum(Object.values(CatalogSigning), { error: `${T.signing} must be one of none, s3tables, glue` })
+      .default(CatalogSigning.NONE),
   ),
 };
 
