@@ -69,7 +69,7 @@ export async function finalizeWindow(
   const manifest = buildManifest(config.topic, config.compression, pending, config.format);
   const key = manifestKey(config.output.prefix, config.topic, window);
   await sink.putObject(key, serializeManifest(manifest), MANIFEST_CONTENT_TYPE);
-  await commitToTable(ctx, store.pipelineId, pending);
+  const tableCommit = await commitToTable(ctx, store.pipelineId, pending);
 
   const ends = results.flatMap((r) => r.ends);
   const nowMs = clock.now();
@@ -108,7 +108,7 @@ export async function finalizeWindow(
   if (moved) {
     await source.commit(new Map(Object.entries(endOffsets).map(([p, offset]) => [Number(p), offset])));
   }
-  const closed = { manifest, manifestLocation: sink.locate(key) };
+  const closed = { manifest, manifestLocation: sink.locate(key), ...(tableCommit ? { tableCommit } : {}) };
   options.onWindowClosed?.(closed);
   await ctx.hooks?.onBatchComplete?.(manifest);
   return { outcome: 'closed', more, manifestKey: key, records: manifest.totals.records, closed };

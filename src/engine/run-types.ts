@@ -2,7 +2,7 @@
 import type { PullerConfig } from '../config.js';
 import type { Manifest } from '../core/manifest.js';
 import type { OutputRow } from '../core/record-format.js';
-import type { BatchSink, RecordSource, StateStore, WindowTable } from '../ports.js';
+import type { BatchSink, RecordSource, StateStore, TableCommitOutcome, WindowTable } from '../ports.js';
 import type { RunLogger } from './run-logger.js';
 import type { ShardRunner } from './shard-runner.js';
 
@@ -38,6 +38,8 @@ export interface ClosedWindow {
   readonly manifest: Manifest;
   /** Where the manifest landed (s3://... or a path). */
   readonly manifestLocation: string;
+  /** What the commit to the pipeline's table did; absent when the pipeline lands no table. */
+  readonly tableCommit?: TableCommitOutcome;
 }
 
 /** Callbacks for progress; all optional and synchronous. */

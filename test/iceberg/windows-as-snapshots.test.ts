@@ -170,7 +170,7 @@ describe('windows as Iceberg snapshots', () => {
     );
     expect(result.code, result.stderr).toBe(0);
     // Two idle windows closed after the three with records: they made no snapshot.
-    expect(result.stdout.match(/ window .* closed: 40 records, /g)).toHaveLength(3);
+    expect(result.stdout.match(/ window .* closed: 40 records, .* \+ Iceberg snapshot$/gm)).toHaveLength(3);
     const read = await expectTableHoldsTopic(table, topic, pipelineIdOf(groupId, topic), 3);
     expect(read.snapshots.map((s) => s.summary['added-records'])).toEqual(['40', '40', '40']);
     expect(lastEndOffsets(read)).toEqual({ 0: '60', 1: '60' });
