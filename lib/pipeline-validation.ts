@@ -9,6 +9,7 @@ import { columnProblem } from '../src/core/column-declarations.js';
 import { compressionLevelProblem } from '../src/core/compression-level.js';
 import * as rules from '../src/core/setting-rules.js';
 import { OutputFormat, ValueFormat } from '../src/core/value-format.js';
+import { TableFormatVariables } from '../src/table-format-config.js';
 import { MANAGED_VARIABLES } from './pipeline-environment.js';
 import { LAMBDA_MAX_TIMEOUT, type PullerPipelineOptions, type ResolvedOptions } from './pipeline-options.js';
 import { durationProp, numberProp, sizeProp, textProp } from './prop-settings.js';
@@ -163,6 +164,8 @@ function fetchSizeProblems(options: PullerPipelineOptions): (string | undefined)
   ];
 }
 
+const TABLE_FORMAT_VARIABLES: ReadonlySet<string> = new Set(Object.values(TableFormatVariables));
+
 /** The handler file and the extra variables: the construct sets its own variables. */
 function handlerProblems(options: PullerPipelineOptions): string[] {
   const { environment, handlerEntry } = options;
@@ -171,7 +174,12 @@ function handlerProblems(options: PullerPipelineOptions): string[] {
     problems.push(`handlerEntry must be the path of an existing handler file, got '${handlerEntry}'`);
   }
   for (const name of Object.keys(environment ?? {})) {
-    if (MANAGED_VARIABLES.has(name)) {
+    if (TABLE_FORMAT_VARIABLES.has(name)) {
+      // The function's role has no catalog or table grants yet: the construct lands no Iceberg table.
+      problems.push(
+        `environment must not set ${name}: the construct does not land Iceberg tables yet (the CLI's run --table-format iceberg does)`,
+      );
+    } else if (MANAGED_VARIABLES.has(name)) {
       problems.push(`environment must not set ${name}; the construct sets it from its props`);
     }
   }

@@ -33,6 +33,7 @@ esac
 
 work="$(mktemp -d "${TMPDIR:-/tmp}/kafka-batch-puller-demo.XXXXXX")"
 started=""
+bed_services=""
 
 step() { printf '\n\033[1m==> %s\033[0m\n' "$*"; }
 
@@ -45,8 +46,12 @@ stop_started() {
       docker compose rm --stop --force redpanda >/dev/null 2>&1 || true
       ;;
     bed)
-      step "stopping the local test bed this demo started"
-      bash scripts/services.sh stop >/dev/null 2>&1 || true
+      # Only the services this demo started: others were running before it, for someone else.
+      if [ -n "$bed_services" ]; then
+        step "stopping the services of the local test bed this demo started ($bed_services)"
+        # shellcheck disable=SC2086
+        bash scripts/services.sh stop $bed_services >/dev/null 2>&1 || true
+      fi
       ;;
   esac
 }
@@ -68,6 +73,7 @@ else
     echo "no Docker engine: starting the Docker-free test bed (scripts/services.sh; the first start downloads Kafka)"
     started=bed
     env_lines="$(bash scripts/services.sh start)"
+    bed_services="$(sed -n 's/^# started: //p' <<<"$env_lines")"
   fi
   eval "$env_lines"
 fi

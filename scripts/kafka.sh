@@ -22,16 +22,7 @@ PID_FILE="$RUN_DIR/kafka.pid"
 ENDPOINT="127.0.0.1:$KAFKA_PORT"
 
 install() {
-  if [ -f "$LIBS/.complete" ]; then return 0; fi
-  need java "install a Java 17+ runtime (Debian: apt-get install openjdk-17-jre-headless)"
-  need mvn "install Apache Maven (Debian: apt-get install maven)"
-  echo "resolving Apache Kafka $KAFKA_VERSION jars from Maven Central into $LIBS" >&2
-  rm -rf "$LIBS"
-  mkdir -p "$LIBS"
-  mvn -q -B -f "$SCRIPTS_DIR/kafka/pom.xml" -Dkafka.version="$KAFKA_VERSION" \
-    dependency:copy-dependencies -DincludeScope=runtime -DoutputDirectory="$LIBS" >&2 \
-    || die "mvn could not resolve org.apache.kafka:kafka_2.13:$KAFKA_VERSION (see the output above)"
-  touch "$LIBS/.complete"
+  resolve_jars "$LIBS" kafka/pom.xml "kafka.version=$KAFKA_VERSION" "Apache Kafka $KAFKA_VERSION (org.apache.kafka:kafka_2.13)"
 }
 
 write_config() {

@@ -40,3 +40,54 @@ stop_pid_file() {
   fi
   rm -f "$file"
 }
+
+# Resolves the runtime jars of the Maven project $2 (a pom.xml under scripts/) into folder $1, once;
+# $3 is passed to Maven (-Dname=version), $4 names what is resolved in messages.
+resolve_jars() {
+  local libs="$1" pom="$2" version_property="$3" what="$4"
+  if [ -f "$libs/.complete" ]; then return 0; fi
+  need java "install a Java 17+ runtime (Debian: apt-get install openjdk-17-jre-headless)"
+  need mvn "install Apache Maven (Debian: apt-get install maven)"
+  echo "resolving $what jars from Maven Central into $libs" >&2
+  rm -rf "$libs"
+  mkdir -p "$libs"
+  mvn -q -B -f "$SCRIPTS_DIR/$pom" "-D$version_property" \
+    dependency:copy-dependencies -DincludeScope=runtime -DoutputDirectory="$libs" >&2 \
+    || die "mvn could not resolve $what (see the output above)"
+  touch "$libs/.complete"
+}
+
+# Installs the pip requirement $2 into a new Python virtual environment $1, once.
+install_python_venv() {
+  local venv="$1" requirement="$2"
+  if [ -f "$venv/.complete" ]; then return 0; fi
+  need python3 "install Python 3.10+ with venv (Debian: apt-get install python3 python3-venv)"
+  python3 -c 'import sys; sys.exit(0 if sys.version_info >= (3, 10) else 1)' \
+    || die "$requirement needs Python 3.10 or newer; python3 is $(python3 --version 2>&1)"
+  echo "installing $requirement into $venv" >&2
+  rm -rf "$venv"
+  python3 -m venv "$venv" || die "python3 -m venv failed (Debian: apt-get install python3-venv)"
+  "$venv/bin/pip" install --quiet --disable-pip-version-check "$requirement" >&2 \
+    || die "pip could not install $requirement"
+  touch "$venv/.complete"
+}
+
+# Waits up to $4 seconds for the caller's `answers` function to succeed while the process whose pid is
+# in file $1 lives. When it exits first, or never answers, prints the end of its log $2, stops it and
+# dies with a message naming $3 (what it is and where).
+await_answer() {
+  local pid_file="$1" log="$2" what="$3" seconds="$4" i
+  for ((i = 0; i < seconds * 10; i++)); do
+    answers && return 0
+    if ! pid_alive "$pid_file"; then
+      tail -n 30 "$log" >&2
+      rm -f "$pid_file"
+      die "$what exited before it answered (is its port in use?)"
+    fi
+    sleep 0.1
+  done
+  answers && return 0
+  tail -n 30 "$log" >&2
+  stop_pid_file "$pid_file" 5
+  die "$what did not answer within ${seconds}s"
+}

@@ -19,16 +19,7 @@ PID_FILE="$RUN_DIR/moto.pid"
 ENDPOINT="http://127.0.0.1:$MOTO_PORT"
 
 install() {
-  if [ -f "$VENV/.complete" ]; then return 0; fi
-  need python3 "install Python 3.10+ with venv (Debian: apt-get install python3 python3-venv)"
-  python3 -c 'import sys; sys.exit(0 if sys.version_info >= (3, 10) else 1)' \
-    || die "moto needs Python 3.10 or newer; python3 is $(python3 --version 2>&1)"
-  echo "installing moto[server]==$MOTO_VERSION into $VENV" >&2
-  rm -rf "$VENV"
-  python3 -m venv "$VENV" || die "python3 -m venv failed (Debian: apt-get install python3-venv)"
-  "$VENV/bin/pip" install --quiet --disable-pip-version-check "moto[server]==$MOTO_VERSION" >&2 \
-    || die "pip could not install moto[server]==$MOTO_VERSION"
-  touch "$VENV/.complete"
+  install_python_venv "$VENV" "moto[server]==$MOTO_VERSION"
 }
 
 # An unsigned ListBuckets: moto routes it to S3 and answers 200 once it serves requests.
@@ -46,24 +37,12 @@ start() {
   need curl "install curl (Debian: apt-get install curl)"
   rm -rf "$RUN_DIR"
   mkdir -p "$RUN_DIR"
-  local started=$SECONDS i
+  local started=$SECONDS
   # Through a launcher that makes DynamoDB's conditional writes atomic, as they are on AWS.
   nohup "$VENV/bin/python" "$(dirname "${BASH_SOURCE[0]}")/moto-server.py" -H 127.0.0.1 -p "$MOTO_PORT" \
     >"$RUN_DIR/moto.log" 2>&1 </dev/null &
   echo $! >"$PID_FILE"
-  for ((i = 0; i < 300; i++)); do
-    answers && break
-    if ! pid_alive "$PID_FILE"; then
-      tail -n 20 "$RUN_DIR/moto.log" >&2
-      rm -f "$PID_FILE"
-      die "moto exited before it answered at $ENDPOINT (is port $MOTO_PORT in use?)"
-    fi
-    sleep 0.1
-  done
-  if ! answers; then
-    stop_pid_file "$PID_FILE" 5
-    die "moto did not answer at $ENDPOINT within 30s"
-  fi
+  await_answer "$PID_FILE" "$RUN_DIR/moto.log" "moto at $ENDPOINT" 30
   echo "moto $MOTO_VERSION ready at $ENDPOINT in $((SECONDS - started))s (pid $(cat "$PID_FILE"), log $RUN_DIR/moto.log)" >&2
   echo "AWS_ENDPOINT_URL=$ENDPOINT"
 }

@@ -28,6 +28,14 @@ import {
 import { OutputFormat, ValueFormat } from './core/value-format.js';
 import { zstdAvailable } from './core/zstd-support.js';
 import { ConfigError } from './errors.js';
+import {
+  optionalText as optional,
+  TableFormatVariables,
+  type TableTarget,
+  tableFormatFields,
+  tableFormatProblems,
+  tableTargetOf,
+} from './table-format-config.js';
 
 /** How the puller authenticates to Kafka. */
 export type KafkaSecurity =
@@ -111,6 +119,8 @@ export interface PullerConfig {
   readonly fetch: FetchSettings;
   /** How many shards read a window's partitions in parallel; 1 reads them all in one. */
   readonly shards: number;
+  /** Whether each closed window is also committed to an Iceberg table, and where. */
+  readonly table: TableTarget;
 }
 
 /** How much the Kafka source fetches and holds ahead of the engine. */
@@ -151,6 +161,7 @@ export const ConfigVariables = {
   fetchPartitionMb: 'FETCH_PARTITION_MB',
   fetchQueueMb: 'FETCH_QUEUE_MB',
   shards: 'SHARDS',
+  ...TableFormatVariables,
 } as const;
 
 const V = ConfigVariables;
@@ -192,12 +203,6 @@ const required = (name: string) =>
     .string({ error: `${name} is required` })
     .trim()
     .min(1, { error: `${name} is required` });
-
-const optional = z
-  .string()
-  .trim()
-  .optional()
-  .transform((v) => (v === '' ? undefined : v));
 
 const schema = z
   .object({
@@ -300,6 +305,7 @@ const schema = z
     [V.safetyMarginSeconds]: seconds(V.safetyMarginSeconds, notNegativeProblem).default(10),
     [V.futureToleranceSeconds]: seconds(V.futureToleranceSeconds, notNegativeProblem).default(3600),
     [V.clientId]: optional,
+    ...tableFormatFields,
   })
   .superRefine((env, ctx) => {
     const problem = (message: string | undefined) => {
@@ -357,6 +363,11 @@ const schema = z
     if (env[V.security] === 'msk-iam' && !env[V.region]) {
       problem(`${V.region} is required when ${V.security} is msk-iam`);
     }
+    for (const message of tableFormatProblems(env, {
+      format: setting(V.format, env[V.format]),
+      s3Output: { name: V.outputBucket, value: Boolean(bucket), shown: bucket ? `'${bucket}'` : 'none' },
+    }))
+      problem(message);
   });
 
 const mib = (value: number) => Math.round(value * 1024 * 1024);
@@ -419,5 +430,6 @@ export function loadConfig(env: Readonly<Record<string, string | undefined>> = p
       maxQueuedBytes: mib(e[V.fetchQueueMb]),
     },
     shards: e[V.shards],
+    table: tableTargetOf(e),
   };
 }

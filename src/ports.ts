@@ -1,8 +1,9 @@
-// The engine's three ports. Each has one real adapter for AWS / Kafka and one local one for the CLI:
-// RecordSource (kafka-source), BatchSink (s3-sink, directory-sink), StateStore (dynamodb-state-store,
-// file-state-store). The engine sees only these interfaces.
+// The engine's ports. The three every pipeline has, each with one real adapter for AWS / Kafka and one
+// local one for the CLI: RecordSource (kafka-source), BatchSink (s3-sink, directory-sink), StateStore
+// (dynamodb-state-store, file-state-store); and WindowTable, for pipelines that also land an Iceberg
+// table (iceberg-window-table). The engine sees only these interfaces.
 import type { PartitionShare } from './core/partition-share.js';
-import type { PipelineState } from './core/pipeline-state.js';
+import type { FinishedPart, PipelineState } from './core/pipeline-state.js';
 import type { TopicIdentity } from './core/topic-identity.js';
 
 /** One Kafka record as the engine sees it. */
@@ -176,4 +177,29 @@ export interface StateStore {
     pendingId: string,
     writes: readonly ShareWrite[],
   ): Promise<ShareWriteResult[]>;
+}
+
+/** A closed window as a table commits it. */
+export interface LandedWindow {
+  /** The pipeline's id (its consumer group and topic). */
+  readonly pipelineId: string;
+  readonly startMs: number;
+  readonly endMs: number;
+  /** Per partition, the next offset after the window (Kafka's meaning). */
+  readonly endOffsets: Readonly<Record<string, string>>;
+  /** The window's finished parts, in the sink (parts without rows add nothing). */
+  readonly parts: readonly FinishedPart[];
+}
+
+/** What a table commit did: committed the window, found it committed already, or had no rows to commit. */
+export type TableCommitOutcome = 'committed' | 'already-committed' | 'empty';
+
+/** A table that holds each closed window as one snapshot (an Iceberg table). */
+export interface WindowTable {
+  /**
+   * Commits the window's parts as one snapshot, unless the table already holds the window (a retried
+   * finalize, or one that died after its commit): exactly once whatever the retries. An empty window
+   * makes no snapshot.
+   */
+  commitWindow(window: LandedWindow): Promise<TableCommitOutcome>;
 }

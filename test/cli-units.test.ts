@@ -140,6 +140,34 @@ describe('run flags to configuration', () => {
     );
   });
 
+  it('reads the table format flags, and names them when Iceberg lacks Parquet in S3', () => {
+    const iceberg = ['--table-format', 'iceberg', '--iceberg-catalog-url', 'http://127.0.0.1:18181'];
+    const config = configFromFlags(
+      parse(
+        ...iceberg,
+        '--format',
+        'parquet',
+        '--output',
+        's3://lake/landing',
+        '--iceberg-table',
+        'orders_v2',
+      ),
+      'run',
+      env,
+    );
+    expect(config.table).toEqual({
+      format: 'iceberg',
+      catalogUrl: 'http://127.0.0.1:18181',
+      namespace: 'kafka_batch_puller',
+      table: 'orders_v2',
+      signing: 'none',
+    });
+    expect(configFromFlags(parse(), 'run', env).table).toEqual({ format: 'none' });
+    expect(() => configFromFlags(parse(...iceberg), 'run', env)).toThrow(
+      '--table-format iceberg needs --format parquet (got ndjson) and an S3 output (--output; got none)',
+    );
+  });
+
   it('names flags, not variables, in every configuration problem, on one line', () => {
     const attempt = () =>
       configFromFlags(parse('--part-size-mb', 'big', '--allowed-lateness-seconds=-1'), 'run', env);

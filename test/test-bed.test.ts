@@ -1,5 +1,7 @@
-// Proves the test bed itself: a real Kafka broker that kafkajs can use, and S3 + DynamoDB on the emulator.
+// Proves the test bed itself: a real Kafka broker that kafkajs can use, S3 + DynamoDB on the emulator,
+// and an Iceberg REST catalog on the loopback address only.
 import { randomUUID } from 'node:crypto';
+import { networkInterfaces } from 'node:os';
 import {
   ConditionalCheckFailedException,
   CreateTableCommand,
@@ -9,6 +11,7 @@ import { CreateBucketCommand, GetObjectCommand, PutObjectCommand } from '@aws-sd
 import { Kafka, logLevel } from 'kafkajs';
 import { describe, expect, it } from 'vitest';
 import { createDynamoDbClient, createS3Client } from '../src/adapters/aws-clients.js';
+import { catalogUrl } from './iceberg/catalog-bed.js';
 import { forArrangement } from './support/iam-audit/arrangement.js';
 
 const brokers = (process.env.KAFKA_BROKERS ?? '').split(',');
@@ -116,5 +119,20 @@ describe('test bed', () => {
       winners.push(writes.filter((w) => w.status === 'fulfilled').length);
     }
     expect(winners.filter((n) => n !== 1)).toEqual([]);
+  });
+
+  it('serves the Iceberg catalog on 127.0.0.1 and on no other address of the machine', async () => {
+    const url = new URL(await catalogUrl());
+    const answers = (host: string) =>
+      fetch(`http://${host}:${url.port}/v1/config`, { signal: AbortSignal.timeout(2000) }).then(
+        (response) => response.status,
+        () => 'no answer',
+      );
+    expect(await answers('127.0.0.1')).toBe(200);
+    const others = Object.values(networkInterfaces())
+      .flat()
+      .filter((a) => a !== undefined && a.family === 'IPv4' && !a.internal)
+      .map((a) => a?.address as string);
+    for (const address of others) expect([address, await answers(address)]).toEqual([address, 'no answer']);
   });
 });

@@ -1,7 +1,14 @@
 // Builds the source, sink and store a config names: Kafka always; S3 or a local folder; DynamoDB or a
-// local file. The Lambda handler and the CLI both start here.
+// local file; and an Iceberg table when the table format is iceberg. The Lambda handler and the CLI both
+// start here.
+import type { S3Client } from '@aws-sdk/client-s3';
 import type { PullerConfig } from '../config.js';
-import type { BatchSink, RecordSource, StateStore } from '../ports.js';
+import { CatalogSigning, TableFormat } from '../core/setting-rules.js';
+import { IcebergWindowTable } from '../iceberg/iceberg-window-table.js';
+import { RestTableCatalog } from '../iceberg/rest-table-catalog.js';
+import { S3MetadataFiles } from '../iceberg/s3-metadata-files.js';
+import { sigV4Fetch } from '../iceberg/sigv4-fetch.js';
+import type { BatchSink, RecordSource, StateStore, WindowTable } from '../ports.js';
 import { type AwsClientOptions, createDynamoDbClient, createS3Client } from './aws-clients.js';
 import { DirectorySink } from './directory-sink.js';
 import { DynamoDbStateStore } from './dynamodb-state-store.js';
@@ -15,6 +22,8 @@ export interface Adapters {
   readonly source: RecordSource;
   readonly sink: BatchSink;
   readonly store: StateStore;
+  /** The Iceberg table closed windows are committed to; absent unless the table format is iceberg. */
+  readonly table?: WindowTable;
   /** Releases what the adapters hold (connections); the engine already closes the source. */
   close(): Promise<void>;
 }
@@ -36,14 +45,35 @@ export async function createAdapters(config: PullerConfig, options: AdapterOptio
     dynamodb && config.state.kind === 'dynamodb'
       ? new DynamoDbStateStore(dynamodb, config.state.table)
       : new FileStateStore(config.state.kind === 'file' ? config.state.path : '');
+  const table = s3 ? windowTable(config, s3, sink) : undefined;
   return {
     source,
     sink,
     store,
+    ...(table ? { table } : {}),
     close: async () => {
       await source.close();
       s3?.destroy();
       dynamodb?.destroy();
     },
   };
+}
+
+/** The Iceberg table of a pipeline whose table format is iceberg (its output is S3: the config says so). */
+function windowTable(config: PullerConfig, s3: S3Client, sink: BatchSink): WindowTable | undefined {
+  const target = config.table;
+  if (target.format !== TableFormat.ICEBERG) return undefined;
+  const catalog = new RestTableCatalog({
+    uri: target.catalogUrl,
+    ...(target.warehouse ? { warehouse: target.warehouse } : {}),
+    ...(target.signing === CatalogSigning.NONE
+      ? {}
+      : { fetch: sigV4Fetch(target.signing, target.region ?? '') }),
+  });
+  return new IcebergWindowTable({
+    io: { catalog, files: new S3MetadataFiles(s3) },
+    table: { namespace: [target.namespace], name: target.table },
+    layout: { keyFormat: config.keyFormat, valueFormat: config.valueFormat, columns: config.columns },
+    locate: (key) => sink.locate(key),
+  });
 }

@@ -3,6 +3,7 @@
 import { resolve } from 'node:path';
 import { ConfigVariables, loadConfig, type PullerConfig } from '../config.js';
 import { ConfigError } from '../errors.js';
+import { DEFAULT_ICEBERG_NAMESPACE } from '../table-format-config.js';
 import type { FlagSpec, ParsedFlags } from './parse-args.js';
 import { UsageError } from './usage-error.js';
 
@@ -203,7 +204,61 @@ export const runTuningFlags: readonly FlagSpec[] = [
     default: 'kafka-batch-puller',
     variable: V.clientId,
   },
+  ...tableFormatFlags(),
 ];
+
+/** The flags that commit each closed window to an Iceberg table as well. */
+function tableFormatFlags(): FlagSpec[] {
+  return [
+    {
+      name: 'table-format',
+      type: 'string',
+      placeholder: '<none|iceberg>',
+      help: 'iceberg: also commit each window as one Iceberg snapshot (needs --format parquet and an s3:// output)',
+      default: 'none',
+      variable: V.tableFormat,
+    },
+    {
+      name: 'iceberg-catalog-url',
+      type: 'string',
+      placeholder: '<url>',
+      help: "the Iceberg REST catalog's base URL, without /v1",
+      defaultHelp: "AWS's endpoint with --iceberg-signing-service s3tables or glue",
+      variable: V.catalogUrl,
+    },
+    {
+      name: 'iceberg-warehouse',
+      type: 'string',
+      placeholder: '<id>',
+      help: "the catalog's warehouse: S3 Tables, the table bucket's ARN; Glue, the account id",
+      variable: V.warehouse,
+    },
+    {
+      name: 'iceberg-namespace',
+      type: 'string',
+      placeholder: '<name>',
+      help: "the table's namespace, created when missing",
+      default: DEFAULT_ICEBERG_NAMESPACE,
+      variable: V.namespace,
+    },
+    {
+      name: 'iceberg-table',
+      type: 'string',
+      placeholder: '<name>',
+      help: 'the table, created when missing',
+      defaultHelp: 'the topic, lowercase, other characters as _',
+      variable: V.table,
+    },
+    {
+      name: 'iceberg-signing-service',
+      type: 'string',
+      placeholder: '<service>',
+      help: 'none, or s3tables or glue: sign catalog requests with SigV4 for Amazon S3 Tables or AWS Glue',
+      default: 'none',
+      variable: V.signing,
+    },
+  ];
+}
 
 /** Where flag values that are not simple variables map: these name the flag in error messages. */
 const compositeVariables: Readonly<Record<string, string>> = {

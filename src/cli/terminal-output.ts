@@ -3,6 +3,7 @@
 import type { Writable } from 'node:stream';
 import type { RunLogger } from '../engine/run-logger.js';
 import type { ClosedWindow, RunReport, WindowProgress } from '../engine/run-types.js';
+import type { TableCommitOutcome } from '../ports.js';
 
 /** How output is shaped: `tty` redraws a live line, `plain` only appends lines, `json` prints events. */
 export type OutputMode = 'tty' | 'plain' | 'json';
@@ -58,14 +59,22 @@ export function jsonLine(event: string, fields: Record<string, unknown>): string
   return `${JSON.stringify({ event, ...fields })}\n`;
 }
 
-/** The summary of a closed window: bounds, records, bytes and where its manifest is. */
+/** What a closed window's line says of its table commit: nothing when it made no snapshot. */
+const TABLE_COMMIT_NOTES: Readonly<Record<TableCommitOutcome, string>> = {
+  committed: ' + Iceberg snapshot',
+  'already-committed': ' (its Iceberg snapshot was already committed)',
+  empty: '',
+};
+
+/** The summary of a closed window: bounds, records, bytes, where its manifest is, and its snapshot. */
 export function windowClosedLine(closed: ClosedWindow): string {
   const { window, totals } = closed.manifest;
   const late = totals.lateRecords > 0 ? `, ${formatCount(totals.lateRecords)} late` : '';
   const errors = totals.errorRecords > 0 ? `, ${formatCount(totals.errorRecords)} errors` : '';
   return (
     `window ${formatWindow(window.startMs, window.endMs)} closed: ${formatCount(totals.records)} records${late}${errors}, ` +
-    `${formatBytes(totals.bytes)} in ${countOf(totals.objects, 'object')} -> ${closed.manifestLocation}`
+    `${formatBytes(totals.bytes)} in ${countOf(totals.objects, 'object')} -> ${closed.manifestLocation}` +
+    TABLE_COMMIT_NOTES[closed.tableCommit ?? 'empty']
   );
 }
 
@@ -157,6 +166,7 @@ export class RunOutput implements RunLogger {
           bytes: manifest.totals.bytes,
           objects: manifest.totals.objects,
           manifest: closed.manifestLocation,
+          ...(closed.tableCommit ? { tableCommit: closed.tableCommit } : {}),
         }),
       );
       return;

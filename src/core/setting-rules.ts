@@ -167,3 +167,64 @@ export function oneOfProblem(setting: Setting<string>, allowed: readonly string[
     ? undefined
     : `${setting.name} must be one of ${allowed.join(', ')}, got ${setting.shown}`;
 }
+
+/** What a window is also landed as, beside its objects and manifest. */
+export const TableFormat = { NONE: 'none', ICEBERG: 'iceberg' } as const;
+/** What a window is also landed as. */
+export type TableFormat = (typeof TableFormat)[keyof typeof TableFormat];
+
+/** How requests to an Iceberg REST catalog are signed: not at all, or with SigV4 for an AWS service. */
+export const CatalogSigning = { NONE: 'none', S3_TABLES: 's3tables', GLUE: 'glue' } as const;
+/** How requests to an Iceberg REST catalog are signed. */
+export type CatalogSigning = (typeof CatalogSigning)[keyof typeof CatalogSigning];
+
+/**
+ * The Iceberg REST endpoint of an AWS catalog service in a region (S3 Tables: the warehouse is the table
+ * bucket's ARN; Glue: the account id), or undefined for a catalog that is not AWS's.
+ */
+export function awsCatalogEndpoint(signing: CatalogSigning, region: string): string | undefined {
+  return signing === CatalogSigning.NONE ? undefined : `https://${signing}.${region}.amazonaws.com/iceberg`;
+}
+
+// S3 Tables' rule for namespace and table names, the strictest of the catalogs served (Glue's allows the
+// same), so a name one catalog takes the others take too.
+const ICEBERG_NAME = /^[a-z0-9][a-z0-9_]{0,254}$/;
+
+/**
+ * An Iceberg table's data files are Parquet objects in S3: the table refers to them by their s3://
+ * locations, so both the format and the output are fixed.
+ */
+export function tableFormatProblem(
+  tableFormat: Setting<string>,
+  format: Setting<string>,
+  s3Output: Setting<boolean>,
+): string | undefined {
+  if (tableFormat.value !== TableFormat.ICEBERG) return undefined;
+  const needs = [
+    ...(format.value === OutputFormat.PARQUET ? [] : [`${format.name} parquet (got ${format.shown})`]),
+    ...(s3Output.value ? [] : [`an S3 output (${s3Output.name}; got ${s3Output.shown})`]),
+  ];
+  return needs.length === 0
+    ? undefined
+    : `${tableFormat.name} iceberg needs ${needs.join(' and ')}: the table's data files are the window's Parquet parts, referred to by their s3:// locations`;
+}
+
+/** A namespace or table name every Iceberg catalog served takes: lowercase letters, digits and '_'. */
+export function icebergNameProblem(name: Setting<string>): string | undefined {
+  return ICEBERG_NAME.test(name.value)
+    ? undefined
+    : `${name.name} must be 1 to 255 lowercase letters, digits and '_', starting with a letter or digit, got ${name.shown}`;
+}
+
+/** The table a topic lands in when none is named: the topic's name as an Iceberg name. */
+export function defaultIcebergTable(topic: string): string {
+  const name = topic.toLowerCase().replace(/[^a-z0-9_]/g, '_');
+  return /^[a-z0-9]/.test(name) ? name : `t${name}`;
+}
+
+/** A catalog's address: an http(s) URL (the REST catalog's base, without `/v1`). */
+export function catalogUrlProblem(url: Setting<string>): string | undefined {
+  return /^https?:\/\/[^\s/]+(\/\S*)?$/.test(url.value)
+    ? undefined
+    : `${url.name} must be an http:// or https:// URL, got ${url.shown}`;
+}

@@ -1,5 +1,5 @@
 // Step 3 of a window: check that every partition's share is accounted for, write the manifest last,
-// save the new boundary and offsets with the pending batch cleared in one conditional write, and commit
+// commit the window to the pipeline's table when it has one (table-commit.ts), save the new boundary and offsets with the pending batch cleared in one conditional write, and commit
 // the offsets to the consumer group (the saved state, not the group, is the truth).
 import { manifestKey } from '../core/key-layout.js';
 import { withoutLease } from '../core/lease.js';
@@ -12,6 +12,7 @@ import { AttemptStore } from './attempt-store.js';
 import type { ClosedWindow } from './run-types.js';
 import { StepClock } from './step-clock.js';
 import type { FinalizeResult, ShardResult, StepContext, WindowPlan } from './step-types.js';
+import { commitToTable } from './table-commit.js';
 
 const MANIFEST_CONTENT_TYPE = 'application/json';
 
@@ -68,6 +69,7 @@ export async function finalizeWindow(
   const manifest = buildManifest(config.topic, config.compression, pending, config.format);
   const key = manifestKey(config.output.prefix, config.topic, window);
   await sink.putObject(key, serializeManifest(manifest), MANIFEST_CONTENT_TYPE);
+  const tableCommit = await commitToTable(ctx, store.pipelineId, pending);
 
   const ends = results.flatMap((r) => r.ends);
   const nowMs = clock.now();
@@ -106,7 +108,7 @@ export async function finalizeWindow(
   if (moved) {
     await source.commit(new Map(Object.entries(endOffsets).map(([p, offset]) => [Number(p), offset])));
   }
-  const closed = { manifest, manifestLocation: sink.locate(key) };
+  const closed = { manifest, manifestLocation: sink.locate(key), ...(tableCommit ? { tableCommit } : {}) };
   options.onWindowClosed?.(closed);
   await ctx.hooks?.onBatchComplete?.(manifest);
   return { outcome: 'closed', more, manifestKey: key, records: manifest.totals.records, closed };

@@ -5,7 +5,7 @@
 //   1. plan records the window as pending, with every partition's start offset,
 //   2. each shard writes its partitions' parts, recording each finished part, and each partition's end
 //      offset before its last part (so a retry re-reads exactly those records and writes the same bytes),
-//   3. finalize writes the manifest last,
+//   3. finalize writes the manifest last, then commits the window to the pipeline's table if it has one,
 //   4. then saves the new boundary and offsets with pending cleared, in one conditional write,
 //   5. then commits the offsets to the consumer group (the saved state, not the group, is the truth).
 // A run that dies anywhere is finished by the next one, which writes the same keys with the same bytes.
@@ -30,6 +30,7 @@ export async function runPipeline(options: RunOptions): Promise<RunReport> {
     reader: new SourceReader(source),
     sink: options.sink,
     store,
+    ...(options.table ? { table: options.table } : {}),
     attemptId: options.runId,
     deadlineMs: options.deadlineMs,
     now,

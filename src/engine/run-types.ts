@@ -2,7 +2,7 @@
 import type { PullerConfig } from '../config.js';
 import type { Manifest } from '../core/manifest.js';
 import type { OutputRow } from '../core/record-format.js';
-import type { BatchSink, RecordSource, StateStore } from '../ports.js';
+import type { BatchSink, RecordSource, StateStore, TableCommitOutcome, WindowTable } from '../ports.js';
 import type { RunLogger } from './run-logger.js';
 import type { ShardRunner } from './shard-runner.js';
 
@@ -38,6 +38,8 @@ export interface ClosedWindow {
   readonly manifest: Manifest;
   /** Where the manifest landed (s3://... or a path). */
   readonly manifestLocation: string;
+  /** What the commit to the pipeline's table did; absent when the pipeline lands no table. */
+  readonly tableCommit?: TableCommitOutcome;
 }
 
 /** Callbacks for progress; all optional and synchronous. */
@@ -52,6 +54,8 @@ export interface RunOptions {
   readonly source: RecordSource;
   readonly sink: BatchSink;
   readonly store: StateStore;
+  /** The table each closed window is also committed to. @default - none */
+  readonly table?: WindowTable;
   /** Epoch ms by which the run must have returned (the Lambda's deadline); new work stops a safety margin before. */
   readonly deadlineMs: number;
   /** Identifies this run in the lease and in logs. */

@@ -2,7 +2,7 @@
 // plain JSON, because it crosses Step Functions states and worker threads.
 import type { PullerConfig } from '../config.js';
 import type { ShareEnd } from '../core/window-rule.js';
-import type { BatchSink, RecordSource, StateStore } from '../ports.js';
+import type { BatchSink, RecordSource, StateStore, WindowTable } from '../ports.js';
 import type { RunLogger } from './run-logger.js';
 import type { PullerHooks, RunOutcome, WindowProgress } from './run-types.js';
 import type { SourceReader } from './source-reader.js';
@@ -20,6 +20,8 @@ export interface StepContext {
   readonly reader: SourceReader;
   readonly sink: BatchSink;
   readonly store: StateStore;
+  /** The table each closed window is also committed to; absent when the pipeline lands none. */
+  readonly table?: WindowTable;
   /** The attempt's id and lease owner: the Step Functions execution, or the run in one process. */
   readonly attemptId: string;
   /** Epoch ms by which the step must have returned; new work stops a safety margin before. */

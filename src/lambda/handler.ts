@@ -109,6 +109,7 @@ export function createHandler(hooks: PullerHooks = {}): PullerHandler {
         source: adapters.source,
         sink: adapters.sink,
         store: adapters.store,
+        ...(adapters.table ? { table: adapters.table } : {}),
         deadlineMs,
         runId: context.awsRequestId,
         endedRunIds,

@@ -58,6 +58,7 @@ export async function runStep(event: StepEvent, run: StepRun): Promise<StepRespo
     reader: new SourceReader(adapters.source),
     sink: adapters.sink,
     store: adapters.store,
+    ...(adapters.table ? { table: adapters.table } : {}),
     attemptId,
     deadlineMs: run.deadlineMs,
     hooks: run.hooks,

@@ -2,8 +2,11 @@
 import type { Logger } from '@aws-lambda-powertools/logger';
 import type { ClosedWindow } from '../engine/run-types.js';
 
-/** Logs a closed window's bounds, counts and manifest. */
-export function logWindowClosed(logger: Logger, { manifest, manifestLocation }: ClosedWindow): void {
+/** Logs a closed window's bounds, counts and manifest, and its table commit when it has one. */
+export function logWindowClosed(
+  logger: Logger,
+  { manifest, manifestLocation, tableCommit }: ClosedWindow,
+): void {
   logger.info('window closed', {
     window: `${manifest.window.start}/${manifest.window.end}`,
     records: manifest.totals.records,
@@ -11,5 +14,6 @@ export function logWindowClosed(logger: Logger, { manifest, manifestLocation }: 
     lateRecords: manifest.totals.lateRecords,
     errorRecords: manifest.totals.errorRecords,
     manifest: manifestLocation,
+    ...(tableCommit ? { tableCommit } : {}),
   });
 }

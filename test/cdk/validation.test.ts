@@ -113,6 +113,11 @@ describe('pipeline options', () => {
       { environment: { KAFKA_TOPIC: 'other' } },
       /environment must not set KAFKA_TOPIC; the construct sets it from its props/,
     ],
+    [
+      'an Iceberg table format, which the construct does not land yet',
+      { environment: { TABLE_FORMAT: 'iceberg' } },
+      /environment must not set TABLE_FORMAT: the construct does not land Iceberg tables yet/,
+    ],
   ])('rejects %s, naming the prop', (_case, options, message) => {
     expect(addPipeline({ topic: 'orders', ...options })).toThrow(message);
   });

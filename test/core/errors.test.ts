@@ -30,6 +30,14 @@ import {
   TopicNotFoundError,
   WindowIntegrityError,
 } from '../../src/errors.js';
+import * as icebergErrors from '../../src/iceberg/iceberg-errors.js';
+import {
+  CatalogRequestError,
+  CommitAttemptsExhaustedError,
+  CommitConflictError,
+  CommitStateUnknownError,
+  TableSchemaMismatchError,
+} from '../../src/iceberg/iceberg-errors.js';
 import * as stepErrors from '../../src/lambda/step-events.js';
 import { StepEventError, TransientStepError } from '../../src/lambda/step-events.js';
 import { StepName } from '../../src/lambda/step-names.js';
@@ -44,6 +52,7 @@ import {
 } from '../../src/operator-errors.js';
 
 const { TRANSIENT, NEXT_RUN, PERMANENT } = FailureKind;
+const TABLE = { namespace: ['ns'], name: 'orders' };
 
 /** One instance of every PullerError class, with the kind it must have. */
 const OWN_ERRORS: ReadonlyArray<readonly [PullerError, FailureKind]> = [
@@ -66,12 +75,18 @@ const OWN_ERRORS: ReadonlyArray<readonly [PullerError, FailureKind]> = [
   [new GroupHasMembersError('g'), PERMANENT],
   [new StepEventError('shard', ['task.partitions: required']), PERMANENT],
   [new TransientStepError(StepName.SHARD, new ConnectionError('lost')), TRANSIENT],
+  [new CommitConflictError(TABLE, 'main moved'), TRANSIENT],
+  [new CommitStateUnknownError(TABLE, 'HTTP 503'), TRANSIENT],
+  [new CommitAttemptsExhaustedError(TABLE, 10), TRANSIENT],
+  [new TableSchemaMismatchError(TABLE, ["column 'amount' is a string in the table"]), PERMANENT],
 ];
 
 /** The kind the runbook's table gives a class whose instances carry the kind of what failed. */
 const CARRIED = "the shard's";
 /** The kind the runbook's table gives a refused reset: transient only while a run holds the lease. */
 const RESET_KINDS = 'permanent; transient while a run holds the lease';
+/** The kind the runbook's table gives a failed catalog request: by the answer's status. */
+const CATALOG_KINDS = 'transient on no answer, 429 or 5xx; permanent otherwise';
 
 /** The runbook's table of errors: each class named in a row's first cell, with the row's kind. */
 function runbookKinds(): Map<string, string> {
@@ -97,7 +112,7 @@ describe('failure kinds', () => {
   );
 
   it('classifies every error class the puller defines', () => {
-    const classes = [errors, operatorErrors, stepErrors, workerErrors]
+    const classes = [errors, operatorErrors, stepErrors, workerErrors, icebergErrors]
       .flatMap((module) => Object.values(module))
       .filter((value) => value === PullerError || value?.prototype instanceof PullerError)
       .map((value) => (value as { name: string }).name);
@@ -105,8 +120,24 @@ describe('failure kinds', () => {
       ...OWN_ERRORS.map(([error]) => error.constructor.name),
       ShardWorkerError.name,
       ResetRefusedError.name,
+      CatalogRequestError.name,
     ];
     expect(classes.sort()).toEqual(classified.sort());
+  });
+
+  it('gives a failed catalog request the kind its answer calls for', () => {
+    const kinds = [0, 429, 500, 503, 400, 404].map((status) => [
+      status,
+      failureKindOf(new CatalogRequestError('load table', status, 'failed')),
+    ]);
+    expect(kinds).toEqual([
+      [0, TRANSIENT],
+      [429, TRANSIENT],
+      [500, TRANSIENT],
+      [503, TRANSIENT],
+      [400, PERMANENT],
+      [404, PERMANENT],
+    ]);
   });
 
   it('gives a shard worker’s failure the kind of the error it reports', () => {
@@ -207,8 +238,14 @@ describe('failure kinds', () => {
       expect([error.name, table.get(error.name)]).toEqual([error.name, kind]);
     expect(table.get(ShardWorkerError.name)).toBe(CARRIED);
     expect(table.get(ResetRefusedError.name)).toBe(RESET_KINDS);
+    expect(table.get(CatalogRequestError.name)).toBe(CATALOG_KINDS);
     expect([...table.keys()].sort()).toEqual(
-      [...OWN_ERRORS.map(([e]) => e.name), ShardWorkerError.name, ResetRefusedError.name].sort(),
+      [
+        ...OWN_ERRORS.map(([e]) => e.name),
+        ShardWorkerError.name,
+        ResetRefusedError.name,
+        CatalogRequestError.name,
+      ].sort(),
     );
   });
 });

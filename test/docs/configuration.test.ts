@@ -122,6 +122,7 @@ describe('docs/configuration.md', () => {
       KAFKA_SECURITY: config.security.mechanism,
       SAFETY_MARGIN_SECONDS: String(config.safetyMarginMs / 1000),
       KAFKA_CLIENT_ID: config.clientId,
+      TABLE_FORMAT: config.table.format,
     };
     const defaults = new Map(settings.rows.map((row) => [codeSpans(row[0] ?? '')[0], row[4] ?? '']));
     for (const [variable, value] of Object.entries(applied)) {

@@ -10,6 +10,7 @@ import { KafkaBatchPuller, KafkaSecurityMode, PullerMetric } from '../../lib/ind
 import * as workerErrors from '../../src/cli/worker-shard-runner.js';
 import * as errors from '../../src/errors.js';
 import { PullerError } from '../../src/errors.js';
+import * as icebergErrors from '../../src/iceberg/iceberg-errors.js';
 import * as stepErrors from '../../src/lambda/step-events.js';
 import * as operatorErrors from '../../src/operator-errors.js';
 import { newStack } from '../cdk/support.js';
@@ -80,7 +81,7 @@ const MISSING_DATA: Readonly<Record<string, string>> = {
 describe('the operations runbook', () => {
   it('has an entry for every error class the puller raises', () => {
     const entries = entriesOf('Errors');
-    const classes = [errors, operatorErrors, stepErrors, workerErrors]
+    const classes = [errors, operatorErrors, stepErrors, workerErrors, icebergErrors]
       .flatMap((module) => Object.values(module))
       .filter((value) => value === PullerError || value?.prototype instanceof PullerError)
       .map((value) => (value as { name: string }).name);

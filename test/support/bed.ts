@@ -226,7 +226,7 @@ export async function newPipeline(topic: string, variables: Record<string, strin
 }
 
 /** The adapters a run uses. */
-export type RunAdapters = Pick<RunOptions, 'source' | 'sink' | 'store'>;
+export type RunAdapters = Pick<RunOptions, 'source' | 'sink' | 'store' | 'table'>;
 
 /**
  * Runs the engine once with fresh adapters; the deadline is `seconds` from now (by `extra.now` when
@@ -241,8 +241,8 @@ export async function runOnce(
 ): Promise<RunReport> {
   const adapters = await createAdapters(config);
   try {
-    const { seconds = 30, store = adapters.store, adapt = (a: RunAdapters) => a, ...rest } = extra;
-    const used = adapt({ source: adapters.source, sink: adapters.sink, store });
+    const { seconds = 30, store = adapters.store, table, adapt = (a: RunAdapters) => a, ...rest } = extra;
+    const used = adapt({ source: adapters.source, sink: adapters.sink, store, ...(table ? { table } : {}) });
     return await runPipeline({
       config,
       ...used,

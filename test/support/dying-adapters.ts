@@ -3,7 +3,7 @@
 // clean-up write lands either. The engine carries no test code for this.
 import type { PartitionShare } from '../../src/core/partition-share.js';
 import type { PipelineState } from '../../src/core/pipeline-state.js';
-import type { BatchSink, RecordSource, ShareWrite, StateStore } from '../../src/ports.js';
+import type { BatchSink, RecordSource, ShareWrite, StateStore, WindowTable } from '../../src/ports.js';
 
 /** What every call of a dead run's adapters throws. */
 export class ProcessDied extends Error {
@@ -30,7 +30,9 @@ export type DeathStep =
   /** As the manifest would be written: it is not. */
   | { readonly kind: 'manifest-writing' }
   /** As the offsets would be committed: they are not. */
-  | { readonly kind: 'committing' };
+  | { readonly kind: 'committing' }
+  /** Right after the Nth window's commit to the pipeline's table went through, before its state is saved. */
+  | { readonly kind: 'table-committed'; readonly occurrence: number };
 
 /** A step's label for messages. */
 export function stepLabel(step: DeathStep): string {
@@ -118,11 +120,11 @@ export function watchedStore(
   };
 }
 
-/** One run's adapters, wrapped so the run dies right after `step`. */
+/** One run's adapters (and its table, when it has one), wrapped so the run dies right after `step`. */
 export function dyingAdapters(
   step: DeathStep,
-  adapters: { store: StateStore; sink: BatchSink; source: RecordSource },
-): { store: StateStore; sink: BatchSink; source: RecordSource; died: () => boolean } {
+  adapters: { store: StateStore; sink: BatchSink; source: RecordSource; table?: WindowTable },
+): { store: StateStore; sink: BatchSink; source: RecordSource; table?: WindowTable; died: () => boolean } {
   let dead = false;
   let seen = 0;
   const label = stepLabel(step);
@@ -155,9 +157,22 @@ export function dyingAdapters(
       alive();
     },
   );
-  const { sink, source } = adapters;
+  const { sink, source, table } = adapters;
   return {
     died: () => dead,
+    ...(table
+      ? {
+          table: {
+            commitWindow: async (window) => {
+              alive();
+              const outcome = await table.commitWindow(window);
+              if (step.kind === 'table-committed') count(outcome !== 'empty');
+              alive();
+              return outcome;
+            },
+          },
+        }
+      : {}),
     store: {
       load: async (id) => guard(() => store.load(id))(),
       save: async (id, state, version) => guard(() => store.save(id, state, version))(),

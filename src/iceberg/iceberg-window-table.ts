@@ -1,0 +1,63 @@
+// The WindowTable port over an Iceberg table: each closed window's Parquet parts committed as one append
+// snapshot (commitWindow), in a table made to exist and fit the pipeline's columns first (ensureTable).
+import type { ParquetLayout } from '../core/parquet-schema.js';
+import type { LandedWindow, TableCommitOutcome, WindowTable } from '../ports.js';
+import { type CommitWindowOptions, commitWindow, type IcebergIo } from './commit-window.js';
+import { dataFileEntriesOf } from './data-files.js';
+import { ensureTable } from './ensure-table.js';
+import type { LoadedTable, TableIdentifier } from './ports.js';
+
+/** Where a pipeline's windows are committed, and what they hold. */
+export interface IcebergWindowTableOptions {
+  readonly io: IcebergIo;
+  readonly table: TableIdentifier;
+  /** The columns the parts hold: the table is created with, or evolved to, them. */
+  readonly layout: ParquetLayout;
+  /** The full location (s3://bucket/key) of a part's key. */
+  readonly locate: (key: string) => string;
+  /** How commits retry. @default - commitWindow's defaults */
+  readonly commit?: CommitWindowOptions;
+}
+
+/** Commits closed windows to an Iceberg table, one append snapshot each, exactly once. */
+export class IcebergWindowTable implements WindowTable {
+  /** The table as ensureTable left it; made once per adapter (a run), on its first window with rows. */
+  private ensured: Promise<LoadedTable> | undefined;
+  /** Whether `ensured` is still the table's latest state known to this adapter (no commit since). */
+  private fresh = false;
+
+  constructor(private readonly options: IcebergWindowTableOptions) {}
+
+  private ensure(): Promise<LoadedTable> {
+    if (this.ensured === undefined) {
+      this.fresh = true;
+      this.ensured = ensureTable(this.options.io.catalog, this.options.table, this.options.layout);
+      this.ensured.catch(() => {
+        this.ensured = undefined;
+      });
+    }
+    return this.ensured;
+  }
+
+  async commitWindow(window: LandedWindow): Promise<TableCommitOutcome> {
+    // No catalog request for a window without rows: it makes no snapshot (see commitWindow).
+    if (window.parts.every((part) => part.records === 0)) return 'empty';
+    const ensured = await this.ensure();
+    const current = this.fresh ? ensured : undefined;
+    this.fresh = false;
+    const schema = ensured.metadata.schemas.find(
+      (s) => s['schema-id'] === ensured.metadata['current-schema-id'],
+    );
+    if (schema === undefined) throw new Error('the ensured table has no current schema');
+    const files = dataFileEntriesOf(window.parts, this.options.locate, schema);
+    const { pipelineId, startMs, endMs, endOffsets } = window;
+    const result = await commitWindow(
+      this.options.io,
+      this.options.table,
+      { pipelineId, startMs, endMs, endOffsets },
+      files,
+      { ...this.options.commit, ...(current ? { current } : {}) },
+    );
+    return result.outcome;
+  }
+}
