@@ -158,6 +158,20 @@ function errorAnswer(req: IncomingMessage, status: number, code: string, message
   };
 }
 
+/** An answer in each service's words: status, error code, message. */
+type ErrorWords = readonly [number, string, string];
+/** The faults answered without forwarding the request, as DynamoDB and S3 word them. */
+const REFUSALS: Partial<Record<Fault, { readonly dynamodb: ErrorWords; readonly s3: ErrorWords }>> = {
+  [Fault.THROTTLE]: {
+    dynamodb: [400, 'ThrottlingException', 'Rate of requests exceeds the allowed throughput.'],
+    s3: [503, 'SlowDown', 'Please reduce your request rate.'],
+  },
+  [Fault.DENY]: {
+    dynamodb: [400, 'AccessDeniedException', 'User is not authorized to perform this action.'],
+    s3: [403, 'AccessDenied', 'Access Denied'],
+  },
+};
+
 /** The proxy. Start it, point clients at `url`, add rules, stop it. */
 export class FaultProxy {
   private server: Server | undefined;
@@ -238,17 +252,10 @@ export class FaultProxy {
       req.socket.destroy();
       return;
     }
-    if (fault === Fault.DENY) {
-      const answer = isDynamoDb(req)
-        ? errorAnswer(req, 400, 'AccessDeniedException', 'User is not authorized to perform this action.')
-        : errorAnswer(req, 403, 'AccessDenied', 'Access Denied');
-      res.writeHead(answer.status, answer.headers).end(answer.body);
-      return;
-    }
-    if (fault === Fault.THROTTLE) {
-      const answer = isDynamoDb(req)
-        ? errorAnswer(req, 400, 'ThrottlingException', 'Rate of requests exceeds the allowed throughput.')
-        : errorAnswer(req, 503, 'SlowDown', 'Please reduce your request rate.');
+    const refusal = fault === undefined ? undefined : REFUSALS[fault];
+    if (refusal) {
+      const [status, code, message] = isDynamoDb(req) ? refusal.dynamodb : refusal.s3;
+      const answer = errorAnswer(req, status, code, message);
       res.writeHead(answer.status, answer.headers).end(answer.body);
       return;
     }
