@@ -67,12 +67,12 @@ if docker info >/dev/null 2>&1; then
   fi
   export KAFKA_BROKERS=localhost:19092
 else
-  if env_lines="$(bash scripts/services.sh status 2>/dev/null)"; then
+  if env_lines="$(bash scripts/services.sh status kafka 2>/dev/null)"; then
     echo "the local test bed is already running; using it and leaving it running"
   else
     echo "no Docker engine: starting the Docker-free test bed (scripts/services.sh; the first start downloads Kafka)"
     started=bed
-    env_lines="$(bash scripts/services.sh start)"
+    env_lines="$(bash scripts/services.sh start kafka)"
     bed_services="$(sed -n 's/^# started: //p' <<<"$env_lines")"
   fi
   eval "$env_lines"

@@ -4,26 +4,20 @@
 #
 #   scripts/services.sh install   resolve the Kafka and Iceberg jars and install moto and pyiceberg
 #                                 (no process is started)
-#   scripts/services.sh start     start them (each is reused when already running) and print the
-#                                 environment that points the puller, the tests and the AWS SDK at them,
-#                                 then a line `# started: <services>` naming those this call started
+#   scripts/services.sh start [SERVICE...]
+#                                 start the named services (kafka, moto, iceberg), or all of them (each is
+#                                 reused when already running) and print the environment that points the
+#                                 puller, the tests and the AWS SDK at them, then a line
+#                                 `# started: <services>` naming those this call started
 #   scripts/services.sh stop [SERVICE...]
 #                                 stop the named services (kafka, moto, iceberg), or all of them
-#   scripts/services.sh status    print the environment when all run; exit 1 otherwise
+#   scripts/services.sh status [SERVICE...]
+#                                 print the environment when they all run; exit 1 otherwise
 #
 # `eval "$(scripts/services.sh start)"` leaves a shell ready to run the CLI against the bed.
 set -euo pipefail
 here="$(dirname "${BASH_SOURCE[0]}")"
 SERVICES=(kafka moto iceberg)
-
-print_env() {
-  echo "export KAFKA_BROKERS=$1"
-  echo "export AWS_ENDPOINT_URL=$2"
-  echo "export AWS_REGION=\${AWS_REGION:-us-east-1}"
-  echo "export AWS_ACCESS_KEY_ID=\${AWS_ACCESS_KEY_ID:-test}"
-  echo "export AWS_SECRET_ACCESS_KEY=\${AWS_SECRET_ACCESS_KEY:-test}"
-  echo "export ICEBERG_CATALOG_URL=$3"
-}
 
 value_of() { sed -n "s/^$1=//p"; }
 
@@ -38,25 +32,45 @@ case "${1:-}" in
     wait "$iceberg"
     ;;
   start | status)
+    action=$1
+    shift
+    wanted=("$@")
+    [ ${#wanted[@]} -gt 0 ] || wanted=("${SERVICES[@]}")
+    for service in "${wanted[@]}"; do
+      [[ " ${SERVICES[*]} " == *" $service "* ]] || { echo "unknown service '$service' (kafka, moto, iceberg)" >&2; exit 2; }
+    done
+    wants() { [[ " ${wanted[*]} " == *" $1 "* ]]; }
+    # The catalog's warehouse is in moto.
+    if wants iceberg && ! wants moto; then wanted+=(moto); fi
     started=()
-    if [ "$1" = start ]; then
+    if [ "$action" = start ]; then
       for service in "${SERVICES[@]}"; do
+        wants "$service" || continue
         bash "$here/$service.sh" status >/dev/null 2>&1 || started+=("$service")
       done
     fi
     # The broker's JVM warms up while moto starts, then the catalog, whose warehouse is in moto.
     out=$(mktemp -d)
     trap 'rm -rf "$out"' EXIT
-    bash "$here/kafka.sh" "$1" >"$out/kafka" &
-    kafka=$!
+    kafka=""
+    if wants kafka; then
+      bash "$here/kafka.sh" "$action" >"$out/kafka" &
+      kafka=$!
+    fi
     rc=0
-    bash "$here/moto.sh" "$1" >"$out/moto" || rc=$?
-    if [ "$rc" -eq 0 ]; then bash "$here/iceberg.sh" "$1" >"$out/iceberg" || rc=$?; fi
-    wait "$kafka" || rc=$?
+    if wants moto; then bash "$here/moto.sh" "$action" >"$out/moto" || rc=$?; fi
+    if [ "$rc" -eq 0 ] && wants iceberg; then bash "$here/iceberg.sh" "$action" >"$out/iceberg" || rc=$?; fi
+    if [ -n "$kafka" ]; then wait "$kafka" || rc=$?; fi
     [ "$rc" -eq 0 ] || exit "$rc"
-    print_env "$(value_of KAFKA_BROKERS <"$out/kafka")" "$(value_of AWS_ENDPOINT_URL <"$out/moto")" \
-      "$(value_of ICEBERG_CATALOG_URL <"$out/iceberg")"
-    [ "$1" = status ] || echo "# started: ${started[*]}"
+    if wants kafka; then echo "export KAFKA_BROKERS=$(value_of KAFKA_BROKERS <"$out/kafka")"; fi
+    if wants moto; then
+      echo "export AWS_ENDPOINT_URL=$(value_of AWS_ENDPOINT_URL <"$out/moto")"
+      echo "export AWS_REGION=\${AWS_REGION:-us-east-1}"
+      echo "export AWS_ACCESS_KEY_ID=\${AWS_ACCESS_KEY_ID:-test}"
+      echo "export AWS_SECRET_ACCESS_KEY=\${AWS_SECRET_ACCESS_KEY:-test}"
+    fi
+    if wants iceberg; then echo "export ICEBERG_CATALOG_URL=$(value_of ICEBERG_CATALOG_URL <"$out/iceberg")"; fi
+    [ "$action" = status ] || echo "# started: ${started[*]}"
     ;;
   stop)
     shift
@@ -65,5 +79,5 @@ case "${1:-}" in
       if [ $# -eq 0 ] || [[ " $* " == *" $service "* ]]; then bash "$here/$service.sh" stop; fi
     done
     ;;
-  *) echo "usage: $0 install|start|stop [SERVICE...]|status" >&2; exit 2 ;;
+  *) echo "usage: $0 install|start [SERVICE...]|stop [SERVICE...]|status [SERVICE...]" >&2; exit 2 ;;
 esac
