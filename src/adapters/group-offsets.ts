@@ -54,14 +54,31 @@ export class GroupOffsets {
     }
   }
 
-  /** The group's committed next offsets, for the partitions that have one. */
+  /**
+   * The group's committed next offsets, for the partitions that have one. A coordinator that is loading
+   * the group (a broker just started), moving or not there yet is asked again, as a commit is.
+   */
   async committed(): Promise<Map<number, string>> {
     const { topic, groupId } = this.options;
     const admin = await this.options.admin();
-    const [offsets] = await admin.fetchOffsets({ groupId, topics: [topic] });
-    // -1: the group has no offset for that partition.
-    return new Map(
-      (offsets?.partitions ?? []).filter((p) => p.offset !== '-1').map((p) => [p.partition, p.offset]),
-    );
+    const cluster = await this.options.cluster();
+    try {
+      const [offsets] = await cluster.retrier(async (bail) => {
+        try {
+          return await admin.fetchOffsets({ groupId, topics: [topic] });
+        } catch (error) {
+          if (failureKindOf(error) === FailureKind.TRANSIENT) throw error;
+          bail(error as Error);
+          return [];
+        }
+      });
+      // -1: the group has no offset for that partition.
+      return new Map(
+        (offsets?.partitions ?? []).filter((p) => p.offset !== '-1').map((p) => [p.partition, p.offset]),
+      );
+    } catch (error) {
+      if (error instanceof PullerError) throw error;
+      throw kafkaConnectionError(`cannot read the committed offsets of consumer group '${groupId}'`, error);
+    }
   }
 }
