@@ -8,6 +8,7 @@ import {
   type PipelineNames,
   PLACEHOLDER_NAMES,
   type StackVariant,
+  stackVariant,
   synthesizeAuditStack,
   withNames,
 } from '../support/iam-audit/audit-stacks.js';
@@ -43,17 +44,7 @@ const PIPELINE_ID = `${NAMES.groupId}|${NAMES.topic}`;
 const FOLDER = `${NAMES.prefix}/topic=${NAMES.topic}/`;
 const TABLE_ARN = `arn:aws:dynamodb:${REGION}:${AUDIT_ACCOUNT}:table/${TABLE}`;
 
-const variant = (overrides: Partial<StackVariant> = {}): StackVariant => ({
-  region: REGION,
-  security: 'plaintext',
-  prefixed: true,
-  sharded: false,
-  parquet: false,
-  bucketKey: false,
-  tableKey: false,
-  secretKey: false,
-  ...overrides,
-});
+const variant = (overrides: Partial<StackVariant> = {}): StackVariant => stackVariant(REGION, overrides);
 
 function resolutionOf(stack: AuditStack): Resolution {
   return {

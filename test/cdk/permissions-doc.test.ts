@@ -7,6 +7,7 @@ import {
   type AuditStack,
   PLACEHOLDER_NAMES,
   type StackVariant,
+  stackVariant,
   synthesizeAuditStack,
   withNames,
 } from '../support/iam-audit/audit-stacks.js';
@@ -51,16 +52,7 @@ const MODES: Record<string, (v: StackVariant) => boolean> = {
   'in a VPC': (v) => v.vpc === true,
 };
 
-const base: StackVariant = {
-  region: REGION,
-  security: 'plaintext',
-  prefixed: true,
-  sharded: false,
-  parquet: false,
-  bucketKey: false,
-  tableKey: false,
-  secretKey: false,
-};
+const base = stackVariant(REGION);
 /** Stacks between them using every mode of the table. */
 const VARIANTS: StackVariant[] = [
   base,

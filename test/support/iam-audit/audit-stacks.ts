@@ -22,8 +22,23 @@ export interface StackVariant {
   readonly bucketKey: boolean;
   readonly tableKey: boolean;
   readonly secretKey: boolean;
-  /** The functions run in a VPC (no test's pipeline does; the README's table has a row for it). */
+  /** The functions run in a VPC (no test's pipeline does; the docs' permission table has a row for it). */
   readonly vpc?: boolean;
+}
+
+/** The plainest stack in `region` (plaintext, a prefix, one shard, NDJSON, no customer keys), with `overrides`. */
+export function stackVariant(region: string, overrides: Partial<StackVariant> = {}): StackVariant {
+  return {
+    region,
+    security: 'plaintext',
+    prefixed: true,
+    sharded: false,
+    parquet: false,
+    bucketKey: false,
+    tableKey: false,
+    secretKey: false,
+    ...overrides,
+  };
 }
 
 /** The logical IDs of what the audit resolves and checks. */
