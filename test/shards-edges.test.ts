@@ -19,6 +19,7 @@ import {
   stallingSource,
   untouchableOutput,
   untouchableSource,
+  watchCompletions,
   windowClock,
   withSource,
 } from './support/shard-bed.js';
@@ -42,23 +43,11 @@ function countingSink(sink: BatchSink): { sink: BatchSink; completed: () => numb
   let completed = 0;
   return {
     completed: () => completed,
-    sink: {
-      ...sink,
-      openObject: (key, contentType) => {
-        const upload = sink.openObject(key, contentType);
-        return {
-          write: (chunk) => upload.write(chunk),
-          abort: () => upload.abort(),
-          complete: async (written, options) => {
-            await upload.complete(written, options);
-            completed++;
-          },
-        };
+    sink: watchCompletions(sink, {
+      after: () => {
+        completed++;
       },
-      putObject: (key, body, contentType) => sink.putObject(key, body, contentType),
-      locate: (key) => sink.locate(key),
-      findKey: (prefix, suffix) => sink.findKey(prefix, suffix),
-    },
+    }),
   };
 }
 

@@ -28,6 +28,7 @@ import {
   expectListedObjectsIntact,
   openShardAdapters,
   StepAttempt,
+  watchCompletions,
   windowClock,
   withSource,
 } from './support/shard-bed.js';
@@ -76,23 +77,7 @@ function notingSink(sink: BatchSink): { sink: BatchSink; completed: Map<string, 
   const completed = new Map<string, WrittenObject>();
   return {
     completed,
-    sink: {
-      ...sink,
-      openObject: (key, contentType) => {
-        const upload = sink.openObject(key, contentType);
-        return {
-          write: (chunk) => upload.write(chunk),
-          abort: () => upload.abort(),
-          complete: async (written, options) => {
-            completed.set(key, written);
-            await upload.complete(written, options);
-          },
-        };
-      },
-      putObject: (key, body, contentType) => sink.putObject(key, body, contentType),
-      locate: (key) => sink.locate(key),
-      findKey: (prefix, suffix) => sink.findKey(prefix, suffix),
-    },
+    sink: watchCompletions(sink, { before: (key, written) => completed.set(key, written) }),
   };
 }
 

@@ -17,7 +17,7 @@ import type {
   WindowPlan,
 } from '../../src/engine/step-types.js';
 import { abandonAttempt, buildShard, finalizeWindow, planWindow } from '../../src/engine/window-steps.js';
-import type { BatchSink, RecordSource, SourceBatch, StateStore } from '../../src/ports.js';
+import type { BatchSink, RecordSource, SourceBatch, StateStore, WrittenObject } from '../../src/ports.js';
 import { getObject, listKeys, readLanded, storedOffsets, uniqueName } from './bed.js';
 
 /**
@@ -412,4 +412,32 @@ export function bind(source: RecordSource): RecordSource {
 /** `ctx` with another source, read through a reader of its own (as a shard in its own process has). */
 export function withSource(ctx: StepContext, source: RecordSource): StepContext {
   return { ...ctx, source, reader: new SourceReader(source) };
+}
+
+/** What a watched sink reports of each object it completes: before the completion, and once it succeeded. */
+export interface CompletionWatch {
+  readonly before?: (key: string, written: WrittenObject) => void;
+  readonly after?: (key: string, written: WrittenObject) => void;
+}
+
+/** `sink`, telling `watch` of every object it completes. */
+export function watchCompletions(sink: BatchSink, watch: CompletionWatch): BatchSink {
+  return {
+    ...sink,
+    openObject: (key, contentType) => {
+      const upload = sink.openObject(key, contentType);
+      return {
+        write: (chunk) => upload.write(chunk),
+        abort: () => upload.abort(),
+        complete: async (written, options) => {
+          watch.before?.(key, written);
+          await upload.complete(written, options);
+          watch.after?.(key, written);
+        },
+      };
+    },
+    putObject: (key, body, contentType) => sink.putObject(key, body, contentType),
+    locate: (key) => sink.locate(key),
+    findKey: (prefix, suffix) => sink.findKey(prefix, suffix),
+  };
 }
