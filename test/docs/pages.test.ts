@@ -30,12 +30,21 @@ function anchorOf(heading: string): string {
     .replace(/ /g, '-');
 }
 
+const anchorsByPage = new Map<string, Set<string>>();
+
+/** The anchors of `path`'s headings, read once per page. */
 function anchorsOf(path: string): Set<string> {
-  const headings = prose(readPage(path))
-    .split('\n')
-    .filter((line) => /^#{1,6} /.test(line))
-    .map((line) => anchorOf(line.replace(/^#+ /, '')));
-  return new Set(headings);
+  let anchors = anchorsByPage.get(path);
+  if (!anchors) {
+    anchors = new Set(
+      prose(readPage(path))
+        .split('\n')
+        .filter((line) => /^#{1,6} /.test(line))
+        .map((line) => anchorOf(line.replace(/^#+ /, ''))),
+    );
+    anchorsByPage.set(path, anchors);
+  }
+  return anchors;
 }
 
 describe('the docs pages', () => {
