@@ -101,6 +101,24 @@ async function inBatches<T>(tasks: ReadonlyArray<() => Promise<T>>, limit: numbe
   return results;
 }
 
+/**
+ * A run of `pipeline` through `proxy` that is expected to fail (within `seconds`), the state it left, and
+ * the run after it (its rules spent) with what the bucket then holds.
+ */
+async function failThenRunAgain(
+  proxy: FaultProxy,
+  pipeline: Awaited<ReturnType<typeof newPipeline>>,
+  seconds: number,
+) {
+  const failed = await runThroughProxy(proxy, pipeline.config, { seconds }).then(
+    () => undefined,
+    (error: unknown) => error,
+  );
+  const afterFailure = await new DynamoDbStateStore(dynamodb, pipeline.table).load(pipeline.pipelineId);
+  const next = await runThroughProxy(proxy, pipeline.config, { seconds: 40 });
+  return { failed, afterFailure, next, landed: await readLanded(pipeline.bucket) };
+}
+
 describe('AWS faults, one at a time', () => {
   let proxy: FaultProxy;
   let smallTopic: string;
@@ -186,13 +204,7 @@ describe('AWS faults, one at a time', () => {
       when: (r) => r.key?.endsWith('_manifest.json') ?? false,
       times: 12,
     });
-    const failed = await runThroughProxy(proxy, pipeline.config, { seconds: 60 }).then(
-      () => undefined,
-      (error: unknown) => error,
-    );
-    const afterFailure = await new DynamoDbStateStore(dynamodb, pipeline.table).load(pipeline.pipelineId);
-    const next = await runThroughProxy(proxy, pipeline.config, { seconds: 40 });
-    const landed = await readLanded(pipeline.bucket);
+    const { failed, afterFailure, next, landed } = await failThenRunAgain(proxy, pipeline, 60);
 
     expect(String(failed)).toMatch(/could not write s3:\/\/.*_manifest\.json: .*(socket hang up|ECONNRESET)/);
     expect(failureKindOf(failed)).toBe(FailureKind.TRANSIENT);
@@ -213,13 +225,7 @@ describe('AWS faults, one at a time', () => {
       resource: pipeline.bucket,
       when: (r) => /\/part-\d+-\d+\.ndjson\.gz$/.test(r.key ?? ''),
     });
-    const failed = await runThroughProxy(proxy, pipeline.config, { seconds: 40 }).then(
-      () => undefined,
-      (error: unknown) => error,
-    );
-    const afterFailure = await new DynamoDbStateStore(dynamodb, pipeline.table).load(pipeline.pipelineId);
-    const next = await runThroughProxy(proxy, pipeline.config, { seconds: 40 });
-    const landed = await readLanded(pipeline.bucket);
+    const { failed, afterFailure, next, landed } = await failThenRunAgain(proxy, pipeline, 40);
 
     expect(proxy.countByFault(pipeline.bucket)[Fault.DENY]).toBe(1);
     expect(failed).toBeInstanceOf(AccessDeniedError);
