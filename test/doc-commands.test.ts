@@ -16,24 +16,17 @@
 // Each of those is still checked to be valid bash.
 import { spawnSync } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
-import { readdirSync } from 'node:fs';
 import { chmod, mkdir, mkdtemp, readdir, rm, symlink, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parseBenchOptions } from '../bench/bench-options.js';
-import { type CodeBlock, codeBlocks, readPage } from './support/markdown.js';
+import { type CodeBlock, codeBlocks, docPages, readPage } from './support/markdown.js';
 
 const root = fileURLToPath(new URL('..', import.meta.url));
 const NOT_RUN = new Set(['aws', 'docker', 'your-app', 'suite', 'bench']);
-const pages = [
-  'README.md',
-  ...readdirSync(join(root, 'docs'))
-    .filter((name) => name.endsWith('.md'))
-    .sort()
-    .map((name) => `docs/${name}`),
-];
+const pages = docPages();
 
 /** The page's bash blocks, each with the tag after `bash` ('' for a block that runs here). */
 function bashBlocks(path: string): (CodeBlock & { tag: string })[] {

@@ -4,15 +4,10 @@ import { existsSync, readdirSync } from 'node:fs';
 import { dirname, join, normalize } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
-import { codeBlocks, readPage } from '../support/markdown.js';
+import { codeBlocks, docPages, readPage } from '../support/markdown.js';
 
 const root = fileURLToPath(new URL('../..', import.meta.url));
-const pages = [
-  'README.md',
-  ...readdirSync(join(root, 'docs'))
-    .filter((n) => n.endsWith('.md'))
-    .map((n) => `docs/${n}`),
-];
+const pages = docPages();
 
 /** The page's text outside fenced code blocks, where a `[x](y)` is a link. */
 function prose(page: string): string {

@@ -1,10 +1,16 @@
 // Reading the docs' Markdown as the doc tests need it: a page's sections, its tables and their cells,
 // and its fenced code blocks with their info strings.
-import { readFileSync } from 'node:fs';
+import { readdirSync, readFileSync } from 'node:fs';
 
 /** A page of the repository (`README.md`, `docs/operations.md`), read as text. */
 export function readPage(path: string): string {
   return readFileSync(new URL(`../../${path}`, import.meta.url), 'utf8');
+}
+
+/** The pages a reader follows: the README, then every page of docs/, by name. */
+export function docPages(): string[] {
+  const docs = readdirSync(new URL('../../docs', import.meta.url)).filter((name) => name.endsWith('.md'));
+  return ['README.md', ...docs.sort().map((name) => `docs/${name}`)];
 }
 
 /** The text under a heading (any level, exact title), up to the next heading of the same or a higher level. */
