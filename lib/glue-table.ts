@@ -210,7 +210,7 @@ export class PipelineGlueTable extends Construct {
 }
 
 /** The stack's Glue database of this name, created by the first table that asks for it. */
-function databaseFor(stack: Stack, name: string): glue.CfnDatabase {
+export function databaseFor(stack: Stack, name: string): glue.CfnDatabase {
   const id = `GlueDatabase-${name}`;
   const existing = stack.node.tryFindChild(id);
   if (existing instanceof glue.CfnDatabase) return existing;

@@ -2,9 +2,11 @@
 // prop uses is exported here; helpers and the CDK app's context parsing are not.
 export { Compression } from '../src/config.js';
 export { ColumnType, type DeclaredColumn } from '../src/core/parquet-schema.js';
+export { TableFormat } from '../src/core/setting-rules.js';
 export { OutputFormat, ValueFormat } from '../src/core/value-format.js';
 export { PullerMetric } from '../src/metric-names.js';
 export { PipelineGlueTable, type PipelineGlueTableProps } from './glue-table.js';
+export { PipelineIcebergTable, type PipelineIcebergTableProps } from './iceberg-table.js';
 export { KafkaBatchPuller } from './kafka-batch-puller.js';
 export {
   KafkaBatchPullerStack,

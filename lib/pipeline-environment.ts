@@ -4,6 +4,7 @@ import type { Duration } from 'aws-cdk-lib';
 import { ConfigVariables } from '../src/config.js';
 import { formatColumns } from '../src/core/column-declarations.js';
 import { HANDLER_NODE_OPTIONS } from './handler-bundle.js';
+import type { PipelineIcebergTable } from './iceberg-table.js';
 import type { KafkaBatchPuller } from './kafka-batch-puller.js';
 import type { PullerPipelineOptions, ResolvedOptions } from './pipeline-options.js';
 import { mebibytesOf, secondsOf } from './prop-settings.js';
@@ -24,6 +25,7 @@ export function pipelineEnvironment(
   puller: KafkaBatchPuller,
   options: PullerPipelineOptions,
   resolved: ResolvedOptions,
+  icebergTable?: PipelineIcebergTable,
 ): Record<string, string> {
   const V = ConfigVariables;
   const env: Record<string, string> = {
@@ -60,5 +62,6 @@ export function pipelineEnvironment(
   if (options.futureTolerance) env[V.futureToleranceSeconds] = seconds(options.futureTolerance);
   // The secret's ARN only: the function reads the credentials at run time.
   if (puller.saslSecret) env[V.saslSecretArn] = puller.saslSecret.secretArn;
+  if (icebergTable) Object.assign(env, icebergTable.environment());
   return env;
 }

@@ -3,7 +3,7 @@
 import { Duration, Size } from 'aws-cdk-lib';
 import { Compression } from '../src/config.js';
 import type { DeclaredColumn } from '../src/core/parquet-schema.js';
-import { PART_SIZE_MB } from '../src/core/setting-rules.js';
+import { PART_SIZE_MB, TableFormat } from '../src/core/setting-rules.js';
 import { OutputFormat, ValueFormat } from '../src/core/value-format.js';
 import { glueNameOf } from './glue-table.js';
 import type { StartPosition } from './start-position.js';
@@ -103,20 +103,33 @@ export interface PullerPipelineOptions {
   readonly columns?: readonly DeclaredColumn[];
 
   /**
-   * Whether to create a Glue table over the pipeline's data (partition projection on `date` and `hour`),
-   * so Athena can query a window as soon as it lands.
-   * @default true
+   * `TableFormat.ICEBERG`: each closed window is also committed as one append snapshot of an Apache
+   * Iceberg table in the Glue Data Catalog (named by `glueDatabaseName` and `glueTableName`), so Athena,
+   * Spark and every other Iceberg reader see a window whole or not at all. The function creates the table
+   * on its first window with rows; its data files are the window's Parquet parts, and its metadata is kept
+   * in `_iceberg/` inside the pipeline's data folder. Needs `format` PARQUET; takes the place of the
+   * Hive-style table (`glueTable`).
+   * @default TableFormat.NONE
+   */
+  readonly tableFormat?: TableFormat;
+
+  /**
+   * Whether to create a Hive-style Glue table over the pipeline's data (partition projection on `date`
+   * and `hour`), so Athena can query a window as soon as it lands. Not with `tableFormat` ICEBERG, whose
+   * table takes its name.
+   * @default - true, unless `tableFormat` is ICEBERG
    */
   readonly glueTable?: boolean;
 
   /**
-   * The Glue database of the table, created by the stack; pipelines naming the same one share it.
+   * The Glue database of the table (the Iceberg table's namespace), created by the stack; pipelines naming
+   * the same one share it.
    * @default 'kafka_batch_puller'
    */
   readonly glueDatabaseName?: string;
 
   /**
-   * The Glue table's name.
+   * The Glue table's name (the Hive-style table's, or the Iceberg table's).
    * @default - `outputPrefix` and the topic joined by `_`, lowercased, other characters turned to `_`
    */
   readonly glueTableName?: string;
@@ -224,6 +237,7 @@ export type ResolvedOptions = Required<
     | 'keyFormat'
     | 'valueFormat'
     | 'columns'
+    | 'tableFormat'
     | 'glueTable'
     | 'glueDatabaseName'
     | 'glueTableName'
@@ -256,7 +270,8 @@ export function resolveOptions(options: PullerPipelineOptions): ResolvedOptions 
     keyFormat: options.keyFormat ?? ValueFormat.STRING,
     valueFormat: options.valueFormat ?? ValueFormat.STRING,
     columns: options.columns ?? [],
-    glueTable: options.glueTable ?? true,
+    tableFormat: options.tableFormat ?? TableFormat.NONE,
+    glueTable: options.glueTable ?? options.tableFormat !== TableFormat.ICEBERG,
     glueDatabaseName: options.glueDatabaseName ?? 'kafka_batch_puller',
     glueTableName:
       options.glueTableName ??

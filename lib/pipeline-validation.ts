@@ -8,8 +8,8 @@ import { Compression } from '../src/config.js';
 import { columnProblem } from '../src/core/column-declarations.js';
 import { compressionLevelProblem } from '../src/core/compression-level.js';
 import * as rules from '../src/core/setting-rules.js';
+import { TableFormat } from '../src/core/setting-rules.js';
 import { OutputFormat, ValueFormat } from '../src/core/value-format.js';
-import { TableFormatVariables } from '../src/table-format-config.js';
 import { MANAGED_VARIABLES } from './pipeline-environment.js';
 import { LAMBDA_MAX_TIMEOUT, type PullerPipelineOptions, type ResolvedOptions } from './pipeline-options.js';
 import { durationProp, numberProp, sizeProp, textProp } from './prop-settings.js';
@@ -123,7 +123,19 @@ function formatProblems(o: ResolvedOptions): (string | undefined)[] {
       return problem && `columns: ${problem}`;
     }),
   ];
-  if (o.glueTable) {
+  const iceberg = o.tableFormat === TableFormat.ICEBERG;
+  problems.push(
+    rules.oneOfProblem(textProp('tableFormat', o.tableFormat), Object.values(TableFormat)),
+    rules.tableFormatProblem(textProp('tableFormat', o.tableFormat), format, {
+      name: 'bucket',
+      value: true,
+      shown: 'the puller bucket',
+    }),
+    iceberg && o.glueTable
+      ? `glueTable must not be true with tableFormat iceberg: the Iceberg table '${o.glueTableName}' takes the Hive-style table's place (and name)`
+      : undefined,
+  );
+  if (o.glueTable || iceberg) {
     for (const [prop, name] of [
       ['glueDatabaseName', o.glueDatabaseName],
       ['glueTableName', o.glueTableName],
@@ -164,8 +176,6 @@ function fetchSizeProblems(options: PullerPipelineOptions): (string | undefined)
   ];
 }
 
-const TABLE_FORMAT_VARIABLES: ReadonlySet<string> = new Set(Object.values(TableFormatVariables));
-
 /** The handler file and the extra variables: the construct sets its own variables. */
 function handlerProblems(options: PullerPipelineOptions): string[] {
   const { environment, handlerEntry } = options;
@@ -174,12 +184,7 @@ function handlerProblems(options: PullerPipelineOptions): string[] {
     problems.push(`handlerEntry must be the path of an existing handler file, got '${handlerEntry}'`);
   }
   for (const name of Object.keys(environment ?? {})) {
-    if (TABLE_FORMAT_VARIABLES.has(name)) {
-      // The function's role has no catalog or table grants yet: the construct lands no Iceberg table.
-      problems.push(
-        `environment must not set ${name}: the construct does not land Iceberg tables yet (the CLI's run --table-format iceberg does)`,
-      );
-    } else if (MANAGED_VARIABLES.has(name)) {
+    if (MANAGED_VARIABLES.has(name)) {
       problems.push(`environment must not set ${name}; the construct sets it from its props`);
     }
   }
@@ -195,9 +200,10 @@ function sharingProblems(o: ResolvedOptions, others: readonly PullerPipeline[]):
         `groupId '${o.groupId}' is already used by pipeline '${other.node.id}'; each pipeline needs its own consumer group`,
       );
     }
-    const otherTable = other.glueTable;
+    // Either kind of table: a Hive-style and an Iceberg table cannot share a name either.
+    const otherTable = other.glueTable ?? other.icebergTable;
     if (
-      o.glueTable &&
+      (o.glueTable || o.tableFormat === TableFormat.ICEBERG) &&
       otherTable?.databaseName === o.glueDatabaseName &&
       otherTable.tableName === o.glueTableName
     ) {

@@ -11,9 +11,11 @@ import * as nodejs from 'aws-cdk-lib/aws-lambda-nodejs';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import type * as scheduler from 'aws-cdk-lib/aws-scheduler';
 import { Construct } from 'constructs';
+import { TableFormat } from '../src/core/setting-rules.js';
 import { PullerMetric } from '../src/metric-names.js';
 import { PipelineGlueTable } from './glue-table.js';
 import { HANDLER_RUNTIME, prebuiltHandlerFolder, userHandlerBundling } from './handler-bundle.js';
+import { PipelineIcebergTable } from './iceberg-table.js';
 import type { KafkaBatchPuller } from './kafka-batch-puller.js';
 import { createPipelineAlarms } from './pipeline-alarms.js';
 import { pipelineEnvironment } from './pipeline-environment.js';
@@ -73,8 +75,10 @@ export class PullerPipeline extends Construct {
   readonly errorsAlarm: cloudwatch.Alarm;
   /** In alarm when windows stop closing, or runs stop reporting. */
   readonly freshnessAlarm: cloudwatch.Alarm;
-  /** The Glue table over the pipeline's data, unless `glueTable` is false. */
+  /** The Hive-style Glue table over the pipeline's data, unless `glueTable` is false. */
   readonly glueTable?: PipelineGlueTable;
+  /** The Iceberg table each closed window is committed to, when `tableFormat` is ICEBERG. */
+  readonly icebergTable?: PipelineIcebergTable;
 
   constructor(scope: Construct, id: string, props: PullerPipelineProps) {
     super(scope, id);
@@ -105,6 +109,14 @@ export class PullerPipeline extends Construct {
       description: `kafka-batch-puller function for topic ${topic}`,
     });
     this.logGroup = new logs.LogGroup(this, 'LogGroup', { retention: puller.logRetention });
+    if (o.tableFormat === TableFormat.ICEBERG) {
+      this.icebergTable = new PipelineIcebergTable(this, 'IcebergTable', {
+        bucket: puller.bucket,
+        dataFolder: objectFolders(outputPrefix, topic)[0],
+        databaseName: o.glueDatabaseName,
+        tableName: o.glueTableName,
+      });
+    }
 
     // 3. The function. A run that fails, or never starts, is made up by the next one: the engine resumes
     // from saved state and catches up the backlog, and writes are idempotent. So nothing retries a run (a
@@ -132,7 +144,7 @@ export class PullerPipeline extends Construct {
           }
         : {}),
       logGroup: this.logGroup,
-      environment: pipelineEnvironment(puller, options, o),
+      environment: pipelineEnvironment(puller, options, o, this.icebergTable),
       ...(puller.vpc
         ? { vpc: puller.vpc, vpcSubnets: puller.vpcSubnets, securityGroups: [...puller.securityGroups] }
         : {}),
@@ -153,6 +165,7 @@ export class PullerPipeline extends Construct {
 
     // 4. Exactly what a run does.
     grantRun(this);
+    this.icebergTable?.grantCommit(this.role);
 
     // 5. The schedule, with the same no-retry policy as the function (see 3). With shards it starts the
     // state machine, whose failed executions the errors alarm watches (6).

@@ -6,6 +6,7 @@ import * as logs from 'aws-cdk-lib/aws-logs';
 import type { Compression } from '../src/config.js';
 import { parseColumns } from '../src/core/column-declarations.js';
 import type { DeclaredColumn } from '../src/core/parquet-schema.js';
+import { TableFormat } from '../src/core/setting-rules.js';
 import type { OutputFormat, ValueFormat } from '../src/core/value-format.js';
 import type { KafkaBatchPullerStackProps, StackPipelineOptions } from './kafka-batch-puller-stack.js';
 import type { KafkaSecurityMode } from './kafka-security.js';
@@ -63,6 +64,7 @@ export const PipelineContextKeys = [
   'valueFormat',
   'keyFormat',
   'columns',
+  'tableFormat',
   'glueTable',
   'partSizeMb',
   'fetchPartitionMb',
@@ -196,6 +198,7 @@ function pipelineOptions(
       read,
       pick((r) => r.string('columns')),
     ),
+    tableFormat: pick((r) => r.oneOf<TableFormat>('tableFormat', Object.values(TableFormat))),
     glueTable: pick((r) => r.boolean('glueTable')),
     partSize: partSizeMb === undefined ? undefined : Size.bytes(Math.round(partSizeMb * 2 ** 20)),
     fetchPartitionSize:

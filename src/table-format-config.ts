@@ -11,6 +11,7 @@ import {
   type Setting,
   TableFormat,
   tableFormatProblem,
+  tableLocationProblem,
 } from './core/setting-rules.js';
 
 /** The variables of the table format settings. */
@@ -21,6 +22,7 @@ export const TableFormatVariables = {
   namespace: 'ICEBERG_NAMESPACE',
   table: 'ICEBERG_TABLE',
   signing: 'ICEBERG_SIGNING_SERVICE',
+  location: 'ICEBERG_TABLE_LOCATION',
 } as const;
 
 const T = TableFormatVariables;
@@ -43,6 +45,8 @@ export type TableTarget =
       readonly signing: CatalogSigning;
       /** The region requests are signed for; set when they are signed. */
       readonly region?: string;
+      /** Where a table the run creates keeps its metadata (`s3://bucket/path`); unset, the catalog's choice. */
+      readonly location?: string;
     };
 
 /** An optional text variable: trimmed, and undefined when empty. */
@@ -63,6 +67,7 @@ export const tableFormatFields = {
   [T.warehouse]: optionalText,
   [T.namespace]: optionalText,
   [T.table]: optionalText,
+  [T.location]: optionalText,
   [T.signing]: optionalText.pipe(
     z
       .enum(Object.values(CatalogSigning), { error: `${T.signing} must be one of none, s3tables, glue` })
@@ -78,6 +83,7 @@ export interface TableFormatInput {
   readonly ICEBERG_NAMESPACE?: string | undefined;
   readonly ICEBERG_TABLE?: string | undefined;
   readonly ICEBERG_SIGNING_SERVICE: CatalogSigning;
+  readonly ICEBERG_TABLE_LOCATION?: string | undefined;
   readonly KAFKA_TOPIC: string;
   readonly AWS_REGION?: string | undefined;
 }
@@ -101,6 +107,8 @@ export function tableFormatProblems(env: TableFormatInput, context: TableFormatC
     icebergNameProblem(quoted(T.namespace, env[T.namespace] ?? DEFAULT_ICEBERG_NAMESPACE)),
     icebergNameProblem(quoted(T.table, env[T.table] ?? defaultIcebergTable(env.KAFKA_TOPIC))),
   ];
+  const location = env[T.location];
+  if (location !== undefined) problems.push(tableLocationProblem(quoted(T.location, location)));
   const url = env[T.catalogUrl];
   if (url !== undefined) problems.push(catalogUrlProblem(quoted(T.catalogUrl, url)));
   else if (env[T.signing] === CatalogSigning.NONE)
@@ -118,6 +126,7 @@ export function tableFormatProblems(env: TableFormatInput, context: TableFormatC
 export function tableTargetOf(env: TableFormatInput): TableTarget {
   if (env[T.tableFormat] !== TableFormat.ICEBERG) return { format: TableFormat.NONE };
   const warehouse = env[T.warehouse];
+  const location = env[T.location]?.replace(/\/+$/, '');
   return {
     format: TableFormat.ICEBERG,
     catalogUrl: env[T.catalogUrl] ?? awsCatalogEndpoint(env[T.signing], env.AWS_REGION ?? '') ?? '',
@@ -126,5 +135,6 @@ export function tableTargetOf(env: TableFormatInput): TableTarget {
     table: env[T.table] ?? defaultIcebergTable(env.KAFKA_TOPIC),
     signing: env[T.signing],
     ...(env[T.signing] === CatalogSigning.NONE || !env.AWS_REGION ? {} : { region: env.AWS_REGION }),
+    ...(location === undefined ? {} : { location }),
   };
 }

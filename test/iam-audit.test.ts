@@ -10,6 +10,7 @@ import type { Context } from 'aws-lambda';
 import { afterAll, afterEach, beforeAll, describe, expect, inject, it, vi } from 'vitest';
 import { createS3Client } from '../src/adapters/aws-clients.js';
 import { createHandler } from '../src/lambda/handler.js';
+import { catalogUrl, icebergIo } from './iceberg/catalog-bed.js';
 import {
   brokers,
   createBucket,
@@ -276,6 +277,78 @@ describe('the IAM audit', () => {
     expect(message).toContain(`s3:ListBucket on arn:aws:s3:::${pipeline.bucket}`);
     expect(message).toContain(
       'test/iam-audit.test.ts > the IAM audit > fails, naming the action, the resource and the test, when the role lacks one action a run needs',
+    );
+  });
+
+  it("checks an Iceberg pipeline's catalog requests as Glue's Iceberg REST endpoint authorizes them", async () => {
+    const topic = await createTopic(1);
+    const base = Math.floor(Date.now() / MINUTE) * MINUTE - 3 * MINUTE;
+    await produce(topic, [
+      { partition: 0, timestamp: base + 1, value: '{"amount":1}' },
+      { partition: 0, timestamp: base + MINUTE + 1, value: '{"amount":2}' },
+    ]);
+    // The stack creates the table's database; the run creates the table.
+    const url = await catalogUrl();
+    const namespace = uniqueName('ns').replaceAll('-', '_');
+    const table = uniqueName('t').replaceAll('-', '_');
+    await (await icebergIo()).catalog.createNamespaceIfMissing([namespace]);
+    const pipeline = await newPipeline(topic, (bucket) => ({
+      OUTPUT_FORMAT: 'parquet',
+      TABLE_FORMAT: 'iceberg',
+      ICEBERG_CATALOG_URL: url,
+      ICEBERG_NAMESPACE: namespace,
+      ICEBERG_TABLE: table,
+      ICEBERG_TABLE_LOCATION: `s3://${bucket}/topic=${topic}/_iceberg`,
+    }));
+    expect(pipeline.config.table.format).toBe('iceberg');
+    await runOnce(pipeline.config, { seconds: 20 });
+    const calls = peekCalls();
+
+    const glue = 'arn:aws:glue:us-east-1:123456789012';
+    expect(await authorizationsSoFar()).toEqual(
+      expect.arrayContaining([
+        `glue:GetCatalog on ${glue}:catalog`,
+        `glue:GetDatabase on ${glue}:database/${namespace}`,
+        `glue:GetTable on ${glue}:table/${namespace}/${table}`,
+        `glue:CreateTable on ${glue}:table/${namespace}/${table}`,
+        `glue:UpdateTable on ${glue}:table/${namespace}/${table}`,
+        expect.stringMatching(
+          new RegExp(
+            `^s3:PutObject on arn:aws:s3:::${pipeline.bucket}/topic=${topic}/_iceberg/metadata/.+\\.avro$`,
+          ),
+        ),
+      ]),
+    );
+    expect(await auditCalls(calls, recordedConfigs(), options())).toEqual([]);
+    const noCommit = await auditCalls(calls, recordedConfigs(), {
+      ...options(),
+      editPolicies: withoutAction('glue:UpdateTable'),
+    });
+    expect(noCommit.length).toBeGreaterThan(0);
+    expect(new Set(noCommit.map((f) => f.action))).toEqual(new Set(['glue:UpdateTable']));
+    expect(noCommit[0]?.origin).toMatch(/^Iceberg REST POST namespaces\/.+\/tables\/.+ \(UpdateTable\)$/);
+  });
+
+  it('finds the database creation a run would need if the stack had not created the database', async () => {
+    const topic = await createTopic(1);
+    await produce(topic, [{ partition: 0, timestamp: Date.now() - 3 * MINUTE, value: '{}' }]);
+    const url = await catalogUrl();
+    const namespace = uniqueName('ns').replaceAll('-', '_');
+    const pipeline = await newPipeline(topic, (bucket) => ({
+      OUTPUT_FORMAT: 'parquet',
+      TABLE_FORMAT: 'iceberg',
+      ICEBERG_CATALOG_URL: url,
+      ICEBERG_NAMESPACE: namespace,
+      ICEBERG_TABLE_LOCATION: `s3://${bucket}/topic=${topic}/_iceberg`,
+    }));
+    await runOnce(pipeline.config, { seconds: 20 });
+    // Taken out of the recorder: this test's own audit must not fail on it.
+    const findings = await auditCalls(takeCalls(), recordedConfigs(), options());
+    expect(new Set(findings.map((f) => `${f.action} ${f.result}`))).toEqual(
+      new Set(['glue:CreateDatabase ImplicitlyDenied']),
+    );
+    expect(findings.map((f) => f.resource)).toContain(
+      `arn:aws:glue:us-east-1:123456789012:database/${namespace}`,
     );
   });
 

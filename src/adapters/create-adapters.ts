@@ -75,5 +75,6 @@ function windowTable(config: PullerConfig, s3: S3Client, sink: BatchSink): Windo
     table: { namespace: [target.namespace], name: target.table },
     layout: { keyFormat: config.keyFormat, valueFormat: config.valueFormat, columns: config.columns },
     locate: (key) => sink.locate(key),
+    ...(target.location ? { tableLocation: target.location } : {}),
   });
 }

@@ -257,6 +257,14 @@ function tableFormatFlags(): FlagSpec[] {
       default: 'none',
       variable: V.signing,
     },
+    {
+      name: 'iceberg-table-location',
+      type: 'string',
+      placeholder: '<s3-url>',
+      help: 'where a table created by the run keeps its metadata (s3://bucket/path)',
+      defaultHelp: "the catalog's choice",
+      variable: V.location,
+    },
   ];
 }
 

@@ -99,3 +99,9 @@ export function errorsKey(
 export function manifestKey(prefix: string, topic: string, window: WindowBounds): string {
   return join(windowFolder(prefix, topic, window), ManifestFileName);
 }
+
+/**
+ * The folder inside a pipeline's data folder where the construct keeps its Iceberg table's metadata and
+ * manifests. Hidden (`_`) from readers that list the folder as Hive-style partitions (Athena, Spark).
+ */
+export const ICEBERG_METADATA_FOLDER = '_iceberg';

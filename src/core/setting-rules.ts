@@ -222,6 +222,13 @@ export function defaultIcebergTable(topic: string): string {
   return /^[a-z0-9]/.test(name) ? name : `t${name}`;
 }
 
+/** Where an Iceberg table keeps its metadata: an `s3://bucket/path` location (Iceberg's S3 file IO). */
+export function tableLocationProblem(location: Setting<string>): string | undefined {
+  return /^s3:\/\/[a-z0-9][a-z0-9.-]{1,61}[a-z0-9](\/[^\s]*)?$/.test(location.value)
+    ? undefined
+    : `${location.name} must be an s3://bucket/path location, got ${location.shown}`;
+}
+
 /** A catalog's address: an http(s) URL (the REST catalog's base, without `/v1`). */
 export function catalogUrlProblem(url: Setting<string>): string | undefined {
   return /^https?:\/\/[^\s/]+(\/\S*)?$/.test(url.value)

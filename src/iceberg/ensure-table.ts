@@ -16,12 +16,14 @@ const EVOLVE_ATTEMPTS = 5;
 
 /**
  * The table, created or evolved so that it holds every column `layout` writes.
+ * @param location where a table created here keeps its metadata; @default - the catalog's choice
  * @throws TableSchemaMismatchError when a column it writes has another type in the table.
  */
 export async function ensureTable(
   catalog: TableCatalog,
   table: TableIdentifier,
   layout: ParquetLayout,
+  location?: string,
 ): Promise<LoadedTable> {
   let loaded = await catalog.loadTable(table);
   if (loaded === undefined) {
@@ -32,6 +34,7 @@ export async function ensureTable(
       schema: plan.schema,
       partitionSpec: UNPARTITIONED,
       properties: tablePropertiesFor(plan.schema),
+      ...(location === undefined ? {} : { location }),
     });
   }
   for (let attempt = 1; ; attempt++) {

@@ -15,6 +15,8 @@ export interface IcebergWindowTableOptions {
   readonly layout: ParquetLayout;
   /** The full location (s3://bucket/key) of a part's key. */
   readonly locate: (key: string) => string;
+  /** Where the table keeps its metadata, if this creates it. @default - the catalog's choice */
+  readonly tableLocation?: string;
   /** How commits retry. @default - commitWindow's defaults */
   readonly commit?: CommitWindowOptions;
 }
@@ -31,7 +33,12 @@ export class IcebergWindowTable implements WindowTable {
   private ensure(): Promise<LoadedTable> {
     if (this.ensured === undefined) {
       this.fresh = true;
-      this.ensured = ensureTable(this.options.io.catalog, this.options.table, this.options.layout);
+      this.ensured = ensureTable(
+        this.options.io.catalog,
+        this.options.table,
+        this.options.layout,
+        this.options.tableLocation,
+      );
       this.ensured.catch(() => {
         this.ensured = undefined;
       });

@@ -112,6 +112,8 @@ export interface NewTable {
   readonly schema: IcebergSchema;
   readonly partitionSpec: PartitionSpec;
   readonly properties: Readonly<Record<string, string>>;
+  /** Where the table's metadata is kept (`s3://bucket/path`). @default - the catalog's choice */
+  readonly location?: string;
 }
 
 /** A condition the catalog checks before applying a commit (the REST protocol's TableRequirement). */

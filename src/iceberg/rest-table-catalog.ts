@@ -136,7 +136,13 @@ export class RestTableCatalog implements TableCatalog {
   }
 
   async createNamespaceIfMissing(namespace: readonly string[]): Promise<void> {
-    const answer = await this.request('POST', `${await this.routeBase()}namespaces`, { namespace });
+    // Looked up first: a role that may read the namespace but not create one (the construct creates it)
+    // is refused a create even when the namespace exists, before the catalog checks that it does.
+    const base = await this.routeBase();
+    const found = await this.request('GET', `${base}namespaces/${namespacePath(namespace)}`);
+    if (found.status === 200) return;
+    if (found.status !== 404) this.fail('load namespace', found);
+    const answer = await this.request('POST', `${base}namespaces`, { namespace });
     if (answer.status !== 200 && answer.status !== 409) this.fail('create namespace', answer);
   }
 
@@ -147,6 +153,7 @@ export class RestTableCatalog implements TableCatalog {
       schema: definition.schema,
       'partition-spec': definition.partitionSpec,
       properties: definition.properties,
+      ...(definition.location === undefined ? {} : { location: definition.location }),
       'stage-create': false,
     });
     if (answer.status === 200) return loadedFrom(answer.body);

@@ -39,7 +39,13 @@ import {
 const REGION = 'us-east-1';
 const BUCKET = 'landing-bucket';
 const TABLE = 'puller-state';
-const NAMES: PipelineNames = { topic: 'orders.v2', groupId: 'orders-to-s3', prefix: 'raw/kafka' };
+const NAMES: PipelineNames = {
+  topic: 'orders.v2',
+  groupId: 'orders-to-s3',
+  prefix: 'raw/kafka',
+  namespace: 'lake',
+  table: 'orders_v2',
+};
 const PIPELINE_ID = `${NAMES.groupId}|${NAMES.topic}`;
 const FOLDER = `${NAMES.prefix}/topic=${NAMES.topic}/`;
 const TABLE_ARN = `arn:aws:dynamodb:${REGION}:${AUDIT_ACCOUNT}:table/${TABLE}`;
@@ -283,6 +289,7 @@ describe('what the audit relies on', () => {
       security: 'scram-sha-512',
       sharded: true,
       parquet: true,
+      iceberg: true,
       bucketKey: true,
       tableKey: true,
       secretKey: true,
@@ -290,6 +297,7 @@ describe('what the audit relies on', () => {
     const direct = await synthesizeAuditStack(shape, NAMES);
     const written = withNames(await synthesizeAuditStack(shape), NAMES);
     expect(JSON.stringify(written.template)).not.toContain(PLACEHOLDER_NAMES.topic);
+    expect(JSON.stringify(written.template)).not.toContain(PLACEHOLDER_NAMES.table);
     expect(decisive(written.template)).toEqual(decisive(direct.template));
     const unprefixed = { ...NAMES, prefix: '' };
     expect(

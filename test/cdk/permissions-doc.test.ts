@@ -50,6 +50,7 @@ const MODES: Record<string, (v: StackVariant) => boolean> = {
   '`scram-sha-512` with a key': (v) => v.security === 'scram-sha-512' && v.secretKey,
   '`msk-iam`': (v) => v.security === 'msk-iam',
   'in a VPC': (v) => v.vpc === true,
+  '`tableFormat` iceberg': (v) => v.iceberg === true,
 };
 
 const base = stackVariant(REGION);
@@ -60,11 +61,18 @@ const VARIANTS: StackVariant[] = [
   { ...base, security: 'scram-sha-512', secretKey: true, bucketKey: true, tableKey: true },
   { ...base, security: 'scram-sha-512' },
   { ...base, security: 'msk-iam', vpc: true, sharded: true },
+  { ...base, parquet: true, iceberg: true },
 ];
 
 /** The function role's statements of `stack`, written as the page writes them. */
 function renderedStatements(stack: AuditStack): Row[] {
-  const named = withNames(stack, { topic: '<topic>', groupId: '<groupId>', prefix: '<prefix>' });
+  const named = withNames(stack, {
+    topic: '<topic>',
+    groupId: '<groupId>',
+    prefix: '<prefix>',
+    namespace: '<database>',
+    table: '<table name>',
+  });
   const { template, ids } = named;
   const labels: Record<string, string> = {
     [ids.bucket]: 'bucket',

@@ -15,11 +15,13 @@ describe('the package entries', () => {
       'KafkaSecurityMode',
       'OutputFormat',
       'PipelineGlueTable',
+      'PipelineIcebergTable',
       'PullerLogLevel',
       'PullerMetric',
       'PullerPipeline',
       'ShardStateMachine',
       'StartPosition',
+      'TableFormat',
       'ValueFormat',
     ]);
   });

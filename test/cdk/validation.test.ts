@@ -8,8 +8,10 @@ import {
   KafkaBatchPuller,
   type KafkaBatchPullerProps,
   KafkaSecurityMode,
+  OutputFormat,
   type PullerPipelineOptions,
   StartPosition,
+  TableFormat,
 } from '../../lib/index.js';
 import { CLUSTER_ARN, importedVpc, newStack } from './support.js';
 
@@ -114,9 +116,24 @@ describe('pipeline options', () => {
       /environment must not set KAFKA_TOPIC; the construct sets it from its props/,
     ],
     [
-      'an Iceberg table format, which the construct does not land yet',
-      { environment: { TABLE_FORMAT: 'iceberg' } },
-      /environment must not set TABLE_FORMAT: the construct does not land Iceberg tables yet/,
+      'a table format variable, which the tableFormat prop sets',
+      { environment: { ICEBERG_TABLE: 'other' } },
+      /environment must not set ICEBERG_TABLE; the construct sets it from its props/,
+    ],
+    [
+      'an Iceberg table over NDJSON objects',
+      { tableFormat: TableFormat.ICEBERG },
+      /tableFormat iceberg needs format parquet \(got 'ndjson'\)/,
+    ],
+    [
+      'an Iceberg table beside the Hive-style table of the same name',
+      { tableFormat: TableFormat.ICEBERG, format: OutputFormat.PARQUET, glueTable: true },
+      /glueTable must not be true with tableFormat iceberg: the Iceberg table 'orders' takes/,
+    ],
+    [
+      'an unknown table format',
+      { tableFormat: 'delta' as TableFormat },
+      /tableFormat must be one of none, iceberg/,
     ],
   ])('rejects %s, naming the prop', (_case, options, message) => {
     expect(addPipeline({ topic: 'orders', ...options })).toThrow(message);

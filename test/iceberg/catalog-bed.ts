@@ -12,6 +12,7 @@ import { RestTableCatalog } from '../../src/iceberg/rest-table-catalog.js';
 import { S3MetadataFiles } from '../../src/iceberg/s3-metadata-files.js';
 import type { SourceRecord } from '../../src/ports.js';
 import { s3 } from '../support/bed.js';
+import { arrangementFetch } from '../support/iam-audit/arrangement.js';
 
 const run = promisify(execFile);
 const SCRIPT = 'scripts/iceberg.sh';
@@ -55,7 +56,7 @@ export async function readWithPyiceberg(namespace: string, table: string): Promi
 /** The REST catalog adapter and S3 metadata files, pointed at the bed. */
 export async function icebergIo(uri?: string) {
   return {
-    catalog: new RestTableCatalog({ uri: uri ?? (await catalogUrl()) }),
+    catalog: new RestTableCatalog({ uri: uri ?? (await catalogUrl()), fetch: arrangementFetch }),
     files: new S3MetadataFiles(s3),
   };
 }

@@ -4,19 +4,16 @@
 // sharded window. Each window is one snapshot, every record is in the table once, and nothing of a window
 // that did not finish is in it.
 //
-// In-process runs commit through a table whose metadata files the test's own S3 client writes: the
-// function role has no grant on an Iceberg warehouse until the construct lands tables, so the IAM audit
-// would refuse the engine's writes there (the CLI's run is a child process, outside the audit).
+// In-process runs commit through the engine's own adapters, with the table's metadata in `_iceberg/` of
+// the pipeline's data folder, as the construct places it: the IAM audit checks their S3 requests, and
+// their catalog requests as Glue's Iceberg REST endpoint would authorize them, against the role the
+// construct gives an Iceberg pipeline.
 import { mkdtemp } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
-import type { PullerConfig } from '../../src/config.js';
 import { pipelineIdOf } from '../../src/core/pipeline-state.js';
 import { finalizeWindow, planWindow } from '../../src/engine/window-steps.js';
-import { IcebergWindowTable } from '../../src/iceberg/iceberg-window-table.js';
-import { RestTableCatalog } from '../../src/iceberg/rest-table-catalog.js';
-import { S3MetadataFiles } from '../../src/iceberg/s3-metadata-files.js';
 import { SummaryKey } from '../../src/iceberg/window-snapshot.js';
 import type { WindowTable } from '../../src/ports.js';
 import {
@@ -25,7 +22,6 @@ import {
   newPipeline,
   produce,
   runOnce,
-  s3,
   storedOffsets,
   type TestRecord,
   uniqueName,
@@ -33,7 +29,7 @@ import {
 import { runCli } from '../support/cli.js';
 import { type DeathStep, dyingAdapters, ProcessDied, stepLabel } from '../support/dying-adapters.js';
 import { expectExactlyOnce, runSharded, StepAttempt, windowClock } from '../support/shard-bed.js';
-import { catalogUrl, type ReadTable, readWithPyiceberg } from './catalog-bed.js';
+import { catalogUrl, icebergIo, type ReadTable, readWithPyiceberg } from './catalog-bed.js';
 
 const MINUTE = 60_000;
 const NAMESPACE = 'pipeline_tests';
@@ -43,13 +39,23 @@ let url: string;
 
 beforeAll(async () => {
   url = await catalogUrl();
+  // A deployed pipeline's database is the stack's: its function may not create one.
+  await (await icebergIo(url)).catalog.createNamespaceIfMissing([NAMESPACE]);
 });
 
 /** A table name of its own for each pipeline. */
 const tableName = () => uniqueName('w').replaceAll('-', '_');
 
-/** The settings of a pipeline that lands its windows in the Iceberg table `table` too. */
-function icebergVariables(table: string): Record<string, string> {
+/**
+ * The settings of a pipeline of `topic` that lands its windows in the Iceberg table `table` too, keeping
+ * its metadata where the construct would: in the data folder of the pipeline's bucket.
+ */
+const icebergVariables = (topic: string, table: string) => (bucket: string) => ({
+  ICEBERG_TABLE_LOCATION: `s3://${bucket}/topic=${topic}/_iceberg`,
+  ...icebergSettings(table),
+});
+
+function icebergSettings(table: string): Record<string, string> {
   return {
     OUTPUT_FORMAT: 'parquet',
     VALUE_FORMAT: 'json',
@@ -60,19 +66,6 @@ function icebergVariables(table: string): Record<string, string> {
     ICEBERG_NAMESPACE: NAMESPACE,
     ICEBERG_TABLE: table,
   };
-}
-
-/** The pipeline's table, its metadata files written by the test's S3 client (see the file's comment). */
-function tableOf(config: PullerConfig): WindowTable {
-  const target = config.table;
-  if (target.format !== 'iceberg' || config.output.kind !== 's3') throw new Error('not an Iceberg pipeline');
-  const bucket = config.output.bucket;
-  return new IcebergWindowTable({
-    io: { catalog: new RestTableCatalog({ uri: target.catalogUrl }), files: new S3MetadataFiles(s3) },
-    table: { namespace: [target.namespace], name: target.table },
-    layout: { keyFormat: config.keyFormat, valueFormat: config.valueFormat, columns: config.columns },
-    locate: (key) => `s3://${bucket}/${key}`,
-  });
 }
 
 /**
@@ -190,12 +183,11 @@ describe('windows as Iceberg snapshots', () => {
       const topic = await createTopic(PARTITIONS);
       await produce(topic, pastWindows(3, 60));
       const table = tableName();
-      const { bucket, config, pipelineId } = await newPipeline(topic, icebergVariables(table));
+      const { bucket, config, pipelineId } = await newPipeline(topic, icebergVariables(topic, table));
       const deadRun = uniqueName('dead-run');
       const crashing = runOnce(config, {
         seconds: 30,
         runId: deadRun,
-        table: tableOf(config),
         adapt: (adapters) => dyingAdapters(step, adapters),
       });
       await expect(crashing).rejects.toThrow(ProcessDied);
@@ -207,7 +199,6 @@ describe('windows as Iceberg snapshots', () => {
         seconds: 50,
         endedRunIds: [deadRun],
         now: windowClock(MINUTE),
-        table: tableOf(config),
       });
       expect(recovered.outcome).toBe('caught-up');
       await expectExactlyOnce(bucket, topic);
@@ -220,10 +211,10 @@ describe('windows as Iceberg snapshots', () => {
     const topic = await createTopic(PARTITIONS);
     await produce(topic, pastWindows(2, 40));
     const table = tableName();
-    const { bucket, config, pipelineId } = await newPipeline(topic, {
-      ...icebergVariables(table),
+    const { bucket, config, pipelineId } = await newPipeline(topic, (b) => ({
+      ...icebergVariables(topic, table)(b),
       SHARDS: '2',
-    });
+    }));
 
     // The first window as the state machine runs it: plan, two shards, then a finalize whose commit
     // goes through and whose answer is lost, and the step's retry.
@@ -233,17 +224,18 @@ describe('windows as Iceberg snapshots', () => {
       const plan = await planWindow(attempt.context, 2);
       if (plan.kind !== 'window') throw new Error(`no window planned: ${plan.outcome}`);
       const built = await attempt.buildAll(plan);
-      const table1 = tableOf(config);
+      const engineTable = attempt.context.table;
+      if (engineTable === undefined) throw new Error('the attempt has no Iceberg table');
       const lostAnswer: WindowTable = {
         commitWindow: async (window) => {
-          await table1.commitWindow(window);
+          await engineTable.commitWindow(window);
           throw new Error('the answer was lost');
         },
       };
       await expect(finalizeWindow({ ...attempt.context, table: lostAnswer }, plan, built)).rejects.toThrow(
         /answer was lost/,
       );
-      const retried = await finalizeWindow({ ...attempt.context, table: tableOf(config) }, plan, built);
+      const retried = await finalizeWindow(attempt.context, plan, built);
       expect(retried.outcome).toBe('closed');
     } finally {
       await attempt.close();
@@ -252,11 +244,7 @@ describe('windows as Iceberg snapshots', () => {
 
     // The second window, and the empty ones after it, in one sharded run.
     // It takes over the lease the attempt kept for the next window.
-    const run = await runSharded(config, 2, {
-      now: windowClock(MINUTE),
-      endedRunIds,
-      table: tableOf(config),
-    });
+    const run = await runSharded(config, 2, { now: windowClock(MINUTE), endedRunIds });
     expect(run.outcome).toBe('caught-up');
     await expectExactlyOnce(bucket, topic);
     await expectTableHoldsTopic(table, topic, pipelineId, 2);

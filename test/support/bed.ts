@@ -8,6 +8,7 @@ import { type IHeaders, Kafka, logLevel, type Producer } from 'kafkajs';
 import { createDynamoDbClient, createS3Client } from '../../src/adapters/aws-clients.js';
 import { createAdapters } from '../../src/adapters/create-adapters.js';
 import { loadConfig, type PullerConfig } from '../../src/config.js';
+import { ICEBERG_METADATA_FOLDER } from '../../src/core/key-layout.js';
 import type { Manifest } from '../../src/core/manifest.js';
 import { pipelineIdOf } from '../../src/core/pipeline-state.js';
 import { runPipeline } from '../../src/engine/run-pipeline.js';
@@ -210,9 +211,16 @@ export function testConfig(variables: Record<string, string>): PullerConfig {
   });
 }
 
-/** A new pipeline over `topic`: its own group, bucket and state table on the emulator. */
-export async function newPipeline(topic: string, variables: Record<string, string> = {}) {
+/**
+ * A new pipeline over `topic`: its own group, bucket and state table on the emulator. `variables` may
+ * depend on the bucket.
+ */
+export async function newPipeline(
+  topic: string,
+  more: Record<string, string> | ((bucket: string) => Record<string, string>) = {},
+) {
   const bucket = await createBucket();
+  const variables = typeof more === 'function' ? more(bucket) : more;
   const table = await createStateTable();
   const groupId = uniqueName('g');
   const config = testConfig({
@@ -241,7 +249,13 @@ export async function runOnce(
 ): Promise<RunReport> {
   const adapters = await createAdapters(config);
   try {
-    const { seconds = 30, store = adapters.store, table, adapt = (a: RunAdapters) => a, ...rest } = extra;
+    const {
+      seconds = 30,
+      store = adapters.store,
+      table = adapters.table,
+      adapt = (a: RunAdapters) => a,
+      ...rest
+    } = extra;
     const used = adapt({ source: adapters.source, sink: adapters.sink, store, ...(table ? { table } : {}) });
     return await runPipeline({
       config,
@@ -260,7 +274,7 @@ export interface LandedBatches {
   /** Every written record as `partition:offset`, once per time it was written. */
   readonly records: string[];
   readonly manifests: Manifest[];
-  /** Data and errors object keys that no manifest names. */
+  /** Data and errors object keys that no manifest names (an Iceberg table's metadata apart). */
   readonly unlisted: string[];
 }
 
@@ -291,6 +305,9 @@ export async function readLanded(bucket: string): Promise<LandedBatches> {
       }
     }
   }
-  const unlisted = keys.filter((k) => !k.endsWith('_manifest.json') && !listed.has(k));
+  // An Iceberg table's metadata lives in `_iceberg/` of the data folder; no manifest lists it.
+  const unlisted = keys.filter(
+    (k) => !k.endsWith('_manifest.json') && !listed.has(k) && !k.includes(`/${ICEBERG_METADATA_FOLDER}/`),
+  );
   return { records, manifests, unlisted };
 }

@@ -78,6 +78,7 @@ export async function runSharded(
       deadlineMs: seconds === undefined ? beforeOpenWindowCloses(config, now) : now() + seconds * 1000,
       runId: uniqueName('run'),
       shards,
+      ...(main.table ? { table: main.table } : {}),
       openSource: () => {
         const adapters = spare[handedOut++];
         if (!adapters) throw new Error(`the test opened only ${shards - 1} extra sources`);
@@ -130,6 +131,7 @@ export class StepAttempt {
       reader: new SourceReader(main.source),
       sink: main.sink,
       store: atomicStore(main.store),
+      ...(main.table ? { table: main.table } : {}),
       attemptId: this.id,
       deadlineMs: options.deadlineMs ?? beforeOpenWindowCloses(config, now),
       now,

@@ -26,3 +26,17 @@ export function forArrangement<T extends MarkableClient>(client: T): T {
 export function isArrangement(client: MarkableClient): boolean {
   return marked().has(client.config);
 }
+
+const ORIGINAL_FETCH = Symbol.for('kafka-batch-puller.test.original-fetch');
+
+/** Keeps the process's fetch as it was before the IAM audit's recorder wrapped it. */
+export function keepOriginalFetch(original: typeof fetch): void {
+  (globalThis as { [ORIGINAL_FETCH]?: typeof fetch })[ORIGINAL_FETCH] ??= original;
+}
+
+/**
+ * fetch for the tests' own Iceberg catalog clients (arranging a table, committing as another writer):
+ * the IAM audit does not record its requests.
+ */
+export const arrangementFetch: typeof fetch = (input, init) =>
+  ((globalThis as { [ORIGINAL_FETCH]?: typeof fetch })[ORIGINAL_FETCH] ?? fetch)(input, init);

@@ -24,6 +24,8 @@ export interface StackVariant {
   readonly secretKey: boolean;
   /** The functions run in a VPC (no test's pipeline does; the docs' permission table has a row for it). */
   readonly vpc?: boolean;
+  /** Windows are committed to an Iceberg table in the Glue Data Catalog (Parquet with it). */
+  readonly iceberg?: boolean;
 }
 
 /** The plainest stack in `region` (plaintext, a prefix, one shard, NDJSON, no customer keys), with `overrides`. */
@@ -70,6 +72,8 @@ export const PLACEHOLDER_NAMES = {
   topic: 'kbp-audit-topic',
   groupId: 'kbp-audit-group',
   prefix: 'kbp-audit-prefix',
+  namespace: 'kbp_audit_namespace',
+  table: 'kbp_audit_table',
 } as const;
 
 /** A pipeline's own names. */
@@ -78,6 +82,10 @@ export interface PipelineNames {
   readonly groupId: string;
   /** '' for none. */
   readonly prefix: string;
+  /** The Iceberg table's namespace (the Glue database), for a stack with one. */
+  readonly namespace?: string;
+  /** The Iceberg table's name, for a stack with one. */
+  readonly table?: string;
 }
 
 /** The MSK cluster of an audit stack with `msk-iam`. */
@@ -99,6 +107,7 @@ export function variantOf(
     prefixed: config.output.prefix !== '',
     sharded: config.shards > 1,
     parquet: config.format === 'parquet',
+    ...(config.table.format === 'iceberg' ? { iceberg: true } : {}),
     ...keys,
   };
 }
@@ -112,7 +121,7 @@ export async function synthesizeAuditStack(
   const kms = await import('aws-cdk-lib/aws-kms');
   const secretsmanager = await import('aws-cdk-lib/aws-secretsmanager');
   const ec2 = await import('aws-cdk-lib/aws-ec2');
-  const { KafkaBatchPuller, OutputFormat } = await import('../../../lib/index.js');
+  const { KafkaBatchPuller, OutputFormat, TableFormat } = await import('../../../lib/index.js');
   const app = new App({ context: { 'aws:cdk:bundling-stacks': [] } });
   const stack = new Stack(app, 'KafkaBatchPullerAudit', {
     env: { account: AUDIT_ACCOUNT, region: variant.region },
@@ -149,6 +158,13 @@ export async function synthesizeAuditStack(
     ...(names.prefix ? { outputPrefix: names.prefix } : {}),
     ...(variant.sharded ? { shards: 2 } : {}),
     ...(variant.parquet ? { format: OutputFormat.PARQUET } : {}),
+    ...(variant.iceberg
+      ? {
+          tableFormat: TableFormat.ICEBERG,
+          glueDatabaseName: names.namespace ?? PLACEHOLDER_NAMES.namespace,
+          glueTableName: names.table ?? PLACEHOLDER_NAMES.table,
+        }
+      : {}),
   });
   const { CfnElement } = await import('aws-cdk-lib');
   const id = (construct: { node: { defaultChild?: unknown } } | undefined) => {
@@ -232,7 +248,7 @@ export function withNames(stack: AuditStack, names: PipelineNames): AuditStack {
   let text = JSON.stringify(stack.template);
   for (const [name, placeholder] of Object.entries(PLACEHOLDER_NAMES)) {
     const value = names[name as keyof PipelineNames];
-    text = text.split(escapeForJson(placeholder)).join(escapeForJson(value));
+    if (value !== undefined) text = text.split(escapeForJson(placeholder)).join(escapeForJson(value));
   }
   return { ...stack, template: JSON.parse(text) as CfnTemplate };
 }

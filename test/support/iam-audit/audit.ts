@@ -13,6 +13,7 @@ import { createDynamoDbClient, createS3Client } from '../../../src/adapters/aws-
 import type { PullerConfig } from '../../../src/config.js';
 import { forArrangement } from './arrangement.js';
 import { type AuditStack, auditStack, variantOf, withNames } from './audit-stacks.js';
+import { catalogRequestsOf, isCatalogRequestTo } from './catalog-requests.js';
 import {
   AUDIT_ACCOUNT,
   type IamRequest,
@@ -22,7 +23,7 @@ import {
   serviceOf,
   UnmappedRequestError,
 } from './iam-requests.js';
-import type { RecordedCall, Scenario } from './recorder.js';
+import { CATALOG_CLIENT, type RecordedCall, type Scenario } from './recorder.js';
 import { type Principal, simulate } from './simulate.js';
 import {
   type CfnTemplate,
@@ -148,6 +149,8 @@ interface FunctionRole {
   readonly label: string;
   readonly principal: Principal;
   readonly partitionKey: string;
+  /** The Iceberg catalog the pipeline commits its windows to, if it does. */
+  readonly catalogUrl?: string;
   readonly keys: ResourceKeys;
   readonly bucketPolicy?: PolicyDocument;
   readonly keyPolicies: Readonly<Record<string, PolicyDocument | undefined>>;
@@ -197,10 +200,12 @@ async function functionRoleOf(config: PullerConfig, options: AuditOptions): Prom
     tableKey: keys.tableKey !== undefined,
     secretKey: keys.secretKey !== undefined,
   });
+  const table = config.table.format === 'iceberg' ? config.table : undefined;
   const stack = withNames(await auditStack(variant, options.stackFolder), {
     topic: config.topic,
     groupId: config.groupId,
     prefix: config.output.prefix,
+    ...(table ? { namespace: table.namespace, table: table.table } : {}),
   });
   const resolution = resolutionOf(stack, config, keys);
   const { ids, template } = stack;
@@ -219,6 +224,7 @@ async function functionRoleOf(config: PullerConfig, options: AuditOptions): Prom
       identityPolicies: options.editPolicies ? options.editPolicies(policies) : policies,
     },
     partitionKey: partitionKeyOf(template, ids.table),
+    ...(table ? { catalogUrl: table.catalogUrl } : {}),
     keys,
     ...(bucketPolicy ? { bucketPolicy } : {}),
     keyPolicies: {
@@ -244,6 +250,8 @@ function roleFor(config: PullerConfig, options: AuditOptions): Promise<FunctionR
 /** Whether `config` is the pipeline that sent `call`, by the bucket, table or secret the call names. */
 function sentBy(config: PullerConfig, call: RecordedCall): boolean {
   const input = call.input;
+  if (call.client === CATALOG_CLIENT)
+    return config.table.format === 'iceberg' && isCatalogRequestTo(call, config.table.catalogUrl);
   switch (serviceOf(call)) {
     case 's3':
       return config.output.kind === 's3' && input.Bucket === config.output.bucket;
@@ -260,6 +268,7 @@ function sentBy(config: PullerConfig, call: RecordedCall): boolean {
 
 /** The authorizations `call` needs from `role`: its own, and those of KMS for an encrypted resource. */
 async function authorizationsOf(call: RecordedCall, role: FunctionRole): Promise<IamRequest[]> {
+  if (call.client === CATALOG_CLIENT && role.catalogUrl) return catalogRequestsOf(call, role.catalogUrl);
   const own = await iamRequestsOf(call, { partitionKey: role.partitionKey });
   const service = serviceOf(call);
   const keyArn = {
@@ -313,6 +322,8 @@ export async function auditCalls(
   for (const call of calls) {
     const origin = `${call.client.replace(/Client$/, '')} ${operationOf(call)}`;
     const senders = configs.filter((config) => sentBy(config, call));
+    // fetch is recorded whole; only requests to a pipeline's catalog are the function's to authorize.
+    if (senders.length === 0 && call.client === CATALOG_CLIENT) continue;
     if (senders.length === 0) {
       findings.push({
         scenario: call.scenario,

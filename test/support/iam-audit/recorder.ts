@@ -3,11 +3,13 @@
 // Every SDK client (S3, DynamoDB and its document client, Secrets Manager through Powertools, the upload
 // helper's multipart calls) extends Smithy's `Client`, so a middleware added to each client's stack on
 // its first `send` sees them all, after the document client has marshalled its input: what goes on the
-// wire. The pipelines' configs are recorded too (see setup.ts): they say which role a request is sent by.
+// wire. Requests to an Iceberg REST catalog go through fetch, which is wrapped too: they are recorded as
+// the `IcebergCatalog` client's, with the method and URL. The pipelines' configs are recorded too (see
+// setup.ts): they say which role a request is sent by.
 import { createRequire } from 'node:module';
 import { Client } from '@smithy/core/client';
 import type { PullerConfig } from '../../../src/config.js';
-import { isArrangement, type MarkableClient } from './arrangement.js';
+import { isArrangement, keepOriginalFetch, type MarkableClient } from './arrangement.js';
 
 /** Where a request was sent from: the test file and the test's full name. */
 export interface Scenario {
@@ -102,8 +104,50 @@ function attach(client: SendingClient): void {
   );
 }
 
+/** The client name catalog requests are recorded under. */
+export const CATALOG_CLIENT = 'IcebergCatalog';
+
+/** The Iceberg table names a catalog request's body gives (a new namespace's, a new table's). */
+function catalogBodyNames(body: unknown): AnyInput {
+  if (typeof body !== 'string' || !body.startsWith('{')) return {};
+  try {
+    const parsed = JSON.parse(body) as { namespace?: unknown; name?: unknown };
+    return {
+      ...(Array.isArray(parsed.namespace) ? { BodyNamespace: parsed.namespace.join('.') } : {}),
+      ...(typeof parsed.name === 'string' ? { BodyName: parsed.name } : {}),
+    };
+  } catch {
+    return {};
+  }
+}
+
+/**
+ * Wraps fetch so that every request records itself as a catalog request; the audit keeps those that go
+ * to a pipeline's catalog URL. The tests' own catalog clients use `arrangementFetch`, which is not wrapped.
+ */
+function recordFetch(): void {
+  const holder = globalThis as { fetch: typeof fetch; [PATCHED]?: boolean };
+  if (holder[PATCHED]) return;
+  const original = holder.fetch;
+  keepOriginalFetch(original);
+  holder.fetch = (input, init) => {
+    const url = input instanceof Request ? input.url : String(input);
+    const method = init?.method ?? (input instanceof Request ? input.method : 'GET');
+    state().calls.push({
+      client: CATALOG_CLIENT,
+      command: method.toUpperCase(),
+      input: { Url: url, ...catalogBodyNames(init?.body) },
+      region: process.env.AWS_REGION ?? 'us-east-1',
+      scenario: state().scenario,
+    });
+    return original(input, init);
+  };
+  holder[PATCHED] = true;
+}
+
 /** Starts recording: every SDK client of this process not marked `forArrangement` records its requests. */
 export function installRecorder(): void {
+  recordFetch();
   const required = createRequire(import.meta.url)('@smithy/core/client') as { Client: typeof Client };
   for (const cls of new Set([Client, required.Client])) {
     const prototype = cls.prototype as unknown as Record<PropertyKey, unknown>;
