@@ -44,7 +44,11 @@ export class PipelineIcebergTable extends Construct {
   /** The Glue ARNs a commit is authorized on: the catalog, the database and the table. */
   readonly arns: { readonly catalog: string; readonly database: string; readonly table: string };
 
-  constructor(scope: Construct, id: string, props: PipelineIcebergTableProps) {
+  constructor(
+    scope: Construct,
+    id: string,
+    private readonly props: PipelineIcebergTableProps,
+  ) {
     super(scope, id);
     const stack = Stack.of(this);
     this.databaseName = props.databaseName;
@@ -93,5 +97,21 @@ export class PipelineIcebergTable extends Construct {
       }),
     ];
     return grants.reduce((all, next) => all.combine(next));
+  }
+
+  /**
+   * Lets `grantee` query the table (Athena, Spark on EMR, Glue jobs): read its definition in the Glue Data
+   * Catalog, and the data folder, which holds both its data files and its metadata (decrypting them with
+   * the bucket's key is `PullerPipeline.grantReadBatches`'s, which also covers the errors folder). Athena
+   * also needs its own permissions and a results location, which are the workgroup's.
+   */
+  grantRead(grantee: iam.IGrantable): iam.Grant {
+    const { catalog, database, table } = this.arns;
+    const definition = iam.Grant.addToPrincipal({
+      grantee,
+      actions: ['glue:GetCatalog', 'glue:GetDatabase', 'glue:GetTable', 'glue:GetTables'],
+      resourceArns: [catalog, database, table],
+    });
+    return definition.combine(this.props.bucket.grantRead(grantee, `${this.props.dataFolder}*`));
   }
 }

@@ -2,6 +2,7 @@
 // at Glue's Iceberg REST endpoint and at the table's location in its data folder, and exactly the catalog
 // calls a commit makes, on exactly its catalog, database and table.
 import { Template } from 'aws-cdk-lib/assertions';
+import * as iam from 'aws-cdk-lib/aws-iam';
 import { describe, expect, it } from 'vitest';
 import { KafkaBatchPuller } from '../../lib/kafka-batch-puller.js';
 import { KafkaSecurityMode } from '../../lib/kafka-security.js';
@@ -22,7 +23,15 @@ function icebergPipeline() {
     tableFormat: TableFormat.ICEBERG,
     glueDatabaseName: 'lake',
   });
-  return { stack, puller, pipeline, template: Template.fromStack(stack) };
+  return {
+    stack,
+    puller,
+    pipeline,
+    /** Synthesizes the stack: after it, nothing more may be added to it. */
+    get template() {
+      return Template.fromStack(stack);
+    },
+  };
 }
 
 const glueArn = (resource: string) => ({
@@ -76,6 +85,17 @@ describe('Iceberg table', () => {
         resources: [catalog, database, table],
       },
     ]);
+  });
+
+  it("lets a reader read the table's definition and its data folder, and change nothing", () => {
+    const { stack, pipeline } = icebergPipeline();
+    const reader = new iam.Role(stack, 'Analyst', { assumedBy: new iam.AccountRootPrincipal() });
+    pipeline.icebergTable?.grantRead(reader);
+    const actions = statementsOf(Template.fromStack(stack), reader).flatMap((s) => s.actions);
+    expect(actions).toEqual(
+      expect.arrayContaining(['glue:GetTable', 'glue:GetDatabase', 's3:GetObject*', 's3:List*']),
+    );
+    expect(actions.filter((a) => /Create|Update|Put|Delete/.test(a))).toEqual([]);
   });
 
   it('grants no catalog call to a pipeline without the table format', () => {
