@@ -91,3 +91,26 @@ await_answer() {
   stop_pid_file "$pid_file" 5
   die "$what did not answer within ${seconds}s"
 }
+
+# Holds lock folder $1 until the calling script exits, waiting up to $2 seconds while another live
+# process holds it: concurrent callers (test workers starting the same service) then build and start it
+# once. A folder left by a process that died is taken over.
+HELD_LOCK=""
+take_lock() {
+  local lock="$1" seconds="$2" i
+  mkdir -p "$(dirname "$lock")"
+  for ((i = 0; i < seconds * 10; i++)); do
+    if mkdir "$lock" 2>/dev/null; then
+      echo $$ >"$lock/pid"
+      HELD_LOCK="$lock"
+      trap 'rm -rf "$HELD_LOCK"' EXIT
+      return 0
+    fi
+    if [ -f "$lock/pid" ] && ! pid_alive "$lock/pid"; then
+      rm -rf "$lock"
+      continue
+    fi
+    sleep 0.1
+  done
+  die "$lock is still held by process $(cat "$lock/pid" 2>/dev/null || echo '?') after ${seconds}s"
+}
