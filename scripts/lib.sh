@@ -21,6 +21,21 @@ pid_alive() {
   [ -n "$pid" ] && kill -0 "$pid" 2>/dev/null
 }
 
+# Succeeds when the process whose pid is in file $1 lives, after saying that $2 already runs at $3 and
+# printing `$4=$3`, the line a start prints; fails otherwise.
+already_running() {
+  local pid_file="$1" what="$2" endpoint="$3" variable="$4"
+  pid_alive "$pid_file" || return 1
+  echo "$what already running at $endpoint (pid $(cat "$pid_file"))" >&2
+  echo "$variable=$endpoint"
+}
+
+# Empties the run folder $1 for a start: what the previous run left there (logs, data) is not reused.
+new_run_dir() {
+  rm -rf "$1"
+  mkdir -p "$1"
+}
+
 # Stops the process whose pid is in file $1 (TERM, then KILL after $2 seconds) and removes the file.
 stop_pid_file() {
   local file="$1" grace="${2:-20}" pid i

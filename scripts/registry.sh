@@ -52,15 +52,10 @@ set_backward_compatibility() {
 }
 
 start() {
-  if pid_alive "$PID_FILE"; then
-    echo "schema registry already running at $ENDPOINT (pid $(cat "$PID_FILE"))" >&2
-    echo "SCHEMA_REGISTRY_URL=$ENDPOINT"
-    return 0
-  fi
+  if already_running "$PID_FILE" "schema registry" "$ENDPOINT" SCHEMA_REGISTRY_URL; then return 0; fi
   install
   need curl "install curl (Debian: apt-get install curl)"
-  rm -rf "$RUN_DIR"
-  mkdir -p "$RUN_DIR"
+  new_run_dir "$RUN_DIR"
   local started=$SECONDS
   # TieredStopAtLevel=1: the bed's registry answers a few requests, so a fast start beats peak speed.
   # shellcheck disable=SC2086
