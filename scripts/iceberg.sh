@@ -81,17 +81,12 @@ create_warehouse_bucket() {
 }
 
 start() {
-  if pid_alive "$PID_FILE"; then
-    echo "Iceberg REST catalog already running at $ENDPOINT (pid $(cat "$PID_FILE"))" >&2
-    echo "ICEBERG_CATALOG_URL=$ENDPOINT"
-    return 0
-  fi
+  if already_running "$PID_FILE" "Iceberg REST catalog" "$ENDPOINT" ICEBERG_CATALOG_URL; then return 0; fi
   install_server
   install_launcher
   need curl "install curl (Debian: apt-get install curl)"
   create_warehouse_bucket
-  rm -rf "$RUN_DIR"
-  mkdir -p "$RUN_DIR"
+  new_run_dir "$RUN_DIR"
   local started=$SECONDS
   # The server maps CATALOG_* variables to catalog properties: one _ becomes '.', two become '-'.
   # Its port is the catalog property rest.port; the launcher binds it to 127.0.0.1 (see the top).

@@ -56,14 +56,10 @@ JAVA=(java $KAFKA_HEAP -XX:+UseG1GC -Djava.awt.headless=true
   -cp "$LIBS/*")
 
 start() {
-  if pid_alive "$PID_FILE"; then
-    echo "Kafka already running at $ENDPOINT (pid $(cat "$PID_FILE"))" >&2
-    echo "KAFKA_BROKERS=$ENDPOINT"
-    return 0
-  fi
+  if already_running "$PID_FILE" "Kafka" "$ENDPOINT" KAFKA_BROKERS; then return 0; fi
   install
   need node "install Node.js 20+"
-  rm -rf "$RUN_DIR"
+  new_run_dir "$RUN_DIR"
   mkdir -p "$RUN_DIR/logs" "$RUN_DIR/data"
   write_config
   local started=$SECONDS

@@ -21,6 +21,21 @@ pid_alive() {
   [ -n "$pid" ] && kill -0 "$pid" 2>/dev/null
 }
 
+# Succeeds when the process whose pid is in file $1 lives, after saying that $2 already runs at $3 and
+# printing `$4=$3`, the line a start prints; fails otherwise.
+already_running() {
+  local pid_file="$1" what="$2" endpoint="$3" variable="$4"
+  pid_alive "$pid_file" || return 1
+  echo "$what already running at $endpoint (pid $(cat "$pid_file"))" >&2
+  echo "$variable=$endpoint"
+}
+
+# Empties the run folder $1 for a start: what the previous run left there (logs, data) is not reused.
+new_run_dir() {
+  rm -rf "$1"
+  mkdir -p "$1"
+}
+
 # Stops the process whose pid is in file $1 (TERM, then KILL after $2 seconds) and removes the file.
 stop_pid_file() {
   local file="$1" grace="${2:-20}" pid i
@@ -90,4 +105,27 @@ await_answer() {
   tail -n 30 "$log" >&2
   stop_pid_file "$pid_file" 5
   die "$what did not answer within ${seconds}s"
+}
+
+# Holds lock folder $1 until the calling script exits, waiting up to $2 seconds while another live
+# process holds it: concurrent callers (test workers starting the same service) then build and start it
+# once. A folder left by a process that died is taken over.
+HELD_LOCK=""
+take_lock() {
+  local lock="$1" seconds="$2" i
+  mkdir -p "$(dirname "$lock")"
+  for ((i = 0; i < seconds * 10; i++)); do
+    if mkdir "$lock" 2>/dev/null; then
+      echo $$ >"$lock/pid"
+      HELD_LOCK="$lock"
+      trap 'rm -rf "$HELD_LOCK"' EXIT
+      return 0
+    fi
+    if [ -f "$lock/pid" ] && ! pid_alive "$lock/pid"; then
+      rm -rf "$lock"
+      continue
+    fi
+    sleep 0.1
+  done
+  die "$lock is still held by process $(cat "$lock/pid" 2>/dev/null || echo '?') after ${seconds}s"
 }

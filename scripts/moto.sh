@@ -28,15 +28,10 @@ answers() {
 }
 
 start() {
-  if pid_alive "$PID_FILE"; then
-    echo "moto already running at $ENDPOINT (pid $(cat "$PID_FILE"))" >&2
-    echo "AWS_ENDPOINT_URL=$ENDPOINT"
-    return 0
-  fi
+  if already_running "$PID_FILE" "moto" "$ENDPOINT" AWS_ENDPOINT_URL; then return 0; fi
   install
   need curl "install curl (Debian: apt-get install curl)"
-  rm -rf "$RUN_DIR"
-  mkdir -p "$RUN_DIR"
+  new_run_dir "$RUN_DIR"
   local started=$SECONDS
   # Through a launcher that makes DynamoDB's conditional writes atomic, as they are on AWS.
   nohup "$VENV/bin/python" "$(dirname "${BASH_SOURCE[0]}")/moto-server.py" -H 127.0.0.1 -p "$MOTO_PORT" \

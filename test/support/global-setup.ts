@@ -1,4 +1,5 @@
-// Gives every test a real Kafka broker, a real AWS emulator (S3 + DynamoDB) and an Iceberg REST catalog.
+// Gives every test a real Kafka broker, a real AWS emulator (S3 + DynamoDB) and an Iceberg REST catalog;
+// the schema registry is started by the tests that need it (registry-bed.ts) and stopped here.
 // When KAFKA_BROKERS and an AWS endpoint are set (for example to the docker compose services),
 // those are used as they are (the catalog is then started by the first test that needs it, unless
 // ICEBERG_CATALOG_URL names one); otherwise the project's scripts start the Docker-free bed and this
@@ -6,6 +7,7 @@
 import { execFile } from 'node:child_process';
 import { resolve } from 'node:path';
 import { promisify } from 'node:util';
+import { stopRegistryStartedDuringRun } from './registry-bed.js';
 
 const run = promisify(execFile);
 const script = resolve(import.meta.dirname, '../../scripts/services.sh');
@@ -51,6 +53,16 @@ async function startCatalog(): Promise<() => Promise<void>> {
 }
 
 export default async function setup(): Promise<() => Promise<void>> {
+  const stopRegistry = await stopRegistryStartedDuringRun();
+  const stopServices = await startServices();
+  return async () => {
+    await stopServices();
+    await stopRegistry();
+  };
+}
+
+/** Starts the broker, the emulator and the catalog unless given; returns what stops those it started. */
+async function startServices(): Promise<() => Promise<void>> {
   process.env.AWS_REGION ??= 'us-east-1';
   process.env.AWS_ACCESS_KEY_ID ??= 'test';
   process.env.AWS_SECRET_ACCESS_KEY ??= 'test';

@@ -1,0 +1,58 @@
+// The schema registry of the test bed: Confluent's REST API, served by Apicurio Registry started by
+// scripts/registry.sh unless SCHEMA_REGISTRY_URL names a registry. Only the tests that need it start it
+// (it is not part of the default bed), and the global setup stops it at the end of the run that did.
+import { execFile } from 'node:child_process';
+import { resolve } from 'node:path';
+import { promisify } from 'node:util';
+
+const run = promisify(execFile);
+const SCRIPT = resolve(import.meta.dirname, '../../scripts/registry.sh');
+
+/**
+ * How long starting the registry may take: on a machine whose Maven repository lacks its artifacts the
+ * first start builds it (minutes). A `beforeAll` that calls {@link registryUrl} passes this as its timeout.
+ */
+export const REGISTRY_START_TIMEOUT_MS = 900_000;
+
+let starting: Promise<string> | undefined;
+
+async function startRegistry(): Promise<string> {
+  // Fails the test file (never skips it) when the registry cannot start; the script's stderr says why.
+  const { stdout } = await run('bash', [SCRIPT, 'start'], {
+    timeout: REGISTRY_START_TIMEOUT_MS,
+    maxBuffer: 16 * 1024 * 1024,
+  });
+  const url = /^SCHEMA_REGISTRY_URL=(.+)$/m.exec(stdout)?.[1];
+  if (!url) throw new Error(`${SCRIPT} start printed no SCHEMA_REGISTRY_URL: ${stdout}`);
+  process.env.SCHEMA_REGISTRY_URL = url;
+  return url;
+}
+
+/**
+ * The Confluent-compatible API's base URL (ending in `/apis/ccompat/v7` for the bed's registry):
+ * SCHEMA_REGISTRY_URL, or the bed's registry, started once per worker if it is not running.
+ */
+export function registryUrl(): Promise<string> {
+  const given = process.env.SCHEMA_REGISTRY_URL;
+  if (given) return Promise.resolve(given);
+  starting ??= startRegistry();
+  return starting;
+}
+
+async function registryRuns(): Promise<boolean> {
+  return run('bash', [SCRIPT, 'status']).then(
+    () => true,
+    () => false,
+  );
+}
+
+/**
+ * For the global setup: returns what, at the end of the run, stops the bed's registry when a test started
+ * it during the run. A registry that ran before the run, or one SCHEMA_REGISTRY_URL names, is left alone.
+ */
+export async function stopRegistryStartedDuringRun(): Promise<() => Promise<void>> {
+  if (process.env.SCHEMA_REGISTRY_URL || (await registryRuns())) return async () => {};
+  return async () => {
+    if (await registryRuns()) await run('bash', [SCRIPT, 'stop']);
+  };
+}
