@@ -129,6 +129,8 @@ export const ResetRefusal = {
   OFFSETS: 'offsets',
   /** The output already holds windows the next run would land again. */
   WINDOWS_LANDED: 'windows-landed',
+  /** The pipeline's Iceberg table cannot be moved back with it: another writer committed after its windows. */
+  TABLE: 'table',
 } as const;
 /** Why a reset was refused. */
 export type ResetRefusal = (typeof ResetRefusal)[keyof typeof ResetRefusal];

@@ -195,6 +195,29 @@ export interface LandedWindow {
 export type TableCommitOutcome = 'committed' | 'already-committed' | 'empty';
 
 /** A table that holds each closed window as one snapshot (an Iceberg table). */
+/** What a reset did to a pipeline's table. */
+export type TableRollbackResult =
+  /** The table held none of the windows the next run lands again. */
+  | { readonly kind: 'nothing' }
+  /** Those windows were taken off the table's main branch (oldest first, as ISO-8601 intervals). */
+  | {
+      readonly kind: 'rolled-back';
+      readonly windows: readonly string[];
+      readonly headBefore: string | undefined;
+      readonly headAfter: string | undefined;
+    }
+  /** Another writer committed after one of them: nothing was changed; the reason says what to do. */
+  | { readonly kind: 'refused'; readonly reason: string };
+
+/** A pipeline's table, as a reset moves it back with the pipeline. */
+export interface TableRollback {
+  /**
+   * Takes the pipeline's windows that end after `fromMs` (all of them, for null) off the table, so that
+   * the next run commits them again when it lands them again.
+   */
+  rollBackFrom(pipelineId: string, fromMs: number | null): Promise<TableRollbackResult>;
+}
+
 export interface WindowTable {
   /**
    * Commits the window's parts as one snapshot, unless the table already holds the window (a retried

@@ -8,7 +8,7 @@ import { IcebergWindowTable } from '../iceberg/iceberg-window-table.js';
 import { RestTableCatalog } from '../iceberg/rest-table-catalog.js';
 import { S3MetadataFiles } from '../iceberg/s3-metadata-files.js';
 import { sigV4Fetch } from '../iceberg/sigv4-fetch.js';
-import type { BatchSink, RecordSource, StateStore, WindowTable } from '../ports.js';
+import type { BatchSink, RecordSource, StateStore, TableRollback, WindowTable } from '../ports.js';
 import { type AwsClientOptions, createDynamoDbClient, createS3Client } from './aws-clients.js';
 import { DirectorySink } from './directory-sink.js';
 import { DynamoDbStateStore } from './dynamodb-state-store.js';
@@ -23,7 +23,7 @@ export interface Adapters {
   readonly sink: BatchSink;
   readonly store: StateStore;
   /** The Iceberg table closed windows are committed to; absent unless the table format is iceberg. */
-  readonly table?: WindowTable;
+  readonly table?: WindowTable & TableRollback;
   /** Releases what the adapters hold (connections); the engine already closes the source. */
   close(): Promise<void>;
 }
@@ -60,7 +60,11 @@ export async function createAdapters(config: PullerConfig, options: AdapterOptio
 }
 
 /** The Iceberg table of a pipeline whose table format is iceberg (its output is S3: the config says so). */
-function windowTable(config: PullerConfig, s3: S3Client, sink: BatchSink): WindowTable | undefined {
+function windowTable(
+  config: PullerConfig,
+  s3: S3Client,
+  sink: BatchSink,
+): (WindowTable & TableRollback) | undefined {
   const target = config.table;
   if (target.format !== TableFormat.ICEBERG) return undefined;
   const catalog = new RestTableCatalog({

@@ -208,7 +208,7 @@ export const runTuningFlags: readonly FlagSpec[] = [
 ];
 
 /** The flags that commit each closed window to an Iceberg table as well. */
-function tableFormatFlags(): FlagSpec[] {
+export function tableFormatFlags(): FlagSpec[] {
   return [
     {
       name: 'table-format',

@@ -17,6 +17,7 @@ import {
   groupFlag,
   runTuningFlags,
   stateFlag,
+  tableFormatFlags,
 } from './pipeline-flags.js';
 import { formatTime, jsonLine } from './terminal-output.js';
 import { UsageError } from './usage-error.js';
@@ -57,6 +58,8 @@ export const resetCommandSpec: CommandSpec = {
     'pending window) and commits the consumer group to the same offsets, so its next run lands from there.',
     'Refuses, writing nothing, while a run holds the lease, while the group has members, and while the',
     'output holds windows at or after the reset point (move them away first: writes are create-only).',
+    "A pipeline that lands an Iceberg table: give its --table-format and --iceberg-* flags, and the table's",
+    'main branch goes back to before the first window the next run lands again.',
   ].join('\n'),
   flags: [
     ...connectionFlags,
@@ -69,6 +72,9 @@ export const resetCommandSpec: CommandSpec = {
       defaultHelp: 'the length of the windows the state recorded; needed only when it records none',
     },
     ...targetFlags,
+    // A table's settings are checked as run checks them: Iceberg needs Parquet.
+    runFlag('format'),
+    ...tableFormatFlags(),
     { name: 'json', type: 'boolean', help: 'print one JSON object (event "reset")' },
   ],
 };
@@ -163,6 +169,7 @@ async function resetWith(
           const { groups } = await admin.describeGroups([config.groupId]);
           return groups[0]?.members.length ?? 0;
         },
+        ...(adapters.table ? { table: adapters.table } : {}),
       },
     );
   } finally {
@@ -190,7 +197,16 @@ export function resetFields(report: ResetReport, state: string): Record<string, 
     partitions: report.partitions,
     committed: report.committed,
     ...(report.commitError === undefined ? {} : { commitError: report.commitError }),
+    ...(report.table === undefined ? {} : { table: report.table }),
   };
+}
+
+/** What the reset did to the Iceberg table, in a few words. */
+function describeRollback(result: NonNullable<ResetReport['table']>): string {
+  if (result.kind !== 'rolled-back') return 'held no window from the reset point on';
+  const { windows, headAfter } = result;
+  const to = headAfter === undefined ? 'no snapshot' : `snapshot ${headAfter}`;
+  return `${windows.length} window(s) taken off main (${windows[0]} to ${windows.at(-1)}), main at ${to}`;
 }
 
 /** The report as a few aligned lines for people. */
@@ -202,6 +218,7 @@ export function formatReset(report: ResetReport, state: string): string {
     `next window   ${time(report.nextWindowStartBefore)} -> ${time(report.nextWindowStartAfter)}`,
     `pending       ${pending ? `${formatTime(pending.startMs)}..${formatTime(pending.endMs)} cleared` : 'none'}`,
     `group         ${report.committed ? 'committed the new offsets' : `not committed (${report.commitError}): the next run accepts the old offsets and commits after its first window`}`,
+    ...(report.table ? [`table         ${describeRollback(report.table)}`] : []),
     '',
   ];
   const rows = [

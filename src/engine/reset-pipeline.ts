@@ -2,7 +2,7 @@
 // (offsets, window boundary, no pending window) rewritten with conditional writes under a lease of its
 // own, and the consumer group committed to the same offsets. Refuses, before writing anything, what would
 // make the next run fail or land a window twice: a live run, a window at or after the reset point that
-// the output already holds, members in the group.
+// the output already holds, members in the group. A pipeline's Iceberg table is moved back first.
 
 import { topicFolder, windowFolder } from '../core/key-layout.js';
 import { blockingLease, withLease } from '../core/lease.js';
@@ -16,7 +16,7 @@ import {
 import { type PipelineState, pipelineIdOf } from '../core/pipeline-state.js';
 import { GroupHasMembersError } from '../errors.js';
 import { ResetRefusal, ResetRefusedError } from '../operator-errors.js';
-import type { RecordSource, StateStore } from '../ports.js';
+import type { RecordSource, StateStore, TableRollback, TableRollbackResult } from '../ports.js';
 import { firstTimestampAt } from './first-timestamp.js';
 
 /** What to reset, and how. */
@@ -55,6 +55,8 @@ export interface ResetPorts {
   readonly landed: LandedWindows;
   /** How many members the consumer group has now. */
   readonly groupMembers: () => Promise<number>;
+  /** The pipeline's Iceberg table, when it lands one: moved back with the pipeline. */
+  readonly table?: TableRollback;
 }
 
 /** One partition before and after the reset. */
@@ -81,6 +83,8 @@ export interface ResetReport {
   readonly committed: boolean;
   /** Why the commit failed, when it did. */
   readonly commitError?: string;
+  /** What the reset did to the pipeline's Iceberg table, when it lands one. */
+  readonly table?: TableRollbackResult;
 }
 
 /** How many landed windows a refusal names. */
@@ -146,6 +150,10 @@ export async function resetPipeline(request: ResetRequest, ports: ResetPorts): P
   const landed = await ports.landed.manifestsFrom(folder, from);
   if (landed.length > 0) refuse(ResetRefusal.WINDOWS_LANDED, landedMessage(landed, boundary));
   if ((await ports.groupMembers()) > 0) throw new GroupHasMembersError(request.groupId);
+  // The table first: a reset that stops after it leaves the state as it was, and a second reset finds the
+  // table already moved back; the other way round, a run could find the windows it lands again committed.
+  const table = ports.table ? await ports.table.rollBackFrom(pipelineId, boundary) : undefined;
+  if (table?.kind === 'refused') refuse(ResetRefusal.TABLE, table.reason);
 
   const committed = await source.committedOffsets();
   const change = {
@@ -190,6 +198,7 @@ export async function resetPipeline(request: ResetRequest, ports: ResetPorts): P
       .sort((a, b) => a.partition - b.partition),
     committed: commitError === undefined,
     ...(commitError === undefined ? {} : { commitError }),
+    ...(table === undefined ? {} : { table }),
   };
 }
 

@@ -1,11 +1,19 @@
 // The WindowTable port over an Iceberg table: each closed window's Parquet parts committed as one append
 // snapshot (commitWindow), in a table made to exist and fit the pipeline's columns first (ensureTable).
 import type { ParquetLayout } from '../core/parquet-schema.js';
-import type { LandedWindow, TableCommitOutcome, WindowTable } from '../ports.js';
+import type {
+  LandedWindow,
+  TableCommitOutcome,
+  TableRollback,
+  TableRollbackResult,
+  WindowTable,
+} from '../ports.js';
 import { type CommitWindowOptions, commitWindow, type IcebergIo } from './commit-window.js';
 import { dataFileEntriesOf } from './data-files.js';
 import { ensureTable } from './ensure-table.js';
+import { CommitConflictError } from './iceberg-errors.js';
 import type { LoadedTable, TableIdentifier } from './ports.js';
+import { planRollback } from './table-rollback.js';
 
 /** Where a pipeline's windows are committed, and what they hold. */
 export interface IcebergWindowTableOptions {
@@ -21,8 +29,11 @@ export interface IcebergWindowTableOptions {
   readonly commit?: CommitWindowOptions;
 }
 
+/** Rollbacks tried before giving up on a table other writers keep moving. */
+const ROLLBACK_ATTEMPTS = 5;
+
 /** Commits closed windows to an Iceberg table, one append snapshot each, exactly once. */
-export class IcebergWindowTable implements WindowTable {
+export class IcebergWindowTable implements WindowTable, TableRollback {
   /** The table as ensureTable left it; made once per adapter (a run), on its first window with rows. */
   private ensured: Promise<LoadedTable> | undefined;
   /** Whether `ensured` is still the table's latest state known to this adapter (no commit since). */
@@ -66,5 +77,25 @@ export class IcebergWindowTable implements WindowTable {
       { ...this.options.commit, ...(current ? { current } : {}) },
     );
     return result.outcome;
+  }
+
+  async rollBackFrom(pipelineId: string, fromMs: number | null): Promise<TableRollbackResult> {
+    const { catalog } = this.options.io;
+    for (let attempt = 1; ; attempt++) {
+      const loaded = await catalog.loadTable(this.options.table);
+      if (loaded === undefined) return { kind: 'nothing' };
+      const plan = planRollback(loaded.metadata, pipelineId, fromMs);
+      if (plan.kind !== 'roll-back') return plan;
+      try {
+        await catalog.commitTable(this.options.table, plan.commit);
+      } catch (error) {
+        // Another writer moved main since the load: plan again on its new head.
+        if (error instanceof CommitConflictError && attempt < ROLLBACK_ATTEMPTS) continue;
+        throw error;
+      }
+      this.ensured = undefined;
+      const { windows, headBefore, headAfter } = plan;
+      return { kind: 'rolled-back', windows, headBefore, headAfter };
+    }
   }
 }

@@ -133,7 +133,9 @@ export type TableUpdate =
       readonly type: 'branch';
       readonly 'snapshot-id': string;
     }
+  | { readonly action: 'remove-snapshot-ref'; readonly 'ref-name': string }
   | { readonly action: 'set-properties'; readonly updates: Readonly<Record<string, string>> }
+  | { readonly action: 'remove-properties'; readonly removals: readonly string[] }
   | { readonly action: 'add-schema'; readonly schema: IcebergSchema; readonly 'last-column-id': number }
   | { readonly action: 'set-current-schema'; readonly 'schema-id': number };
 
