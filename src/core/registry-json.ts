@@ -38,9 +38,9 @@ export type DecodedJson =
 /** A float or double as JSON: finite numbers as they are, NaN and the infinities as strings. */
 export const jsonFloat = (n: number): number | string => (Number.isFinite(n) ? n : String(n));
 
-/** Bytes as JSON: base64. */
-export const jsonBytes = (bytes: Uint8Array): string =>
-  Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString('base64');
+/** Bytes as JSON: base64 (protobufjs's default for unset bytes is an empty array). */
+export const jsonBytes = (bytes: Uint8Array | readonly number[]): string =>
+  (Buffer.isBuffer(bytes) ? bytes : Buffer.from(bytes)).toString('base64');
 
 /** Sets a field of a decoded object; a field named `__proto__` (a valid Avro name) stays a field. */
 export function setField(target: Record<string, DecodedJson>, name: string, value: DecodedJson): void {

@@ -209,3 +209,145 @@ function zigZagLong(n: bigint): Buffer {
   bytes.push(Number(z));
   return Buffer.from(bytes);
 }
+
+describe('Protobuf values', () => {
+  const proto = `syntax = "proto3";
+package shop;
+import "google/protobuf/timestamp.proto";
+import "google/protobuf/wrappers.proto";
+
+message Ping { string text = 1; }
+
+message Order {
+  enum Status { UNKNOWN = 0; PAID = 1; SHIPPED = 2; }
+  message Line { string sku = 1; int64 qty = 2; }
+  int64 order_id = 1;
+  Status status = 2;
+  repeated Line lines = 3;
+  google.protobuf.Timestamp placed_at = 4;
+  bytes raw = 5;
+  uint64 big = 6;
+  google.protobuf.StringValue note = 7;
+  Line first_line = 8;
+  double ratio = 9;
+}`;
+
+  async function serializer(client: Client) {
+    const registry = protoRegistry(proto, 'shop.proto');
+    // The registry returns the schema as .proto text; Confluent's writer registers a descriptor.
+    return {
+      registry,
+      serializer: new ProtobufSerializer(client, SerdeType.VALUE, { autoRegisterSchemas: true, registry }),
+    };
+  }
+  const asProtoText = async (): Promise<RegisteredSchema> => ({ type: 'PROTOBUF', text: proto, references: [] });
+
+  it('reads a message that is not the first of its file, nested messages, enums, int64 and a Timestamp', async () => {
+    const client = new MockClient();
+    const { registry, serializer: writer } = await serializer(client);
+    const order = create(messageDesc(registry, 'shop.Order'), {
+      // Field names as @bufbuild/protobuf gives them (camelCase); wrappers unboxed.
+      orderId: 9007199254740993n,
+      status: 1,
+      lines: [{ sku: 'a', qty: 2n }],
+      placedAt: { seconds: 1714979289n, nanos: 5_000_000 },
+      raw: new Uint8Array([1, 2, 255]),
+      big: 18446744073709551615n,
+      note: 'gift',
+      ratio: Number.POSITIVE_INFINITY,
+    } as never);
+    const bytes = await writer.serialize(TOPIC, order);
+    expect(parsedOf(await decode(client, bytes, asProtoText))).toEqual({
+      order_id: '9007199254740993',
+      status: 'PAID',
+      lines: [{ sku: 'a', qty: '2' }],
+      placed_at: '2024-05-06T07:08:09.005Z',
+      raw: 'AQL/',
+      big: '18446744073709551615',
+      note: 'gift',
+      first_line: null,
+      ratio: 'Infinity',
+    });
+  });
+
+  it('writes every field, unset ones as their default or null', async () => {
+    const client = new MockClient();
+    const { registry, serializer: writer } = await serializer(client);
+    const bytes = await writer.serialize(TOPIC, create(messageDesc(registry, 'shop.Order'), {}));
+    expect(parsedOf(await decode(client, bytes, asProtoText))).toEqual({
+      order_id: '0',
+      status: 'UNKNOWN',
+      lines: [],
+      placed_at: null,
+      raw: '',
+      big: '0',
+      note: null,
+      first_line: null,
+      ratio: 0,
+    });
+  });
+
+  it('reads the first message, whose indexes are the single byte 0, and a nested one', async () => {
+    const client = new MockClient();
+    const { registry, serializer: writer } = await serializer(client);
+    const ping = await writer.serialize(TOPIC, create(messageDesc(registry, 'shop.Ping'), { text: 'hi' }));
+    expect(ping[5]).toBe(0);
+    expect(parsedOf(await decode(client, ping, asProtoText))).toEqual({ text: 'hi' });
+    const line = await writer.serialize(
+      TOPIC,
+      create(messageDesc(registry, 'shop.Order.Line'), { sku: 'b', qty: -3n } as never),
+    );
+    expect(parsedOf(await decode(client, line, asProtoText))).toEqual({ sku: 'b', qty: '-3' });
+  });
+
+  it('sends indexes naming no message, and bytes the message cannot read, to the errors', async () => {
+    const client = new MockClient();
+    const { registry, serializer: writer } = await serializer(client);
+    const bytes = await writer.serialize(TOPIC, create(messageDesc(registry, 'shop.Ping'), { text: 'hi' }));
+    const noSuchMessage = Buffer.concat([bytes.subarray(0, 5), Buffer.from([2, 14]), bytes.subarray(6)]);
+    expect(((await decode(client, noSuchMessage, asProtoText)) as FormatMismatch).reason).toBe(
+      "the value's message indexes [7] name no message of Protobuf schema id 1",
+    );
+    const truncated = Buffer.concat([bytes.subarray(0, 6), Buffer.from([0x0a, 0x05, 0x68])]);
+    expect(((await decode(client, truncated, asProtoText)) as FormatMismatch).reason).toMatch(
+      /^the value cannot be read as shop\.Ping of Protobuf schema id 1: /,
+    );
+  });
+});
+
+describe('JSON Schema values', () => {
+  it('writes the payload as the JSON text it is', async () => {
+    const client = new MockClient();
+    const schema = { type: 'object', properties: { id: { type: 'integer' }, name: { type: 'string' } } };
+    await client.register(`${TOPIC}-value`, { schemaType: 'JSON', schema: JSON.stringify(schema) });
+    const writer = new JsonSerializer(client, SerdeType.VALUE, { useLatestVersion: true });
+    const bytes = await writer.serialize(TOPIC, { id: 7, name: 'x' });
+    const document = await decode(client, bytes);
+    expect(document).toEqual({ text: '{"id":7,"name":"x"}', parsed: { id: 7, name: 'x' } });
+    const broken = Buffer.concat([bytes.subarray(0, 5), Buffer.from('{"id":')]);
+    expect(((await decode(client, broken)) as FormatMismatch).reason).toMatch(
+      /^the value is not valid JSON: .* \(JSON Schema id 1\)$/,
+    );
+  });
+});
+
+describe('schemas the registry does not hold', () => {
+  it('sends a value whose schema id the registry does not know to the errors, naming the id', async () => {
+    const decoder = new RegistryDecoder(VALUES);
+    const bytes = Buffer.from([0, 0, 0, 1, 0, 1, 2]);
+    expect(decoder.unknownIds([record(bytes), record(bytes)])).toEqual([256]);
+    decoder.learn(256, undefined);
+    expect(decoder.unknownIds([record(bytes)])).toEqual([]);
+    expect((decoder.read(bytes, 'value') as FormatMismatch).reason).toBe(
+      'schema id 256 is not in the schema registry',
+    );
+  });
+
+  it('sends a value whose schema cannot be compiled to the errors, saying why', () => {
+    const decoder = new RegistryDecoder(VALUES);
+    decoder.learn(3, { type: 'AVRO', text: '{"type":"record","name":"R","fields":[{"name":"a","type":"Nope"}]}', references: [] });
+    expect((decoder.read(Buffer.from([0, 0, 0, 0, 3]), 'value') as FormatMismatch).reason).toMatch(
+      /^Avro schema id 3 cannot be read: /,
+    );
+  });
+});
