@@ -9,6 +9,7 @@ import { columnProblem } from '../src/core/column-declarations.js';
 import { compressionLevelProblem } from '../src/core/compression-level.js';
 import * as rules from '../src/core/setting-rules.js';
 import { OutputFormat, ValueFormat } from '../src/core/value-format.js';
+import { RegistryVariables } from '../src/registry-config.js';
 import { TableFormatVariables } from '../src/table-format-config.js';
 import { MANAGED_VARIABLES } from './pipeline-environment.js';
 import { LAMBDA_MAX_TIMEOUT, type PullerPipelineOptions, type ResolvedOptions } from './pipeline-options.js';
@@ -164,7 +165,26 @@ function fetchSizeProblems(options: PullerPipelineOptions): (string | undefined)
   ];
 }
 
-const TABLE_FORMAT_VARIABLES: ReadonlySet<string> = new Set(Object.values(TableFormatVariables));
+/**
+ * Variables of what the function does but the construct does not offer yet, each with why: the
+ * function's role has no catalog or table grants (Iceberg), nor a registry secret's (schema registry).
+ */
+const NOT_YET_OFFERED: ReadonlyMap<string, string> = new Map([
+  ...Object.values(TableFormatVariables).map(
+    (name) =>
+      [
+        name,
+        "the construct does not land Iceberg tables yet (the CLI's run --table-format iceberg does)",
+      ] as const,
+  ),
+  ...Object.values(RegistryVariables).map(
+    (name) =>
+      [
+        name,
+        "the construct does not decode schema-registry values yet (the CLI's run --value-format confluent does)",
+      ] as const,
+  ),
+]);
 
 /** The handler file and the extra variables: the construct sets its own variables. */
 function handlerProblems(options: PullerPipelineOptions): string[] {
@@ -174,11 +194,9 @@ function handlerProblems(options: PullerPipelineOptions): string[] {
     problems.push(`handlerEntry must be the path of an existing handler file, got '${handlerEntry}'`);
   }
   for (const name of Object.keys(environment ?? {})) {
-    if (TABLE_FORMAT_VARIABLES.has(name)) {
-      // The function's role has no catalog or table grants yet: the construct lands no Iceberg table.
-      problems.push(
-        `environment must not set ${name}: the construct does not land Iceberg tables yet (the CLI's run --table-format iceberg does)`,
-      );
+    const notYet = NOT_YET_OFFERED.get(name);
+    if (notYet) {
+      problems.push(`environment must not set ${name}: ${notYet}`);
     } else if (MANAGED_VARIABLES.has(name)) {
       problems.push(`environment must not set ${name}; the construct sets it from its props`);
     }

@@ -69,7 +69,9 @@ class KeptLogicalType extends avro.types.LogicalType {
   }
 }
 
-const LOGICAL_TYPES = Object.fromEntries(Object.keys(LOGICAL_UNDERLYING).map((name) => [name, KeptLogicalType]));
+const LOGICAL_TYPES = Object.fromEntries(
+  Object.keys(LOGICAL_UNDERLYING).map((name) => [name, KeptLogicalType]),
+);
 
 type Convert = (value: never) => DecodedJson;
 

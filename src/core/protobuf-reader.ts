@@ -71,7 +71,10 @@ function mapKeyText(field: protobuf.MapField): (key: string) => string {
 }
 
 /** How one field of a message is written: every field, unset ones as their default or null. */
-function fieldConverter(field: protobuf.Field, built: Map<protobuf.Type, Convert>): (m: Message) => DecodedJson {
+function fieldConverter(
+  field: protobuf.Field,
+  built: Map<protobuf.Type, Convert>,
+): (m: Message) => DecodedJson {
   const name = field.name;
   const one = singularConverter(field, built);
   if (field instanceof protobuf.MapField) {

@@ -64,8 +64,7 @@ export function readMessageIndexes(payload: Buffer, schemaId: number): MessageIn
   const count = readZigZag(payload, 0);
   if (count === undefined) return malformed('the payload ends before their count');
   if (count.value === 0) return { indexes: [0], message: payload.subarray(count.next) };
-  if (count.value < 0 || count.value > MAX_MESSAGE_INDEXES)
-    return malformed(`their count is ${count.value}`);
+  if (count.value < 0 || count.value > MAX_MESSAGE_INDEXES) return malformed(`their count is ${count.value}`);
   const indexes: number[] = [];
   let at = count.next;
   for (let i = 0; i < count.value; i += 1) {

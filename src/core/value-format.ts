@@ -78,6 +78,7 @@ export function readDocument(
   registry: DocumentReader | undefined,
 ): JsonDocument | FormatMismatch {
   if (format !== ValueFormat.CONFLUENT) return readJson(bytes, what);
-  if (registry === undefined) throw new Error(`a ${what} in the ${format} format needs the registry's decoder`);
+  if (registry === undefined)
+    throw new Error(`a ${what} in the ${format} format needs the registry's decoder`);
   return registry(bytes, what);
 }

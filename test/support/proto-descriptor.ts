@@ -49,7 +49,12 @@ function messageProto(type: protobuf.Type): object {
         name: field.name,
         number: field.id,
         label: field.repeated ? 3 : 1,
-        type: resolved instanceof protobuf.Type ? 11 : resolved instanceof protobuf.Enum ? 14 : SCALAR[field.type],
+        type:
+          resolved instanceof protobuf.Type
+            ? 11
+            : resolved instanceof protobuf.Enum
+              ? 14
+              : SCALAR[field.type],
         ...(resolved ? { typeName: resolved.fullName } : {}),
       };
     }),
@@ -70,7 +75,9 @@ export function protoRegistry(text: string, fileName: string): Registry {
     package: parsed.package,
     dependency: parsed.imports ?? [],
     syntax: 'proto3',
-    messageType: home.nestedArray.filter((n): n is protobuf.Type => n instanceof protobuf.Type).map(messageProto),
+    messageType: home.nestedArray
+      .filter((n): n is protobuf.Type => n instanceof protobuf.Type)
+      .map(messageProto),
     enumType: home.nestedArray.filter((n): n is protobuf.Enum => n instanceof protobuf.Enum).map(enumProto),
   });
   const bytes = descriptor.FileDescriptorProto.encode(file).finish();
