@@ -180,7 +180,7 @@ export function registryUrlProblem(
       : `${url.name} is set, but neither ${keyFormat.name} nor ${valueFormat.name} is confluent`;
   }
   if (url.value === undefined)
-    return `${url.name} is required when ${decoding.map((f) => f.name).join(' and ')} is confluent`;
+    return `${url.name} is required when ${decoding.map((f) => f.name).join(' and ')} ${decoding.length > 1 ? 'are' : 'is'} confluent`;
   return HTTP_URL.test(url.value)
     ? undefined
     : `${url.name} must be an http:// or https:// URL, got ${url.shown}`;
