@@ -29,6 +29,13 @@ import { OutputFormat, ValueFormat } from './core/value-format.js';
 import { zstdAvailable } from './core/zstd-support.js';
 import { ConfigError } from './errors.js';
 import {
+  RegistryVariables,
+  registryFields,
+  registryOf,
+  registryProblems,
+  type SchemaRegistrySettings,
+} from './registry-config.js';
+import {
   optionalText as optional,
   TableFormatVariables,
   type TableTarget,
@@ -121,6 +128,8 @@ export interface PullerConfig {
   readonly shards: number;
   /** Whether each closed window is also committed to an Iceberg table, and where. */
   readonly table: TableTarget;
+  /** The schema registry `confluent` keys and values are decoded with; absent when none is. */
+  readonly registry?: SchemaRegistrySettings;
 }
 
 /** How much the Kafka source fetches and holds ahead of the engine. */
@@ -162,6 +171,7 @@ export const ConfigVariables = {
   fetchQueueMb: 'FETCH_QUEUE_MB',
   shards: 'SHARDS',
   ...TableFormatVariables,
+  ...RegistryVariables,
 } as const;
 
 const V = ConfigVariables;
@@ -203,6 +213,13 @@ const required = (name: string) =>
     .string({ error: `${name} is required` })
     .trim()
     .min(1, { error: `${name} is required` });
+
+const valueFormat = (name: string) =>
+  optional.pipe(
+    z
+      .enum(Object.values(ValueFormat), { error: `${name} must be string, json, binary or confluent` })
+      .default(ValueFormat.STRING),
+  );
 
 const schema = z
   .object({
@@ -268,16 +285,8 @@ const schema = z
         .enum(Object.values(OutputFormat), { error: `${V.format} must be ndjson or parquet` })
         .default(OutputFormat.NDJSON),
     ),
-    [V.keyFormat]: optional.pipe(
-      z
-        .enum(Object.values(ValueFormat), { error: `${V.keyFormat} must be string, json or binary` })
-        .default(ValueFormat.STRING),
-    ),
-    [V.valueFormat]: optional.pipe(
-      z
-        .enum(Object.values(ValueFormat), { error: `${V.valueFormat} must be string, json or binary` })
-        .default(ValueFormat.STRING),
-    ),
+    [V.keyFormat]: valueFormat(V.keyFormat),
+    [V.valueFormat]: valueFormat(V.valueFormat),
     [V.columns]: optional.transform((v, ctx): DeclaredColumn[] => {
       const parsed = parseColumns(v ?? '');
       if (typeof parsed === 'string') {
@@ -306,6 +315,7 @@ const schema = z
     [V.futureToleranceSeconds]: seconds(V.futureToleranceSeconds, notNegativeProblem).default(3600),
     [V.clientId]: optional,
     ...tableFormatFields,
+    ...registryFields,
   })
   .superRefine((env, ctx) => {
     const problem = (message: string | undefined) => {
@@ -368,6 +378,7 @@ const schema = z
       s3Output: { name: V.outputBucket, value: Boolean(bucket), shown: bucket ? `'${bucket}'` : 'none' },
     }))
       problem(message);
+    for (const message of registryProblems(env)) problem(message);
   });
 
 const mib = (value: number) => Math.round(value * 1024 * 1024);
@@ -431,5 +442,6 @@ export function loadConfig(env: Readonly<Record<string, string | undefined>> = p
     },
     shards: e[V.shards],
     table: tableTargetOf(e),
+    ...registryOf(e),
   };
 }

@@ -1,7 +1,8 @@
 // The engine's ports. The three every pipeline has, each with one real adapter for AWS / Kafka and one
 // local one for the CLI: RecordSource (kafka-source), BatchSink (s3-sink, directory-sink), StateStore
-// (dynamodb-state-store, file-state-store); and WindowTable, for pipelines that also land an Iceberg
-// table (iceberg-window-table). The engine sees only these interfaces.
+// (dynamodb-state-store, file-state-store); WindowTable, for pipelines that also land an Iceberg table
+// (iceberg-window-table); and SchemaSource, for pipelines whose keys or values are registry-encoded
+// (registry-schema-source). The engine sees only these interfaces.
 import type { PartitionShare } from './core/partition-share.js';
 import type { FinishedPart, PipelineState } from './core/pipeline-state.js';
 import type { TopicIdentity } from './core/topic-identity.js';
@@ -225,4 +226,37 @@ export interface WindowTable {
    * makes no snapshot.
    */
   commitWindow(window: LandedWindow): Promise<TableCommitOutcome>;
+}
+
+/** The kinds of schema a registry holds (Confluent's `schemaType`; absent means Avro). */
+export const SchemaType = { AVRO: 'AVRO', PROTOBUF: 'PROTOBUF', JSON: 'JSON' } as const;
+/** The kinds of schema a registry holds. */
+export type SchemaType = (typeof SchemaType)[keyof typeof SchemaType];
+
+/** A schema as the registry holds it, with every schema it references, resolved. */
+export interface RegisteredSchema {
+  readonly type: SchemaType;
+  /** The schema's text: Avro's JSON, a `.proto` file, or a JSON Schema. */
+  readonly text: string;
+  /** The schemas it uses, each under the name it refers to it by (a `.proto` import, an Avro type name). */
+  readonly references: readonly SchemaReference[];
+}
+
+/** A schema another schema refers to: a subject's version. */
+export interface SchemaReference {
+  readonly name: string;
+  readonly subject: string;
+  readonly version: number;
+  readonly schema: RegisteredSchema;
+}
+
+/** Looks schemas up in a schema registry by id; each id's schema is fetched once per run. */
+export interface SchemaSource {
+  /**
+   * The schema registered under `id`, or undefined when the registry holds none (the records that name
+   * it go to the errors object).
+   * @throws ConnectionError when the registry cannot be reached or fails (the next attempt may pass);
+   * AccessDeniedError when it refuses the credentials.
+   */
+  schemaById(id: number): Promise<RegisteredSchema | undefined>;
 }

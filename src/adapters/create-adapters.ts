@@ -1,6 +1,6 @@
 // Builds the source, sink and store a config names: Kafka always; S3 or a local folder; DynamoDB or a
-// local file; and an Iceberg table when the table format is iceberg. The Lambda handler and the CLI both
-// start here.
+// local file; an Iceberg table when the table format is iceberg; a schema registry when one is set. The
+// Lambda handler and the CLI both start here.
 import type { S3Client } from '@aws-sdk/client-s3';
 import type { PullerConfig } from '../config.js';
 import { CatalogSigning, TableFormat } from '../core/setting-rules.js';
@@ -8,13 +8,21 @@ import { IcebergWindowTable } from '../iceberg/iceberg-window-table.js';
 import { RestTableCatalog } from '../iceberg/rest-table-catalog.js';
 import { S3MetadataFiles } from '../iceberg/s3-metadata-files.js';
 import { sigV4Fetch } from '../iceberg/sigv4-fetch.js';
-import type { BatchSink, RecordSource, StateStore, TableRollback, WindowTable } from '../ports.js';
+import type {
+  BatchSink,
+  RecordSource,
+  SchemaSource,
+  StateStore,
+  TableRollback,
+  WindowTable,
+} from '../ports.js';
 import { type AwsClientOptions, createDynamoDbClient, createS3Client } from './aws-clients.js';
 import { DirectorySink } from './directory-sink.js';
 import { DynamoDbStateStore } from './dynamodb-state-store.js';
 import { FileStateStore } from './file-state-store.js';
 import { createKafkaClient } from './kafka-client.js';
 import { KafkaSource } from './kafka-source.js';
+import { RegistrySchemaSource } from './registry-schema-source.js';
 import { S3Sink } from './s3-sink.js';
 
 /** The adapters of one run. A source serves one run: create new adapters for the next. */
@@ -24,6 +32,8 @@ export interface Adapters {
   readonly store: StateStore;
   /** The Iceberg table closed windows are committed to; absent unless the table format is iceberg. */
   readonly table?: WindowTable & TableRollback;
+  /** The schema registry `confluent` keys and values are decoded with; absent unless a format is confluent. */
+  readonly schemas?: SchemaSource;
   /** Releases what the adapters hold (connections); the engine already closes the source. */
   close(): Promise<void>;
 }
@@ -46,11 +56,13 @@ export async function createAdapters(config: PullerConfig, options: AdapterOptio
       ? new DynamoDbStateStore(dynamodb, config.state.table)
       : new FileStateStore(config.state.kind === 'file' ? config.state.path : '');
   const table = s3 ? windowTable(config, s3, sink) : undefined;
+  const { registry } = config;
   return {
     source,
     sink,
     store,
     ...(table ? { table } : {}),
+    ...(registry ? { schemas: new RegistrySchemaSource({ url: registry.url, login: registry.login }) } : {}),
     close: async () => {
       await source.close();
       s3?.destroy();

@@ -1,10 +1,9 @@
 // Builds the kafkajs client for a pipeline's brokers and security mode. Secrets are fetched at run
 // time (Secrets Manager for SCRAM, signed tokens for MSK IAM); none is kept in the environment.
-import { getSecret } from '@aws-lambda-powertools/parameters/secrets';
 import { generateAuthToken } from 'aws-msk-iam-sasl-signer-js';
 import { Kafka, type KafkaConfig, logLevel, type SASLOptions } from 'kafkajs';
 import type { KafkaSecurity, PullerConfig } from '../config.js';
-import { ConfigError } from '../errors.js';
+import { loginFromSecret } from './login-secret.js';
 
 /** How long a connection attempt may take, ms; an unreachable broker fails within a bounded time. */
 const CONNECTION_TIMEOUT_MS = 3000;
@@ -13,12 +12,7 @@ const RETRY = { retries: 3, initialRetryTime: 200, maxRetryTime: 2000 } as const
 
 async function scramCredentials(secretArn: string): Promise<SASLOptions> {
   // Amazon MSK's SCRAM secrets hold {"username": ..., "password": ...}.
-  const secret = await getSecret<Record<string, unknown>>(secretArn, { transform: 'json' });
-  const username = secret?.username;
-  const password = secret?.password;
-  if (typeof username !== 'string' || typeof password !== 'string') {
-    throw new ConfigError([`the secret ${secretArn} must be JSON with string fields username and password`]);
-  }
+  const { username, password } = await loginFromSecret(secretArn);
   return { mechanism: 'scram-sha-512', username, password };
 }
 

@@ -3,6 +3,7 @@
 import { resolve } from 'node:path';
 import { ConfigVariables, loadConfig, type PullerConfig } from '../config.js';
 import { ConfigError } from '../errors.js';
+import { REGISTRY_PASSWORD_VARIABLE } from '../registry-config.js';
 import { DEFAULT_ICEBERG_NAMESPACE } from '../table-format-config.js';
 import type { FlagSpec, ParsedFlags } from './parse-args.js';
 import { UsageError } from './usage-error.js';
@@ -136,15 +137,15 @@ export const runTuningFlags: readonly FlagSpec[] = [
   {
     name: 'value-format',
     type: 'string',
-    placeholder: '<string|json|binary>',
-    help: 'how record values are read; a json value that does not parse goes to the errors object',
+    placeholder: '<string|json|binary|confluent>',
+    help: 'how record values are read; a json value that does not parse, or a confluent one that does not decode, goes to the errors object',
     default: 'string',
     variable: V.valueFormat,
   },
   {
     name: 'key-format',
     type: 'string',
-    placeholder: '<string|json|binary>',
+    placeholder: '<string|json|binary|confluent>',
     help: 'how record keys are read',
     default: 'string',
     variable: V.keyFormat,
@@ -205,7 +206,34 @@ export const runTuningFlags: readonly FlagSpec[] = [
     variable: V.clientId,
   },
   ...tableFormatFlags(),
+  ...registryFlags(),
 ];
+
+/** The flags that find the schemas of keys and values in the confluent format. */
+function registryFlags(): FlagSpec[] {
+  return [
+    {
+      name: 'schema-registry-url',
+      type: 'string',
+      placeholder: '<url>',
+      help: "the Confluent-compatible schema registry's base URL (with --value-format or --key-format confluent)",
+      variable: V.registryUrl,
+    },
+    {
+      name: 'schema-registry-secret-arn',
+      type: 'string',
+      placeholder: '<arn>',
+      help: 'Secrets Manager secret with the registry username and password',
+      variable: V.registrySecretArn,
+    },
+    {
+      name: 'schema-registry-user',
+      type: 'string',
+      placeholder: '<name>',
+      help: `the registry's basic authentication user; its password is read from $${REGISTRY_PASSWORD_VARIABLE}`,
+    },
+  ];
+}
 
 /** The flags that commit each closed window to an Iceberg table as well. */
 export function tableFormatFlags(): FlagSpec[] {
@@ -309,7 +337,8 @@ export const allPipelineFlags: readonly FlagSpec[] = [
 /**
  * The configuration variables the flags set. A flag that is absent, or that the command does not
  * have, takes its default; `--broker` and `--region` fall back to KAFKA_BROKERS and AWS_REGION, which
- * shells set for the local test bed and for AWS. No other environment variable is read.
+ * shells set for the local test bed and for AWS. No other environment variable is read here (the
+ * registry password, SCHEMA_REGISTRY_PASSWORD, is read by `configFromFlags`).
  */
 export function variablesFromFlags(
   flags: ParsedFlags,
@@ -351,13 +380,29 @@ export function configFromVariables(
   }
 }
 
-/** The validated configuration the flags describe: `variablesFromFlags`, then `configFromVariables`. */
+/**
+ * The validated configuration the flags describe: `variablesFromFlags`, then `configFromVariables`, then
+ * the registry login `--schema-registry-user` gives (with its password from the environment).
+ */
 export function configFromFlags(
   flags: ParsedFlags,
   command: string,
   env: Readonly<Record<string, string | undefined>>,
 ): PullerConfig {
-  return configFromVariables(variablesFromFlags(flags, command, env), command);
+  const config = configFromVariables(variablesFromFlags(flags, command, env), command);
+  const username = flags.strings.get('schema-registry-user')?.trim();
+  if (!username) return config;
+  const { registry } = config;
+  const refuse = (problem: string) => {
+    throw new UsageError(`--schema-registry-user ${problem}`, command);
+  };
+  if (!registry) return refuse('needs --schema-registry-url');
+  if (registry.login.kind === 'secret')
+    return refuse('and --schema-registry-secret-arn are two logins: give one');
+  const password = env[REGISTRY_PASSWORD_VARIABLE];
+  if (!password)
+    return refuse(`needs the password in the ${REGISTRY_PASSWORD_VARIABLE} environment variable`);
+  return { ...config, registry: { ...registry, login: { kind: 'basic', username, password } } };
 }
 
 /**

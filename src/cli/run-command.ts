@@ -186,7 +186,9 @@ async function runWithAdapters(
     import('../engine/run-pipeline.js'),
     import('./worker-shard-runner.js'),
   ]);
-  const { source, sink, store, table, close } = await createAdapters(config, { deadlineMs: run.deadlineMs });
+  const { source, sink, store, table, schemas, close } = await createAdapters(config, {
+    deadlineMs: run.deadlineMs,
+  });
   try {
     // One shard reads on this thread; more run on worker threads, while this one plans and finalizes.
     const shardRunner = config.shards > 1 ? workerShardRunner(config, run.deadlineMs, run.signal) : undefined;
@@ -196,6 +198,7 @@ async function runWithAdapters(
       sink,
       store,
       ...(table ? { table } : {}),
+      ...(schemas ? { schemas } : {}),
       deadlineMs: run.deadlineMs,
       runId: run.runId,
       endedRunIds: run.endedRunIds,

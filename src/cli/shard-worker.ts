@@ -27,7 +27,7 @@ port.on('message', async (request: ShardWorkerRequest) => {
   }
   let reply: ShardWorkerReply;
   try {
-    const { source, sink, store } = await adapters;
+    const { source, sink, store, schemas } = await adapters;
     // One reader for the worker's one source, whose fetch positions and carried batches outlive a window.
     reader ??= new SourceReader(source);
     const result = await buildShard(
@@ -37,6 +37,7 @@ port.on('message', async (request: ShardWorkerRequest) => {
         reader,
         sink,
         store,
+        ...(schemas ? { schemas } : {}),
         attemptId: request.task.attemptId,
         deadlineMs,
         signal: stop.signal,

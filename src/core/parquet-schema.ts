@@ -3,11 +3,17 @@
 // Envelope columns, always: topic, partition, offset (int64), timestamp (UTC, milliseconds), key, value,
 // headers (a list of {key, value, value_encoding}). A key or value read as `string` is text, with
 // `<key|value>_encoding` saying whether it is `utf8` or (for bytes that are not UTF-8) `base64`; as
-// `json` it is the JSON text; as `binary` it is the bytes themselves. Declared columns follow, each one
-// field of a JSON value.
+// `json` (or decoded from a schema registry's wire format, `confluent`) it is the JSON text; as `binary`
+// it is the bytes themselves. Declared columns follow, each one field of a JSON value.
 import { isUtf8 } from 'node:buffer';
 import type { SourceRecord } from '../ports.js';
-import { FormatMismatch, readJson, ValueFormat } from './value-format.js';
+import {
+  type DocumentReader,
+  FormatMismatch,
+  readDocument,
+  ValueFormat,
+  writtenAsJson,
+} from './value-format.js';
 
 /** The type of a declared column, named as in Athena and Glue. */
 export const ColumnType = {
@@ -97,7 +103,7 @@ const timestamp = (name: string, required: boolean): ParquetSchemaElement => ({
 
 function fieldElements(name: 'key' | 'value', format: ValueFormat): ParquetSchemaElement[] {
   if (format === ValueFormat.BINARY) return [{ name, type: 'BYTE_ARRAY', repetition_type: 'OPTIONAL' }];
-  if (format === ValueFormat.JSON) return [text(name)];
+  if (writtenAsJson(format)) return [text(name)];
   return [text(name), text(`${name}_encoding`)];
 }
 
@@ -190,6 +196,7 @@ function readField(
   bytes: Buffer | null,
   format: ValueFormat,
   cells: Record<string, ParquetCell>,
+  registry: DocumentReader | undefined,
 ): unknown | FormatMismatch {
   if (format === ValueFormat.BINARY || bytes === null) {
     cells[name] = bytes === null ? null : own(bytes);
@@ -202,7 +209,7 @@ function readField(
     cells[`${name}_encoding`] = encoding;
     return undefined;
   }
-  const json = readJson(bytes, name);
+  const json = readDocument(format, bytes, name, registry);
   if (json instanceof FormatMismatch) return json;
   cells[name] = json.text;
   return json.parsed;
@@ -259,12 +266,13 @@ const lengthOf = (cell: Buffer | string | null) =>
 
 /**
  * The Parquet row of a record, or why it cannot be one (a key or value that does not fit its format, or
- * a value field that does not fit its declared column).
+ * a value field that does not fit its declared column). `registry` decodes `confluent` keys and values.
  */
 export function toParquetRow(
   topic: string,
   record: SourceRecord,
   layout: ParquetLayout,
+  registry?: DocumentReader,
 ): ParquetRow | FormatMismatch {
   const cells: Record<string, ParquetCell> = {
     topic,
@@ -272,9 +280,9 @@ export function toParquetRow(
     offset: BigInt(record.offset),
     timestamp: BigInt(record.timestampMs),
   };
-  const key = readField('key', record.key, layout.keyFormat, cells);
+  const key = readField('key', record.key, layout.keyFormat, cells, registry);
   if (key instanceof FormatMismatch) return key;
-  const value = readField('value', record.value, layout.valueFormat, cells);
+  const value = readField('value', record.value, layout.valueFormat, cells, registry);
   if (value instanceof FormatMismatch) return value;
   let bytes = ROW_OVERHEAD_BYTES + (record.key?.length ?? 0) + (record.value?.length ?? 0);
   const headers: ParquetHeader[] = [];

@@ -1,7 +1,7 @@
 // How a Kafka record becomes one line of a batch object. Pure: no I/O.
 import { isUtf8 } from 'node:buffer';
 import type { SourceRecord } from '../ports.js';
-import { FormatMismatch, readJson, ValueFormat } from './value-format.js';
+import { type DocumentReader, FormatMismatch, readDocument, ValueFormat } from './value-format.js';
 
 /** How a key, value or header value is written: UTF-8 text as is, anything else as base64. */
 export type Encoding = 'utf8' | 'base64';
@@ -125,33 +125,36 @@ function formattedField(
   name: 'key' | 'value',
   bytes: Buffer | null,
   format: ValueFormat,
+  registry: DocumentReader | undefined,
 ): string | FormatMismatch {
   if (bytes === null || format === ValueFormat.STRING) {
     return `"${name}":${jsonField(bytes)}"${name}Encoding":${encodingField(bytes)}`;
   }
   if (format === ValueFormat.BINARY)
     return `"${name}":"${bytes.toString('base64')}","${name}Encoding":"base64"`;
-  const json = readJson(bytes, name);
+  const json = readDocument(format, bytes, name, registry);
   if (json instanceof FormatMismatch) return json;
   return `"${name}":${json.text},"${name}Encoding":"json"`;
 }
 
 /**
  * The NDJSON line of a record whose key and value are read in `formats`: like `defaultNdjsonLine`, with
- * a JSON key or value nested as JSON (its encoding `json`) and a binary one as base64. A key or value
- * that does not fit its format gives the reason instead of a line.
+ * a JSON key or value nested as JSON (its encoding `json`), a registry-encoded one decoded by `registry`
+ * and nested the same way, and a binary one as base64. A key or value that does not fit its format
+ * gives the reason instead of a line.
  */
 export function formattedNdjsonLine(
   topicJson: string,
   record: SourceRecord,
   formats: RecordFormats,
+  registry?: DocumentReader,
 ): string | FormatMismatch {
   if (formats.keyFormat === ValueFormat.STRING && formats.valueFormat === ValueFormat.STRING) {
     return defaultNdjsonLine(topicJson, record);
   }
-  const key = formattedField('key', record.key, formats.keyFormat);
+  const key = formattedField('key', record.key, formats.keyFormat, registry);
   if (key instanceof FormatMismatch) return key;
-  const value = formattedField('value', record.value, formats.valueFormat);
+  const value = formattedField('value', record.value, formats.valueFormat, registry);
   if (value instanceof FormatMismatch) return value;
   let headers = '';
   for (const [headerKey, headerValue] of record.headers) {

@@ -3,7 +3,7 @@
 // other accepts too. Each caller passes the name its user knows a setting by (a variable or a prop), so a
 // message names the culprit. A rule answers what is wrong, or undefined when nothing is. Pure: no I/O.
 import { isTopicName, TOPIC_NAME_RULE } from './kafka-names.js';
-import { OutputFormat, ValueFormat } from './value-format.js';
+import { OutputFormat, ValueFormat, writtenAsJson } from './value-format.js';
 
 /** A setting as a rule sees it. */
 export interface Setting<T = number> {
@@ -49,6 +49,9 @@ const NDJSON_CODECS: readonly string[] = ['gzip', 'zstd', 'none'];
 
 // The key characters that need no escaping in S3, in an IAM resource (no '*' or '?') or in a file path.
 const PREFIX = /^[A-Za-z0-9!_.'()=-]+(\/[A-Za-z0-9!_.'()=-]+)*$/;
+
+/** An http(s) URL: a scheme, a host, then any path without white space. */
+const HTTP_URL = /^https?:\/\/[^\s/]+(\/\S*)?$/;
 
 /** A batch or poll interval: longer than nothing, at most a week. */
 export function intervalProblem(interval: Setting): string | undefined {
@@ -149,16 +152,38 @@ export function ndjsonCompressionProblem(
     : `${compression.name} must be gzip, zstd or none when ${format.name} is ndjson (got ${compression.shown})`;
 }
 
-/** Declared columns are typed Parquet columns taken from JSON values. */
+/** Declared columns are typed Parquet columns taken from JSON values (read as JSON, or decoded from a registry's). */
 export function columnsFormatProblem(
   columns: Setting,
   format: Setting<string>,
   valueFormat: Setting<string>,
 ): string | undefined {
   return columns.value === 0 ||
-    (format.value === OutputFormat.PARQUET && valueFormat.value === ValueFormat.JSON)
+    (format.value === OutputFormat.PARQUET && writtenAsJson(valueFormat.value as ValueFormat))
     ? undefined
-    : `${columns.name} needs ${format.name} parquet and ${valueFormat.name} json`;
+    : `${columns.name} needs ${format.name} parquet and ${valueFormat.name} json or confluent`;
+}
+
+/**
+ * A key or value format that decodes with a schema registry needs the registry's address, an http(s)
+ * URL; a registry setting with no such format is a mistake (it would do nothing), so it is refused too.
+ */
+export function registryUrlProblem(
+  url: Setting<string | undefined>,
+  keyFormat: Setting<string>,
+  valueFormat: Setting<string>,
+): string | undefined {
+  const decoding = [keyFormat, valueFormat].filter((f) => f.value === ValueFormat.CONFLUENT);
+  if (decoding.length === 0) {
+    return url.value === undefined
+      ? undefined
+      : `${url.name} is set, but neither ${keyFormat.name} nor ${valueFormat.name} is confluent`;
+  }
+  if (url.value === undefined)
+    return `${url.name} is required when ${decoding.map((f) => f.name).join(' and ')} ${decoding.length > 1 ? 'are' : 'is'} confluent`;
+  return HTTP_URL.test(url.value)
+    ? undefined
+    : `${url.name} must be an http:// or https:// URL, got ${url.shown}`;
 }
 
 /** A value of an enumeration (a format, a codec), for values that no type checked (JavaScript callers). */
@@ -231,7 +256,7 @@ export function tableLocationProblem(location: Setting<string>): string | undefi
 
 /** A catalog's address: an http(s) URL (the REST catalog's base, without `/v1`). */
 export function catalogUrlProblem(url: Setting<string>): string | undefined {
-  return /^https?:\/\/[^\s/]+(\/\S*)?$/.test(url.value)
+  return HTTP_URL.test(url.value)
     ? undefined
     : `${url.name} must be an http:// or https:// URL, got ${url.shown}`;
 }

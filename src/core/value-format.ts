@@ -9,9 +9,20 @@ export const ValueFormat = {
   JSON: 'json',
   /** Opaque bytes: base64 in NDJSON, the bytes themselves in Parquet. */
   BINARY: 'binary',
+  /**
+   * Confluent's schema registry wire format (Avro, Protobuf or JSON Schema), decoded with the schema its
+   * id names and written as `json` values are (see registry-json.ts for the mapping); one that cannot
+   * be decoded is an error row.
+   */
+  CONFLUENT: 'confluent',
 } as const;
 /** How the bytes of a key or value are read. */
 export type ValueFormat = (typeof ValueFormat)[keyof typeof ValueFormat];
+
+/** Whether keys or values read in `format` are written as JSON: nested in NDJSON, JSON text in Parquet. */
+export function writtenAsJson(format: ValueFormat): boolean {
+  return format === ValueFormat.JSON || format === ValueFormat.CONFLUENT;
+}
 
 /** What a batch's data objects are. */
 export const OutputFormat = {
@@ -29,6 +40,9 @@ export interface JsonDocument {
   readonly text: string;
   readonly parsed: unknown;
 }
+
+/** Reads a key's or value's bytes as one JSON document, or says why not (`readJson`, or a registry decoder). */
+export type DocumentReader = (bytes: Buffer, what: 'key' | 'value') => JsonDocument | FormatMismatch;
 
 /** Why a key or value could not be read in its format; the record goes to the errors object with it. */
 export class FormatMismatch {
@@ -51,4 +65,20 @@ export function readJson(bytes: Buffer, what: 'key' | 'value'): JsonDocument | F
       `the ${what} is not valid JSON: ${error instanceof Error ? error.message : String(error)}`,
     );
   }
+}
+
+/**
+ * Reads a key or value in a format written as JSON: `json` with `readJson`, `confluent` with `registry`
+ * (the decoder that holds the batch's schemas, resolved before its records are encoded).
+ */
+export function readDocument(
+  format: ValueFormat,
+  bytes: Buffer,
+  what: 'key' | 'value',
+  registry: DocumentReader | undefined,
+): JsonDocument | FormatMismatch {
+  if (format !== ValueFormat.CONFLUENT) return readJson(bytes, what);
+  if (registry === undefined)
+    throw new Error(`a ${what} in the ${format} format needs the registry's decoder`);
+  return registry(bytes, what);
 }

@@ -8,7 +8,7 @@ import { NdjsonBuffer } from '../core/ndjson-encoder.js';
 import { type ParquetLayout, toParquetRow } from '../core/parquet-schema.js';
 import type { FinishedPart } from '../core/pipeline-state.js';
 import { formattedNdjsonLine } from '../core/record-format.js';
-import { FormatMismatch, OutputFormat, ValueFormat } from '../core/value-format.js';
+import { type DocumentReader, FormatMismatch, OutputFormat, ValueFormat } from '../core/value-format.js';
 import type { BatchSink, SourceRecord } from '../ports.js';
 import { ObjectWriter } from './object-writer.js';
 import { ParquetObjectWriter } from './parquet-part-writer.js';
@@ -51,9 +51,11 @@ export class PartWriter {
   /** Uncompressed bytes of data and error lines: what the part size is measured against. */
   bytes = 0;
 
+  /** `registry` decodes `confluent` keys and values, their schemas looked up before each batch. */
   constructor(
     private readonly sink: BatchSink,
     readonly start: PartStart,
+    private readonly registry?: DocumentReader,
   ) {
     this.topicJson = JSON.stringify(start.topic);
     this.dataLines = new NdjsonBuffer(this.topicJson);
@@ -83,7 +85,7 @@ export class PartWriter {
   addRecord(record: SourceRecord, late: boolean): string | undefined {
     const s = this.start;
     if (s.layout.format === OutputFormat.PARQUET) {
-      const row = toParquetRow(s.topic, record, s.layout);
+      const row = toParquetRow(s.topic, record, s.layout, this.registry);
       if (row instanceof FormatMismatch) return row.reason;
       this.parquet ??= new ParquetObjectWriter(
         this.sink,
@@ -101,7 +103,7 @@ export class PartWriter {
       this.countRow(this.dataLines.appendDefaultLine(record), record.timestampMs, late);
       return undefined;
     }
-    const line = formattedNdjsonLine(this.topicJson, record, s.layout);
+    const line = formattedNdjsonLine(this.topicJson, record, s.layout, this.registry);
     if (line instanceof FormatMismatch) return line.reason;
     this.addRow(line, record.timestampMs, late);
     return undefined;

@@ -31,6 +31,7 @@ export async function runPipeline(options: RunOptions): Promise<RunReport> {
     sink: options.sink,
     store,
     ...(options.table ? { table: options.table } : {}),
+    ...(options.schemas ? { schemas: options.schemas } : {}),
     attemptId: options.runId,
     deadlineMs: options.deadlineMs,
     now,

@@ -2,7 +2,14 @@
 import type { PullerConfig } from '../config.js';
 import type { Manifest } from '../core/manifest.js';
 import type { OutputRow } from '../core/record-format.js';
-import type { BatchSink, RecordSource, StateStore, TableCommitOutcome, WindowTable } from '../ports.js';
+import type {
+  BatchSink,
+  RecordSource,
+  SchemaSource,
+  StateStore,
+  TableCommitOutcome,
+  WindowTable,
+} from '../ports.js';
 import type { RunLogger } from './run-logger.js';
 import type { ShardRunner } from './shard-runner.js';
 
@@ -56,6 +63,8 @@ export interface RunOptions {
   readonly store: StateStore;
   /** The table each closed window is also committed to. @default - none */
   readonly table?: WindowTable;
+  /** Where `confluent` keys and values find their schemas (required when a format is confluent). @default - none */
+  readonly schemas?: SchemaSource;
   /** Epoch ms by which the run must have returned (the Lambda's deadline); new work stops a safety margin before. */
   readonly deadlineMs: number;
   /** Identifies this run in the lease and in logs. */

@@ -13,6 +13,7 @@ import {
 } from '../core/pending-batch.js';
 import type { FinishedPart, PendingBatch } from '../core/pipeline-state.js';
 import { type ErrorRow, toNdjsonLine, toOutputRow } from '../core/record-format.js';
+import { RegistryDecoder } from '../core/registry-decoder.js';
 import { type PlacedRecord, Placement } from '../core/window-rule.js';
 import { AttemptSupersededError, WindowIntegrityError } from '../errors.js';
 import type { AttemptStore } from './attempt-store.js';
@@ -23,6 +24,8 @@ import type { StepContext } from './step-types.js';
 
 /** Last parts finished at once when a shard closes its partitions: the sink's requests in flight. */
 const PARTS_FINISHING_AT_ONCE = 32;
+/** Schemas looked up at once: a batch rarely names more than a few. */
+const SCHEMA_LOOKUPS_AT_ONCE = 8;
 
 /** The parts one shard writes in one window, open and finished. */
 export class ShardParts {
@@ -34,6 +37,8 @@ export class ShardParts {
   /** Per partition with an open part, where the records written to it end: a deadline cuts it there. */
   private readonly writtenTo = new Map<number, string>();
   private current: PendingBatch;
+  /** Decodes `confluent` keys and values; absent when the pipeline reads none. */
+  private readonly registry: RegistryDecoder | undefined;
 
   constructor(
     private readonly ctx: StepContext,
@@ -44,6 +49,10 @@ export class ShardParts {
     partitions: readonly number[],
   ) {
     this.current = pending;
+    if (RegistryDecoder.isNeeded(ctx.config) && !ctx.hooks?.parseRecord) {
+      if (!ctx.schemas) throw new Error('a confluent key or value format needs a schema source');
+      this.registry = new RegistryDecoder(ctx.config);
+    }
     for (const partition of partitions) this.sequences.set(partition, partsOf(pending, partition).length);
   }
 
@@ -75,6 +84,7 @@ export class ShardParts {
   async write(partition: number, placed: readonly PlacedRecord[]): Promise<StopReason | undefined> {
     const { topic, partSizeBytes } = this.ctx.config;
     const parseRecord = this.ctx.hooks?.parseRecord;
+    await this.lookUpSchemas(placed);
     for (const { record, placement } of placed) {
       const writer = this.writerFor(partition);
       const late = placement === Placement.LATE;
@@ -144,21 +154,43 @@ export class ShardParts {
     this.writtenTo.clear();
   }
 
+  /**
+   * Looks up the schemas the batch's keys and values name that the decoder does not know yet, so its
+   * records are then encoded without waiting (and without a wait when every schema is known). Each is
+   * learnt in id order, whenever its answer came. A registry that cannot answer fails the shard here,
+   * before any of the batch is written: the window is left for the next run.
+   */
+  private async lookUpSchemas(placed: readonly PlacedRecord[]): Promise<void> {
+    const { registry } = this;
+    if (!registry) return;
+    const ids = registry.unknownIds(
+      placed.filter((p) => p.placement !== Placement.BAD_TIMESTAMP).map((p) => p.record),
+    );
+    if (ids.length === 0) return;
+    const source = this.ctx.schemas as NonNullable<StepContext['schemas']>;
+    const schemas = await mapBounded(ids, SCHEMA_LOOKUPS_AT_ONCE, (id) => source.schemaById(id));
+    for (const [i, id] of ids.entries()) registry.learn(id, schemas[i]);
+  }
+
   private writerFor(partition: number): PartWriter {
     let writer = this.writers.get(partition);
     if (!writer) {
       const { config } = this.ctx;
       // A new part starts where the partition's last finished part ended.
-      writer = new PartWriter(this.ctx.sink, {
-        prefix: config.output.prefix,
-        topic: config.topic,
-        window: this.window,
-        partition,
-        sequence: this.sequences.get(partition) ?? 0,
-        firstOffset: resumeOffset(this.current, this.current.startOffsets, partition) ?? '0',
-        compression: config.compression,
-        layout: partLayoutOf(config),
-      });
+      writer = new PartWriter(
+        this.ctx.sink,
+        {
+          prefix: config.output.prefix,
+          topic: config.topic,
+          window: this.window,
+          partition,
+          sequence: this.sequences.get(partition) ?? 0,
+          firstOffset: resumeOffset(this.current, this.current.startOffsets, partition) ?? '0',
+          compression: config.compression,
+          layout: partLayoutOf(config),
+        },
+        this.registry?.read,
+      );
       this.writers.set(partition, writer);
     }
     return writer;

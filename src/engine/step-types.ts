@@ -2,7 +2,7 @@
 // plain JSON, because it crosses Step Functions states and worker threads.
 import type { PullerConfig } from '../config.js';
 import type { ShareEnd } from '../core/window-rule.js';
-import type { BatchSink, RecordSource, StateStore, WindowTable } from '../ports.js';
+import type { BatchSink, RecordSource, SchemaSource, StateStore, WindowTable } from '../ports.js';
 import type { RunLogger } from './run-logger.js';
 import type { PullerHooks, RunOutcome, WindowProgress } from './run-types.js';
 import type { SourceReader } from './source-reader.js';
@@ -22,6 +22,8 @@ export interface StepContext {
   readonly store: StateStore;
   /** The table each closed window is also committed to; absent when the pipeline lands none. */
   readonly table?: WindowTable;
+  /** Where `confluent` keys and values find their schemas; absent when the pipeline reads none. */
+  readonly schemas?: SchemaSource;
   /** The attempt's id and lease owner: the Step Functions execution, or the run in one process. */
   readonly attemptId: string;
   /** Epoch ms by which the step must have returned; new work stops a safety margin before. */

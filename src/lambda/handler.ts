@@ -110,6 +110,7 @@ export function createHandler(hooks: PullerHooks = {}): PullerHandler {
         sink: adapters.sink,
         store: adapters.store,
         ...(adapters.table ? { table: adapters.table } : {}),
+        ...(adapters.schemas ? { schemas: adapters.schemas } : {}),
         deadlineMs,
         runId: context.awsRequestId,
         endedRunIds,

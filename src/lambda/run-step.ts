@@ -59,6 +59,7 @@ export async function runStep(event: StepEvent, run: StepRun): Promise<StepRespo
     sink: adapters.sink,
     store: adapters.store,
     ...(adapters.table ? { table: adapters.table } : {}),
+    ...(adapters.schemas ? { schemas: adapters.schemas } : {}),
     attemptId,
     deadlineMs: run.deadlineMs,
     hooks: run.hooks,

@@ -259,6 +259,7 @@ export async function runOnce(
     const used = adapt({ source: adapters.source, sink: adapters.sink, store, ...(table ? { table } : {}) });
     return await runPipeline({
       config,
+      ...(adapters.schemas ? { schemas: adapters.schemas } : {}),
       ...used,
       deadlineMs: (rest.now ?? Date.now)() + seconds * 1000,
       runId: uniqueName('run'),

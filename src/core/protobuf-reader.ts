@@ -1,0 +1,187 @@
+// Reads Protobuf payloads with their registry schema (a .proto file), as the JSON registry-json.ts
+// describes. Pure: no I/O. protobufjs parses the .proto text and decodes; its ProtoJSON extension writes
+// the well-known types (Timestamp, Duration, wrappers, Struct, Any); a converter built once per message
+// type writes the rest with the .proto's own field names and every field present.
+import protobuf from 'protobufjs';
+import protojson from 'protobufjs/ext/protojson.js';
+import type { RegisteredSchema } from '../ports.js';
+import {
+  type DecodedJson,
+  decodedDocument,
+  jsonBytes,
+  jsonFloat,
+  type PayloadReader,
+  referencesInOrder,
+  setField,
+} from './registry-json.js';
+import { readMessageIndexes } from './registry-wire-format.js';
+import { FormatMismatch } from './value-format.js';
+
+/** Field names as the .proto writes them (protobufjs would camelCase them otherwise). */
+const PARSE_OPTIONS = { keepCase: true } as const;
+
+/** The well-known types whose proto3 JSON is not an object of their fields. */
+const WELL_KNOWN = new Set(
+  [
+    'Any',
+    'Duration',
+    'Empty',
+    'FieldMask',
+    'ListValue',
+    'Struct',
+    'Timestamp',
+    'Value',
+    'BoolValue',
+    'BytesValue',
+    'DoubleValue',
+    'FloatValue',
+    'Int32Value',
+    'Int64Value',
+    'StringValue',
+    'UInt32Value',
+    'UInt64Value',
+  ].map((name) => `.google.protobuf.${name}`),
+);
+
+const SIXTY_FOUR_BIT = new Set(['int64', 'uint64', 'sint64', 'fixed64', 'sfixed64']);
+
+type Message = Record<string, unknown>;
+type Convert = (value: never) => DecodedJson;
+
+/** The converter of one value of `field` (an element, for a repeated or map field). */
+function singularConverter(field: protobuf.Field, built: Map<protobuf.Type, Convert>): Convert {
+  const resolved = field.resolvedType;
+  if (resolved instanceof protobuf.Type) return messageConverter(resolved, built);
+  if (resolved instanceof protobuf.Enum) {
+    if (resolved.fullName === '.google.protobuf.NullValue') return () => null;
+    // A number the enum does not name (a newer producer's value) stays a number.
+    return ((n: number) => resolved.valuesById[n] ?? n) as Convert;
+  }
+  if (SIXTY_FOUR_BIT.has(field.type)) return ((n: { toString(): string }) => n.toString()) as Convert;
+  if (field.type === 'float' || field.type === 'double') return jsonFloat as Convert;
+  if (field.type === 'bytes') return jsonBytes as Convert;
+  return ((value: DecodedJson) => value) as Convert;
+}
+
+/** A map's keys as proto3 JSON has them: strings, 64-bit ones (held by protobufjs as hashes) as digits. */
+function mapKeyText(field: protobuf.MapField): (key: string) => string {
+  if (!SIXTY_FOUR_BIT.has(field.keyType)) return (key) => key;
+  const unsigned = field.keyType === 'uint64' || field.keyType === 'fixed64';
+  return (key) => protobuf.util.longFromHash(key, unsigned).toString();
+}
+
+/** How one field of a message is written: every field, unset ones as their default or null. */
+function fieldConverter(
+  field: protobuf.Field,
+  built: Map<protobuf.Type, Convert>,
+): (m: Message) => DecodedJson {
+  const name = field.name;
+  const one = singularConverter(field, built);
+  if (field instanceof protobuf.MapField) {
+    const keyText = mapKeyText(field);
+    return (message) => {
+      const map = (message[name] ?? {}) as Record<string, never>;
+      const out: Record<string, DecodedJson> = {};
+      for (const key of Object.keys(map)) setField(out, keyText(key), one(map[key] as never));
+      return out;
+    };
+  }
+  if (field.repeated) return (message) => ((message[name] ?? []) as never[]).map(one);
+  // A oneof member or proto3 `optional` field that was not sent, and an unset message field, are null.
+  const hasPresence = field.partOf !== null || field.resolvedType instanceof protobuf.Type;
+  return (message) => {
+    const value = message[name];
+    if (hasPresence && (!Object.hasOwn(message, name) || value === null || value === undefined)) return null;
+    return one(value as never);
+  };
+}
+
+/** The converter of `type`'s messages; `built` holds those made so far (a message may contain itself). */
+function messageConverter(type: protobuf.Type, built: Map<protobuf.Type, Convert>): Convert {
+  const known = built.get(type);
+  if (known) return known;
+  if (WELL_KNOWN.has(type.fullName)) {
+    const convert = ((message: Message) => protojson.toJson(type, message) as DecodedJson) as Convert;
+    built.set(type, convert);
+    return convert;
+  }
+  let fields: [string, (m: Message) => DecodedJson][] = [];
+  const convert = ((message: Message) => {
+    const out: Record<string, DecodedJson> = {};
+    for (const [name, field] of fields) setField(out, name, field(message));
+    return out;
+  }) as Convert;
+  built.set(type, convert);
+  fields = type.fieldsArray.map((field) => [field.name, fieldConverter(field, built)]);
+  return convert;
+}
+
+const typesOf = (namespace: protobuf.NamespaceBase): protobuf.Type[] =>
+  namespace.nestedArray.filter((nested): nested is protobuf.Type => nested instanceof protobuf.Type);
+
+/**
+ * Parses `.proto` text into `root`, with the well-known types it imports from protobufjs's own copies
+ * (registries do not hold them). `added` holds the files already in the root.
+ */
+function addFile(root: protobuf.Root, text: string, added: Set<string>): void {
+  const parsed = protobuf.parse(text, root, PARSE_OPTIONS);
+  for (const imported of [...(parsed.imports ?? []), ...(parsed.weakImports ?? [])]) {
+    const common = protobuf.common.get(imported);
+    if (common !== null && !added.has(imported)) {
+      added.add(imported);
+      root.addJSON(common.nested ?? {});
+    }
+  }
+}
+
+/**
+ * The reader of a Protobuf schema registered as `schemaId`, or why it cannot be compiled. The payload's
+ * message indexes pick the message: the first index among the file's own top-level messages (in the
+ * order the file declares them), each next among the nested messages of the one before.
+ */
+export function protobufReader(schema: RegisteredSchema, schemaId: number): PayloadReader | string {
+  let topLevel: protobuf.Type[];
+  try {
+    const root = new protobuf.Root();
+    const added = new Set<string>();
+    for (const reference of referencesInOrder(schema)) {
+      if (protobuf.common.get(reference.name) !== null || added.has(reference.name)) continue;
+      added.add(reference.name);
+      addFile(root, reference.schema.text, added);
+    }
+    addFile(root, schema.text, added);
+    root.resolveAll();
+    // The file's own messages, in its order: parsed alone, then found in the root that holds its imports.
+    const alone = protobuf.parse(schema.text, new protobuf.Root(), PARSE_OPTIONS);
+    const home = alone.package ? alone.root.lookup(alone.package) : alone.root;
+    topLevel = typesOf(home as protobuf.Namespace).map((type) => root.lookupType(type.fullName));
+  } catch (error) {
+    return `Protobuf schema id ${schemaId} cannot be read: ${error instanceof Error ? error.message : String(error)}`;
+  }
+  const built = new Map<protobuf.Type, Convert>();
+  return (payload, what) => {
+    const framed = readMessageIndexes(payload, schemaId);
+    if (framed instanceof FormatMismatch) return framed;
+    let type: protobuf.Type | undefined;
+    let candidates = topLevel;
+    for (const index of framed.indexes) {
+      type = candidates[index];
+      if (type === undefined) {
+        return new FormatMismatch(
+          `the ${what}'s message indexes [${framed.indexes.join(', ')}] name no message of Protobuf schema id ${schemaId}`,
+        );
+      }
+      candidates = typesOf(type);
+    }
+    const messageType = type as protobuf.Type;
+    let message: Message;
+    try {
+      message = messageType.decode(framed.message) as unknown as Message;
+    } catch (error) {
+      return new FormatMismatch(
+        `the ${what} cannot be read as ${messageType.fullName.slice(1)} of Protobuf schema id ${schemaId}: ${error instanceof Error ? error.message : String(error)}`,
+      );
+    }
+    return decodedDocument(messageConverter(messageType, built)(message as never));
+  };
+}
