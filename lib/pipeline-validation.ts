@@ -110,6 +110,12 @@ function formatProblems(o: ResolvedOptions): (string | undefined)[] {
     rules.oneOfProblem(format, Object.values(OutputFormat)),
     rules.oneOfProblem(textProp('valueFormat', o.valueFormat), Object.values(ValueFormat)),
     rules.oneOfProblem(textProp('keyFormat', o.keyFormat), Object.values(ValueFormat)),
+    // Its settings (the registry's URL and login) and grants come with the construct's registry props.
+    ...(['valueFormat', 'keyFormat'] as const).map((prop) =>
+      o[prop] === ValueFormat.CONFLUENT
+        ? `${prop} confluent: the construct does not decode schema-registry values yet (the CLI's run --${prop === 'valueFormat' ? 'value' : 'key'}-format confluent does)`
+        : undefined,
+    ),
     rules.ndjsonCompressionProblem(
       { name: 'compression', value: o.compression, shown: o.compression },
       format,

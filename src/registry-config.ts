@@ -6,8 +6,8 @@
 // secret (as the SCRAM login), and the CLI takes a user name by flag and its password from the
 // SCHEMA_REGISTRY_PASSWORD environment variable of the shell (never a flag, so never in `ps` or a
 // shell's history), which the Lambda handler does not read.
-import { registryUrlProblem, type Setting, TableFormat } from './core/setting-rules.js';
-import { ValueFormat } from './core/value-format.js';
+import { registryUrlProblem, type Setting } from './core/setting-rules.js';
+import type { ValueFormat } from './core/value-format.js';
 import { optionalText } from './table-format-config.js';
 
 /** The variables of the schema registry settings. */
@@ -48,7 +48,6 @@ export interface RegistryInput {
   readonly SCHEMA_REGISTRY_SECRET_ARN?: string | undefined;
   readonly KEY_FORMAT: ValueFormat;
   readonly VALUE_FORMAT: ValueFormat;
-  readonly TABLE_FORMAT: TableFormat;
 }
 
 const named = (name: string, value: string): Setting<string> => ({ name, value, shown: `'${value}'` });
@@ -63,11 +62,6 @@ export function registryProblems(env: RegistryInput): string[] {
   ];
   if (env[R.registrySecretArn] !== undefined && url === undefined)
     problems.push(`${R.registrySecretArn} needs ${R.registryUrl}`);
-  const decoding = [keyFormat, valueFormat].find((f) => f.value === ValueFormat.CONFLUENT);
-  if (decoding && env.TABLE_FORMAT === TableFormat.ICEBERG) {
-    // The table's schema does not know the format's columns yet; it comes with the columns from the schema.
-    problems.push(`TABLE_FORMAT iceberg does not take ${decoding.name} confluent yet`);
-  }
   return problems.filter((p): p is string => p !== undefined);
 }
 

@@ -15,7 +15,7 @@
 // `offset` (see data-files.ts), which readers prune by as they would by partition: a part spans about
 // one window. Partitioning by the window needs a window column in the parts, which they do not have yet.
 import { ColumnType, type DeclaredColumn, type ParquetLayout } from '../core/parquet-schema.js';
-import { ValueFormat } from '../core/value-format.js';
+import { ValueFormat, writtenAsJson } from '../core/value-format.js';
 import type { IcebergPrimitive, IcebergSchema, IcebergStruct, IcebergType, PartitionSpec } from './ports.js';
 
 /** The table property that maps the parts' column names to field ids. */
@@ -40,7 +40,8 @@ const field = (name: string, shape: Shape, required = false): ShapeField => ({ n
 
 function keyOrValue(name: 'key' | 'value', format: ValueFormat): ShapeField[] {
   if (format === ValueFormat.BINARY) return [field(name, 'binary')];
-  if (format === ValueFormat.JSON) return [field(name, 'string')];
+  // A registry-decoded value is written as a JSON value is: its JSON text.
+  if (writtenAsJson(format)) return [field(name, 'string')];
   return [field(name, 'string'), field(`${name}_encoding`, 'string')];
 }
 

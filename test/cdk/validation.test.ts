@@ -12,6 +12,7 @@ import {
   type PullerPipelineOptions,
   StartPosition,
   TableFormat,
+  ValueFormat,
 } from '../../lib/index.js';
 import { CLUSTER_ARN, importedVpc, newStack } from './support.js';
 
@@ -129,6 +130,11 @@ describe('pipeline options', () => {
       'an Iceberg table beside the Hive-style table of the same name',
       { tableFormat: TableFormat.ICEBERG, format: OutputFormat.PARQUET, glueTable: true },
       /glueTable must not be true with tableFormat iceberg: the Iceberg table 'orders' takes/,
+    ],
+    [
+      'registry-encoded values, which the construct does not decode yet',
+      { valueFormat: ValueFormat.CONFLUENT },
+      /valueFormat confluent: the construct does not decode schema-registry values yet/,
     ],
     [
       'an unknown table format',

@@ -27,6 +27,13 @@ describe('catalog JSON', () => {
 });
 
 describe('planTableSchema', () => {
+  it('gives registry-decoded values the JSON text column json values have', () => {
+    const plan = planTableSchema({ ...LAYOUT, valueFormat: ValueFormat.CONFLUENT }) as SchemaPlan;
+    const json = planTableSchema(LAYOUT) as SchemaPlan;
+    expect(plan.schema.fields).toEqual(json.schema.fields);
+    expect(plan.schema.fields.find((f) => f.name === 'value')?.type).toBe('string');
+  });
+
   it('gives a new table ids as Iceberg does: top-level fields first, then nested ones', () => {
     const plan = planTableSchema(LAYOUT) as SchemaPlan;
     expect(plan.schema.fields.map((f) => `${f.id}:${f.name}`)).toEqual([

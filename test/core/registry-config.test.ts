@@ -65,10 +65,6 @@ describe('schema registry settings', () => {
       { ...base, SCHEMA_REGISTRY_SECRET_ARN: 'arn:x' },
       ['SCHEMA_REGISTRY_SECRET_ARN needs SCHEMA_REGISTRY_URL'],
     ],
-    [
-      { ...confluent, OUTPUT_FORMAT: 'parquet', TABLE_FORMAT: 'iceberg', ICEBERG_CATALOG_URL: 'http://c:1' },
-      ['TABLE_FORMAT iceberg does not take VALUE_FORMAT confluent yet'],
-    ],
   ])('refuses %j before touching anything', (env, problems) => {
     expect(configProblems(env)).toEqual(problems);
   });
