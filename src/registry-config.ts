@@ -7,7 +7,7 @@
 // SCHEMA_REGISTRY_PASSWORD environment variable of the shell (never a flag, so never in `ps` or a
 // shell's history), which the Lambda handler does not read.
 import { registryUrlProblem, type Setting } from './core/setting-rules.js';
-import type { ValueFormat } from './core/value-format.js';
+import { ValueFormat } from './core/value-format.js';
 import { optionalText } from './table-format-config.js';
 
 /** The variables of the schema registry settings. */
@@ -68,7 +68,8 @@ export function registryProblems(env: RegistryInput): string[] {
 /** The validated registry settings, as the config holds them (none when no format decodes with one). */
 export function registryOf(env: RegistryInput): { readonly registry?: SchemaRegistrySettings } {
   const url = env[R.registryUrl];
-  if (url === undefined) return {};
+  const decodes = [env.KEY_FORMAT, env.VALUE_FORMAT].includes(ValueFormat.CONFLUENT);
+  if (url === undefined || !decodes) return {};
   const secretArn = env[R.registrySecretArn];
   return {
     registry: { url, login: secretArn === undefined ? { kind: 'none' } : { kind: 'secret', secretArn } },

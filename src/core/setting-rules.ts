@@ -174,11 +174,8 @@ export function registryUrlProblem(
   valueFormat: Setting<string>,
 ): string | undefined {
   const decoding = [keyFormat, valueFormat].filter((f) => f.value === ValueFormat.CONFLUENT);
-  if (decoding.length === 0) {
-    return url.value === undefined
-      ? undefined
-      : `${url.name} is set, but neither ${keyFormat.name} nor ${valueFormat.name} is confluent`;
-  }
+  // Unused without a confluent format, as the Iceberg settings are without an Iceberg table.
+  if (decoding.length === 0) return undefined;
   if (url.value === undefined)
     return `${url.name} is required when ${decoding.map((f) => f.name).join(' and ')} ${decoding.length > 1 ? 'are' : 'is'} confluent`;
   return HTTP_URL.test(url.value)

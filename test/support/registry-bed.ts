@@ -24,7 +24,8 @@ async function startRegistry(): Promise<string> {
   });
   const url = /^SCHEMA_REGISTRY_URL=(.+)$/m.exec(stdout)?.[1];
   if (!url) throw new Error(`${SCRIPT} start printed no SCHEMA_REGISTRY_URL: ${stdout}`);
-  process.env.SCHEMA_REGISTRY_URL = url;
+  // Not put in process.env: the handler reads its settings from there, and tests of other pipelines
+  // running later in this worker would inherit it.
   return url;
 }
 
