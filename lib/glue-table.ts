@@ -11,7 +11,7 @@ import type * as kms from 'aws-cdk-lib/aws-kms';
 import type * as s3 from 'aws-cdk-lib/aws-s3';
 import { Construct } from 'constructs';
 import { ColumnType, type DeclaredColumn } from '../src/core/parquet-schema.js';
-import { OutputFormat, ValueFormat } from '../src/core/value-format.js';
+import { OutputFormat, ValueFormat, writtenAsJson } from '../src/core/value-format.js';
 
 /** Properties of `PipelineGlueTable`. */
 export interface PipelineGlueTableProps {
@@ -80,7 +80,7 @@ type Column = glue.CfnTable.ColumnProperty;
 function fieldColumns(name: 'key' | 'value', format: ValueFormat, parquet: boolean): Column[] {
   if (parquet && format === ValueFormat.BINARY) return [{ name, type: 'binary' }];
   // NDJSON: base64 text for binary, the JSON text for json (the OpenX SerDe reads a nested value as text).
-  if (parquet && format === ValueFormat.JSON) return [{ name, type: 'string', comment: 'JSON text' }];
+  if (parquet && writtenAsJson(format)) return [{ name, type: 'string', comment: 'JSON text' }];
   return [
     { name, type: 'string' },
     {

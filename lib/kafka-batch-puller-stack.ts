@@ -46,6 +46,21 @@ export interface KafkaBatchPullerStackProps extends StackProps {
    */
   readonly saslSecretKmsKeyArn?: string;
   /**
+   * The Confluent-compatible schema registry's base URL, for pipelines with `confluent` keys or values.
+   * @default - none
+   */
+  readonly schemaRegistryUrl?: string;
+  /**
+   * Complete ARN of the registry's login secret `{"username","password"}`.
+   * @default - the registry is asked without credentials
+   */
+  readonly schemaRegistrySecretArn?: string;
+  /**
+   * ARN of the KMS key encrypting the registry's login secret.
+   * @default - no KMS permission for the secret
+   */
+  readonly schemaRegistrySecretKmsKeyArn?: string;
+  /**
    * ID of the VPC to run the functions in.
    * @default - no VPC
    */
@@ -161,6 +176,11 @@ export class KafkaBatchPullerStack extends Stack {
       mskClusterArn: props.mskClusterArn,
       saslSecret,
       saslSecretEncryptionKey: key('SaslSecretKey', props.saslSecretKmsKeyArn),
+      schemaRegistryUrl: props.schemaRegistryUrl,
+      schemaRegistrySecret: props.schemaRegistrySecretArn
+        ? secretsmanager.Secret.fromSecretCompleteArn(this, 'RegistrySecret', props.schemaRegistrySecretArn)
+        : undefined,
+      schemaRegistrySecretEncryptionKey: key('RegistrySecretKey', props.schemaRegistrySecretKmsKeyArn),
       ...network,
       ...(props.vpcId && props.createVpcEndpoints !== undefined
         ? { createVpcEndpoints: props.createVpcEndpoints }
@@ -266,6 +286,8 @@ function stackProblems(props: KafkaBatchPullerStackProps): string[] {
   }
   if (props.saslSecretKmsKeyArn && !props.saslSecretArn)
     problems.push('saslSecretKmsKeyArn needs saslSecretArn');
+  if (props.schemaRegistrySecretKmsKeyArn && !props.schemaRegistrySecretArn)
+    problems.push('schemaRegistrySecretKmsKeyArn needs schemaRegistrySecretArn');
   if (props.kafkaSecurity === KafkaSecurityMode.SCRAM_SHA512 && !props.saslSecretArn) {
     problems.push(`saslSecretArn is required when kafkaSecurity is '${KafkaSecurityMode.SCRAM_SHA512}'`);
   }

@@ -55,6 +55,12 @@ export class KafkaBatchPuller extends Construct implements ec2.IConnectable {
   readonly saslSecret: secretsmanager.ISecret | undefined;
   /** The key encrypting `saslSecret`, when known. */
   readonly saslSecretEncryptionKey: kms.IKey | undefined;
+  /** The schema registry the pipelines with `confluent` keys or values decode with. */
+  readonly schemaRegistryUrl: string | undefined;
+  /** The registry's login secret, when it takes one. */
+  readonly schemaRegistrySecret: secretsmanager.ISecret | undefined;
+  /** The key encrypting `schemaRegistrySecret`, when known. */
+  readonly schemaRegistrySecretEncryptionKey: kms.IKey | undefined;
   /** The bucket's KMS key, when it has one. */
   readonly bucketEncryptionKey: kms.IKey | undefined;
   /** The state table's KMS key, when it has a customer managed one. */
@@ -95,6 +101,10 @@ export class KafkaBatchPuller extends Construct implements ec2.IConnectable {
     this.mskClusterArn = props.mskClusterArn;
     this.saslSecret = props.saslSecret;
     this.saslSecretEncryptionKey = props.saslSecretEncryptionKey ?? props.saslSecret?.encryptionKey;
+    this.schemaRegistryUrl = props.schemaRegistryUrl;
+    this.schemaRegistrySecret = props.schemaRegistrySecret;
+    this.schemaRegistrySecretEncryptionKey =
+      props.schemaRegistrySecretEncryptionKey ?? props.schemaRegistrySecret?.encryptionKey;
     this.vpc = props.vpc;
     this.vpcSubnets = props.vpcSubnets;
     this.alarmTopic = props.alarmTopic;

@@ -3,6 +3,7 @@
 import type { Duration } from 'aws-cdk-lib';
 import { ConfigVariables } from '../src/config.js';
 import { formatColumns } from '../src/core/column-declarations.js';
+import { ValueFormat } from '../src/core/value-format.js';
 import { HANDLER_NODE_OPTIONS } from './handler-bundle.js';
 import type { PipelineIcebergTable } from './iceberg-table.js';
 import type { KafkaBatchPuller } from './kafka-batch-puller.js';
@@ -19,6 +20,11 @@ export const MANAGED_VARIABLES: ReadonlySet<string> = new Set<string>([
 ]);
 
 const seconds = (duration: Duration): string => String(secondsOf(duration));
+
+/** Whether the pipeline's keys or values are decoded with the puller's schema registry. */
+export function decodesWithRegistry(resolved: Pick<ResolvedOptions, 'keyFormat' | 'valueFormat'>): boolean {
+  return [resolved.keyFormat, resolved.valueFormat].includes(ValueFormat.CONFLUENT);
+}
 
 /** The variables handed to the pipeline's function: `options.environment`, then every setting the props give. */
 export function pipelineEnvironment(
@@ -63,5 +69,10 @@ export function pipelineEnvironment(
   // The secret's ARN only: the function reads the credentials at run time.
   if (puller.saslSecret) env[V.saslSecretArn] = puller.saslSecret.secretArn;
   if (icebergTable) Object.assign(env, icebergTable.environment());
+  if (decodesWithRegistry(resolved) && puller.schemaRegistryUrl) {
+    env[V.registryUrl] = puller.schemaRegistryUrl;
+    // The secret's ARN only: the function reads the login at run time.
+    if (puller.schemaRegistrySecret) env[V.registrySecretArn] = puller.schemaRegistrySecret.secretArn;
+  }
   return env;
 }

@@ -7,6 +7,7 @@ import { sharesKeyPattern } from '../src/core/partition-share.js';
 import { pipelineIdOf } from '../src/core/pipeline-state.js';
 import { KafkaSecurityMode, mskIamResourceArns } from './kafka-security.js';
 import { addNagSuppressions, findingEndingWith } from './nag-suppressions.js';
+import { decodesWithRegistry } from './pipeline-environment.js';
 import type { PullerPipeline } from './puller-pipeline.js';
 
 /** The key folders a pipeline writes to, each ending in `/`: its data folder, then its errors folder. */
@@ -69,6 +70,18 @@ export function grantRun(pipeline: PullerPipeline): void {
     statement(['secretsmanager:GetSecretValue'], [secret.secretFullArn ?? `${secret.secretArn}-??????`]);
     if (puller.saslSecretEncryptionKey) {
       statement(['kms:Decrypt'], [puller.saslSecretEncryptionKey.keyArn], viaService('secretsmanager'));
+    }
+  }
+
+  if (decodesWithRegistry(pipeline) && puller.schemaRegistrySecret) {
+    const secret = puller.schemaRegistrySecret;
+    statement(['secretsmanager:GetSecretValue'], [secret.secretFullArn ?? `${secret.secretArn}-??????`]);
+    if (puller.schemaRegistrySecretEncryptionKey) {
+      statement(
+        ['kms:Decrypt'],
+        [puller.schemaRegistrySecretEncryptionKey.keyArn],
+        viaService('secretsmanager'),
+      );
     }
   }
 

@@ -10,7 +10,6 @@ import { compressionLevelProblem } from '../src/core/compression-level.js';
 import * as rules from '../src/core/setting-rules.js';
 import { TableFormat } from '../src/core/setting-rules.js';
 import { OutputFormat, ValueFormat } from '../src/core/value-format.js';
-import { RegistryVariables } from '../src/registry-config.js';
 import { MANAGED_VARIABLES } from './pipeline-environment.js';
 import { LAMBDA_MAX_TIMEOUT, type PullerPipelineOptions, type ResolvedOptions } from './pipeline-options.js';
 import { durationProp, numberProp, sizeProp, textProp } from './prop-settings.js';
@@ -23,6 +22,7 @@ export function pipelineProblems(
   o: ResolvedOptions,
   options: PullerPipelineOptions,
   others: readonly PullerPipeline[],
+  registryUrl: string | undefined,
 ): string[] {
   const problems = [
     rules.topicProblem(textProp('topic', o.topic)),
@@ -35,7 +35,7 @@ export function pipelineProblems(
       : undefined,
     rules.sizeProblem(sizeProp('partSize', o.partSize), rules.PART_SIZE_MB),
     rules.oneOfProblem(textProp('compression', o.compression), Object.values(Compression)),
-    ...formatProblems(o),
+    ...formatProblems(o, registryUrl),
     options.compressionLevel === undefined
       ? undefined
       : compressionLevelProblem('compressionLevel', options.compressionLevel, o.compression, o.format),
@@ -104,16 +104,15 @@ function runProblems(o: ResolvedOptions, options: PullerPipelineOptions): (strin
 }
 
 /** Problems with the format, value and key formats, columns and Glue names, each naming its prop. */
-function formatProblems(o: ResolvedOptions): (string | undefined)[] {
+function formatProblems(o: ResolvedOptions, registryUrl: string | undefined): (string | undefined)[] {
   const format = textProp('format', o.format);
   const problems = [
     rules.oneOfProblem(format, Object.values(OutputFormat)),
     rules.oneOfProblem(textProp('valueFormat', o.valueFormat), Object.values(ValueFormat)),
     rules.oneOfProblem(textProp('keyFormat', o.keyFormat), Object.values(ValueFormat)),
-    // Its settings (the registry's URL and login) and grants come with the construct's registry props.
     ...(['valueFormat', 'keyFormat'] as const).map((prop) =>
-      o[prop] === ValueFormat.CONFLUENT
-        ? `${prop} confluent: the construct does not decode schema-registry values yet (the CLI's run --${prop === 'valueFormat' ? 'value' : 'key'}-format confluent does)`
+      o[prop] === ValueFormat.CONFLUENT && registryUrl === undefined
+        ? `${prop} confluent needs the puller's schemaRegistryUrl`
         : undefined,
     ),
     rules.ndjsonCompressionProblem(
@@ -183,20 +182,6 @@ function fetchSizeProblems(options: PullerPipelineOptions): (string | undefined)
   ];
 }
 
-/**
- * Variables of what the function does but the construct does not offer yet, each with why: the
- * function's role has no registry secret's grant (schema registry).
- */
-const NOT_YET_OFFERED: ReadonlyMap<string, string> = new Map(
-  Object.values(RegistryVariables).map(
-    (name) =>
-      [
-        name,
-        "the construct does not decode schema-registry values yet (the CLI's run --value-format confluent does)",
-      ] as const,
-  ),
-);
-
 /** The handler file and the extra variables: the construct sets its own variables. */
 function handlerProblems(options: PullerPipelineOptions): string[] {
   const { environment, handlerEntry } = options;
@@ -205,10 +190,7 @@ function handlerProblems(options: PullerPipelineOptions): string[] {
     problems.push(`handlerEntry must be the path of an existing handler file, got '${handlerEntry}'`);
   }
   for (const name of Object.keys(environment ?? {})) {
-    const notYet = NOT_YET_OFFERED.get(name);
-    if (notYet) {
-      problems.push(`environment must not set ${name}: ${notYet}`);
-    } else if (MANAGED_VARIABLES.has(name)) {
+    if (MANAGED_VARIABLES.has(name)) {
       problems.push(`environment must not set ${name}; the construct sets it from its props`);
     }
   }

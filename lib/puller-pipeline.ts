@@ -12,6 +12,7 @@ import * as logs from 'aws-cdk-lib/aws-logs';
 import type * as scheduler from 'aws-cdk-lib/aws-scheduler';
 import { Construct } from 'constructs';
 import { TableFormat } from '../src/core/setting-rules.js';
+import type { ValueFormat } from '../src/core/value-format.js';
 import { PullerMetric } from '../src/metric-names.js';
 import { PipelineGlueTable } from './glue-table.js';
 import { HANDLER_RUNTIME, prebuiltHandlerFolder, userHandlerBundling } from './handler-bundle.js';
@@ -53,6 +54,10 @@ export class PullerPipeline extends Construct {
   readonly puller: KafkaBatchPuller;
   /** The topic landed. */
   readonly topic: string;
+  /** How record keys are read. */
+  readonly keyFormat: ValueFormat;
+  /** How record values are read. */
+  readonly valueFormat: ValueFormat;
   /** The consumer group; also part of the state item's key (`<groupId>|<topic>`). */
   readonly groupId: string;
   /** Key prefix of the pipeline's objects ('' for the bucket's root). */
@@ -91,6 +96,7 @@ export class PullerPipeline extends Construct {
       o,
       options,
       puller.pipelines.filter((other) => other !== this),
+      puller.schemaRegistryUrl,
     );
     if (problems.length > 0) {
       throw new Error(`Invalid props for pipeline ${this.node.path}:\n  - ${problems.join('\n  - ')}`);
@@ -98,6 +104,8 @@ export class PullerPipeline extends Construct {
     const { topic, groupId, batchInterval, outputPrefix, shards } = o;
     this.shards = shards;
     this.topic = topic;
+    this.keyFormat = o.keyFormat;
+    this.valueFormat = o.valueFormat;
     this.groupId = groupId;
     this.outputPrefix = outputPrefix;
     this.batchInterval = batchInterval;

@@ -49,6 +49,29 @@ export interface KafkaBatchPullerProps {
   readonly saslSecretEncryptionKey?: kms.IKey;
 
   /**
+   * The Confluent-compatible schema registry's base URL (Confluent Schema Registry, Confluent Cloud,
+   * Apicurio's `/apis/ccompat/v7`, Karapace), for the pipelines whose `valueFormat` or `keyFormat` is
+   * `confluent`; their functions must reach it (from `vpc`, when given).
+   * @default - none; a pipeline with `confluent` keys or values is refused
+   */
+  readonly schemaRegistryUrl?: string;
+
+  /**
+   * The Secrets Manager secret holding the registry's basic authentication `{"username": ...,
+   * "password": ...}` (a Confluent Cloud API key and secret). Only the pipelines that decode with the
+   * registry may read it, at run time.
+   * @default - none: the registry is asked without credentials
+   */
+  readonly schemaRegistrySecret?: secretsmanager.ISecret;
+
+  /**
+   * The KMS key that encrypts `schemaRegistrySecret`; those functions may decrypt with it through
+   * Secrets Manager only.
+   * @default - the secret's own `encryptionKey` when it has one; otherwise no KMS permission
+   */
+  readonly schemaRegistrySecretEncryptionKey?: kms.IKey;
+
+  /**
    * The VPC to run the functions in, for brokers reachable only from inside it (Amazon MSK).
    * @default - the functions run outside any VPC (brokers reachable over the internet, or LocalStack)
    */

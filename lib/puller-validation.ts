@@ -1,6 +1,7 @@
 // Every problem with a puller's props, found at once, each naming its prop.
 import { Duration, Token } from 'aws-cdk-lib';
 import { isBrokerAddress, splitBrokerList } from '../src/core/kafka-names.js';
+import * as rules from '../src/core/setting-rules.js';
 import { isMskClusterArn, KafkaSecurityMode } from './kafka-security.js';
 import { type KafkaBatchPullerProps, PullerLogLevel } from './puller-props.js';
 
@@ -29,6 +30,15 @@ export function pullerProblems(props: KafkaBatchPullerProps): string[] {
     problems.push(
       `saslSecret and saslSecretEncryptionKey are used only when kafkaSecurity is '${KafkaSecurityMode.SCRAM_SHA512}'`,
     );
+  }
+  if (props.schemaRegistryUrl !== undefined) {
+    const url = props.schemaRegistryUrl;
+    const problem = Token.isUnresolved(url)
+      ? undefined
+      : rules.httpUrlProblem({ name: 'schemaRegistryUrl', value: url, shown: `'${url}'` });
+    if (problem) problems.push(problem);
+  } else if (props.schemaRegistrySecret || props.schemaRegistrySecretEncryptionKey) {
+    problems.push('schemaRegistrySecret and schemaRegistrySecretEncryptionKey need schemaRegistryUrl');
   }
   if (mode === KafkaSecurityMode.MSK_IAM) {
     if (!props.mskClusterArn) {

@@ -5,8 +5,8 @@ import { z } from 'zod';
 import {
   awsCatalogEndpoint,
   CatalogSigning,
-  catalogUrlProblem,
   defaultIcebergTable,
+  httpUrlProblem,
   icebergNameProblem,
   type Setting,
   TableFormat,
@@ -110,7 +110,7 @@ export function tableFormatProblems(env: TableFormatInput, context: TableFormatC
   const location = env[T.location];
   if (location !== undefined) problems.push(tableLocationProblem(quoted(T.location, location)));
   const url = env[T.catalogUrl];
-  if (url !== undefined) problems.push(catalogUrlProblem(quoted(T.catalogUrl, url)));
+  if (url !== undefined) problems.push(httpUrlProblem(quoted(T.catalogUrl, url)));
   else if (env[T.signing] === CatalogSigning.NONE)
     problems.push(`${T.catalogUrl} is required when ${T.tableFormat} is iceberg`);
   if (env[T.signing] !== CatalogSigning.NONE && !env.AWS_REGION)

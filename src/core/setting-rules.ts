@@ -178,9 +178,7 @@ export function registryUrlProblem(
   if (decoding.length === 0) return undefined;
   if (url.value === undefined)
     return `${url.name} is required when ${decoding.map((f) => f.name).join(' and ')} ${decoding.length > 1 ? 'are' : 'is'} confluent`;
-  return HTTP_URL.test(url.value)
-    ? undefined
-    : `${url.name} must be an http:// or https:// URL, got ${url.shown}`;
+  return httpUrlProblem({ ...url, value: url.value });
 }
 
 /** A value of an enumeration (a format, a codec), for values that no type checked (JavaScript callers). */
@@ -251,8 +249,8 @@ export function tableLocationProblem(location: Setting<string>): string | undefi
     : `${location.name} must be an s3://bucket/path location, got ${location.shown}`;
 }
 
-/** A catalog's address: an http(s) URL (the REST catalog's base, without `/v1`). */
-export function catalogUrlProblem(url: Setting<string>): string | undefined {
+/** A service's address (an Iceberg REST catalog's base, a schema registry's): an http(s) URL. */
+export function httpUrlProblem(url: Setting<string>): string | undefined {
   return HTTP_URL.test(url.value)
     ? undefined
     : `${url.name} must be an http:// or https:// URL, got ${url.shown}`;

@@ -51,6 +51,8 @@ const MODES: Record<string, (v: StackVariant) => boolean> = {
   '`msk-iam`': (v) => v.security === 'msk-iam',
   'in a VPC': (v) => v.vpc === true,
   '`tableFormat` iceberg': (v) => v.iceberg === true,
+  '`confluent` keys or values, `schemaRegistrySecret`': (v) => v.registrySecret !== undefined,
+  '`confluent` keys or values, `schemaRegistrySecret` with a key': (v) => v.registrySecret === 'with-key',
 };
 
 const base = stackVariant(REGION);
@@ -62,6 +64,7 @@ const VARIANTS: StackVariant[] = [
   { ...base, security: 'scram-sha-512' },
   { ...base, security: 'msk-iam', vpc: true, sharded: true },
   { ...base, parquet: true, iceberg: true },
+  { ...base, registrySecret: 'with-key' },
 ];
 
 /** The function role's statements of `stack`, written as the page writes them. */
@@ -81,6 +84,7 @@ function renderedStatements(stack: AuditStack): Row[] {
     ...(ids.bucketKey ? { [ids.bucketKey]: 'bucket key' } : {}),
     ...(ids.tableKey ? { [ids.tableKey]: 'table key' } : {}),
     ...(ids.secretKey ? { [ids.secretKey]: 'secret key' } : {}),
+    ...(ids.registrySecretKey ? { [ids.registrySecretKey]: 'registry secret key' } : {}),
   };
   const physical: Record<string, Physical> = {};
   for (const [id, resource] of Object.entries(template.Resources)) {
@@ -99,8 +103,10 @@ function renderedStatements(stack: AuditStack): Row[] {
     if (resource.Type === 'AWS::Logs::LogGroup') {
       physical[id] = { ref: '<log group>', arn: 'arn:aws:logs:<region>:<account>:log-group:<log group>:*' };
     }
-    if (resource.Type === 'AWS::SecretsManager::Secret')
-      physical[id] = { ref: '<secret ARN>', arn: '<secret ARN>' };
+    if (resource.Type === 'AWS::SecretsManager::Secret') {
+      const secret = id === ids.registrySecret ? '<registry secret ARN>' : '<secret ARN>';
+      physical[id] = { ref: secret, arn: secret };
+    }
   }
   const policies = identityPoliciesOf(template, ids.functionRole, {
     region: '<region>',

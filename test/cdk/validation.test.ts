@@ -132,9 +132,9 @@ describe('pipeline options', () => {
       /glueTable must not be true with tableFormat iceberg: the Iceberg table 'orders' takes/,
     ],
     [
-      'registry-encoded values, which the construct does not decode yet',
+      "registry-encoded values without the puller's registry",
       { valueFormat: ValueFormat.CONFLUENT },
-      /valueFormat confluent: the construct does not decode schema-registry values yet/,
+      /valueFormat confluent needs the puller's schemaRegistryUrl/,
     ],
     [
       'an unknown table format',

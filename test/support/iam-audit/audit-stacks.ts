@@ -26,6 +26,8 @@ export interface StackVariant {
   readonly vpc?: boolean;
   /** Windows are committed to an Iceberg table in the Glue Data Catalog (Parquet with it). */
   readonly iceberg?: boolean;
+  /** Values are decoded with a schema registry whose login is a secret (with its own key, or not). */
+  readonly registrySecret?: 'plain' | 'with-key';
 }
 
 /** The plainest stack in `region` (plaintext, a prefix, one shard, NDJSON, no customer keys), with `overrides`. */
@@ -58,6 +60,8 @@ export interface AuditStackIds {
   readonly tableKey?: string;
   readonly secret?: string;
   readonly secretKey?: string;
+  readonly registrySecret?: string;
+  readonly registrySecretKey?: string;
 }
 
 /** A synthesized audit stack. */
@@ -108,6 +112,7 @@ export function variantOf(
     sharded: config.shards > 1,
     parquet: config.format === 'parquet',
     ...(config.table.format === 'iceberg' ? { iceberg: true } : {}),
+    ...(config.registry?.login.kind === 'secret' ? { registrySecret: 'plain' as const } : {}),
     ...keys,
   };
 }
@@ -121,7 +126,7 @@ export async function synthesizeAuditStack(
   const kms = await import('aws-cdk-lib/aws-kms');
   const secretsmanager = await import('aws-cdk-lib/aws-secretsmanager');
   const ec2 = await import('aws-cdk-lib/aws-ec2');
-  const { KafkaBatchPuller, OutputFormat, TableFormat } = await import('../../../lib/index.js');
+  const { KafkaBatchPuller, OutputFormat, TableFormat, ValueFormat } = await import('../../../lib/index.js');
   const app = new App({ context: { 'aws:cdk:bundling-stacks': [] } });
   const stack = new Stack(app, 'KafkaBatchPullerAudit', {
     env: { account: AUDIT_ACCOUNT, region: variant.region },
@@ -134,7 +139,14 @@ export async function synthesizeAuditStack(
     variant.security === 'scram-sha-512'
       ? new secretsmanager.Secret(stack, 'ScramSecret', secretKey ? { encryptionKey: secretKey } : {})
       : undefined;
+  const registryKey = variant.registrySecret === 'with-key' ? newKey('RegistrySecretKey') : undefined;
+  const registrySecret = variant.registrySecret
+    ? new secretsmanager.Secret(stack, 'RegistrySecret', registryKey ? { encryptionKey: registryKey } : {})
+    : undefined;
   const puller = new KafkaBatchPuller(stack, 'Puller', {
+    ...(registrySecret
+      ? { schemaRegistryUrl: 'https://registry.audit.example', schemaRegistrySecret: registrySecret }
+      : {}),
     brokers: ['broker-1.audit.example:9092'],
     kafkaSecurity: variant.security,
     ...(variant.security === 'msk-iam' ? { mskClusterArn: MSK_CLUSTER_ARN(variant.region) } : {}),
@@ -158,6 +170,7 @@ export async function synthesizeAuditStack(
     ...(names.prefix ? { outputPrefix: names.prefix } : {}),
     ...(variant.sharded ? { shards: 2 } : {}),
     ...(variant.parquet ? { format: OutputFormat.PARQUET } : {}),
+    ...(registrySecret ? { valueFormat: ValueFormat.CONFLUENT } : {}),
     ...(variant.iceberg
       ? {
           tableFormat: TableFormat.ICEBERG,
@@ -190,6 +203,8 @@ export async function synthesizeAuditStack(
     ...optional('tableKey', id(tableKey)),
     ...optional('secret', id(secret)),
     ...optional('secretKey', id(secretKey)),
+    ...optional('registrySecret', id(registrySecret)),
+    ...optional('registrySecretKey', id(registryKey)),
   };
   const template = app.synth().getStackByName(stack.stackName).template as CfnTemplate;
   return { variant, template, ids };

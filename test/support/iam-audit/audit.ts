@@ -188,6 +188,10 @@ function resolutionOf(stack: AuditStack, config: PullerConfig, keys: ResourceKey
   if (ids.secret && config.security.mechanism === 'scram-sha-512') {
     physical[ids.secret] = { ref: config.security.secretArn, arn: config.security.secretArn };
   }
+  const registryLogin = config.registry?.login;
+  if (ids.registrySecret && registryLogin?.kind === 'secret') {
+    physical[ids.registrySecret] = { ref: registryLogin.secretArn, arn: registryLogin.secretArn };
+  }
   return { region, account: AUDIT_ACCOUNT, physical };
 }
 
@@ -259,8 +263,13 @@ function sentBy(config: PullerConfig, call: RecordedCall): boolean {
       const tables = input.RequestItems ? Object.keys(input.RequestItems as object) : [input.TableName];
       return config.state.kind === 'dynamodb' && tables.includes(config.state.table);
     }
-    case 'secretsmanager':
-      return config.security.mechanism === 'scram-sha-512' && input.SecretId === config.security.secretArn;
+    case 'secretsmanager': {
+      const registryLogin = config.registry?.login;
+      return (
+        (config.security.mechanism === 'scram-sha-512' && input.SecretId === config.security.secretArn) ||
+        (registryLogin?.kind === 'secret' && input.SecretId === registryLogin.secretArn)
+      );
+    }
     default:
       return false;
   }
