@@ -6,6 +6,7 @@ import { CreateTableCommand } from '@aws-sdk/client-dynamodb';
 import { CreateKeyCommand, KMSClient } from '@aws-sdk/client-kms';
 import { PutBucketEncryptionCommand } from '@aws-sdk/client-s3';
 import { CreateSecretCommand, SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
+import * as avro from 'avsc';
 import type { Context } from 'aws-lambda';
 import { afterAll, afterEach, beforeAll, describe, expect, inject, it, vi } from 'vitest';
 import { createS3Client } from '../src/adapters/aws-clients.js';
@@ -31,6 +32,7 @@ import { forArrangement } from './support/iam-audit/arrangement.js';
 import { auditCalls, authorizationsFor, describeFindings, type Policies } from './support/iam-audit/audit.js';
 import { peekCalls, recordedConfigs, takeCalls } from './support/iam-audit/recorder.js';
 import { runThroughProxy } from './support/proxied-adapters.js';
+import { registryUrl } from './support/registry-bed.js';
 
 const MINUTE = 60_000;
 const kms = forArrangement(new KMSClient({}));
@@ -237,6 +239,40 @@ describe('the IAM audit', () => {
         `kms:Decrypt on ${secretKey} via secretsmanager`,
       ]),
     );
+    expect(await auditCalls(peekCalls(), recordedConfigs(), options())).toEqual([]);
+  });
+
+  it("allows a pipeline that decodes registry values to read the registry's login secret", async () => {
+    const url = await registryUrl();
+    const subject = uniqueName('orders-value');
+    const schema = { type: 'record', name: 'Order', fields: [{ name: 'amount', type: 'long' }] };
+    const registered = await fetch(`${url}/subjects/${subject}/versions`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/vnd.schemaregistry.v1+json' },
+      body: JSON.stringify({ schema: JSON.stringify(schema) }),
+    });
+    const { id } = (await registered.json()) as { id: number };
+    const header = Buffer.alloc(5);
+    header.writeUInt32BE(id, 1);
+    const value = Buffer.concat([header, avro.Type.forSchema(schema as avro.Schema).toBuffer({ amount: 7 })]);
+    const topic = await createTopic(1);
+    await produce(topic, [{ partition: 0, timestamp: Date.now() - 3 * MINUTE, value }]);
+    const created = await secrets.send(
+      new CreateSecretCommand({
+        Name: uniqueName('registry-login'),
+        SecretString: JSON.stringify({ username: 'puller', password: 'not-a-real-password' }),
+      }),
+    );
+    const pipeline = await newPipeline(topic, {
+      VALUE_FORMAT: 'confluent',
+      SCHEMA_REGISTRY_URL: url,
+      SCHEMA_REGISTRY_SECRET_ARN: created.ARN ?? '',
+    });
+
+    await runOnce(pipeline.config, { seconds: 20 });
+
+    expect((await readLanded(pipeline.bucket)).records).toEqual(['0:0']);
+    expect(await authorizationsSoFar()).toContain(`secretsmanager:GetSecretValue on ${created.ARN}`);
     expect(await auditCalls(peekCalls(), recordedConfigs(), options())).toEqual([]);
   });
 
