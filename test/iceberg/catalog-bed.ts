@@ -53,6 +53,21 @@ export async function readWithPyiceberg(namespace: string, table: string): Promi
   return JSON.parse(stdout) as ReadTable;
 }
 
+/** The CLI flags that land a pipeline's windows in table `namespace.table` of the catalog at `url`. */
+export function icebergFlags(url: string, namespace: string, table: string, location?: string): string[] {
+  return [
+    '--table-format',
+    'iceberg',
+    '--iceberg-catalog-url',
+    url,
+    '--iceberg-namespace',
+    namespace,
+    '--iceberg-table',
+    table,
+    ...(location === undefined ? [] : ['--iceberg-table-location', location]),
+  ];
+}
+
 /** The REST catalog adapter and S3 metadata files, pointed at the bed. */
 export async function icebergIo(uri?: string) {
   return {

@@ -23,7 +23,7 @@ import {
   uniqueName,
 } from '../support/bed.js';
 import { runCli } from '../support/cli.js';
-import { catalogUrl, icebergIo, readWithPyiceberg, record, writePart } from './catalog-bed.js';
+import { catalogUrl, icebergFlags, icebergIo, readWithPyiceberg, record, writePart } from './catalog-bed.js';
 
 const INTERVAL_MS = 10_000;
 const NAMESPACE = 'reset_tests';
@@ -61,18 +61,8 @@ async function landedIcebergPipeline() {
     ),
   );
   await produce(topic, records);
-  const tableFlags = [
-    '--table-format',
-    'iceberg',
-    '--iceberg-catalog-url',
-    url,
-    '--iceberg-namespace',
-    NAMESPACE,
-    '--iceberg-table',
-    table,
-    '--iceberg-table-location',
-    `s3://${bucket}/topic=${topic}/${ICEBERG_METADATA_FOLDER}`,
-  ];
+  const location = `s3://${bucket}/topic=${topic}/${ICEBERG_METADATA_FOLDER}`;
+  const tableFlags = icebergFlags(url, NAMESPACE, table, location);
   const pipeline = ['--topic', topic, '--group-id', uniqueName('g'), '--output', `s3://${bucket}`];
   const run = () =>
     runCli(

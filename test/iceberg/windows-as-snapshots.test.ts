@@ -29,7 +29,7 @@ import {
 import { runCli } from '../support/cli.js';
 import { type DeathStep, dyingAdapters, ProcessDied, stepLabel } from '../support/dying-adapters.js';
 import { expectExactlyOnce, runSharded, StepAttempt, windowClock } from '../support/shard-bed.js';
-import { catalogUrl, icebergIo, type ReadTable, readWithPyiceberg } from './catalog-bed.js';
+import { catalogUrl, icebergFlags, icebergIo, type ReadTable, readWithPyiceberg } from './catalog-bed.js';
 
 const MINUTE = 60_000;
 const NAMESPACE = 'pipeline_tests';
@@ -149,14 +149,7 @@ describe('windows as Iceberg snapshots', () => {
         'json',
         '--column',
         'amount:bigint:amount',
-        '--table-format',
-        'iceberg',
-        '--iceberg-catalog-url',
-        url,
-        '--iceberg-namespace',
-        NAMESPACE,
-        '--iceberg-table',
-        table,
+        ...icebergFlags(url, NAMESPACE, table),
         '--once',
       ],
       { cwd: dir },
