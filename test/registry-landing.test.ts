@@ -1,6 +1,7 @@
 // Registry-encoded values landed end to end: the real broker, moto and the bed's schema registry, each
-// value written by Confluent's own serializers. Avro, Protobuf and JSON Schema values land decoded (NDJSON
-// and Parquet, read back by DuckDB); two versions of a subject in one window each read with their own;
+// value written by Confluent's own serializers. Avro, Protobuf (its schema registered as .proto text, or
+// by the serializer as a descriptor) and JSON Schema values land decoded (NDJSON and Parquet, read back
+// by DuckDB); two versions of a subject in one window each read with their own;
 // values that cannot be read go to the errors object and nothing is dropped; a registry that is down
 // fails the run, which lands nothing, and the next run lands the window once; a retried window writes
 // the same bytes.
@@ -212,17 +213,25 @@ describe('registry-encoded values landed from the real registry', () => {
     );
   }
 
-  /** Protobuf orders (and one bare nested Line) under `<subjectTopic>-value`, its `.proto` text registered. */
-  async function protobufOrders(subjectTopic: string): Promise<Produced[]> {
-    await registerSchema(url, `${subjectTopic}-value`, 'PROTOBUF', ORDER_PROTO);
+  /**
+   * Protobuf orders (and one bare nested Line) under `<subjectTopic>-value`: its `.proto` text registered
+   * first, or (`descriptor`) registered by the serializer itself, as a base64 FileDescriptorProto.
+   */
+  async function protobufOrders(
+    subjectTopic: string,
+    registered: 'text' | 'descriptor',
+  ): Promise<Produced[]> {
+    if (registered === 'text') await registerSchema(url, `${subjectTopic}-value`, 'PROTOBUF', ORDER_PROTO);
     const descriptors = protoRegistry(ORDER_PROTO, 'landing/orders.proto');
     const order = messageDesc(descriptors, 'landing.Order');
     const line = messageDesc(descriptors, 'landing.Order.Line');
-    // The registry holds the .proto text, so the serializer uses it rather than register its own.
-    const serializer = new ProtobufSerializer(client, SerdeType.VALUE, {
-      useLatestVersion: true,
-      autoRegisterSchemas: false,
-    });
+    const serializer = new ProtobufSerializer(
+      client,
+      SerdeType.VALUE,
+      registered === 'text'
+        ? { useLatestVersion: true, autoRegisterSchemas: false }
+        : { autoRegisterSchemas: true },
+    );
     serializer.registry.add(order);
     serializer.registry.add(line);
     const serialize = (message: Parameters<typeof serializer.serialize>[1]) =>
@@ -296,12 +305,16 @@ describe('registry-encoded values landed from the real registry', () => {
     const topic = await createTopic(1);
     const produced = [
       ...(await avroOrders(`${topic}.avro`)),
-      ...(await protobufOrders(`${topic}.protobuf`)),
+      ...(await protobufOrders(`${topic}.protobuf`, 'text')),
       ...(await jsonSchemaOrders(`${topic}.json`)),
+      ...(await protobufOrders(`${topic}.descriptor`, 'descriptor')),
     ];
     // The Order message is the second of its file; its Line the first nested in it.
     expect([...(produced[2]?.value.subarray(5, 7) ?? [])]).toEqual([2, 2]);
     expect([...(produced[4]?.value.subarray(5, 8) ?? [])]).toEqual([4, 2, 0]);
+    // The registry returns the serializer's own registration as it was made: a base64 descriptor.
+    const selfRegistered = await client.getLatestSchemaMetadata(`${topic}.descriptor-value`);
+    expect(selfRegistered.schema).toMatch(/^[A-Za-z0-9+/]+=*$/);
     await produce(
       topic,
       recordsOf(
@@ -480,7 +493,7 @@ describe('registry-encoded values landed from the real registry', () => {
     const topic = await createTopic(2);
     const produced = [
       ...(await avroOrders(`${topic}.avro`)),
-      ...(await protobufOrders(`${topic}.protobuf`)),
+      ...(await protobufOrders(`${topic}.protobuf`, 'text')),
       ...(await jsonSchemaOrders(`${topic}.json`)),
     ];
     const start = pastWindow();
