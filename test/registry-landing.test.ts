@@ -33,7 +33,13 @@ import {
 import { queryParquetBytes } from './support/duckdb.js';
 import { dyingAdapters } from './support/dying-adapters.js';
 import { messageDesc, protoRegistry } from './support/proto-descriptor.js';
-import { REGISTRY_START_TIMEOUT_MS, registerSchema, registryUrl } from './support/registry-bed.js';
+import {
+  AVRO_ORDER_V1,
+  AVRO_ORDER_V2,
+  REGISTRY_START_TIMEOUT_MS,
+  registerSchema,
+  registryUrl,
+} from './support/registry-bed.js';
 import { type RegistryProxy, registryProxy } from './support/registry-proxy.js';
 import { expectExactlyOnce, windowClock } from './support/shard-bed.js';
 
@@ -109,21 +115,6 @@ const ORDER_JSON_SCHEMA = {
   required: ['id', 'amount'],
 };
 
-/** Version 1 of a subject, and version 2 with a field added with a default (BACKWARD-compatible). */
-const PAYMENT_V1 = {
-  type: 'record',
-  name: 'Payment',
-  namespace: 'landing',
-  fields: [
-    { name: 'id', type: 'string' },
-    { name: 'amount', type: 'long' },
-  ],
-};
-const PAYMENT_V2 = {
-  ...PAYMENT_V1,
-  fields: [...PAYMENT_V1.fields, { name: 'currency', type: 'string', default: 'EUR' }],
-};
-
 /** Columns declared on the decoded values, in the Parquet runs. */
 const COLUMNS = {
   OUTPUT_FORMAT: 'parquet',
@@ -158,6 +149,17 @@ async function landedNdjson(bucket: string) {
     rows: rows.sort((a, b) => a.offset - b.offset),
     errors: errors.sort((a, b) => a.offset - b.offset),
   };
+}
+
+/** Produces `values` into one past window of `topic`, lands it once as NDJSON, and reads what landed. */
+async function landOnce(topic: string, values: readonly Buffer[], registry: string) {
+  await produce(topic, recordsOf(values, pastWindow()));
+  const { bucket, config } = await newPipeline(topic, {
+    VALUE_FORMAT: 'confluent',
+    SCHEMA_REGISTRY_URL: registry,
+  });
+  await runOnce(config, { now: windowClock(MINUTE), seconds: 15 });
+  return landedNdjson(bucket);
 }
 
 /** `select` run by DuckDB over each Parquet data object of `bucket`, the rows in offset order. */
@@ -365,31 +367,25 @@ describe('registry-encoded values landed from the real registry', () => {
   it('lands two versions of a subject in one window, each value read with the version it was written with', async () => {
     const topic = await createTopic(1);
     const subject = `${topic}-value`;
-    const v1 = await registerSchema(url, subject, 'AVRO', JSON.stringify(PAYMENT_V1));
-    const v2 = await registerSchema(url, subject, 'AVRO', JSON.stringify(PAYMENT_V2));
+    const v1 = await registerSchema(url, subject, 'AVRO', JSON.stringify(AVRO_ORDER_V1));
+    const v2 = await registerSchema(url, subject, 'AVRO', JSON.stringify(AVRO_ORDER_V2));
     const withVersion = (id: number) => new AvroSerializer(client, SerdeType.VALUE, { useSchemaId: id });
     const values = [
-      await withVersion(v1).serialize(topic, { id: 'pay-1', amount: 10 }),
-      await withVersion(v2).serialize(topic, { id: 'pay-2', amount: 20, currency: 'USD' }),
-      await withVersion(v1).serialize(topic, { id: 'pay-3', amount: 30 }),
+      await withVersion(v1).serialize(topic, { id: 'o-1', amount: 10 }),
+      await withVersion(v2).serialize(topic, { id: 'o-2', amount: 20, currency: 'USD' }),
+      await withVersion(v1).serialize(topic, { id: 'o-3', amount: 30 }),
     ];
     expect(values.map((v) => v.readInt32BE(1))).toEqual([v1, v2, v1]);
-    await produce(topic, recordsOf(values, pastWindow()));
-    const { bucket, config } = await newPipeline(topic, {
-      VALUE_FORMAT: 'confluent',
-      SCHEMA_REGISTRY_URL: url,
-    });
 
-    await runOnce(config, { now: windowClock(MINUTE), seconds: 15 });
+    const { manifests, rows, errors } = await landOnce(topic, values, url);
 
-    const { manifests, rows, errors } = await landedNdjson(bucket);
     expect(errors).toEqual([]);
     expect(manifests.filter((m) => m.totals.records > 0)).toHaveLength(1);
     // Version 1's values have no currency: they are not read with version 2 (which would add 'EUR').
     expect(rows.map((r) => r.value)).toEqual([
-      { id: 'pay-1', amount: 10 },
-      { id: 'pay-2', amount: 20, currency: 'USD' },
-      { id: 'pay-3', amount: 30 },
+      { id: 'o-1', amount: 10 },
+      { id: 'o-2', amount: 20, currency: 'USD' },
+      { id: 'o-3', amount: 30 },
     ]);
   });
 
@@ -408,15 +404,9 @@ describe('registry-encoded values landed from the real registry', () => {
       goodValue.subarray(0, 5),
       other?.value as Buffer,
     ];
-    await produce(topic, recordsOf(values, pastWindow()));
-    const { bucket, config } = await newPipeline(topic, {
-      VALUE_FORMAT: 'confluent',
-      SCHEMA_REGISTRY_URL: url,
-    });
 
-    await runOnce(config, { now: windowClock(MINUTE), seconds: 15 });
+    const { manifests, rows, errors } = await landOnce(topic, values, url);
 
-    const { manifests, rows, errors } = await landedNdjson(bucket);
     expect(rows.map((r) => [r.offset, r.value])).toEqual([
       [0, good?.landed],
       [4, other?.landed],

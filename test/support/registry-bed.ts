@@ -57,6 +57,23 @@ export async function stopRegistryStartedDuringRun(): Promise<() => Promise<void
   };
 }
 
+/** An Avro order schema's version 1. */
+export const AVRO_ORDER_V1 = {
+  type: 'record',
+  name: 'Order',
+  namespace: 'bed',
+  fields: [
+    { name: 'id', type: 'string' },
+    { name: 'amount', type: 'long' },
+  ],
+};
+
+/** Version 1 plus a field with a default: readers of version 2 can read version 1's records (BACKWARD). */
+export const AVRO_ORDER_V2 = {
+  ...AVRO_ORDER_V1,
+  fields: [...AVRO_ORDER_V1.fields, { name: 'currency', type: 'string', default: 'EUR' }],
+};
+
 /** A schema's type as the registry's API names it (Avro when absent). */
 export type RegistrySchemaType = 'AVRO' | 'PROTOBUF' | 'JSON';
 
