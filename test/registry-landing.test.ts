@@ -339,7 +339,7 @@ describe('registry-encoded values landed from the real registry', () => {
     expect(ndjson.errors).toEqual([]);
     expect(ndjson.rows.map((r) => r.valueEncoding)).toEqual(produced.map(() => 'json'));
     expect(ndjson.rows.map((r) => r.value)).toEqual(produced.map((p) => p.landed));
-    // A 64-bit Protobuf integer keeps every digit: proto3's JSON has it as a string.
+    // The bigint column takes Protobuf's int64, a string of digits in proto3's JSON, exactly (past 2^53).
     const parquet = await landedParquet(
       asParquet.bucket,
       '"offset", id, amount, epoch_ms(created_at) as created_at, customer, status, value',
