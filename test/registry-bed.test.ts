@@ -19,26 +19,17 @@ import {
 } from '@confluentinc/schemaregistry';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { uniqueName } from './support/bed.js';
-import { REGISTRY_START_TIMEOUT_MS, registryUrl } from './support/registry-bed.js';
+import {
+  AVRO_ORDER_V1,
+  AVRO_ORDER_V2,
+  REGISTRY_START_TIMEOUT_MS,
+  registryUrl,
+} from './support/registry-bed.js';
 
-const ORDER_V1 = {
-  type: 'record',
-  name: 'Order',
-  namespace: 'bed',
-  fields: [
-    { name: 'id', type: 'string' },
-    { name: 'amount', type: 'long' },
-  ],
-};
-/** Version 1 plus a field with a default: readers of version 2 can read version 1's records. */
-const ORDER_V2 = {
-  ...ORDER_V1,
-  fields: [...ORDER_V1.fields, { name: 'currency', type: 'string', default: 'EUR' }],
-};
 /** Version 2 plus a field without a default: its readers cannot read older records. */
 const ORDER_WITHOUT_DEFAULT = {
-  ...ORDER_V2,
-  fields: [...ORDER_V2.fields, { name: 'region', type: 'string' }],
+  ...AVRO_ORDER_V2,
+  fields: [...AVRO_ORDER_V2.fields, { name: 'region', type: 'string' }],
 };
 
 /**
@@ -103,8 +94,8 @@ describe('schema registry bed', () => {
   it('registers a BACKWARD-compatible second version and refuses an incompatible one with 409', async () => {
     const subject = `${uniqueName('orders')}-value`;
 
-    const first = await registerAvro(subject, ORDER_V1);
-    const second = await registerAvro(subject, ORDER_V2);
+    const first = await registerAvro(subject, AVRO_ORDER_V1);
+    const second = await registerAvro(subject, AVRO_ORDER_V2);
     const refused = await registerAvro(subject, ORDER_WITHOUT_DEFAULT);
 
     expect(first.status).toBe(200);
@@ -117,12 +108,12 @@ describe('schema registry bed', () => {
       id: second.body.id,
     });
     const byId = await request('GET', `/schemas/ids/${second.body.id}`);
-    expect(JSON.parse(byId.body.schema as string)).toEqual(ORDER_V2);
+    expect(JSON.parse(byId.body.schema as string)).toEqual(AVRO_ORDER_V2);
   });
 
   it('round-trips an Avro value in the wire format, naming the registered schema', async () => {
     const topic = uniqueName('avro');
-    const { body } = await registerAvro(`${topic}-value`, ORDER_V2);
+    const { body } = await registerAvro(`${topic}-value`, AVRO_ORDER_V2);
     const serializer = new AvroSerializer(client, SerdeType.VALUE, { useLatestVersion: true });
     const order = { id: 'o-1', amount: 1250, currency: 'USD' };
 

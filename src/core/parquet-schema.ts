@@ -224,6 +224,19 @@ function at(document: unknown, path: string): unknown {
   return here;
 }
 
+const INT64_MIN = -(2n ** 63n);
+const INT64_MAX = 2n ** 63n - 1n;
+
+/**
+ * A 64-bit integer written as a string of its digits, exact; undefined when it is not one. Proto3's JSON
+ * writes int64 that way (every Protobuf `confluent` value's), and so do producers that keep big ids exact.
+ */
+function int64OfDigits(text: string): bigint | undefined {
+  if (!/^-?\d{1,19}$/.test(text)) return undefined;
+  const n = BigInt(text);
+  return n >= INT64_MIN && n <= INT64_MAX ? n : undefined;
+}
+
 const show = (value: unknown) => {
   const json = JSON.stringify(value);
   return json.length > 60 ? `${json.slice(0, 57)}...` : json;
@@ -240,9 +253,11 @@ function declaredCell(column: DeclaredColumn, document: unknown): ParquetCell | 
   switch (column.type) {
     case ColumnType.STRING:
       return typeof field === 'string' ? field : misfit();
-    case ColumnType.BIGINT:
+    case ColumnType.BIGINT: {
       // JSON.parse has already rounded integers past 2^53; refuse them rather than store a wrong number.
-      return typeof field === 'number' && Number.isSafeInteger(field) ? BigInt(field) : misfit();
+      if (typeof field === 'number') return Number.isSafeInteger(field) ? BigInt(field) : misfit();
+      return (typeof field === 'string' ? int64OfDigits(field) : undefined) ?? misfit();
+    }
     case ColumnType.DOUBLE:
       return typeof field === 'number' ? field : misfit();
     case ColumnType.BOOLEAN:

@@ -2,7 +2,12 @@
 // describes. Pure: no I/O. protobufjs parses the .proto text and decodes; its ProtoJSON extension writes
 // the well-known types (Timestamp, Duration, wrappers, Struct, Any); a converter built once per message
 // type writes the rest with the .proto's own field names and every field present.
+//
+// A registry returns a schema as .proto text when it was registered so, and Confluent's returns text
+// whatever the client registered; others (Apicurio) return it as registered, and Confluent's own
+// serializers register a base64 FileDescriptorProto. Both are read.
 import protobuf from 'protobufjs';
+import descriptor from 'protobufjs/ext/descriptor.js';
 import protojson from 'protobufjs/ext/protojson.js';
 import type { RegisteredSchema } from '../ports.js';
 import {
@@ -119,19 +124,58 @@ function messageConverter(type: protobuf.Type, built: Map<protobuf.Type, Convert
 const typesOf = (namespace: protobuf.NamespaceBase): protobuf.Type[] =>
   namespace.nestedArray.filter((nested): nested is protobuf.Type => nested instanceof protobuf.Type);
 
-/**
- * Parses `.proto` text into `root`, with the well-known types it imports from protobufjs's own copies
- * (registries do not hold them). `added` holds the files already in the root.
- */
-function addFile(root: protobuf.Root, text: string, added: Set<string>): void {
-  const parsed = protobuf.parse(text, root, PARSE_OPTIONS);
-  for (const imported of [...(parsed.imports ?? []), ...(parsed.weakImports ?? [])]) {
+/** A file as a registry may hold it: .proto text, or a base64 FileDescriptorProto. */
+type ProtoFile =
+  | { readonly kind: 'text'; readonly text: string }
+  | { readonly kind: 'descriptor'; readonly file: descriptor.IFileDescriptorProto };
+
+/** Base64 alone: .proto text always has spaces or semicolons, which base64 has not. */
+const BASE64 = /^[A-Za-z0-9+/]+={0,2}$/;
+
+function protoFileOf(text: string): ProtoFile {
+  const trimmed = text.trim();
+  if (!BASE64.test(trimmed)) return { kind: 'text', text };
+  const decoded = descriptor.FileDescriptorProto.decode(Buffer.from(trimmed, 'base64'));
+  return { kind: 'descriptor', file: decoded as unknown as descriptor.IFileDescriptorProto };
+}
+
+/** The well-known types `imports` names, from protobufjs's own copies (registries do not hold them). */
+function addWellKnown(root: protobuf.Root, imports: readonly string[], added: Set<string>): void {
+  for (const imported of imports) {
     const common = protobuf.common.get(imported);
     if (common !== null && !added.has(imported)) {
       added.add(imported);
       root.addJSON(common.nested ?? {});
     }
   }
+}
+
+/** Adds `file` to `root`; `added` holds the files already in it. */
+function addFile(root: protobuf.Root, file: ProtoFile, added: Set<string>): void {
+  if (file.kind === 'descriptor') {
+    // Type by type rather than Root.fromDescriptor, which resolves before the well-known types are in.
+    const proto = file.file;
+    if (proto.syntax === 'editions') throw new Error('a descriptor of a Protobuf editions file is not read');
+    const context = { edition: proto.syntax === 'proto3' ? 'proto3' : 'proto2', keepCase: true };
+    const home = proto.package ? root.define(proto.package) : root;
+    for (const message of proto.messageType ?? []) home.add(protobuf.Type.fromDescriptor(message, context));
+    for (const values of proto.enumType ?? []) home.add(protobuf.Enum.fromDescriptor(values, context));
+    addWellKnown(root, proto.dependency ?? [], added);
+    return;
+  }
+  const parsed = protobuf.parse(file.text, root, PARSE_OPTIONS);
+  addWellKnown(root, [...(parsed.imports ?? []), ...(parsed.weakImports ?? [])], added);
+}
+
+/** The full names of the file's own top-level messages, in the order it declares them. */
+function topLevelNames(file: ProtoFile): string[] {
+  if (file.kind === 'descriptor') {
+    const prefix = file.file.package ? `${file.file.package}.` : '';
+    return (file.file.messageType ?? []).map((message) => `${prefix}${message.name}`);
+  }
+  const alone = protobuf.parse(file.text, new protobuf.Root(), PARSE_OPTIONS);
+  const home = alone.package ? alone.root.lookup(alone.package) : alone.root;
+  return typesOf(home as protobuf.Namespace).map((type) => type.fullName);
 }
 
 /**
@@ -147,14 +191,13 @@ export function protobufReader(schema: RegisteredSchema, schemaId: number): Payl
     for (const reference of referencesInOrder(schema)) {
       if (protobuf.common.get(reference.name) !== null || added.has(reference.name)) continue;
       added.add(reference.name);
-      addFile(root, reference.schema.text, added);
+      addFile(root, protoFileOf(reference.schema.text), added);
     }
-    addFile(root, schema.text, added);
+    const file = protoFileOf(schema.text);
+    addFile(root, file, added);
     root.resolveAll();
-    // The file's own messages, in its order: parsed alone, then found in the root that holds its imports.
-    const alone = protobuf.parse(schema.text, new protobuf.Root(), PARSE_OPTIONS);
-    const home = alone.package ? alone.root.lookup(alone.package) : alone.root;
-    topLevel = typesOf(home as protobuf.Namespace).map((type) => root.lookupType(type.fullName));
+    // The file's own messages, in its order, found in the root that holds its imports.
+    topLevel = topLevelNames(file).map((name) => root.lookupType(name));
   } catch (error) {
     return `Protobuf schema id ${schemaId} cannot be read: ${error instanceof Error ? error.message : String(error)}`;
   }

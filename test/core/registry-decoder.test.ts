@@ -293,6 +293,55 @@ message Order {
     });
   });
 
+  it("reads a schema registered as a base64 FileDescriptorProto, as Confluent's serializers register it", async () => {
+    const client = new MockClient();
+    const { registry, serializer: writer } = await serializer(client);
+    const order = create(messageDesc(registry, 'shop.Order'), {
+      orderId: 9007199254740993n,
+      status: 2,
+      lines: [{ sku: 'a', qty: 2n }],
+      placedAt: { seconds: 1714979289n, nanos: 5_000_000 },
+      note: 'gift',
+      firstLine: { sku: 'b', qty: 1n },
+    } as never);
+    const bytes = await writer.serialize(TOPIC, order);
+    const line = await writer.serialize(
+      TOPIC,
+      create(messageDesc(registry, 'shop.Order.Line'), { sku: 'c', qty: -3n } as never),
+    );
+    const ping = await writer.serialize(TOPIC, create(messageDesc(registry, 'shop.Ping'), { text: 'hi' }));
+
+    const stored = await registered(client, bytes.readInt32BE(1));
+    expect(stored.text).toMatch(/^[A-Za-z0-9+/]+=*$/);
+    // The same JSON as from the .proto text.
+    for (const value of [bytes, line, ping]) {
+      expect(parsedOf(await decode(client, value))).toEqual(
+        parsedOf(await decode(client, value, asProtoText)),
+      );
+    }
+    expect(parsedOf(await decode(client, bytes))).toMatchObject({
+      order_id: '9007199254740993',
+      status: 'SHIPPED',
+      placed_at: '2024-05-06T07:08:09.005Z',
+      note: 'gift',
+      first_line: { sku: 'b', qty: '1' },
+    });
+  });
+
+  it('says why a schema that is neither .proto text nor a FileDescriptorProto cannot be read', async () => {
+    const client = new MockClient();
+    const { registry, serializer: writer } = await serializer(client);
+    const bytes = await writer.serialize(TOPIC, create(messageDesc(registry, 'shop.Ping'), { text: 'hi' }));
+    const garbage = async (): Promise<RegisteredSchema> => ({
+      type: 'PROTOBUF',
+      text: '////',
+      references: [],
+    });
+    const read = await decode(client, bytes, garbage);
+    expect(read).toBeInstanceOf(FormatMismatch);
+    expect((read as FormatMismatch).reason).toMatch(/^Protobuf schema id \d+ cannot be read: /);
+  });
+
   it('writes every field, unset ones as their default or null', async () => {
     const client = new MockClient();
     const { registry, serializer: writer } = await serializer(client);

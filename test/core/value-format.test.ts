@@ -115,6 +115,14 @@ describe('value formats', () => {
     expect(toParquetRow('t', record('{"order":{"qty":1.5}}'), layout)).toEqual(
       new FormatMismatch("value field 'order.qty' is 1.5, which does not fit column 'qty' (bigint)"),
     );
+    // A 64-bit integer as a string of digits (proto3's JSON for int64) is exact, past 2^53 too.
+    const digits = toParquetRow('t', record('{"order":{"qty":"-9223372036854775808"}}'), layout);
+    expect((digits as { cells: Record<string, unknown> }).cells.qty).toBe(-(2n ** 63n));
+    for (const misfit of ['"9223372036854775808"', '"12.5"', '" 12"', '"0x10"', '""']) {
+      expect(toParquetRow('t', record(`{"order":{"qty":${misfit}}}`), layout)).toEqual(
+        new FormatMismatch(`value field 'order.qty' is ${misfit}, which does not fit column 'qty' (bigint)`),
+      );
+    }
     expect(toParquetRow('t', record('{"at":"yesterday"}'), layout)).toEqual(
       new FormatMismatch(`value field 'at' is "yesterday", which does not fit column 'at' (timestamp)`),
     );

@@ -57,3 +57,47 @@ export async function stopRegistryStartedDuringRun(): Promise<() => Promise<void
     if (await registryRuns()) await run('bash', [SCRIPT, 'stop']);
   };
 }
+
+/** An Avro order schema's version 1. */
+export const AVRO_ORDER_V1 = {
+  type: 'record',
+  name: 'Order',
+  namespace: 'bed',
+  fields: [
+    { name: 'id', type: 'string' },
+    { name: 'amount', type: 'long' },
+  ],
+};
+
+/** Version 1 plus a field with a default: readers of version 2 can read version 1's records (BACKWARD). */
+export const AVRO_ORDER_V2 = {
+  ...AVRO_ORDER_V1,
+  fields: [...AVRO_ORDER_V1.fields, { name: 'currency', type: 'string', default: 'EUR' }],
+};
+
+/** A schema's type as the registry's API names it (Avro when absent). */
+export type RegistrySchemaType = 'AVRO' | 'PROTOBUF' | 'JSON';
+
+/**
+ * Registers `schema` (its text: Avro or JSON Schema as JSON, Protobuf as `.proto` text) under `subject`
+ * of the registry at `url`, and answers its id. Throws with the registry's answer when it refuses it.
+ */
+export async function registerSchema(
+  url: string,
+  subject: string,
+  schemaType: RegistrySchemaType,
+  schema: string,
+): Promise<number> {
+  const response = await fetch(`${url}/subjects/${encodeURIComponent(subject)}/versions`, {
+    method: 'POST',
+    headers: { 'Content-Type': 'application/vnd.schemaregistry.v1+json' },
+    body: JSON.stringify({ schemaType, schema }),
+  });
+  const body = (await response.json()) as { id?: number };
+  if (!response.ok || typeof body.id !== 'number') {
+    throw new Error(
+      `${subject}: the registry refused the schema (HTTP ${response.status}): ${JSON.stringify(body)}`,
+    );
+  }
+  return body.id;
+}
