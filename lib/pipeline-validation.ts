@@ -9,7 +9,7 @@ import { columnProblem } from '../src/core/column-declarations.js';
 import { compressionLevelProblem } from '../src/core/compression-level.js';
 import * as rules from '../src/core/setting-rules.js';
 import { TableFormat } from '../src/core/setting-rules.js';
-import { OutputFormat, ValueFormat } from '../src/core/value-format.js';
+import { decodedWithRegistry, OutputFormat, ValueFormat } from '../src/core/value-format.js';
 import { RegistryVariables } from '../src/registry-config.js';
 import { MANAGED_VARIABLES } from './pipeline-environment.js';
 import { LAMBDA_MAX_TIMEOUT, type PullerPipelineOptions, type ResolvedOptions } from './pipeline-options.js';
@@ -110,10 +110,11 @@ function formatProblems(o: ResolvedOptions): (string | undefined)[] {
     rules.oneOfProblem(format, Object.values(OutputFormat)),
     rules.oneOfProblem(textProp('valueFormat', o.valueFormat), Object.values(ValueFormat)),
     rules.oneOfProblem(textProp('keyFormat', o.keyFormat), Object.values(ValueFormat)),
-    // Its settings (the registry's URL and login) and grants come with the construct's registry props.
+    // Its settings (the registry's URL and login, the Glue registry's name) and grants (the secret,
+    // glue:GetSchemaVersion) come with the construct's registry props.
     ...(['valueFormat', 'keyFormat'] as const).map((prop) =>
-      o[prop] === ValueFormat.CONFLUENT
-        ? `${prop} confluent: the construct does not decode schema-registry values yet (the CLI's run --${prop === 'valueFormat' ? 'value' : 'key'}-format confluent does)`
+      decodedWithRegistry(o[prop])
+        ? `${prop} ${o[prop]}: the construct does not decode schema-registry values yet (the CLI's run --${prop === 'valueFormat' ? 'value' : 'key'}-format ${o[prop]} does)`
         : undefined,
     ),
     rules.ndjsonCompressionProblem(
