@@ -13,10 +13,11 @@ import {
   CreateRegistryCommand,
   CreateSchemaCommand,
   type DataFormat,
+  DeleteRegistryCommand,
   RegisterSchemaVersionCommand,
 } from '@aws-sdk/client-glue';
 import avro from 'avsc';
-import { beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createGlueClient } from '../src/adapters/aws-clients.js';
 import { GlueSchemaSource } from '../src/adapters/glue-schema-source.js';
 import type { ErrorRow } from '../src/core/record-format.js';
@@ -123,6 +124,12 @@ describe('Glue Schema Registry values', () => {
     );
     avroV2 = second.SchemaVersionId ?? '';
     expect(new Set([avroV1, avroV2, jsonV1, foreignV1]).size).toBe(4);
+  });
+
+  // An account holds 10 registries (Glue's quota, which the emulator keeps): each run frees its own.
+  afterAll(async () => {
+    for (const name of [registryName, otherRegistry])
+      await glue.send(new DeleteRegistryCommand({ RegistryId: { RegistryName: name } })).catch(() => {});
   });
 
   /** Produces one window of Glue-framed values, and a record of the next window that closes it. */
