@@ -32,21 +32,12 @@ import {
   uniqueName,
 } from './support/bed.js';
 import { queryParquetBytes } from './support/duckdb.js';
-import { glueFramed } from './support/glue-wire.js';
+import { glueFramed, ORDER_SCHEMA } from './support/glue-wire.js';
 import { forArrangement } from './support/iam-audit/arrangement.js';
 import { windowClock } from './support/shard-bed.js';
 
 const MINUTE = 60_000;
-const ORDER = {
-  type: 'record',
-  name: 'Order',
-  namespace: 'shop',
-  fields: [
-    { name: 'id', type: 'string' },
-    { name: 'amount', type: 'long' },
-    { name: 'at', type: { type: 'long', logicalType: 'timestamp-millis' } },
-  ],
-};
+const ORDER = ORDER_SCHEMA;
 /** The second version: a field added, with a default. */
 const ORDER_WITH_CURRENCY = {
   ...ORDER,

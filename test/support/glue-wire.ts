@@ -29,3 +29,15 @@ export function unsignedVarint(value: number): Buffer {
   bytes.push(rest);
   return Buffer.from(bytes);
 }
+
+/** The Avro schema the Glue tests write orders with: a string, a long and a timestamp-millis. */
+export const ORDER_SCHEMA = {
+  type: 'record',
+  name: 'Order',
+  namespace: 'shop',
+  fields: [
+    { name: 'id', type: 'string' },
+    { name: 'amount', type: 'long' },
+    { name: 'at', type: { type: 'long', logicalType: 'timestamp-millis' } },
+  ],
+};
