@@ -115,6 +115,12 @@ function formatProblems(o: ResolvedOptions, registryUrl: string | undefined): (s
         ? `${prop} confluent needs the puller's schemaRegistryUrl`
         : undefined,
     ),
+    // Glue's registry name and the glue:GetSchemaVersion grant come with the construct's Glue registry prop.
+    ...(['valueFormat', 'keyFormat'] as const).map((prop) =>
+      o[prop] === ValueFormat.GLUE
+        ? `${prop} glue: the construct does not decode Glue Schema Registry values yet (the CLI's run --${prop === 'valueFormat' ? 'value' : 'key'}-format glue does)`
+        : undefined,
+    ),
     rules.ndjsonCompressionProblem(
       { name: 'compression', value: o.compression, shown: o.compression },
       format,

@@ -29,6 +29,7 @@ import { OutputFormat, ValueFormat } from './core/value-format.js';
 import { zstdAvailable } from './core/zstd-support.js';
 import { ConfigError } from './errors.js';
 import {
+  type GlueRegistrySettings,
   RegistryVariables,
   registryFields,
   registryOf,
@@ -130,6 +131,8 @@ export interface PullerConfig {
   readonly table: TableTarget;
   /** The schema registry `confluent` keys and values are decoded with; absent when none is. */
   readonly registry?: SchemaRegistrySettings;
+  /** The Glue Schema Registry `glue` keys and values are decoded with; absent when none is. */
+  readonly glueRegistry?: GlueRegistrySettings;
 }
 
 /** How much the Kafka source fetches and holds ahead of the engine. */
@@ -217,7 +220,7 @@ const required = (name: string) =>
 const valueFormat = (name: string) =>
   optional.pipe(
     z
-      .enum(Object.values(ValueFormat), { error: `${name} must be string, json, binary or confluent` })
+      .enum(Object.values(ValueFormat), { error: `${name} must be string, json, binary, confluent or glue` })
       .default(ValueFormat.STRING),
   );
 

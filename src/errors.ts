@@ -121,14 +121,15 @@ export class ConnectionError extends PullerError {
 /**
  * A service refused the run's credentials or permissions: the Kafka cluster (a SCRAM password it does not
  * take, an MSK IAM role without the topic's or group's permissions, an ACL), the schema registry (401 or
- * 403) or AWS (access denied on the bucket, the table, a key). No retry changes that: every run fails until a person fixes the grant.
+ * 403) or AWS (access denied on the bucket, the table, a key, a Glue schema version). No retry changes
+ * that: every run fails until a person fixes the grant.
  */
 export class AccessDeniedError extends PullerError {
   constructor(message: string, options: { cause?: unknown } = {}) {
     super(
       `${message}. The credentials or permissions were refused: check the SCRAM secret (KAFKA_SASL_SECRET_ARN), ` +
         "the schema registry's login (SCHEMA_REGISTRY_SECRET_ARN), the function role's grants " +
-        "(kafka-cluster, s3, dynamodb, kms, secretsmanager) or the cluster's ACLs",
+        "(kafka-cluster, s3, dynamodb, kms, secretsmanager, glue) or the cluster's ACLs",
       { ...options, kind: FailureKind.PERMANENT },
     );
     this.name = 'AccessDeniedError';

@@ -2,10 +2,11 @@
 // local one for the CLI: RecordSource (kafka-source), BatchSink (s3-sink, directory-sink), StateStore
 // (dynamodb-state-store, file-state-store); WindowTable, for pipelines that also land an Iceberg table
 // (iceberg-window-table); and SchemaSource, for pipelines whose keys or values are registry-encoded
-// (registry-schema-source). The engine sees only these interfaces.
+// (registry-schema-source, glue-schema-source). The engine sees only these interfaces.
 import type { PartitionShare } from './core/partition-share.js';
 import type { FinishedPart, PipelineState } from './core/pipeline-state.js';
 import type { TopicIdentity } from './core/topic-identity.js';
+import type { FormatMismatch } from './core/value-format.js';
 
 /** One Kafka record as the engine sees it. */
 export interface SourceRecord {
@@ -250,13 +251,19 @@ export interface SchemaReference {
   readonly schema: RegisteredSchema;
 }
 
+/**
+ * What a framed key or value names its schema by: a Confluent schema id (a number), or an AWS Glue
+ * Schema Registry schema version id (a UUID, lowercase with hyphens).
+ */
+export type SchemaId = number | string;
+
 /** Looks schemas up in a schema registry by id; each id's schema is fetched once per run. */
 export interface SchemaSource {
   /**
-   * The schema registered under `id`, or undefined when the registry holds none (the records that name
-   * it go to the errors object).
+   * The schema registered under `id`; undefined when the registry holds none, or a FormatMismatch when
+   * it holds one the pipeline may not use, saying why (the records that name it go to the errors object).
    * @throws ConnectionError when the registry cannot be reached or fails (the next attempt may pass);
    * AccessDeniedError when it refuses the credentials.
    */
-  schemaById(id: number): Promise<RegisteredSchema | undefined>;
+  schemaById(id: SchemaId): Promise<RegisteredSchema | FormatMismatch | undefined>;
 }

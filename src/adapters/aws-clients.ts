@@ -1,6 +1,7 @@
 // AWS SDK v3 clients for the puller's adapters, shared by the Lambda, the CLI and the tests. Every call
 // has a timeout and the retry policy of aws-retry.ts.
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { GlueClient } from '@aws-sdk/client-glue';
 import { S3Client } from '@aws-sdk/client-s3';
 import { type AwsRetry, AwsRetryPolicy, DeadlineRetryStrategy } from './aws-retry.js';
 
@@ -54,4 +55,9 @@ export function createS3Client(options: AwsClientOptions = {}): S3Client {
 /** A DynamoDB client; the endpoint comes from AWS_ENDPOINT_URL(_DYNAMODB) when set. */
 export function createDynamoDbClient(options: AwsClientOptions = {}): DynamoDBClient {
   return new DynamoDBClient(commonConfig(options));
+}
+
+/** A Glue client, for the Glue Schema Registry; the endpoint comes from AWS_ENDPOINT_URL(_GLUE) when set. */
+export function createGlueClient(options: AwsClientOptions = {}): GlueClient {
+  return new GlueClient(commonConfig(options));
 }

@@ -1,6 +1,6 @@
 // Builds the source, sink and store a config names: Kafka always; S3 or a local folder; DynamoDB or a
-// local file; an Iceberg table when the table format is iceberg; a schema registry when one is set. The
-// Lambda handler and the CLI both start here.
+// local file; an Iceberg table when the table format is iceberg; a schema registry (Confluent-compatible,
+// or the Glue Schema Registry) when a format decodes with one. The Lambda handler and the CLI both start here.
 import type { S3Client } from '@aws-sdk/client-s3';
 import type { PullerConfig } from '../config.js';
 import { CatalogSigning, TableFormat } from '../core/setting-rules.js';
@@ -16,10 +16,16 @@ import type {
   TableRollback,
   WindowTable,
 } from '../ports.js';
-import { type AwsClientOptions, createDynamoDbClient, createS3Client } from './aws-clients.js';
+import {
+  type AwsClientOptions,
+  createDynamoDbClient,
+  createGlueClient,
+  createS3Client,
+} from './aws-clients.js';
 import { DirectorySink } from './directory-sink.js';
 import { DynamoDbStateStore } from './dynamodb-state-store.js';
 import { FileStateStore } from './file-state-store.js';
+import { GlueSchemaSource } from './glue-schema-source.js';
 import { createKafkaClient } from './kafka-client.js';
 import { KafkaSource } from './kafka-source.js';
 import { RegistrySchemaSource } from './registry-schema-source.js';
@@ -32,7 +38,7 @@ export interface Adapters {
   readonly store: StateStore;
   /** The Iceberg table closed windows are committed to; absent unless the table format is iceberg. */
   readonly table?: WindowTable & TableRollback;
-  /** The schema registry `confluent` keys and values are decoded with; absent unless a format is confluent. */
+  /** The registry `confluent` or `glue` keys and values are decoded with; absent unless a format is one. */
   readonly schemas?: SchemaSource;
   /** Releases what the adapters hold (connections); the engine already closes the source. */
   close(): Promise<void>;
@@ -56,17 +62,22 @@ export async function createAdapters(config: PullerConfig, options: AdapterOptio
       ? new DynamoDbStateStore(dynamodb, config.state.table)
       : new FileStateStore(config.state.kind === 'file' ? config.state.path : '');
   const table = s3 ? windowTable(config, s3, sink) : undefined;
-  const { registry } = config;
+  const { registry, glueRegistry } = config;
+  const glue = glueRegistry ? createGlueClient(options) : undefined;
+  const schemas: SchemaSource | undefined = registry
+    ? new RegistrySchemaSource({ url: registry.url, login: registry.login })
+    : glue && new GlueSchemaSource({ client: glue, ...glueRegistry });
   return {
     source,
     sink,
     store,
     ...(table ? { table } : {}),
-    ...(registry ? { schemas: new RegistrySchemaSource({ url: registry.url, login: registry.login }) } : {}),
+    ...(schemas ? { schemas } : {}),
     close: async () => {
       await source.close();
       s3?.destroy();
       dynamodb?.destroy();
+      glue?.destroy();
     },
   };
 }

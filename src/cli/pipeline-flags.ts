@@ -137,15 +137,15 @@ export const runTuningFlags: readonly FlagSpec[] = [
   {
     name: 'value-format',
     type: 'string',
-    placeholder: '<string|json|binary|confluent>',
-    help: 'how record values are read; a json value that does not parse, or a confluent one that does not decode, goes to the errors object',
+    placeholder: '<string|json|binary|confluent|glue>',
+    help: 'how record values are read; a json value that does not parse, or a confluent or glue one that does not decode, goes to the errors object',
     default: 'string',
     variable: V.valueFormat,
   },
   {
     name: 'key-format',
     type: 'string',
-    placeholder: '<string|json|binary|confluent>',
+    placeholder: '<string|json|binary|confluent|glue>',
     help: 'how record keys are read',
     default: 'string',
     variable: V.keyFormat,
@@ -209,7 +209,7 @@ export const runTuningFlags: readonly FlagSpec[] = [
   ...registryFlags(),
 ];
 
-/** The flags that find the schemas of keys and values in the confluent format. */
+/** The flags that find the schemas of keys and values in the confluent and glue formats. */
 function registryFlags(): FlagSpec[] {
   return [
     {
@@ -231,6 +231,13 @@ function registryFlags(): FlagSpec[] {
       type: 'string',
       placeholder: '<name>',
       help: `the registry's basic authentication user; its password is read from $${REGISTRY_PASSWORD_VARIABLE}`,
+    },
+    {
+      name: 'glue-schema-registry-name',
+      type: 'string',
+      placeholder: '<name>',
+      help: 'with --value-format or --key-format glue: the Glue Schema Registry every schema version must belong to (default: any)',
+      variable: V.glueRegistryName,
     },
   ];
 }

@@ -2,7 +2,7 @@
 // avsc decodes (it is already the Iceberg manifests' Avro library); a converter built once per schema
 // turns what it gives into that JSON, so no per-record work depends on anything but the schema.
 import avro from 'avsc';
-import type { RegisteredSchema } from '../ports.js';
+import type { RegisteredSchema, SchemaId } from '../ports.js';
 import {
   type DecodedJson,
   decodedDocument,
@@ -10,6 +10,7 @@ import {
   jsonFloat,
   type PayloadReader,
   referencesInOrder,
+  schemaIdText,
   setField,
 } from './registry-json.js';
 import { FormatMismatch } from './value-format.js';
@@ -186,7 +187,7 @@ function buildConverter(type: avro.Type, built: Map<avro.Type, Convert>): Conver
  * The reader of an Avro schema registered as `schemaId`, or why it cannot be compiled. Referenced
  * schemas are compiled first into the same registry of names, so the schema finds the types they define.
  */
-export function avroReader(schema: RegisteredSchema, schemaId: number): PayloadReader | string {
+export function avroReader(schema: RegisteredSchema, schemaId: SchemaId): PayloadReader | string {
   let type: avro.Type;
   try {
     const options = {
@@ -198,7 +199,7 @@ export function avroReader(schema: RegisteredSchema, schemaId: number): PayloadR
       avro.Type.forSchema(JSON.parse(reference.schema.text) as avro.Schema, options);
     type = avro.Type.forSchema(JSON.parse(schema.text) as avro.Schema, options);
   } catch (error) {
-    return `Avro schema id ${schemaId} cannot be read: ${error instanceof Error ? error.message : String(error)}`;
+    return `Avro schema ${schemaIdText(schemaId)} cannot be read: ${error instanceof Error ? error.message : String(error)}`;
   }
   const convert = converterOf(type, new Map());
   return (payload, what) => {
@@ -207,7 +208,7 @@ export function avroReader(schema: RegisteredSchema, schemaId: number): PayloadR
       decoded = type.fromBuffer(payload);
     } catch (error) {
       return new FormatMismatch(
-        `the ${what} cannot be read with Avro schema id ${schemaId}: ${error instanceof Error ? error.message : String(error)}`,
+        `the ${what} cannot be read with Avro schema ${schemaIdText(schemaId)}: ${error instanceof Error ? error.message : String(error)}`,
       );
     }
     return decodedDocument(convert(decoded as never));

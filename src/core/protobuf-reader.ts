@@ -9,7 +9,7 @@
 import protobuf from 'protobufjs';
 import descriptor from 'protobufjs/ext/descriptor.js';
 import protojson from 'protobufjs/ext/protojson.js';
-import type { RegisteredSchema } from '../ports.js';
+import type { RegisteredSchema, SchemaId } from '../ports.js';
 import {
   type DecodedJson,
   decodedDocument,
@@ -17,6 +17,7 @@ import {
   jsonFloat,
   type PayloadReader,
   referencesInOrder,
+  schemaIdText,
   setField,
 } from './registry-json.js';
 import { readMessageIndexes } from './registry-wire-format.js';
@@ -121,7 +122,8 @@ function messageConverter(type: protobuf.Type, built: Map<protobuf.Type, Convert
   return convert;
 }
 
-const typesOf = (namespace: protobuf.NamespaceBase): protobuf.Type[] =>
+/** The messages declared directly in `namespace` (a file's package, or a message), in declared order. */
+export const typesOf = (namespace: protobuf.NamespaceBase): protobuf.Type[] =>
   namespace.nestedArray.filter((nested): nested is protobuf.Type => nested instanceof protobuf.Type);
 
 /** A file as a registry may hold it: .proto text, or a base64 FileDescriptorProto. */
@@ -178,12 +180,51 @@ function topLevelNames(file: ProtoFile): string[] {
   return typesOf(home as protobuf.Namespace).map((type) => type.fullName);
 }
 
+/** A payload's message: its type, and the message's bytes after what named it. */
+export interface SelectedMessage {
+  readonly type: protobuf.Type;
+  readonly message: Buffer;
+}
+
+/** Picks the message a payload holds among its file's, or says why the payload names none. */
+export type MessageSelector = (payload: Buffer, what: 'key' | 'value') => SelectedMessage | FormatMismatch;
+
 /**
- * The reader of a Protobuf schema registered as `schemaId`, or why it cannot be compiled. The payload's
- * message indexes pick the message: the first index among the file's own top-level messages (in the
- * order the file declares them), each next among the nested messages of the one before.
+ * How a wire format names a payload's message: builds, once per schema, the selector of a file from the
+ * file's own top-level messages (in the order the file declares them).
  */
-export function protobufReader(schema: RegisteredSchema, schemaId: number): PayloadReader | string {
+export type MessageNaming = (topLevel: readonly protobuf.Type[], schemaId: SchemaId) => MessageSelector;
+
+/**
+ * Confluent's naming: the payload's message indexes, the first among the file's own top-level messages,
+ * each next among the nested messages of the one before.
+ */
+export const byConfluentIndexes: MessageNaming = (topLevel, schemaId) => (payload, what) => {
+  const framed = readMessageIndexes(payload, schemaId);
+  if (framed instanceof FormatMismatch) return framed;
+  let type: protobuf.Type | undefined;
+  let candidates = topLevel;
+  for (const index of framed.indexes) {
+    type = candidates[index];
+    if (type === undefined) {
+      return new FormatMismatch(
+        `the ${what}'s message indexes [${framed.indexes.join(', ')}] name no message of Protobuf schema ${schemaIdText(schemaId)}`,
+      );
+    }
+    candidates = typesOf(type);
+  }
+  return { type: type as protobuf.Type, message: framed.message };
+};
+
+/**
+ * The reader of a Protobuf schema registered as `schemaId`, or why it cannot be compiled. `naming` says
+ * how a payload names its message (Confluent's message indexes unless told otherwise).
+ */
+export function protobufReader(
+  schema: RegisteredSchema,
+  schemaId: SchemaId,
+  naming: MessageNaming = byConfluentIndexes,
+): PayloadReader | string {
   let topLevel: protobuf.Type[];
   try {
     const root = new protobuf.Root();
@@ -199,30 +240,20 @@ export function protobufReader(schema: RegisteredSchema, schemaId: number): Payl
     // The file's own messages, in its order, found in the root that holds its imports.
     topLevel = topLevelNames(file).map((name) => root.lookupType(name));
   } catch (error) {
-    return `Protobuf schema id ${schemaId} cannot be read: ${error instanceof Error ? error.message : String(error)}`;
+    return `Protobuf schema ${schemaIdText(schemaId)} cannot be read: ${error instanceof Error ? error.message : String(error)}`;
   }
+  const select = naming(topLevel, schemaId);
   const built = new Map<protobuf.Type, Convert>();
   return (payload, what) => {
-    const framed = readMessageIndexes(payload, schemaId);
-    if (framed instanceof FormatMismatch) return framed;
-    let type: protobuf.Type | undefined;
-    let candidates = topLevel;
-    for (const index of framed.indexes) {
-      type = candidates[index];
-      if (type === undefined) {
-        return new FormatMismatch(
-          `the ${what}'s message indexes [${framed.indexes.join(', ')}] name no message of Protobuf schema id ${schemaId}`,
-        );
-      }
-      candidates = typesOf(type);
-    }
-    const messageType = type as protobuf.Type;
+    const selected = select(payload, what);
+    if (selected instanceof FormatMismatch) return selected;
+    const messageType = selected.type;
     let message: Message;
     try {
-      message = messageType.decode(framed.message) as unknown as Message;
+      message = messageType.decode(selected.message) as unknown as Message;
     } catch (error) {
       return new FormatMismatch(
-        `the ${what} cannot be read as ${messageType.fullName.slice(1)} of Protobuf schema id ${schemaId}: ${error instanceof Error ? error.message : String(error)}`,
+        `the ${what} cannot be read as ${messageType.fullName.slice(1)} of Protobuf schema ${schemaIdText(schemaId)}: ${error instanceof Error ? error.message : String(error)}`,
       );
     }
     return decodedDocument(messageConverter(messageType, built)(message as never));

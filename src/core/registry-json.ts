@@ -22,7 +22,7 @@
 // - JSON Schema: the payload is JSON text, written as it was produced (see `readJson`).
 // - Everywhere: NaN and the infinities, which JSON has no numbers for, are the strings "NaN", "Infinity"
 //   and "-Infinity" (as proto3's mapping has them).
-import type { RegisteredSchema, SchemaReference } from '../ports.js';
+import type { RegisteredSchema, SchemaId, SchemaReference } from '../ports.js';
 import type { FormatMismatch, JsonDocument } from './value-format.js';
 
 /** A decoded value ready to be written as JSON; bigint stands for an integer beyond 2^53, kept exact. */
@@ -70,6 +70,10 @@ export function decodedDocument(value: DecodedJson): JsonDocument {
     return { text, parsed: JSON.parse(text) };
   }
 }
+
+/** How a reason names a schema: `id 7` (Confluent's schema id), `version id 4f6e...` (Glue's). */
+export const schemaIdText = (id: SchemaId): string =>
+  typeof id === 'number' ? `id ${id}` : `version id ${id}`;
 
 /** Reads one payload as JSON, or says why it cannot be read with its schema (naming the schema id). */
 export type PayloadReader = (payload: Buffer, what: 'key' | 'value') => JsonDocument | FormatMismatch;

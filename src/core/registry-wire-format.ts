@@ -4,7 +4,9 @@
 // payload. A Protobuf payload starts with the message indexes that name which message of the schema it
 // is: a count, then that many indexes, each a zig-zag varint; the single byte 0 stands for [0], the
 // first message of the file. (Confluent's documentation, "Wire format"; its serializers'
-// `writeMessageIndexes`.) The AWS Glue Schema Registry's framing is another format, read beside this one.
+// `writeMessageIndexes`.) The AWS Glue Schema Registry's framing is another format: glue-wire-format.ts.
+import type { SchemaId } from '../ports.js';
+import { schemaIdText } from './registry-json.js';
 import { FormatMismatch } from './value-format.js';
 
 /** The first byte of Confluent's framing. (Magic byte 1, a 16-byte schema GUID, is not read yet.) */
@@ -58,9 +60,11 @@ function readZigZag(bytes: Buffer, at: number): { value: number; next: number } 
 }
 
 /** Reads the message indexes at the start of a Protobuf payload, or says why they are malformed. */
-export function readMessageIndexes(payload: Buffer, schemaId: number): MessageIndexes | FormatMismatch {
+export function readMessageIndexes(payload: Buffer, schemaId: SchemaId): MessageIndexes | FormatMismatch {
   const malformed = (why: string) =>
-    new FormatMismatch(`the Protobuf message indexes after schema id ${schemaId} are malformed: ${why}`);
+    new FormatMismatch(
+      `the Protobuf message indexes after schema ${schemaIdText(schemaId)} are malformed: ${why}`,
+    );
   const count = readZigZag(payload, 0);
   if (count === undefined) return malformed('the payload ends before their count');
   if (count.value === 0) return { indexes: [0], message: payload.subarray(count.next) };

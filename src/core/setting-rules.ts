@@ -3,7 +3,7 @@
 // other accepts too. Each caller passes the name its user knows a setting by (a variable or a prop), so a
 // message names the culprit. A rule answers what is wrong, or undefined when nothing is. Pure: no I/O.
 import { isTopicName, TOPIC_NAME_RULE } from './kafka-names.js';
-import { OutputFormat, ValueFormat, writtenAsJson } from './value-format.js';
+import { decodedWithRegistry, OutputFormat, ValueFormat, writtenAsJson } from './value-format.js';
 
 /** A setting as a rule sees it. */
 export interface Setting<T = number> {
@@ -161,7 +161,7 @@ export function columnsFormatProblem(
   return columns.value === 0 ||
     (format.value === OutputFormat.PARQUET && writtenAsJson(valueFormat.value as ValueFormat))
     ? undefined
-    : `${columns.name} needs ${format.name} parquet and ${valueFormat.name} json or confluent`;
+    : `${columns.name} needs ${format.name} parquet and ${valueFormat.name} json, confluent or glue`;
 }
 
 /**
@@ -179,6 +179,40 @@ export function registryUrlProblem(
   if (url.value === undefined)
     return `${url.name} is required when ${decoding.map((f) => f.name).join(' and ')} ${decoding.length > 1 ? 'are' : 'is'} confluent`;
   return httpUrlProblem({ ...url, value: url.value });
+}
+
+// The AWS Glue Schema Registry's rule for a registry name (CreateRegistry's RegistryName).
+const GLUE_REGISTRY_NAME = /^[a-zA-Z0-9\-_$#.]{1,255}$/;
+
+/**
+ * The Glue Schema Registry a `glue` key or value format's versions must belong to: optional, since a
+ * version id names its schema wherever it is, but only with a glue format (elsewhere it would do
+ * nothing), and a name Glue takes.
+ */
+export function glueRegistryNameProblem(
+  name: Setting<string | undefined>,
+  keyFormat: Setting<string>,
+  valueFormat: Setting<string>,
+): string | undefined {
+  // Unused without a glue format, as a schema registry's URL is without a confluent one.
+  if (name.value === undefined) return undefined;
+  if (keyFormat.value !== ValueFormat.GLUE && valueFormat.value !== ValueFormat.GLUE) return undefined;
+  return GLUE_REGISTRY_NAME.test(name.value)
+    ? undefined
+    : `${name.name} must be 1 to 255 letters, digits and -_$#., got ${name.shown}`;
+}
+
+/** A pipeline decodes with one schema registry: keys and values cannot use two (confluent and glue). */
+export function oneRegistryProblem(
+  keyFormat: Setting<string>,
+  valueFormat: Setting<string>,
+): string | undefined {
+  const registries = new Set(
+    [keyFormat.value, valueFormat.value].filter((f) => decodedWithRegistry(f as ValueFormat)),
+  );
+  return registries.size > 1
+    ? `${keyFormat.name} and ${valueFormat.name} must not decode with two schema registries, got ${keyFormat.shown} and ${valueFormat.shown}`
+    : undefined;
 }
 
 /** A value of an enumeration (a format, a codec), for values that no type checked (JavaScript callers). */

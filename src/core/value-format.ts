@@ -15,13 +15,23 @@ export const ValueFormat = {
    * be decoded is an error row.
    */
   CONFLUENT: 'confluent',
+  /**
+   * The AWS Glue Schema Registry's wire format (Avro, Protobuf or JSON Schema), decoded with the schema
+   * version its id names and written as `confluent` values are; one that cannot be decoded is an error row.
+   */
+  GLUE: 'glue',
 } as const;
 /** How the bytes of a key or value are read. */
 export type ValueFormat = (typeof ValueFormat)[keyof typeof ValueFormat];
 
 /** Whether keys or values read in `format` are written as JSON: nested in NDJSON, JSON text in Parquet. */
 export function writtenAsJson(format: ValueFormat): boolean {
-  return format === ValueFormat.JSON || format === ValueFormat.CONFLUENT;
+  return format === ValueFormat.JSON || decodedWithRegistry(format);
+}
+
+/** Whether keys or values read in `format` are decoded with a schema registry's schemas. */
+export function decodedWithRegistry(format: ValueFormat): boolean {
+  return format === ValueFormat.CONFLUENT || format === ValueFormat.GLUE;
 }
 
 /** What a batch's data objects are. */
@@ -68,8 +78,8 @@ export function readJson(bytes: Buffer, what: 'key' | 'value'): JsonDocument | F
 }
 
 /**
- * Reads a key or value in a format written as JSON: `json` with `readJson`, `confluent` with `registry`
- * (the decoder that holds the batch's schemas, resolved before its records are encoded).
+ * Reads a key or value in a format written as JSON: `json` with `readJson`, `confluent` and `glue` with
+ * `registry` (the decoder that holds the batch's schemas, resolved before its records are encoded).
  */
 export function readDocument(
   format: ValueFormat,
@@ -77,7 +87,7 @@ export function readDocument(
   what: 'key' | 'value',
   registry: DocumentReader | undefined,
 ): JsonDocument | FormatMismatch {
-  if (format !== ValueFormat.CONFLUENT) return readJson(bytes, what);
+  if (!decodedWithRegistry(format)) return readJson(bytes, what);
   if (registry === undefined)
     throw new Error(`a ${what} in the ${format} format needs the registry's decoder`);
   return registry(bytes, what);

@@ -37,7 +37,7 @@ export class ShardParts {
   /** Per partition with an open part, where the records written to it end: a deadline cuts it there. */
   private readonly writtenTo = new Map<number, string>();
   private current: PendingBatch;
-  /** Decodes `confluent` keys and values; absent when the pipeline reads none. */
+  /** Decodes `confluent` and `glue` keys and values; absent when the pipeline reads none. */
   private readonly registry: RegistryDecoder | undefined;
 
   constructor(
@@ -50,7 +50,7 @@ export class ShardParts {
   ) {
     this.current = pending;
     if (RegistryDecoder.isNeeded(ctx.config) && !ctx.hooks?.parseRecord) {
-      if (!ctx.schemas) throw new Error('a confluent key or value format needs a schema source');
+      if (!ctx.schemas) throw new Error('a registry-encoded key or value format needs a schema source');
       this.registry = new RegistryDecoder(ctx.config);
     }
     for (const partition of partitions) this.sequences.set(partition, partsOf(pending, partition).length);

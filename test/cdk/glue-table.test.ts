@@ -210,8 +210,8 @@ describe('Glue table', () => {
       }),
     ).toThrow(
       [
-        "valueFormat must be one of string, json, binary, confluent, got 'xml'",
-        'columns needs format parquet and valueFormat json or confluent',
+        "valueFormat must be one of string, json, binary, confluent, glue, got 'xml'",
+        'columns needs format parquet and valueFormat json, confluent or glue',
         "columns: column name 'Bad' must be lowercase letters, digits and '_', starting with a letter",
         "glueTableName must be lowercase letters, digits and '_', starting with a letter, got 'Orders-Table'",
       ].join('\n  - '),

@@ -137,6 +137,11 @@ describe('pipeline options', () => {
       /valueFormat confluent needs the puller's schemaRegistryUrl/,
     ],
     [
+      'Glue Schema Registry keys, which the construct does not decode yet',
+      { keyFormat: ValueFormat.GLUE },
+      /keyFormat glue: the construct does not decode Glue Schema Registry values yet \(the CLI's run --key-format glue does\)/,
+    ],
+    [
       'an unknown table format',
       { tableFormat: 'delta' as TableFormat },
       /tableFormat must be one of none, iceberg/,

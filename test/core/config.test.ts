@@ -50,10 +50,10 @@ describe('config', () => {
     ]);
     expect(problemsOf({ ...valid, OUTPUT_FORMAT: 'csv', VALUE_FORMAT: 'xml' })).toEqual([
       'OUTPUT_FORMAT must be ndjson or parquet',
-      'VALUE_FORMAT must be string, json, binary or confluent',
+      'VALUE_FORMAT must be string, json, binary, confluent or glue',
     ]);
     expect(problemsOf({ ...valid, VALUE_COLUMNS: 'id:string:id' })).toEqual([
-      'VALUE_COLUMNS needs OUTPUT_FORMAT parquet and VALUE_FORMAT json or confluent',
+      'VALUE_COLUMNS needs OUTPUT_FORMAT parquet and VALUE_FORMAT json, confluent or glue',
     ]);
     const parquetJson = { ...valid, OUTPUT_FORMAT: 'parquet', VALUE_FORMAT: 'json' };
     expect(problemsOf({ ...parquetJson, VALUE_COLUMNS: 'offset:bigint:o' })).toEqual([

@@ -55,7 +55,8 @@ async function decode(
   schemaOf = (id: number) => registered(client, id),
 ): Promise<JsonDocument | FormatMismatch> {
   const decoder = new RegistryDecoder(VALUES);
-  for (const id of decoder.unknownIds([record(bytes)])) decoder.learn(id, await schemaOf(id));
+  // Confluent's schema ids are numbers.
+  for (const id of decoder.unknownIds([record(bytes)])) decoder.learn(id, await schemaOf(id as number));
   return decoder.read(bytes, 'value');
 }
 
