@@ -61,6 +61,11 @@ export interface KafkaBatchPullerStackProps extends StackProps {
    */
   readonly schemaRegistrySecretKmsKeyArn?: string;
   /**
+   * The AWS Glue Schema Registry's name, for pipelines with `glue` keys or values.
+   * @default - none
+   */
+  readonly glueSchemaRegistryName?: string;
+  /**
    * ID of the VPC to run the functions in.
    * @default - no VPC
    */
@@ -177,6 +182,7 @@ export class KafkaBatchPullerStack extends Stack {
       saslSecret,
       saslSecretEncryptionKey: key('SaslSecretKey', props.saslSecretKmsKeyArn),
       schemaRegistryUrl: props.schemaRegistryUrl,
+      glueSchemaRegistryName: props.glueSchemaRegistryName,
       schemaRegistrySecret: props.schemaRegistrySecretArn
         ? secretsmanager.Secret.fromSecretCompleteArn(this, 'RegistrySecret', props.schemaRegistrySecretArn)
         : undefined,

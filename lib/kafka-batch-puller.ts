@@ -61,6 +61,8 @@ export class KafkaBatchPuller extends Construct implements ec2.IConnectable {
   readonly schemaRegistrySecret: secretsmanager.ISecret | undefined;
   /** The key encrypting `schemaRegistrySecret`, when known. */
   readonly schemaRegistrySecretEncryptionKey: kms.IKey | undefined;
+  /** The Glue Schema Registry the pipelines with `glue` keys or values decode with. */
+  readonly glueSchemaRegistryName: string | undefined;
   /** The bucket's KMS key, when it has one. */
   readonly bucketEncryptionKey: kms.IKey | undefined;
   /** The state table's KMS key, when it has a customer managed one. */
@@ -102,6 +104,7 @@ export class KafkaBatchPuller extends Construct implements ec2.IConnectable {
     this.saslSecret = props.saslSecret;
     this.saslSecretEncryptionKey = props.saslSecretEncryptionKey ?? props.saslSecret?.encryptionKey;
     this.schemaRegistryUrl = props.schemaRegistryUrl;
+    this.glueSchemaRegistryName = props.glueSchemaRegistryName;
     this.schemaRegistrySecret = props.schemaRegistrySecret;
     this.schemaRegistrySecretEncryptionKey =
       props.schemaRegistrySecretEncryptionKey ?? props.schemaRegistrySecret?.encryptionKey;

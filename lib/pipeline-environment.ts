@@ -21,6 +21,13 @@ export const MANAGED_VARIABLES: ReadonlySet<string> = new Set<string>([
 
 const seconds = (duration: Duration): string => String(secondsOf(duration));
 
+/** Whether the pipeline's keys or values are decoded with the puller's Glue Schema Registry. */
+export function decodesWithGlueRegistry(
+  resolved: Pick<ResolvedOptions, 'keyFormat' | 'valueFormat'>,
+): boolean {
+  return [resolved.keyFormat, resolved.valueFormat].includes(ValueFormat.GLUE);
+}
+
 /** Whether the pipeline's keys or values are decoded with the puller's schema registry. */
 export function decodesWithRegistry(resolved: Pick<ResolvedOptions, 'keyFormat' | 'valueFormat'>): boolean {
   return [resolved.keyFormat, resolved.valueFormat].includes(ValueFormat.CONFLUENT);
@@ -69,6 +76,9 @@ export function pipelineEnvironment(
   // The secret's ARN only: the function reads the credentials at run time.
   if (puller.saslSecret) env[V.saslSecretArn] = puller.saslSecret.secretArn;
   if (icebergTable) Object.assign(env, icebergTable.environment());
+  if (decodesWithGlueRegistry(resolved) && puller.glueSchemaRegistryName) {
+    env[V.glueRegistryName] = puller.glueSchemaRegistryName;
+  }
   if (decodesWithRegistry(resolved) && puller.schemaRegistryUrl) {
     env[V.registryUrl] = puller.schemaRegistryUrl;
     // The secret's ARN only: the function reads the login at run time.

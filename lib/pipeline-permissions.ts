@@ -7,7 +7,7 @@ import { sharesKeyPattern } from '../src/core/partition-share.js';
 import { pipelineIdOf } from '../src/core/pipeline-state.js';
 import { KafkaSecurityMode, mskIamResourceArns } from './kafka-security.js';
 import { addNagSuppressions, findingEndingWith } from './nag-suppressions.js';
-import { decodesWithRegistry } from './pipeline-environment.js';
+import { decodesWithGlueRegistry, decodesWithRegistry } from './pipeline-environment.js';
 import type { PullerPipeline } from './puller-pipeline.js';
 
 /** The key folders a pipeline writes to, each ending in `/`: its data folder, then its errors folder. */
@@ -71,6 +71,14 @@ export function grantRun(pipeline: PullerPipeline): void {
     if (puller.saslSecretEncryptionKey) {
       statement(['kms:Decrypt'], [puller.saslSecretEncryptionKey.keyArn], viaService('secretsmanager'));
     }
+  }
+
+  if (decodesWithGlueRegistry(pipeline) && puller.glueSchemaRegistryName) {
+    // A version is asked for by its id alone; Glue authorizes the read on its schema (and registry).
+    const name = puller.glueSchemaRegistryName;
+    const glueArn = (resource: string, resourceName: string) =>
+      Stack.of(pipeline).formatArn({ service: 'glue', resource, resourceName });
+    statement(['glue:GetSchemaVersion'], [glueArn('registry', name), glueArn('schema', `${name}/*`)]);
   }
 
   if (decodesWithRegistry(pipeline) && puller.schemaRegistrySecret) {

@@ -9,7 +9,7 @@ import { columnProblem } from '../src/core/column-declarations.js';
 import { compressionLevelProblem } from '../src/core/compression-level.js';
 import * as rules from '../src/core/setting-rules.js';
 import { TableFormat } from '../src/core/setting-rules.js';
-import { OutputFormat, ValueFormat } from '../src/core/value-format.js';
+import { decodedWithRegistry, OutputFormat, ValueFormat } from '../src/core/value-format.js';
 import { MANAGED_VARIABLES } from './pipeline-environment.js';
 import { LAMBDA_MAX_TIMEOUT, type PullerPipelineOptions, type ResolvedOptions } from './pipeline-options.js';
 import { durationProp, numberProp, sizeProp, textProp } from './prop-settings.js';
@@ -17,12 +17,20 @@ import type { PullerPipeline } from './puller-pipeline.js';
 
 const GLUE_NAME = /^[a-z][a-z0-9_]{0,254}$/;
 
+/** The schema registries the puller offers its pipelines. */
+export interface PullerRegistries {
+  /** The Confluent-compatible registry's URL. */
+  readonly url: string | undefined;
+  /** The Glue Schema Registry's name. */
+  readonly glueName: string | undefined;
+}
+
 /** Every problem with a pipeline's options, each naming its prop; empty when they are valid. */
 export function pipelineProblems(
   o: ResolvedOptions,
   options: PullerPipelineOptions,
   others: readonly PullerPipeline[],
-  registryUrl: string | undefined,
+  registries: PullerRegistries,
 ): string[] {
   const problems = [
     rules.topicProblem(textProp('topic', o.topic)),
@@ -35,7 +43,7 @@ export function pipelineProblems(
       : undefined,
     rules.sizeProblem(sizeProp('partSize', o.partSize), rules.PART_SIZE_MB),
     rules.oneOfProblem(textProp('compression', o.compression), Object.values(Compression)),
-    ...formatProblems(o, registryUrl),
+    ...formatProblems(o, registries),
     options.compressionLevel === undefined
       ? undefined
       : compressionLevelProblem('compressionLevel', options.compressionLevel, o.compression, o.format),
@@ -104,23 +112,26 @@ function runProblems(o: ResolvedOptions, options: PullerPipelineOptions): (strin
 }
 
 /** Problems with the format, value and key formats, columns and Glue names, each naming its prop. */
-function formatProblems(o: ResolvedOptions, registryUrl: string | undefined): (string | undefined)[] {
+function formatProblems(o: ResolvedOptions, registries: PullerRegistries): (string | undefined)[] {
   const format = textProp('format', o.format);
   const problems = [
     rules.oneOfProblem(format, Object.values(OutputFormat)),
     rules.oneOfProblem(textProp('valueFormat', o.valueFormat), Object.values(ValueFormat)),
     rules.oneOfProblem(textProp('keyFormat', o.keyFormat), Object.values(ValueFormat)),
     ...(['valueFormat', 'keyFormat'] as const).map((prop) =>
-      o[prop] === ValueFormat.CONFLUENT && registryUrl === undefined
+      o[prop] === ValueFormat.CONFLUENT && registries.url === undefined
         ? `${prop} confluent needs the puller's schemaRegistryUrl`
         : undefined,
     ),
-    // Glue's registry name and the glue:GetSchemaVersion grant come with the construct's Glue registry prop.
+    // The grant is on the named registry's schemas: without a name it would be on every registry's.
     ...(['valueFormat', 'keyFormat'] as const).map((prop) =>
-      o[prop] === ValueFormat.GLUE
-        ? `${prop} glue: the construct does not decode Glue Schema Registry values yet (the CLI's run --${prop === 'valueFormat' ? 'value' : 'key'}-format glue does)`
+      o[prop] === ValueFormat.GLUE && registries.glueName === undefined
+        ? `${prop} glue needs the puller's glueSchemaRegistryName`
         : undefined,
     ),
+    o.keyFormat !== o.valueFormat && decodedWithRegistry(o.keyFormat) && decodedWithRegistry(o.valueFormat)
+      ? `keyFormat and valueFormat must not decode with two schema registries, got '${o.keyFormat}' and '${o.valueFormat}'`
+      : undefined,
     rules.ndjsonCompressionProblem(
       { name: 'compression', value: o.compression, shown: o.compression },
       format,

@@ -96,7 +96,7 @@ export class PullerPipeline extends Construct {
       o,
       options,
       puller.pipelines.filter((other) => other !== this),
-      puller.schemaRegistryUrl,
+      { url: puller.schemaRegistryUrl, glueName: puller.glueSchemaRegistryName },
     );
     if (problems.length > 0) {
       throw new Error(`Invalid props for pipeline ${this.node.path}:\n  - ${problems.join('\n  - ')}`);

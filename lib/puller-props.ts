@@ -65,6 +65,14 @@ export interface KafkaBatchPullerProps {
   readonly schemaRegistrySecret?: secretsmanager.ISecret;
 
   /**
+   * The AWS Glue Schema Registry the pipelines whose `valueFormat` or `keyFormat` is `glue` decode with:
+   * their functions may read the schema versions of this registry only (`glue:GetSchemaVersion`), and a
+   * record naming another registry's version fails the run with an `AccessDeniedError` that names it.
+   * @default - none; a pipeline with `glue` keys or values is refused
+   */
+  readonly glueSchemaRegistryName?: string;
+
+  /**
    * The KMS key that encrypts `schemaRegistrySecret`; those functions may decrypt with it through
    * Secrets Manager only.
    * @default - the secret's own `encryptionKey` when it has one; otherwise no KMS permission

@@ -40,6 +40,15 @@ export function pullerProblems(props: KafkaBatchPullerProps): string[] {
   } else if (props.schemaRegistrySecret || props.schemaRegistrySecretEncryptionKey) {
     problems.push('schemaRegistrySecret and schemaRegistrySecretEncryptionKey need schemaRegistryUrl');
   }
+  const glueName = props.glueSchemaRegistryName;
+  if (glueName !== undefined && !Token.isUnresolved(glueName)) {
+    const problem = rules.glueRegistryNameRule({
+      name: 'glueSchemaRegistryName',
+      value: glueName,
+      shown: `'${glueName}'`,
+    });
+    if (problem) problems.push(problem);
+  }
   if (mode === KafkaSecurityMode.MSK_IAM) {
     if (!props.mskClusterArn) {
       problems.push(`mskClusterArn is required when kafkaSecurity is '${KafkaSecurityMode.MSK_IAM}'`);

@@ -7,7 +7,7 @@ import type { Compression } from '../src/config.js';
 import { parseColumns } from '../src/core/column-declarations.js';
 import type { DeclaredColumn } from '../src/core/parquet-schema.js';
 import { TableFormat } from '../src/core/setting-rules.js';
-import type { OutputFormat, ValueFormat } from '../src/core/value-format.js';
+import { type OutputFormat, ValueFormat } from '../src/core/value-format.js';
 import type { KafkaBatchPullerStackProps, StackPipelineOptions } from './kafka-batch-puller-stack.js';
 import type { KafkaSecurityMode } from './kafka-security.js';
 import { StartPosition } from './start-position.js';
@@ -32,6 +32,7 @@ export const ContextKeys = {
   saslSecretArn: 'saslSecretArn',
   saslSecretKmsKeyArn: 'saslSecretKmsKeyArn',
   schemaRegistryUrl: 'schemaRegistryUrl',
+  glueSchemaRegistryName: 'glueSchemaRegistryName',
   schemaRegistrySecretArn: 'schemaRegistrySecretArn',
   schemaRegistrySecretKmsKeyArn: 'schemaRegistrySecretKmsKeyArn',
   vpcId: 'vpcId',
@@ -195,8 +196,8 @@ function pipelineOptions(
     compression: pick((r) => r.oneOf<Compression>('compression', ['gzip', 'none', 'snappy', 'zstd'])),
     compressionLevel: pick((r) => r.number('compressionLevel')),
     format: pick((r) => r.oneOf<OutputFormat>('format', ['ndjson', 'parquet'])),
-    valueFormat: pick((r) => r.oneOf<ValueFormat>('valueFormat', ['string', 'json', 'binary'])),
-    keyFormat: pick((r) => r.oneOf<ValueFormat>('keyFormat', ['string', 'json', 'binary'])),
+    valueFormat: pick((r) => r.oneOf<ValueFormat>('valueFormat', Object.values(ValueFormat))),
+    keyFormat: pick((r) => r.oneOf<ValueFormat>('keyFormat', Object.values(ValueFormat))),
     columns: columnsOf(
       read,
       pick((r) => r.string('columns')),
@@ -300,6 +301,7 @@ export function appSettingsFromContext(get: Get): AppSettings {
     saslSecretArn: read.string(K.saslSecretArn),
     saslSecretKmsKeyArn: read.string(K.saslSecretKmsKeyArn),
     schemaRegistryUrl: read.string(K.schemaRegistryUrl),
+    glueSchemaRegistryName: read.string(K.glueSchemaRegistryName),
     schemaRegistrySecretArn: read.string(K.schemaRegistrySecretArn),
     schemaRegistrySecretKmsKeyArn: read.string(K.schemaRegistrySecretKmsKeyArn),
     vpcId: read.string(K.vpcId),

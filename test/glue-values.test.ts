@@ -2,12 +2,10 @@
 // registered in the emulator's Glue Schema Registry (moto serves CreateRegistry, CreateSchema,
 // RegisterSchemaVersion and GetSchemaVersion): Avro (written by avsc) uncompressed and zlib-compressed
 // and JSON values land decoded, in NDJSON and in Parquet with declared columns read back by DuckDB; an
-// unknown version id and another registry's version land in the errors object with their reasons.
-//
-// The engine's Glue client is marked for arrangement, so the IAM audit does not check its
-// GetSchemaVersion requests: the construct refuses glue values for now and so grants no
-// glue:GetSchemaVersion (no audit stack allows it). Granting it, on the named registry and its schemas,
-// is the construct slice's first job; then this client is the engine's own again.
+// unknown version id lands in the errors object with its reason. The engine's own Glue client asks for
+// the versions, so the IAM audit checks each GetSchemaVersion against the construct's grant on the
+// named registry: a version of another registry, which the emulator serves and the name check sends to
+// the errors object, is one the deployed function may not read.
 import { randomUUID } from 'node:crypto';
 import {
   CreateRegistryCommand,
@@ -17,9 +15,8 @@ import {
   RegisterSchemaVersionCommand,
 } from '@aws-sdk/client-glue';
 import avro from 'avsc';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { createGlueClient } from '../src/adapters/aws-clients.js';
-import { GlueSchemaSource } from '../src/adapters/glue-schema-source.js';
 import type { ErrorRow } from '../src/core/record-format.js';
 import {
   createTopic,
@@ -34,6 +31,8 @@ import {
 import { queryParquetBytes } from './support/duckdb.js';
 import { glueFramed, ORDER_SCHEMA } from './support/glue-wire.js';
 import { forArrangement } from './support/iam-audit/arrangement.js';
+import { auditCalls } from './support/iam-audit/audit.js';
+import { recordedConfigs, takeCalls } from './support/iam-audit/recorder.js';
 import { windowClock } from './support/shard-bed.js';
 
 const MINUTE = 60_000;
@@ -95,9 +94,6 @@ describe('Glue Schema Registry values', () => {
   let avroV2 = '';
   let jsonV1 = '';
   let foreignV1 = '';
-  /** The engine's schema source, as the CLI and the function build it (see the header: marked client). */
-  const schemaSource = () =>
-    new GlueSchemaSource({ client: forArrangement(createGlueClient()), registryName });
 
   beforeAll(async () => {
     await glue.send(new CreateRegistryCommand({ RegistryName: registryName }));
@@ -149,16 +145,11 @@ describe('Glue Schema Registry values', () => {
       },
       { partition: 0, timestamp: t + 4, value: glueFramed(jsonV1, Buffer.from('{"id":"o-4","amount":70}')) },
       { partition: 0, timestamp: t + 5, value: glueFramed(randomUUID(), Buffer.from([2, 0x61])) },
-      {
-        partition: 0,
-        timestamp: t + 6,
-        value: glueFramed(foreignV1, orderType.toBuffer({ id: 'o-6', amount: 1, at: AT })),
-      },
       { partition: 0, timestamp: t + MINUTE, value: null },
     ]);
   }
 
-  it('lands Avro (uncompressed and zlib, two versions) and JSON values decoded in NDJSON; unknown and foreign versions go to the errors object', async () => {
+  it('lands Avro (uncompressed and zlib, two versions) and JSON values decoded in NDJSON; an unknown version goes to the errors object', async () => {
     const topic = await createTopic(1);
     await produceWindow(topic);
     const { bucket, config } = await newPipeline(topic, {
@@ -166,7 +157,7 @@ describe('Glue Schema Registry values', () => {
       GLUE_SCHEMA_REGISTRY_NAME: registryName,
     });
 
-    await runOnce(config, { now: windowClock(MINUTE), schemas: schemaSource() });
+    await runOnce(config, { now: windowClock(MINUTE) });
 
     const rows = (
       await Promise.all(
@@ -179,14 +170,45 @@ describe('Glue Schema Registry values', () => {
       [2, 'json', { id: 'o-3', amount: 7, at: '2026-12-07T08:00:00.123Z', currency: 'USD' }],
       [3, 'json', { id: 'o-4', amount: 70 }],
       // The next window's null value needs no schema.
-      [6, null, null],
+      [5, null, null],
     ]);
     const errors = await errorRows(bucket);
-    expect(errors.map((e) => e.offset)).toEqual([4, 5]);
+    expect(errors.map((e) => e.offset)).toEqual([4]);
     expect(errors[0]?.reason).toMatch(/^schema version id [0-9a-f-]{36} is not in the schema registry$/);
-    expect(errors[1]?.reason).toBe(
+  });
+
+  it("sends another registry's version to the errors object here, which the deployed function may not even read", async () => {
+    const topic = await createTopic(1);
+    const t = Math.floor(Date.now() / MINUTE) * MINUTE - 10 * MINUTE;
+    await produce(topic, [
+      {
+        partition: 0,
+        timestamp: t,
+        value: glueFramed(foreignV1, orderType.toBuffer({ id: 'o', amount: 1, at: AT })),
+      },
+      { partition: 0, timestamp: t + MINUTE, value: null },
+    ]);
+    const { bucket, config } = await newPipeline(topic, {
+      VALUE_FORMAT: 'glue',
+      GLUE_SCHEMA_REGISTRY_NAME: registryName,
+    });
+
+    await runOnce(config, { now: windowClock(MINUTE) });
+
+    expect((await errorRows(bucket)).map((e) => e.reason)).toEqual([
       `schema version id ${foreignV1} belongs to registry '${otherRegistry}', not to '${registryName}'`,
-    );
+    ]);
+    // Taken out of the recorder: the denial is this test's finding, not a failure of it.
+    const findings = await auditCalls(takeCalls(), recordedConfigs(), {
+      stackFolder: inject('iamAuditStackFolder'),
+    });
+    expect(findings).toEqual([
+      expect.objectContaining({
+        action: 'glue:GetSchemaVersion',
+        resource: expect.stringMatching(new RegExp(`:schema/${otherRegistry}/`)),
+        result: 'ImplicitlyDenied',
+      }),
+    ]);
   });
 
   it('lands them in Parquet with declared columns, read back by DuckDB', async () => {
@@ -199,9 +221,9 @@ describe('Glue Schema Registry values', () => {
       VALUE_COLUMNS: 'order_id:string:id,amount:bigint:amount,placed_at:timestamp:at',
     });
 
-    const report = await runOnce(config, { now: windowClock(MINUTE), schemas: schemaSource() });
+    const report = await runOnce(config, { now: windowClock(MINUTE) });
 
-    expect(report.errorRecords).toBe(2);
+    expect(report.errorRecords).toBe(1);
     const rows = [];
     for (const key of await dataKeys(bucket)) {
       const part = await queryParquetBytes(

@@ -184,6 +184,13 @@ export function registryUrlProblem(
 // The AWS Glue Schema Registry's rule for a registry name (CreateRegistry's RegistryName).
 const GLUE_REGISTRY_NAME = /^[a-zA-Z0-9\-_$#.]{1,255}$/;
 
+/** A Glue Schema Registry's name, as Glue takes it. */
+export function glueRegistryNameRule(name: Setting<string>): string | undefined {
+  return GLUE_REGISTRY_NAME.test(name.value)
+    ? undefined
+    : `${name.name} must be 1 to 255 letters, digits and -_$#., got ${name.shown}`;
+}
+
 /**
  * The Glue Schema Registry a `glue` key or value format's versions must belong to: optional, since a
  * version id names its schema wherever it is, but only with a glue format (elsewhere it would do
@@ -197,9 +204,7 @@ export function glueRegistryNameProblem(
   // Unused without a glue format, as a schema registry's URL is without a confluent one.
   if (name.value === undefined) return undefined;
   if (keyFormat.value !== ValueFormat.GLUE && valueFormat.value !== ValueFormat.GLUE) return undefined;
-  return GLUE_REGISTRY_NAME.test(name.value)
-    ? undefined
-    : `${name.name} must be 1 to 255 letters, digits and -_$#., got ${name.shown}`;
+  return glueRegistryNameRule({ ...name, value: name.value });
 }
 
 /** A pipeline decodes with one schema registry: keys and values cannot use two (confluent and glue). */

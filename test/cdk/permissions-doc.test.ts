@@ -52,6 +52,7 @@ const MODES: Record<string, (v: StackVariant) => boolean> = {
   'in a VPC': (v) => v.vpc === true,
   '`tableFormat` iceberg': (v) => v.iceberg === true,
   '`confluent` keys or values, `schemaRegistrySecret`': (v) => v.registrySecret !== undefined,
+  '`glue` keys or values': (v) => v.glueRegistry === true,
   '`confluent` keys or values, `schemaRegistrySecret` with a key': (v) => v.registrySecret === 'with-key',
 };
 
@@ -65,6 +66,7 @@ const VARIANTS: StackVariant[] = [
   { ...base, security: 'msk-iam', vpc: true, sharded: true },
   { ...base, parquet: true, iceberg: true },
   { ...base, registrySecret: 'with-key' },
+  { ...base, glueRegistry: true },
 ];
 
 /** The function role's statements of `stack`, written as the page writes them. */
@@ -75,6 +77,7 @@ function renderedStatements(stack: AuditStack): Row[] {
     prefix: '<prefix>',
     namespace: '<database>',
     table: '<table name>',
+    glueRegistry: '<glue registry>',
   });
   const { template, ids } = named;
   const labels: Record<string, string> = {

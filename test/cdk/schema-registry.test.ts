@@ -63,6 +63,35 @@ describe("the puller's schema registry", () => {
     });
   });
 
+  it("lets a glue pipeline read its registry's schema versions only, and tells it the registry's name", () => {
+    const stack = newStack();
+    const puller = new KafkaBatchPuller(stack, 'Puller', {
+      brokers: ['broker-1:9092'],
+      kafkaSecurity: KafkaSecurityMode.PLAINTEXT,
+      glueSchemaRegistryName: 'orders-registry',
+    });
+    const decoding = puller.addPipeline('Orders', { topic: 'orders', valueFormat: ValueFormat.GLUE });
+    const plain = puller.addPipeline('Clicks', { topic: 'clicks' });
+    const template = Template.fromStack(stack);
+    const glueReads = (pipeline: PullerPipeline) =>
+      statementsOf(template, pipeline.role).filter((s) => s.actions.includes('glue:GetSchemaVersion'));
+    const arn = (resource: string) => ({
+      'Fn::Join': ['', ['arn:', { Ref: 'AWS::Partition' }, `:glue:eu-west-1:123456789012:${resource}`]],
+    });
+    expect(glueReads(decoding)).toEqual([
+      {
+        actions: ['glue:GetSchemaVersion'],
+        resources: [arn('registry/orders-registry'), arn('schema/orders-registry/*')],
+      },
+    ]);
+    expect(glueReads(plain)).toEqual([]);
+    expect(variablesOf(template, decoding)).toMatchObject({
+      VALUE_FORMAT: 'glue',
+      GLUE_SCHEMA_REGISTRY_NAME: 'orders-registry',
+    });
+    expect(variablesOf(template, plain)).not.toHaveProperty('GLUE_SCHEMA_REGISTRY_NAME');
+  });
+
   it.each<[{ schemaRegistryUrl?: string; schemaRegistrySecret?: string }, RegExp]>([
     [{ schemaRegistryUrl: 'registry:8081' }, /schemaRegistryUrl must be an http:\/\/ or https:\/\/ URL/],
     [

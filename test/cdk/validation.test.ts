@@ -137,9 +137,9 @@ describe('pipeline options', () => {
       /valueFormat confluent needs the puller's schemaRegistryUrl/,
     ],
     [
-      'Glue Schema Registry keys, which the construct does not decode yet',
+      "Glue Schema Registry keys without the puller's registry name",
       { keyFormat: ValueFormat.GLUE },
-      /keyFormat glue: the construct does not decode Glue Schema Registry values yet \(the CLI's run --key-format glue does\)/,
+      /keyFormat glue needs the puller's glueSchemaRegistryName/,
     ],
     [
       'an unknown table format',

@@ -28,6 +28,8 @@ export interface StackVariant {
   readonly iceberg?: boolean;
   /** Values are decoded with a schema registry whose login is a secret (with its own key, or not). */
   readonly registrySecret?: 'plain' | 'with-key';
+  /** Values are decoded with a Glue Schema Registry. */
+  readonly glueRegistry?: boolean;
 }
 
 /** The plainest stack in `region` (plaintext, a prefix, one shard, NDJSON, no customer keys), with `overrides`. */
@@ -78,6 +80,7 @@ export const PLACEHOLDER_NAMES = {
   prefix: 'kbp-audit-prefix',
   namespace: 'kbp_audit_namespace',
   table: 'kbp_audit_table',
+  glueRegistry: 'kbp-audit-glue-registry',
 } as const;
 
 /** A pipeline's own names. */
@@ -90,6 +93,8 @@ export interface PipelineNames {
   readonly namespace?: string;
   /** The Iceberg table's name, for a stack with one. */
   readonly table?: string;
+  /** The Glue Schema Registry's name, for a stack with one. */
+  readonly glueRegistry?: string;
 }
 
 /** The MSK cluster of an audit stack with `msk-iam`. */
@@ -113,6 +118,7 @@ export function variantOf(
     parquet: config.format === 'parquet',
     ...(config.table.format === 'iceberg' ? { iceberg: true } : {}),
     ...(config.registry?.login.kind === 'secret' ? { registrySecret: 'plain' as const } : {}),
+    ...(config.glueRegistry ? { glueRegistry: true } : {}),
     ...keys,
   };
 }
@@ -147,6 +153,9 @@ export async function synthesizeAuditStack(
     ...(registrySecret
       ? { schemaRegistryUrl: 'https://registry.audit.example', schemaRegistrySecret: registrySecret }
       : {}),
+    ...(variant.glueRegistry
+      ? { glueSchemaRegistryName: names.glueRegistry ?? PLACEHOLDER_NAMES.glueRegistry }
+      : {}),
     brokers: ['broker-1.audit.example:9092'],
     kafkaSecurity: variant.security,
     ...(variant.security === 'msk-iam' ? { mskClusterArn: MSK_CLUSTER_ARN(variant.region) } : {}),
@@ -171,6 +180,7 @@ export async function synthesizeAuditStack(
     ...(variant.sharded ? { shards: 2 } : {}),
     ...(variant.parquet ? { format: OutputFormat.PARQUET } : {}),
     ...(registrySecret ? { valueFormat: ValueFormat.CONFLUENT } : {}),
+    ...(variant.glueRegistry ? { valueFormat: ValueFormat.GLUE } : {}),
     ...(variant.iceberg
       ? {
           tableFormat: TableFormat.ICEBERG,

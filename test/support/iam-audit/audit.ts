@@ -6,6 +6,7 @@
 // customer managed key are derived and checked too. A request no pipeline's role allows is a finding.
 
 import { DescribeTableCommand } from '@aws-sdk/client-dynamodb';
+import { GetSchemaVersionCommand, GlueClient } from '@aws-sdk/client-glue';
 import { DescribeKeyCommand, KMSClient } from '@aws-sdk/client-kms';
 import { GetBucketEncryptionCommand } from '@aws-sdk/client-s3';
 import { DescribeSecretCommand, SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
@@ -205,11 +206,13 @@ async function functionRoleOf(config: PullerConfig, options: AuditOptions): Prom
     secretKey: keys.secretKey !== undefined,
   });
   const table = config.table.format === 'iceberg' ? config.table : undefined;
+  const glueRegistry = config.glueRegistry?.registryName;
   const stack = withNames(await auditStack(variant, options.stackFolder), {
     topic: config.topic,
     groupId: config.groupId,
     prefix: config.output.prefix,
     ...(table ? { namespace: table.namespace, table: table.table } : {}),
+    ...(glueRegistry ? { glueRegistry } : {}),
   });
   const resolution = resolutionOf(stack, config, keys);
   const { ids, template } = stack;
@@ -251,6 +254,39 @@ function roleFor(config: PullerConfig, options: AuditOptions): Promise<FunctionR
   return role;
 }
 
+const schemaArns = new Map<string, Promise<string | undefined>>();
+
+/**
+ * What Glue authorizes a `GetSchemaVersion` by version id on: the version's schema (whose ARN names its
+ * registry), looked up with the tests' own client. A version Glue does not hold has no schema to check
+ * the request against (Glue answers EntityNotFound), so it needs no authorization here.
+ */
+async function schemaVersionRequests(call: RecordedCall): Promise<IamRequest[]> {
+  const id = String(call.input.SchemaVersionId ?? '');
+  let arn = schemaArns.get(id);
+  if (!arn) {
+    arn = arrangementGlue()
+      .send(new GetSchemaVersionCommand({ SchemaVersionId: id }))
+      .then((got) => got.SchemaArn)
+      .catch(() => undefined);
+    schemaArns.set(id, arn);
+  }
+  const schemaArn = await arn;
+  if (schemaArn === undefined) return [];
+  // moto's ARNs carry its own region and account: the stack's are the audit's.
+  const resource = schemaArn.replace(
+    /^arn:aws:glue:[^:]*:[^:]*:/,
+    `arn:aws:glue:${call.region}:${AUDIT_ACCOUNT}:`,
+  );
+  return [{ action: 'glue:GetSchemaVersion', resource, context: {}, origin: 'Glue GetSchemaVersion' }];
+}
+
+let glueLookups: GlueClient | undefined;
+const arrangementGlue = () => {
+  glueLookups ??= forArrangement(new GlueClient({}));
+  return glueLookups;
+};
+
 /** Whether `config` is the pipeline that sent `call`, by the bucket, table or secret the call names. */
 function sentBy(config: PullerConfig, call: RecordedCall): boolean {
   const input = call.input;
@@ -263,6 +299,8 @@ function sentBy(config: PullerConfig, call: RecordedCall): boolean {
       const tables = input.RequestItems ? Object.keys(input.RequestItems as object) : [input.TableName];
       return config.state.kind === 'dynamodb' && tables.includes(config.state.table);
     }
+    case 'glue':
+      return config.glueRegistry !== undefined && operationOf(call) === 'GetSchemaVersion';
     case 'secretsmanager': {
       const registryLogin = config.registry?.login;
       return (
@@ -278,6 +316,8 @@ function sentBy(config: PullerConfig, call: RecordedCall): boolean {
 /** The authorizations `call` needs from `role`: its own, and those of KMS for an encrypted resource. */
 async function authorizationsOf(call: RecordedCall, role: FunctionRole): Promise<IamRequest[]> {
   if (call.client === CATALOG_CLIENT && role.catalogUrl) return catalogRequestsOf(call, role.catalogUrl);
+  if (serviceOf(call) === 'glue' && operationOf(call) === 'GetSchemaVersion')
+    return schemaVersionRequests(call);
   const own = await iamRequestsOf(call, { partitionKey: role.partitionKey });
   const service = serviceOf(call);
   const keyArn = {
