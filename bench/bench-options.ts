@@ -101,9 +101,9 @@ Options:
   --help
 
 Environment: KAFKA_BROKERS and AWS_ENDPOINT_URL name the services to use; unset, the bench uses the
-project's test bed (scripts/services.sh), starting it when it is not running. SCHEMA_REGISTRY_URL names
-the schema registry of the values scenario (Confluent's API); unset, scripts/registry.sh's. BENCH_CHILD_NODE_ARGS
-passes Node options to every measured puller process.`;
+project's test bed (scripts/services.sh), starting it when it is not running. SCHEMA_REGISTRY_URL
+names the values scenario's schema registry (Confluent's API); unset, scripts/registry.sh's.
+BENCH_CHILD_NODE_ARGS passes Node options to every measured puller process.`;
 
 function positiveInteger(name: string, value: string | undefined, fallback: number): number {
   if (value === undefined) return fallback;
