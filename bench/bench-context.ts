@@ -5,7 +5,7 @@ import type { BenchOptions } from './bench-options.js';
 import { BenchPipeline, type BenchSink, checkPullerRun, type PipelineSettings } from './bench-pipeline.js';
 import type { BenchTopics } from './bench-topics.js';
 import type { ChildResult } from './child-process.js';
-import { pastWindowStart, produceRecords } from './produce-records.js';
+import { type ProduceSpec, pastWindowStart, produceRecords } from './produce-records.js';
 
 /** One bench invocation's shared state. */
 export interface BenchContext {
@@ -98,6 +98,26 @@ export async function produceClosedWindows(
   records: number,
   windows: number,
 ): Promise<string> {
+  const { topic } = await produceTopic(context, label, records, windows, { values: context.options.values });
+  return topic;
+}
+
+/** A topic the bench filled, and the bytes of the values it holds. */
+export interface ProducedTopic {
+  /** The topic's name. */
+  readonly topic: string;
+  /** Its values' bytes, summed over its records. */
+  readonly valueBytes: number;
+}
+
+/** {@link produceClosedWindows} with values of the given kind and encoding, also answering their bytes. */
+export async function produceTopic(
+  context: BenchContext,
+  label: string,
+  records: number,
+  windows: number,
+  values: Pick<ProduceSpec, 'values' | 'encodeValue'>,
+): Promise<ProducedTopic> {
   const { options, log } = context;
   const intervalMs = options.batchIntervalSeconds * 1000;
   const topic = await context.topics.create(options.partitions, label);
@@ -108,7 +128,7 @@ export async function produceClosedWindows(
     topic,
     records,
     recordBytes: options.recordBytes,
-    values: options.values,
+    ...values,
     partitions: options.partitions,
     firstTimestampMs: first,
     endTimestampMs: first + windows * intervalMs,
@@ -116,5 +136,5 @@ export async function produceClosedWindows(
   const stored = await context.topics.count(topic);
   if (stored !== records) throw new Error(`${topic} holds ${stored} records after producing ${records}`);
   log(describeRun(`produced to ${topic} (${windows} window(s))`, records, produced));
-  return topic;
+  return { topic, valueBytes: produced.valueBytes };
 }

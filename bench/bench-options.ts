@@ -11,6 +11,7 @@ export const Scenario = {
   formats: 'formats',
   shards: 'shards',
   join: 'join',
+  values: 'values',
 } as const;
 /** One scenario the bench can run. */
 export type Scenario = (typeof Scenario)[keyof typeof Scenario];
@@ -21,7 +22,7 @@ export type BenchCompression = 'gzip' | 'zstd' | 'none' | 'snappy';
 /** What one bench invocation does. */
 export interface BenchOptions {
   readonly only: ReadonlySet<Scenario>;
-  /** Records produced for the s3, directory, formats and shards scenarios. */
+  /** Records produced for the s3, directory, formats, shards and values scenarios. */
   readonly records: number;
   /** Size of each record's value, bytes (no key, no headers). */
   readonly recordBytes: number;
@@ -72,6 +73,9 @@ Scenarios (--only a,b; default: all of them):
   join        the puller's Kafka source: start to first records and commit, 1 and N sources, against a
               kafkajs consumer joining a group, at each --join-delays (a private broker for each delay
               above 0; the test bed's runs with 0)
+  values      Avro values in Confluent's wire format (schema in the bed's schema registry, started by
+              scripts/registry.sh when SCHEMA_REGISTRY_URL is unset and none runs) against the same
+              events as JSON values, each to NDJSON (--compression) and to Parquet with two columns
 
 Options:
   --quick                smallest sizes and one run, whatever else is given: proves the scenarios run
@@ -79,7 +83,8 @@ Options:
   --only a,b             only these scenarios
   --records N            records produced (default 100000; --full 1000000; --quick 2000)
   --record-bytes N       bytes per record value (default 1024)
-  --values KIND          base64 (default: random base64 text, the codecs' worst case) or json (order events)
+  --values KIND          base64 (default: random base64 text, the codecs' worst case) or json (order
+                         events); the values scenario always produces order events
   --partitions N         partitions of each topic (default 6; --quick 4)
   --windows N            windows the records are spread over (default 5; --quick 2)
   --batch-interval S     the puller's batch interval, seconds (default 60)
@@ -96,8 +101,9 @@ Options:
   --help
 
 Environment: KAFKA_BROKERS and AWS_ENDPOINT_URL name the services to use; unset, the bench uses the
-project's test bed (scripts/services.sh), starting it when it is not running. BENCH_CHILD_NODE_ARGS
-passes Node options to every measured puller process.`;
+project's test bed (scripts/services.sh), starting it when it is not running. SCHEMA_REGISTRY_URL
+names the values scenario's schema registry (Confluent's API); unset, scripts/registry.sh's.
+BENCH_CHILD_NODE_ARGS passes Node options to every measured puller process.`;
 
 function positiveInteger(name: string, value: string | undefined, fallback: number): number {
   if (value === undefined) return fallback;

@@ -61,19 +61,45 @@ export async function measureVariants(
   scenario: string,
   variants: readonly Variant[],
 ): Promise<VariantFigures[]> {
-  const { options, log } = context;
+  const { options } = context;
   const topic = await produceClosedWindows(context, scenario, options.records, options.windows);
-  const figures = variants.map((variant) => ({ variant, runs: [] as RunSample[] }));
+  const figures = await landInTurn(
+    context,
+    scenario,
+    variants.map((variant) => ({ variant, topic })),
+  );
+  await context.topics.remove(topic);
+  return figures;
+}
+
+/** A variant and the topic it lands (variants of one scenario may read different topics). */
+export interface VariantLanding {
+  /** The variant to run. */
+  readonly variant: Variant;
+  /** The topic it lands: `options.records` records over `options.windows` windows. */
+  readonly topic: string;
+}
+
+/**
+ * Lands each variant's topic to a folder `options.runs` times, the variants taking turns within each
+ * round, so that a change in the machine's load hits all of them alike; returns each variant's runs.
+ */
+export async function landInTurn(
+  context: BenchContext,
+  scenario: string,
+  landings: readonly VariantLanding[],
+): Promise<VariantFigures[]> {
+  const { options, log } = context;
+  const figures = landings.map(({ variant }) => ({ variant, runs: [] as RunSample[] }));
   const expected = { records: options.records, windows: options.windows };
   for (let run = 1; run <= options.runs; run++) {
-    for (const { variant, runs } of figures) {
+    for (const [index, { variant, topic }] of landings.entries()) {
       context.signal.throwIfAborted();
       const label = `${scenario}: ${variant.label}`;
       const result = await landTopic(context, 'directory', topic, expected, label, variant.variables);
-      runs.push(sampleOf(result));
+      figures[index]?.runs.push(sampleOf(result));
       log(describeRun(`[run ${run}/${options.runs}] ${label}`, options.records, result));
     }
   }
-  await context.topics.remove(topic);
   return figures;
 }

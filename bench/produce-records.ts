@@ -17,6 +17,8 @@ export interface ProduceSpec {
   readonly endTimestampMs: number;
   /** What the values are: slices of random base64 text (the default), or JSON order events. */
   readonly values?: BenchValues;
+  /** Turns each value into the bytes produced (the Avro topic's Confluent framing); unset: as made. */
+  readonly encodeValue?: (value: Buffer) => Buffer;
 }
 
 /** The kinds of values the bench produces. */
@@ -26,6 +28,8 @@ export type BenchValues = 'base64' | 'json';
 export interface ProduceResult {
   readonly records: number;
   readonly elapsedMs: number;
+  /** The produced values' bytes, summed over the records. */
+  readonly valueBytes: number;
 }
 
 // Records per produce request of one partition (about 1 MiB of 1 KiB records): large batches amortise
@@ -58,18 +62,17 @@ export async function produceRecords(spec: ProduceSpec): Promise<ProduceResult> 
   await producer.connect();
   const started = performance.now();
   const span = spec.endTimestampMs - spec.firstTimestampMs;
+  let valueBytes = 0;
   const messageOf = (i: number): Message => {
     const at = (i * 7_919) % (pool.length - spec.recordBytes);
     const timestampMs = spec.firstTimestampMs + Math.floor((i * span) / spec.records);
-    return {
-      partition: i % spec.partitions,
-      timestamp: String(timestampMs),
-      key: null,
-      value:
-        spec.values === 'json'
-          ? jsonOrderValue(i, timestampMs, spec.recordBytes)
-          : pool.subarray(at, at + spec.recordBytes),
-    };
+    const made =
+      spec.values === 'json'
+        ? jsonOrderValue(i, timestampMs, spec.recordBytes)
+        : pool.subarray(at, at + spec.recordBytes);
+    const value = spec.encodeValue ? spec.encodeValue(made) : made;
+    valueBytes += value.length;
+    return { partition: i % spec.partitions, timestamp: String(timestampMs), key: null, value };
   };
   const producePartition = async (partition: number) => {
     const stride = spec.partitions;
@@ -92,7 +95,7 @@ export async function produceRecords(spec: ProduceSpec): Promise<ProduceResult> 
   } finally {
     await producer.disconnect();
   }
-  return { records: spec.records, elapsedMs: performance.now() - started };
+  return { records: spec.records, elapsedMs: performance.now() - started, valueBytes };
 }
 
 // JSON order events: ids, amounts, enums, nested objects, arrays and a free-text field, shaped like
@@ -106,8 +109,10 @@ const NAMES = [
   'Stainless steel bottle',
   'Noise-cancelling headphones',
 ];
-const STATUSES = ['created', 'paid', 'packed', 'shipped'];
-const CHANNELS = ['web', 'ios', 'android', 'store'];
+/** The order events' statuses (an enum in their Avro schema). */
+export const STATUSES = ['created', 'paid', 'packed', 'shipped'] as const;
+/** The order events' sales channels (an enum in their Avro schema). */
+export const CHANNELS = ['web', 'ios', 'android', 'store'] as const;
 const CITIES = [
   ['DE', 'Berlin', '10115'],
   ['FR', 'Lyon', '69002'],

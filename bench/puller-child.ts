@@ -36,6 +36,8 @@ async function runPullerOnce(spec: PullerRunSpec): Promise<Measured> {
       source: adapters.source,
       sink: adapters.sink,
       store: adapters.store,
+      // The registry-encoded value formats' schemas (the values scenario), as the CLI and the Lambda wire them.
+      ...(adapters.schemas ? { schemas: adapters.schemas } : {}),
       deadlineMs,
       ...(shardRunner ? { shardRunner } : {}),
       runId: `bench-${randomUUID()}`,

@@ -7,8 +7,10 @@ import type { MachineInfo } from './machine-info.js';
 import type { JoinFigures } from './measure-group-join.js';
 import type { LadderRung } from './measure-memory.js';
 import type { ThroughputFigures } from './measure-throughput.js';
+import type { ValuesFigures } from './measure-values.js';
 import type { VariantFigures } from './measure-variants.js';
 import { fixed, integer, markdownTable, spread, summarize } from './summary-table.js';
+import { valuesSection } from './values-report.js';
 
 /** Everything one bench invocation measured; a scenario not run is undefined. */
 export interface BenchReport {
@@ -30,6 +32,8 @@ export interface BenchReport {
   readonly shards?: readonly VariantFigures[] | undefined;
   /** Scenario join, one entry per broker delay. */
   readonly join?: readonly JoinFigures[] | undefined;
+  /** Scenario values. */
+  readonly values?: ValuesFigures | undefined;
 }
 
 const MiB = 2 ** 20;
@@ -38,12 +42,15 @@ const GiB = 2 ** 30;
 function setup(report: BenchReport): string {
   const { machine: m, options: o } = report;
   const what = o.values === 'json' ? 'JSON order events' : 'random base64 text';
+  const valuesNote = o.only.has('values')
+    ? '; the values scenario produces order events whatever --values says'
+    : '';
   return [
     `- Command: \`${o.command}\``,
     `- Date: ${report.date}; commit ${m.commit}`,
     `- Machine: ${m.cores} cores, ${m.memoryGiB} GiB, ${m.cpuModel}, Linux ${m.kernel}; load average (1 min) ${report.loadAverage.start.toFixed(2)} at the start, ${report.loadAverage.end.toFixed(2)} at the end (above about 1, other work shared the machine)`,
     `- Software: Node ${m.node}, kafkajs ${m.kafkajs}, AWS SDK ${m.awsSdk}; Apache Kafka ${m.kafkaBroker} (one KRaft node) and moto ${m.moto} on the same machine`,
-    `- Data: ${integer(o.records)} records of ${o.recordBytes} B values (${what}, no key) on ${o.partitions} partitions over ${o.windows} windows of ${o.batchIntervalSeconds} s, all ended; ${o.runs === 1 ? 'one run' : `medians of ${o.runs} runs (min–max)`}, each a fresh pipeline in its own process`,
+    `- Data: ${integer(o.records)} records of ${o.recordBytes} B values (${what}, no key${valuesNote}) on ${o.partitions} partitions over ${o.windows} windows of ${o.batchIntervalSeconds} s, all ended; ${o.runs === 1 ? 'one run' : `medians of ${o.runs} runs (min–max)`}, each a fresh pipeline in its own process`,
   ].join('\n');
 }
 
@@ -200,5 +207,6 @@ export function renderReport(report: BenchReport): string {
     );
   }
   if (report.join) sections.push(joinSection(report.join));
+  if (report.values) sections.push(valuesSection(report.values, records));
   return `${sections.join('\n\n')}\n`;
 }

@@ -1,7 +1,7 @@
 // `npm run bench`: the one entry of the benchmarks. Produces records with known timestamps into fresh
 // topics of the test bed and measures the scenarios asked for (--only; all by default): how fast the
 // puller lands them to S3 and to a folder and what a run costs at least, its peak memory as one window
-// grows, the output formats side by side, shards, and the group join. Prints a Markdown report (and
+// grows, the output formats side by side, shards, the group join, and Avro values against JSON ones. Prints a Markdown report (and
 // writes it with --results). See `npm run bench -- --help`.
 import { writeFile } from 'node:fs/promises';
 import { loadavg } from 'node:os';
@@ -14,6 +14,7 @@ import { describeMachine } from './machine-info.js';
 import { measureGroupJoin } from './measure-group-join.js';
 import { measureMemory } from './measure-memory.js';
 import { measureThroughput } from './measure-throughput.js';
+import { measureValues } from './measure-values.js';
 import { formatVariants, measureVariants, shardVariants } from './measure-variants.js';
 import { renderReport } from './results-report.js';
 import { ensureTestBed } from './test-bed.js';
@@ -63,6 +64,7 @@ async function bench(options: BenchOptions): Promise<void> {
         ? await measureVariants(context, 'shards', shardVariants(options.shards))
         : undefined,
       join: wants('join') ? await measureGroupJoin(context) : undefined,
+      values: wants('values') ? await measureValues(context) : undefined,
       loadAverage: { start: loadAtStart, end: loadavg()[0] ?? 0 },
     });
     console.log(text);
