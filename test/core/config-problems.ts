@@ -2,6 +2,17 @@
 import { loadConfig } from '../../src/config.js';
 import { ConfigError } from '../../src/errors.js';
 
+/** A pipeline's required variables, valid: what each settings test starts from. */
+export const BASE_VARIABLES = {
+  KAFKA_BROKERS: 'b1:9092',
+  KAFKA_TOPIC: 'orders',
+  KAFKA_GROUP_ID: 'landing',
+  BATCH_INTERVAL_SECONDS: '60',
+  POLL_INTERVAL_SECONDS: '10',
+  OUTPUT_BUCKET: 'my-bucket',
+  STATE_TABLE: 'state',
+} as const;
+
 /** Every problem `loadConfig` names in `env`; empty when it accepts them. */
 export function configProblems(env: Record<string, string>): string[] {
   try {

@@ -5,17 +5,9 @@ import { parseFlags } from '../../src/cli/parse-args.js';
 import { configFromFlags } from '../../src/cli/pipeline-flags.js';
 import { runCommandSpec } from '../../src/cli/run-command.js';
 import { loadConfig } from '../../src/config.js';
-import { configProblems } from './config-problems.js';
+import { BASE_VARIABLES, configProblems } from './config-problems.js';
 
-const base = {
-  KAFKA_BROKERS: 'b1:9092',
-  KAFKA_TOPIC: 'orders',
-  KAFKA_GROUP_ID: 'landing',
-  BATCH_INTERVAL_SECONDS: '60',
-  POLL_INTERVAL_SECONDS: '10',
-  OUTPUT_BUCKET: 'my-bucket',
-  STATE_TABLE: 'state',
-};
+const base = BASE_VARIABLES;
 const glue = { ...base, VALUE_FORMAT: 'glue' };
 
 describe('Glue Schema Registry settings', () => {

@@ -6,17 +6,9 @@ import { manifestKey } from '../../src/core/key-layout.js';
 import { newPipelineState, type PipelineState } from '../../src/core/pipeline-state.js';
 import { outputLayoutOf, refuseChangedOutput } from '../../src/engine/output-guard.js';
 import { OutputChangedError } from '../../src/operator-errors.js';
+import { BASE_VARIABLES } from './config-problems.js';
 
-const settings = {
-  KAFKA_BROKERS: 'b1:9092',
-  KAFKA_TOPIC: 'orders',
-  KAFKA_GROUP_ID: 'landing',
-  BATCH_INTERVAL_SECONDS: '60',
-  POLL_INTERVAL_SECONDS: '10',
-  OUTPUT_BUCKET: 'my-bucket',
-  STATE_TABLE: 'state',
-  OUTPUT_PREFIX: 'raw',
-};
+const settings = { ...BASE_VARIABLES, OUTPUT_PREFIX: 'raw' };
 const config = loadConfig(settings);
 const window = { startMs: Date.UTC(2026, 10, 28, 9, 0), endMs: Date.UTC(2026, 10, 28, 9, 1) };
 

@@ -6,17 +6,9 @@ import { configFromFlags } from '../../src/cli/pipeline-flags.js';
 import { runCommandSpec } from '../../src/cli/run-command.js';
 import { UsageError } from '../../src/cli/usage-error.js';
 import { loadConfig } from '../../src/config.js';
-import { configProblems } from './config-problems.js';
+import { BASE_VARIABLES, configProblems } from './config-problems.js';
 
-const base = {
-  KAFKA_BROKERS: 'b1:9092',
-  KAFKA_TOPIC: 'orders',
-  KAFKA_GROUP_ID: 'landing',
-  BATCH_INTERVAL_SECONDS: '60',
-  POLL_INTERVAL_SECONDS: '10',
-  OUTPUT_BUCKET: 'my-bucket',
-  STATE_TABLE: 'state',
-};
+const base = BASE_VARIABLES;
 const confluent = { ...base, VALUE_FORMAT: 'confluent', SCHEMA_REGISTRY_URL: 'https://registry.example/' };
 
 describe('schema registry settings', () => {
