@@ -185,8 +185,7 @@ export class PipelineGlueTable extends Construct {
    */
   grantRead(grantee: iam.IGrantable): iam.Grant {
     const stack = Stack.of(this);
-    const arn = (resource: string, resourceName?: string) =>
-      stack.formatArn({ service: 'glue', resource, ...(resourceName ? { resourceName } : {}) });
+    const arn = (resource: string, resourceName?: string) => glueArn(stack, resource, resourceName);
     const catalog = iam.Grant.addToPrincipal({
       grantee,
       actions: [
@@ -197,7 +196,7 @@ export class PipelineGlueTable extends Construct {
         'glue:GetPartitions',
       ],
       resourceArns: [
-        stack.formatArn({ service: 'glue', resource: 'catalog' }),
+        arn('catalog'),
         arn('database', this.databaseName),
         arn('table', `${this.databaseName}/${this.tableName}`),
       ],
@@ -207,6 +206,11 @@ export class PipelineGlueTable extends Construct {
     const decrypt = key && !this.props.bucket.encryptionKey ? [key.grantDecrypt(grantee)] : [];
     return decrypt.reduce((grant, next) => grant.combine(next), catalog.combine(data));
   }
+}
+
+/** The ARN of a Glue resource of `stack`: its catalog, a database, a table, a registry, a schema. */
+export function glueArn(stack: Stack, resource: string, resourceName?: string): string {
+  return stack.formatArn({ service: 'glue', resource, ...(resourceName ? { resourceName } : {}) });
 }
 
 /** The stack's Glue database of this name, created by the first table that asks for it. */

@@ -15,7 +15,7 @@ import { Construct } from 'constructs';
 import { ICEBERG_METADATA_FOLDER } from '../src/core/key-layout.js';
 import { CatalogSigning, TableFormat } from '../src/core/setting-rules.js';
 import { TableFormatVariables } from '../src/table-format-config.js';
-import { databaseFor } from './glue-table.js';
+import { databaseFor, glueArn } from './glue-table.js';
 
 /** Properties of `PipelineIcebergTable`. */
 export interface PipelineIcebergTableProps {
@@ -54,12 +54,10 @@ export class PipelineIcebergTable extends Construct {
     this.databaseName = props.databaseName;
     this.tableName = props.tableName;
     this.tableLocation = `s3://${props.bucket.bucketName}/${props.dataFolder}${ICEBERG_METADATA_FOLDER}`;
-    const glueArn = (resource: string, resourceName?: string) =>
-      stack.formatArn({ service: 'glue', resource, ...(resourceName ? { resourceName } : {}) });
     this.arns = {
-      catalog: glueArn('catalog'),
-      database: glueArn('database', props.databaseName),
-      table: glueArn('table', `${props.databaseName}/${props.tableName}`),
+      catalog: glueArn(stack, 'catalog'),
+      database: glueArn(stack, 'database', props.databaseName),
+      table: glueArn(stack, 'table', `${props.databaseName}/${props.tableName}`),
     };
     const database = databaseFor(stack, props.databaseName);
     this.node.addDependency(database);

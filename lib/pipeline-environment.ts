@@ -21,16 +21,12 @@ export const MANAGED_VARIABLES: ReadonlySet<string> = new Set<string>([
 
 const seconds = (duration: Duration): string => String(secondsOf(duration));
 
-/** Whether the pipeline's keys or values are decoded with the puller's Glue Schema Registry. */
-export function decodesWithGlueRegistry(
-  resolved: Pick<ResolvedOptions, 'keyFormat' | 'valueFormat'>,
+/** Whether the pipeline's keys or values are read in `format` (a registry's: then it decodes with it). */
+export function readsFormat(
+  pipeline: Pick<ResolvedOptions, 'keyFormat' | 'valueFormat'>,
+  format: ValueFormat,
 ): boolean {
-  return [resolved.keyFormat, resolved.valueFormat].includes(ValueFormat.GLUE);
-}
-
-/** Whether the pipeline's keys or values are decoded with the puller's schema registry. */
-export function decodesWithRegistry(resolved: Pick<ResolvedOptions, 'keyFormat' | 'valueFormat'>): boolean {
-  return [resolved.keyFormat, resolved.valueFormat].includes(ValueFormat.CONFLUENT);
+  return pipeline.keyFormat === format || pipeline.valueFormat === format;
 }
 
 /** The variables handed to the pipeline's function: `options.environment`, then every setting the props give. */
@@ -76,10 +72,10 @@ export function pipelineEnvironment(
   // The secret's ARN only: the function reads the credentials at run time.
   if (puller.saslSecret) env[V.saslSecretArn] = puller.saslSecret.secretArn;
   if (icebergTable) Object.assign(env, icebergTable.environment());
-  if (decodesWithGlueRegistry(resolved) && puller.glueSchemaRegistryName) {
+  if (readsFormat(resolved, ValueFormat.GLUE) && puller.glueSchemaRegistryName) {
     env[V.glueRegistryName] = puller.glueSchemaRegistryName;
   }
-  if (decodesWithRegistry(resolved) && puller.schemaRegistryUrl) {
+  if (readsFormat(resolved, ValueFormat.CONFLUENT) && puller.schemaRegistryUrl) {
     env[V.registryUrl] = puller.schemaRegistryUrl;
     // The secret's ARN only: the function reads the login at run time.
     if (puller.schemaRegistrySecret) env[V.registrySecretArn] = puller.schemaRegistrySecret.secretArn;

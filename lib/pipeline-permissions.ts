@@ -3,11 +3,15 @@
 // Also the read grant a pipeline offers its consumers, and the cdk-nag findings the run's grants leave.
 import { Stack } from 'aws-cdk-lib';
 import * as iam from 'aws-cdk-lib/aws-iam';
+import type * as kms from 'aws-cdk-lib/aws-kms';
+import type * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
 import { sharesKeyPattern } from '../src/core/partition-share.js';
 import { pipelineIdOf } from '../src/core/pipeline-state.js';
+import { ValueFormat } from '../src/core/value-format.js';
+import { glueArn } from './glue-table.js';
 import { KafkaSecurityMode, mskIamResourceArns } from './kafka-security.js';
 import { addNagSuppressions, findingEndingWith } from './nag-suppressions.js';
-import { decodesWithGlueRegistry, decodesWithRegistry } from './pipeline-environment.js';
+import { readsFormat } from './pipeline-environment.js';
 import type { PullerPipeline } from './puller-pipeline.js';
 
 /** The key folders a pipeline writes to, each ending in `/`: its data folder, then its errors folder. */
@@ -64,33 +68,28 @@ export function grantRun(pipeline: PullerPipeline): void {
     );
   }
 
-  if (puller.kafkaSecurity === KafkaSecurityMode.SCRAM_SHA512 && puller.saslSecret) {
-    const secret = puller.saslSecret;
-    // A secret imported by name has a partial ARN; its full ARN ends in '-' and six random characters.
+  // A login read at run time, and decrypted through Secrets Manager only. A secret imported by name has a
+  // partial ARN; its full ARN ends in '-' and six random characters.
+  const readSecret = (secret: secretsmanager.ISecret, key: kms.IKey | undefined) => {
     statement(['secretsmanager:GetSecretValue'], [secret.secretFullArn ?? `${secret.secretArn}-??????`]);
-    if (puller.saslSecretEncryptionKey) {
-      statement(['kms:Decrypt'], [puller.saslSecretEncryptionKey.keyArn], viaService('secretsmanager'));
-    }
+    if (key) statement(['kms:Decrypt'], [key.keyArn], viaService('secretsmanager'));
+  };
+  if (puller.kafkaSecurity === KafkaSecurityMode.SCRAM_SHA512 && puller.saslSecret) {
+    readSecret(puller.saslSecret, puller.saslSecretEncryptionKey);
   }
 
-  if (decodesWithGlueRegistry(pipeline) && puller.glueSchemaRegistryName) {
+  if (readsFormat(pipeline, ValueFormat.GLUE) && puller.glueSchemaRegistryName) {
     // A version is asked for by its id alone; Glue authorizes the read on its schema (and registry).
     const name = puller.glueSchemaRegistryName;
-    const glueArn = (resource: string, resourceName: string) =>
-      Stack.of(pipeline).formatArn({ service: 'glue', resource, resourceName });
-    statement(['glue:GetSchemaVersion'], [glueArn('registry', name), glueArn('schema', `${name}/*`)]);
+    const stack = Stack.of(pipeline);
+    statement(
+      ['glue:GetSchemaVersion'],
+      [glueArn(stack, 'registry', name), glueArn(stack, 'schema', `${name}/*`)],
+    );
   }
 
-  if (decodesWithRegistry(pipeline) && puller.schemaRegistrySecret) {
-    const secret = puller.schemaRegistrySecret;
-    statement(['secretsmanager:GetSecretValue'], [secret.secretFullArn ?? `${secret.secretArn}-??????`]);
-    if (puller.schemaRegistrySecretEncryptionKey) {
-      statement(
-        ['kms:Decrypt'],
-        [puller.schemaRegistrySecretEncryptionKey.keyArn],
-        viaService('secretsmanager'),
-      );
-    }
+  if (readsFormat(pipeline, ValueFormat.CONFLUENT) && puller.schemaRegistrySecret) {
+    readSecret(puller.schemaRegistrySecret, puller.schemaRegistrySecretEncryptionKey);
   }
 
   if (puller.kafkaSecurity === KafkaSecurityMode.MSK_IAM && puller.mskClusterArn) {

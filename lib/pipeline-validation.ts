@@ -9,7 +9,7 @@ import { columnProblem } from '../src/core/column-declarations.js';
 import { compressionLevelProblem } from '../src/core/compression-level.js';
 import * as rules from '../src/core/setting-rules.js';
 import { TableFormat } from '../src/core/setting-rules.js';
-import { decodedWithRegistry, OutputFormat, ValueFormat } from '../src/core/value-format.js';
+import { OutputFormat, ValueFormat } from '../src/core/value-format.js';
 import { MANAGED_VARIABLES } from './pipeline-environment.js';
 import { LAMBDA_MAX_TIMEOUT, type PullerPipelineOptions, type ResolvedOptions } from './pipeline-options.js';
 import { durationProp, numberProp, sizeProp, textProp } from './prop-settings.js';
@@ -118,20 +118,17 @@ function formatProblems(o: ResolvedOptions, registries: PullerRegistries): (stri
     rules.oneOfProblem(format, Object.values(OutputFormat)),
     rules.oneOfProblem(textProp('valueFormat', o.valueFormat), Object.values(ValueFormat)),
     rules.oneOfProblem(textProp('keyFormat', o.keyFormat), Object.values(ValueFormat)),
-    ...(['valueFormat', 'keyFormat'] as const).map((prop) =>
-      o[prop] === ValueFormat.CONFLUENT && registries.url === undefined
-        ? `${prop} confluent needs the puller's schemaRegistryUrl`
-        : undefined,
-    ),
-    // The grant is on the named registry's schemas: without a name it would be on every registry's.
-    ...(['valueFormat', 'keyFormat'] as const).map((prop) =>
-      o[prop] === ValueFormat.GLUE && registries.glueName === undefined
-        ? `${prop} glue needs the puller's glueSchemaRegistryName`
-        : undefined,
-    ),
-    o.keyFormat !== o.valueFormat && decodedWithRegistry(o.keyFormat) && decodedWithRegistry(o.valueFormat)
-      ? `keyFormat and valueFormat must not decode with two schema registries, got '${o.keyFormat}' and '${o.valueFormat}'`
-      : undefined,
+    // A glue grant is on the named registry's schemas: without a name it would be on every registry's.
+    ...(['valueFormat', 'keyFormat'] as const).map((prop) => {
+      const needed =
+        o[prop] === ValueFormat.CONFLUENT && registries.url === undefined
+          ? 'schemaRegistryUrl'
+          : o[prop] === ValueFormat.GLUE && registries.glueName === undefined
+            ? 'glueSchemaRegistryName'
+            : undefined;
+      return needed && `${prop} ${o[prop]} needs the puller's ${needed}`;
+    }),
+    rules.oneRegistryProblem(textProp('keyFormat', o.keyFormat), textProp('valueFormat', o.valueFormat)),
     rules.ndjsonCompressionProblem(
       { name: 'compression', value: o.compression, shown: o.compression },
       format,
