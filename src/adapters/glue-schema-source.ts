@@ -14,6 +14,7 @@ import {
 import { FormatMismatch } from '../core/value-format.js';
 import { connectionFailure } from '../errors.js';
 import { type RegisteredSchema, type SchemaId, type SchemaSource, SchemaType } from '../ports.js';
+import { LookupCache } from './lookup-cache.js';
 
 /** How a GlueSchemaSource reaches its registry. */
 export interface GlueSchemaSourceOptions {
@@ -40,20 +41,13 @@ export function registryOfSchemaArn(arn: string): string | undefined {
 
 /** The AWS Glue Schema Registry, as the engine's SchemaSource. */
 export class GlueSchemaSource implements SchemaSource {
-  private readonly versions = new Map<string, Promise<RegisteredSchema | FormatMismatch | undefined>>();
+  private readonly versions = new LookupCache<string, RegisteredSchema | FormatMismatch | undefined>();
 
   constructor(private readonly options: GlueSchemaSourceOptions) {}
 
   schemaById(id: SchemaId): Promise<RegisteredSchema | FormatMismatch | undefined> {
     const versionId = String(id);
-    let answer = this.versions.get(versionId);
-    if (answer === undefined) {
-      answer = this.fetch(versionId);
-      this.versions.set(versionId, answer);
-      // A failed lookup is not kept: the next one asks again.
-      answer.catch(() => this.versions.delete(versionId));
-    }
-    return answer;
+    return this.versions.get(versionId, () => this.fetch(versionId));
   }
 
   private async fetch(versionId: string): Promise<RegisteredSchema | FormatMismatch | undefined> {

@@ -12,6 +12,7 @@ import { AccessDeniedError, ConnectionError, connectionFailure, PullerError } fr
 import { type RegisteredSchema, type SchemaReference, type SchemaSource, SchemaType } from '../ports.js';
 import type { RegistryLogin } from '../registry-config.js';
 import { loginFromSecret } from './login-secret.js';
+import { LookupCache } from './lookup-cache.js';
 
 /** How long one request may take, ms. */
 const REQUEST_TIMEOUT_MS = 10_000;
@@ -44,8 +45,8 @@ const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
 /** A Confluent-compatible schema registry, as the engine's SchemaSource. */
 export class RegistrySchemaSource implements SchemaSource {
-  private readonly byId = new Map<number, Promise<RegisteredSchema | undefined>>();
-  private readonly byVersion = new Map<string, Promise<RegisteredSchema | undefined>>();
+  private readonly byId = new LookupCache<number, RegisteredSchema | undefined>();
+  private readonly byVersion = new LookupCache<string, RegisteredSchema | undefined>();
   private authorization: Promise<string | undefined> | undefined;
   private readonly fetch: typeof fetch;
 
@@ -54,30 +55,15 @@ export class RegistrySchemaSource implements SchemaSource {
   }
 
   schemaById(id: number): Promise<RegisteredSchema | undefined> {
-    return this.cached(this.byId, id, () => this.schemaAt(`/schemas/ids/${id}`, `schema id ${id}`));
+    return this.byId.get(id, () => this.schemaAt(`/schemas/ids/${id}`, `schema id ${id}`));
   }
 
   /** A subject's version, which a schema references. */
   private version(subject: string, version: number): Promise<RegisteredSchema | undefined> {
     const path = `/subjects/${encodeURIComponent(subject)}/versions/${version}`;
-    return this.cached(this.byVersion, `${subject}/${version}`, () =>
+    return this.byVersion.get(`${subject}/${version}`, () =>
       this.schemaAt(path, `subject '${subject}' version ${version}`),
     );
-  }
-
-  /** The promise kept for `key`; one that fails is dropped, so the next lookup asks again. */
-  private cached<K>(
-    cache: Map<K, Promise<RegisteredSchema | undefined>>,
-    key: K,
-    lookUp: () => Promise<RegisteredSchema | undefined>,
-  ): Promise<RegisteredSchema | undefined> {
-    let answer = cache.get(key);
-    if (answer === undefined) {
-      answer = lookUp();
-      cache.set(key, answer);
-      answer.catch(() => cache.delete(key));
-    }
-    return answer;
   }
 
   /**
