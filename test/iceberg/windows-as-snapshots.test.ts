@@ -12,6 +12,7 @@ import { mkdtemp } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
+import { ICEBERG_METADATA_FOLDER } from '../../src/core/key-layout.js';
 import { pipelineIdOf } from '../../src/core/pipeline-state.js';
 import { finalizeWindow, planWindow } from '../../src/engine/window-steps.js';
 import { SummaryKey } from '../../src/iceberg/window-snapshot.js';
@@ -51,22 +52,16 @@ const tableName = () => uniqueName('w').replaceAll('-', '_');
  * its metadata where the construct would: in the data folder of the pipeline's bucket.
  */
 const icebergVariables = (topic: string, table: string) => (bucket: string) => ({
-  ICEBERG_TABLE_LOCATION: `s3://${bucket}/topic=${topic}/_iceberg`,
-  ...icebergSettings(table),
+  OUTPUT_FORMAT: 'parquet',
+  VALUE_FORMAT: 'json',
+  VALUE_COLUMNS: 'amount:bigint:amount',
+  PART_SIZE_MB: '0.05',
+  TABLE_FORMAT: 'iceberg',
+  ICEBERG_CATALOG_URL: url,
+  ICEBERG_NAMESPACE: NAMESPACE,
+  ICEBERG_TABLE: table,
+  ICEBERG_TABLE_LOCATION: `s3://${bucket}/topic=${topic}/${ICEBERG_METADATA_FOLDER}`,
 });
-
-function icebergSettings(table: string): Record<string, string> {
-  return {
-    OUTPUT_FORMAT: 'parquet',
-    VALUE_FORMAT: 'json',
-    VALUE_COLUMNS: 'amount:bigint:amount',
-    PART_SIZE_MB: '0.05',
-    TABLE_FORMAT: 'iceberg',
-    ICEBERG_CATALOG_URL: url,
-    ICEBERG_NAMESPACE: NAMESPACE,
-    ICEBERG_TABLE: table,
-  };
-}
 
 /**
  * `perWindow` records per partition in each of `windows` consecutive windows of `intervalMs`, the last

@@ -80,6 +80,7 @@ let lookups:
       dynamodb: ReturnType<typeof createDynamoDbClient>;
       secrets: SecretsManagerClient;
       kms: KMSClient;
+      glue: GlueClient;
     }
   | undefined;
 
@@ -89,6 +90,7 @@ function arrangementClients() {
     dynamodb: forArrangement(createDynamoDbClient()),
     secrets: forArrangement(new SecretsManagerClient({})),
     kms: forArrangement(new KMSClient({})),
+    glue: forArrangement(new GlueClient({})),
   };
   return lookups;
 }
@@ -265,8 +267,8 @@ async function schemaVersionRequests(call: RecordedCall): Promise<IamRequest[]> 
   const id = String(call.input.SchemaVersionId ?? '');
   let arn = schemaArns.get(id);
   if (!arn) {
-    arn = arrangementGlue()
-      .send(new GetSchemaVersionCommand({ SchemaVersionId: id }))
+    arn = arrangementClients()
+      .glue.send(new GetSchemaVersionCommand({ SchemaVersionId: id }))
       .then((got) => got.SchemaArn)
       .catch(() => undefined);
     schemaArns.set(id, arn);
@@ -280,12 +282,6 @@ async function schemaVersionRequests(call: RecordedCall): Promise<IamRequest[]> 
   );
   return [{ action: 'glue:GetSchemaVersion', resource, context: {}, origin: 'Glue GetSchemaVersion' }];
 }
-
-let glueLookups: GlueClient | undefined;
-const arrangementGlue = () => {
-  glueLookups ??= forArrangement(new GlueClient({}));
-  return glueLookups;
-};
 
 /** Whether `config` is the pipeline that sent `call`, by the bucket, table or secret the call names. */
 function sentBy(config: PullerConfig, call: RecordedCall): boolean {
