@@ -14,6 +14,7 @@ import {
   ValueFormat,
   writtenAsJson,
 } from './value-format.js';
+import type { ValueShape } from './value-shape.js';
 
 /** The type of a declared column, named as in Athena and Glue. */
 export const ColumnType = {
@@ -73,6 +74,11 @@ export interface ParquetLayout {
   readonly keyFormat: ValueFormat;
   readonly valueFormat: ValueFormat;
   readonly columns: readonly DeclaredColumn[];
+  /**
+   * The `value` column's type when values are decoded with a registry schema (one part holds the values
+   * of one schema; see value-shape.ts); absent, a registry-decoded value is its JSON text.
+   */
+  readonly valueShape?: ValueShape;
 }
 
 /** One column's value in a row: what hyparquet-writer takes for its schema element. */
