@@ -4,7 +4,7 @@ import { Duration, Size } from 'aws-cdk-lib';
 import { Compression } from '../src/config.js';
 import type { DeclaredColumn } from '../src/core/parquet-schema.js';
 import { PART_SIZE_MB, TableFormat } from '../src/core/setting-rules.js';
-import { OutputFormat, ValueFormat } from '../src/core/value-format.js';
+import { decodedWithRegistry, OutputFormat, ValueFormat } from '../src/core/value-format.js';
 import { glueNameOf } from './glue-table.js';
 import type { StartPosition } from './start-position.js';
 
@@ -116,8 +116,10 @@ export interface PullerPipelineOptions {
   /**
    * Whether to create a Hive-style Glue table over the pipeline's data (partition projection on `date`
    * and `hour`), so Athena can query a window as soon as it lands. Not with `tableFormat` ICEBERG, whose
-   * table takes its name.
-   * @default - true, unless `tableFormat` is ICEBERG
+   * table takes its name; nor with Parquet values decoded with a schema registry (`valueFormat`
+   * CONFLUENT or GLUE), whose typed `value` column follows the registry's schema, which a table declared
+   * at deploy time cannot (the Iceberg table evolves with it).
+   * @default - true, unless `tableFormat` is ICEBERG or Parquet values are registry-decoded
    */
   readonly glueTable?: boolean;
 
@@ -271,7 +273,8 @@ export function resolveOptions(options: PullerPipelineOptions): ResolvedOptions 
     valueFormat: options.valueFormat ?? ValueFormat.STRING,
     columns: options.columns ?? [],
     tableFormat: options.tableFormat ?? TableFormat.NONE,
-    glueTable: options.glueTable ?? options.tableFormat !== TableFormat.ICEBERG,
+    glueTable:
+      options.glueTable ?? (options.tableFormat !== TableFormat.ICEBERG && !typedParquetValues(options)),
     glueDatabaseName: options.glueDatabaseName ?? 'kafka_batch_puller',
     glueTableName:
       options.glueTableName ??
@@ -280,4 +283,14 @@ export function resolveOptions(options: PullerPipelineOptions): ResolvedOptions 
     outputPrefix: options.outputPrefix ?? '',
     shards: options.shards ?? 1,
   };
+}
+
+/**
+ * Whether a pipeline writes its values as typed Parquet columns of their registry schema's shape, which
+ * only a table that evolves (Iceberg) can follow.
+ */
+export function typedParquetValues(options: Pick<PullerPipelineOptions, 'format' | 'valueFormat'>): boolean {
+  return (
+    options.format === OutputFormat.PARQUET && decodedWithRegistry(options.valueFormat ?? ValueFormat.STRING)
+  );
 }

@@ -2,6 +2,7 @@
 // is checked with the shared setting rules (src/core/setting-rules.ts), so the construct accepts what the
 // function will accept; on top of them come only what a deployed pipeline restricts further: the
 // schedule's rate, Lambda's limits, IAM's wildcards, Glue's names and the puller's other pipelines.
+
 import { existsSync, statSync } from 'node:fs';
 import { Duration, Token } from 'aws-cdk-lib';
 import { Compression } from '../src/config.js';
@@ -11,7 +12,12 @@ import * as rules from '../src/core/setting-rules.js';
 import { TableFormat } from '../src/core/setting-rules.js';
 import { OutputFormat, ValueFormat } from '../src/core/value-format.js';
 import { MANAGED_VARIABLES } from './pipeline-environment.js';
-import { LAMBDA_MAX_TIMEOUT, type PullerPipelineOptions, type ResolvedOptions } from './pipeline-options.js';
+import {
+  LAMBDA_MAX_TIMEOUT,
+  type PullerPipelineOptions,
+  type ResolvedOptions,
+  typedParquetValues,
+} from './pipeline-options.js';
 import { durationProp, numberProp, sizeProp, textProp } from './prop-settings.js';
 import type { PullerPipeline } from './puller-pipeline.js';
 
@@ -153,6 +159,9 @@ function formatProblems(o: ResolvedOptions, registries: PullerRegistries): (stri
     }),
     iceberg && o.glueTable
       ? `glueTable must not be true with tableFormat iceberg: the Iceberg table '${o.glueTableName}' takes the Hive-style table's place (and name)`
+      : undefined,
+    !iceberg && o.glueTable && typedParquetValues(o)
+      ? `glueTable must not be true with format parquet and valueFormat ${o.valueFormat}: the typed value column follows the registry's schema, which a Hive-style table declared at deploy time cannot; use tableFormat iceberg, whose table evolves with the schema`
       : undefined,
   );
   if (o.glueTable || iceberg) {

@@ -3,10 +3,12 @@
 // (dynamodb-state-store, file-state-store); WindowTable, for pipelines that also land an Iceberg table
 // (iceberg-window-table); and SchemaSource, for pipelines whose keys or values are registry-encoded
 // (registry-schema-source, glue-schema-source). The engine sees only these interfaces.
+
 import type { PartitionShare } from './core/partition-share.js';
 import type { FinishedPart, PipelineState } from './core/pipeline-state.js';
 import type { TopicIdentity } from './core/topic-identity.js';
 import type { FormatMismatch } from './core/value-format.js';
+import type { ValueShape } from './core/value-shape.js';
 
 /** One Kafka record as the engine sees it. */
 export interface SourceRecord {
@@ -191,6 +193,11 @@ export interface LandedWindow {
   readonly endOffsets: Readonly<Record<string, string>>;
   /** The window's finished parts, in the sink (parts without rows add nothing). */
   readonly parts: readonly FinishedPart[];
+  /**
+   * The shapes of the parts' typed `value` columns, one per schema they follow (see value-shape.ts):
+   * the table's value column must hold them all. Absent when values are not typed.
+   */
+  readonly valueShapes?: readonly ValueShape[];
 }
 
 /** What a table commit did: committed the window, found it committed already, or had no rows to commit. */
@@ -241,6 +248,11 @@ export interface RegisteredSchema {
   readonly text: string;
   /** The schemas it uses, each under the name it refers to it by (a `.proto` import, an Avro type name). */
   readonly references: readonly SchemaReference[];
+  /**
+   * Which schema this is a version of, and which version: what tells a newer version from an older one.
+   * Absent for a Confluent registry, whose ids grow with each schema registered.
+   */
+  readonly lineage?: { readonly schema: string; readonly version: number };
 }
 
 /** A schema another schema refers to: a subject's version. */

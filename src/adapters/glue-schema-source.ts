@@ -83,6 +83,13 @@ export class GlueSchemaSource implements SchemaSource {
       );
     }
     // Glue's Protobuf schemas do not import other registered schemas: there are no references to resolve.
-    return { type, text: version.SchemaDefinition, references: [] };
+    return {
+      type,
+      text: version.SchemaDefinition,
+      references: [],
+      ...(version.SchemaArn && version.VersionNumber !== undefined
+        ? { lineage: { schema: version.SchemaArn, version: version.VersionNumber } }
+        : {}),
+    };
   }
 }

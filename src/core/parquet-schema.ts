@@ -3,13 +3,19 @@
 // Envelope columns, always: topic, partition, offset (int64), timestamp (UTC, milliseconds), key, value,
 // headers (a list of {key, value, value_encoding}). A key or value read as `string` is text, with
 // `<key|value>_encoding` saying whether it is `utf8` or (for bytes that are not UTF-8) `base64`; as
-// `json` (or decoded from a schema registry's wire format, `confluent`) it is the JSON text; as `binary`
-// it is the bytes themselves. Declared columns follow, each one field of a JSON value.
+// `json` it is the JSON text; as `binary` it is the bytes themselves. A value decoded with a schema
+// registry (`confluent`, `glue`) is a typed column of its schema's shape (a struct for a record) when the
+// part has one (see value-shape.ts); a key so decoded is its JSON text. Declared columns follow, each
+// one field of a JSON value.
 import { isUtf8 } from 'node:buffer';
 import type { SourceRecord } from '../ports.js';
+import type { DecodedDocument } from './registry-json.js';
+import type { CellWriter, TypedCell } from './value-cells.js';
 import {
   type DocumentReader,
+  decodedWithRegistry,
   FormatMismatch,
+  type JsonDocument,
   readDocument,
   ValueFormat,
   writtenAsJson,
@@ -59,14 +65,26 @@ export const RESERVED_COLUMN_NAMES: readonly string[] = [
 /** One element of a Parquet schema (the shape Parquet's Thrift metadata and hyparquet-writer use). */
 export interface ParquetSchemaElement {
   readonly name: string;
-  readonly type?: 'BOOLEAN' | 'INT32' | 'INT64' | 'DOUBLE' | 'BYTE_ARRAY';
+  readonly type?: 'BOOLEAN' | 'INT32' | 'INT64' | 'FLOAT' | 'DOUBLE' | 'BYTE_ARRAY' | 'FIXED_LEN_BYTE_ARRAY';
+  /** Bytes of a FIXED_LEN_BYTE_ARRAY. */
+  readonly type_length?: number;
   readonly repetition_type?: 'REQUIRED' | 'OPTIONAL' | 'REPEATED';
   readonly num_children?: number;
-  readonly converted_type?: 'UTF8' | 'LIST' | 'TIMESTAMP_MILLIS';
+  readonly converted_type?:
+    | 'UTF8'
+    | 'LIST'
+    | 'MAP'
+    | 'DATE'
+    | 'DECIMAL'
+    | 'TIMESTAMP_MILLIS'
+    | 'TIMESTAMP_MICROS';
+  /** A DECIMAL's digits after the point and in all (the converted type's; the logical type repeats them). */
+  readonly scale?: number;
+  readonly precision?: number;
   readonly logical_type?:
-    | { readonly type: 'STRING' }
-    | { readonly type: 'LIST' }
-    | { readonly type: 'TIMESTAMP'; readonly isAdjustedToUTC: boolean; readonly unit: 'MILLIS' };
+    | { readonly type: 'STRING' | 'LIST' | 'MAP' | 'DATE' }
+    | { readonly type: 'DECIMAL'; readonly scale: number; readonly precision: number }
+    | { readonly type: 'TIMESTAMP'; readonly isAdjustedToUTC: boolean; readonly unit: 'MILLIS' | 'MICROS' };
 }
 
 /** A Parquet part's settings: how keys and values are read, and the declared columns. */
@@ -76,13 +94,22 @@ export interface ParquetLayout {
   readonly columns: readonly DeclaredColumn[];
   /**
    * The `value` column's type when values are decoded with a registry schema (one part holds the values
-   * of one schema; see value-shape.ts); absent, a registry-decoded value is its JSON text.
+   * of one schema; see value-shape.ts); null when none of the part's values has one (it has no `value`
+   * column); absent, a registry-decoded value is its JSON text.
    */
-  readonly valueShape?: ValueShape;
+  readonly valueShape?: ValueShape | null;
 }
 
 /** One column's value in a row: what hyparquet-writer takes for its schema element. */
-export type ParquetCell = Buffer | string | number | bigint | boolean | null | readonly ParquetHeader[];
+export type ParquetCell =
+  | Buffer
+  | string
+  | number
+  | bigint
+  | boolean
+  | null
+  | readonly ParquetHeader[]
+  | TypedCell;
 
 /** A header as stored: its value as text, or base64 for bytes that are not UTF-8. */
 export interface ParquetHeader {
@@ -106,6 +133,118 @@ const timestamp = (name: string, required: boolean): ParquetSchemaElement => ({
   converted_type: 'TIMESTAMP_MILLIS',
   logical_type: { type: 'TIMESTAMP', isAdjustedToUTC: true, unit: 'MILLIS' },
 });
+
+/** Bytes a decimal of `precision` digits takes as a two's-complement FIXED_LEN_BYTE_ARRAY. */
+const decimalBytes = (precision: number): number => Math.ceil((precision * Math.log2(10) + 1) / 8);
+
+/**
+ * The elements of a column of `shape`, depth-first: structs as groups, lists as the spec's three-level
+ * LIST and maps as its MAP (which Athena, Spark, DuckDB and Iceberg read as array, map and struct types).
+ */
+export function shapeElements(name: string, shape: ValueShape): ParquetSchemaElement[] {
+  const optional = 'OPTIONAL';
+  switch (shape.kind) {
+    case 'string':
+    case 'json':
+      return [text(name)];
+    case 'boolean':
+      return [{ name, type: 'BOOLEAN', repetition_type: optional }];
+    case 'int':
+      return [{ name, type: 'INT32', repetition_type: optional }];
+    case 'long':
+      return [{ name, type: 'INT64', repetition_type: optional }];
+    case 'float':
+      return [{ name, type: 'FLOAT', repetition_type: optional }];
+    case 'double':
+      return [{ name, type: 'DOUBLE', repetition_type: optional }];
+    case 'binary':
+      return [{ name, type: 'BYTE_ARRAY', repetition_type: optional }];
+    case 'date':
+      return [
+        {
+          name,
+          type: 'INT32',
+          repetition_type: optional,
+          converted_type: 'DATE',
+          logical_type: { type: 'DATE' },
+        },
+      ];
+    case 'timestamp': {
+      const micros = shape.unit === 'micros';
+      return [
+        {
+          name,
+          type: 'INT64',
+          repetition_type: optional,
+          converted_type: micros ? 'TIMESTAMP_MICROS' : 'TIMESTAMP_MILLIS',
+          logical_type: { type: 'TIMESTAMP', isAdjustedToUTC: true, unit: micros ? 'MICROS' : 'MILLIS' },
+        },
+      ];
+    }
+    case 'decimal': {
+      const { precision, scale } = shape;
+      // The smallest physical type that holds the precision, as the Parquet spec (and Iceberg) advise.
+      const physical =
+        precision <= 9
+          ? ({ type: 'INT32' } as const)
+          : precision <= 18
+            ? ({ type: 'INT64' } as const)
+            : ({ type: 'FIXED_LEN_BYTE_ARRAY', type_length: decimalBytes(precision) } as const);
+      return [
+        {
+          name,
+          ...physical,
+          repetition_type: optional,
+          converted_type: 'DECIMAL',
+          scale,
+          precision,
+          logical_type: { type: 'DECIMAL', scale, precision },
+        },
+      ];
+    }
+    case 'list':
+      return [
+        {
+          name,
+          repetition_type: optional,
+          num_children: 1,
+          converted_type: 'LIST',
+          logical_type: { type: 'LIST' },
+        },
+        { name: 'list', repetition_type: 'REPEATED', num_children: 1 },
+        ...shapeElements('element', shape.element),
+      ];
+    case 'map':
+      return [
+        {
+          name,
+          repetition_type: optional,
+          num_children: 1,
+          converted_type: 'MAP',
+          logical_type: { type: 'MAP' },
+        },
+        { name: 'key_value', repetition_type: 'REPEATED', num_children: 2 },
+        text('key', true),
+        ...shapeElements('value', shape.value),
+      ];
+    case 'struct':
+      return [
+        { name, repetition_type: optional, num_children: shape.fields.length },
+        ...shape.fields.flatMap((field) => shapeElements(field.name, field.shape)),
+      ];
+  }
+}
+
+/** Whether a layout writes its values as a typed column of their registry schema's shape. */
+export const typedValues = (
+  layout: ParquetLayout,
+): layout is ParquetLayout & { valueShape: ValueShape | null } =>
+  layout.valueShape !== undefined && decodedWithRegistry(layout.valueFormat);
+
+/** The top-level columns of a key or value, each as its elements. */
+function fieldColumns(name: 'key' | 'value', format: ValueFormat): ParquetSchemaElement[][] {
+  return fieldElements(name, format).map((element) => [element]);
+}
 
 function fieldElements(name: 'key' | 'value', format: ValueFormat): ParquetSchemaElement[] {
   if (format === ValueFormat.BINARY) return [{ name, type: 'BYTE_ARRAY', repetition_type: 'OPTIONAL' }];
@@ -138,7 +277,7 @@ export function parquetColumnNames(layout: ParquetLayout): string[] {
     'offset',
     'timestamp',
     ...field('key', layout.keyFormat),
-    ...field('value', layout.valueFormat),
+    ...(typedValues(layout) && layout.valueShape === null ? [] : field('value', layout.valueFormat)),
     'headers',
     ...layout.columns.map((column) => column.name),
   ];
@@ -151,8 +290,12 @@ export function parquetSchema(layout: ParquetLayout): ParquetSchemaElement[] {
     [{ name: 'partition', type: 'INT32', repetition_type: 'REQUIRED' }],
     [{ name: 'offset', type: 'INT64', repetition_type: 'REQUIRED' }],
     [timestamp('timestamp', true)],
-    ...fieldElements('key', layout.keyFormat).map((e) => [e]),
-    ...fieldElements('value', layout.valueFormat).map((e) => [e]),
+    ...fieldColumns('key', layout.keyFormat),
+    ...(!typedValues(layout)
+      ? fieldColumns('value', layout.valueFormat)
+      : layout.valueShape === null
+        ? []
+        : [shapeElements('value', layout.valueShape)]),
     [
       // The three-level LIST of the Parquet spec, which Athena, Spark and DuckDB read as array<struct>.
       {
@@ -285,15 +428,46 @@ function declaredCell(column: DeclaredColumn, document: unknown): ParquetCell | 
 const lengthOf = (cell: Buffer | string | null) =>
   cell === null ? 0 : typeof cell === 'string' ? cell.length : cell.length;
 
+/** How a part reads its registry-encoded values into their typed column. */
+export interface TypedValueReader {
+  /** Decodes a value as the part's schema (whatever version wrote it), or says why it cannot be. */
+  read(bytes: Buffer): DecodedDocument | JsonDocument | FormatMismatch;
+  /** The cell of a decoded value in the part's `value` column. */
+  readonly cells: CellWriter;
+}
+
+/** The typed `value` cell of a record and its document (for declared columns), or why it has none. */
+function typedValue(
+  bytes: Buffer | null,
+  typed: TypedValueReader,
+): { cell: ParquetCell; document: unknown } | FormatMismatch {
+  if (bytes === null) return { cell: null, document: undefined };
+  const document = typed.read(bytes);
+  if (document instanceof FormatMismatch) return document;
+  const cell = typed.cells(
+    'decoded' in document ? (document as DecodedDocument).decoded : (document.parsed as never),
+  );
+  if (cell instanceof FormatMismatch) return cell;
+  return {
+    cell,
+    get document() {
+      return document.parsed;
+    },
+  };
+}
+
 /**
  * The Parquet row of a record, or why it cannot be one (a key or value that does not fit its format, or
- * a value field that does not fit its declared column). `registry` decodes `confluent` keys and values.
+ * a value field that does not fit its declared column or its typed column). `registry` decodes
+ * registry-encoded keys and values; `typed` reads values into the `value` column of a layout with a
+ * `valueShape`.
  */
 export function toParquetRow(
   topic: string,
   record: SourceRecord,
   layout: ParquetLayout,
   registry?: DocumentReader,
+  typed?: TypedValueReader,
 ): ParquetRow | FormatMismatch {
   const cells: Record<string, ParquetCell> = {
     topic,
@@ -303,8 +477,18 @@ export function toParquetRow(
   };
   const key = readField('key', record.key, layout.keyFormat, cells, registry);
   if (key instanceof FormatMismatch) return key;
-  const value = readField('value', record.value, layout.valueFormat, cells, registry);
-  if (value instanceof FormatMismatch) return value;
+  let value: unknown;
+  if (typedValues(layout)) {
+    if (typed === undefined) throw new Error('a layout with typed values needs their reader');
+    const read = typedValue(record.value, typed);
+    if (read instanceof FormatMismatch) return read;
+    cells.value = read.cell;
+    // Only declared columns read the document: most typed layouts have none, and never parse it.
+    if (layout.columns.length > 0) value = read.document;
+  } else {
+    value = readField('value', record.value, layout.valueFormat, cells, registry);
+    if (value instanceof FormatMismatch) return value;
+  }
   let bytes = ROW_OVERHEAD_BYTES + (record.key?.length ?? 0) + (record.value?.length ?? 0);
   const headers: ParquetHeader[] = [];
   for (const [headerKey, headerValue] of record.headers) {

@@ -20,6 +20,11 @@ const partSchema = z.object({
   errorsKey: z.string().nullable(),
   errorsBytes: z.number().int().min(0),
   errorsSha256: z.string().nullable(),
+  /**
+   * The schema (Confluent id or Glue version id) whose shape the part's typed `value` column has: what
+   * the window's Iceberg commit puts together its value column from. Absent for other parts.
+   */
+  valueSchema: z.union([z.number().int().min(0), z.string().min(1)]).optional(),
 });
 
 /**

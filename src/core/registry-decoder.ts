@@ -7,30 +7,18 @@
 // for Glue's); past the frame, the same readers decode the payloads.
 import type { RegisteredSchema, SchemaId, SourceRecord } from '../ports.js';
 import { SchemaType } from '../ports.js';
-import { avroReader } from './avro-reader.js';
+import { compileAvro } from './avro-reader.js';
+import { compileJsonSchema } from './json-schema-reader.js';
+import type { TypedValueReader } from './parquet-schema.js';
 import { byGlueMessageIndex } from './glue-protobuf-messages.js';
 import { readGlueFrame, readGlueHeader } from './glue-wire-format.js';
-import { byConfluentIndexes, type MessageNaming, protobufReader } from './protobuf-reader.js';
+import { byConfluentIndexes, compileProtobuf, type MessageNaming } from './protobuf-reader.js';
 import type { RecordFormats } from './record-format.js';
-import { type PayloadReader, schemaIdText } from './registry-json.js';
+import { type CompiledSchema, type PayloadReader, schemaIdText } from './registry-json.js';
 import { readConfluentFrame } from './registry-wire-format.js';
-import {
-  decodedWithRegistry,
-  FormatMismatch,
-  type JsonDocument,
-  readJson,
-  ValueFormat,
-} from './value-format.js';
-
-/** A JSON Schema payload is the JSON text itself. */
-function jsonSchemaReader(schemaId: SchemaId): PayloadReader {
-  return (payload, what) => {
-    const document = readJson(payload, what);
-    return document instanceof FormatMismatch
-      ? new FormatMismatch(`${document.reason} (JSON Schema ${schemaIdText(schemaId)})`)
-      : document;
-  };
-}
+import { cellWriter } from './value-cells.js';
+import { decodedWithRegistry, FormatMismatch, type JsonDocument, ValueFormat } from './value-format.js';
+import type { ValueShape } from './value-shape.js';
 
 /** How one registry's wire format frames keys and values. */
 interface RegistryWire {
@@ -69,15 +57,28 @@ function wireOf(format: ValueFormat): RegistryWire | undefined {
   return format === ValueFormat.GLUE ? glueWire : undefined;
 }
 
-function readerOf(schema: RegisteredSchema, schemaId: SchemaId, wire: RegistryWire): PayloadReader | string {
+function compile(schema: RegisteredSchema, schemaId: SchemaId, wire: RegistryWire): CompiledSchema | string {
   switch (schema.type) {
     case SchemaType.PROTOBUF:
-      return protobufReader(schema, schemaId, wire.protobufNaming);
+      return compileProtobuf(schema, schemaId, wire.protobufNaming);
     case SchemaType.JSON:
-      return jsonSchemaReader(schemaId);
+      return compileJsonSchema(schema, schemaId);
     default:
-      return avroReader(schema, schemaId);
+      return compileAvro(schema, schemaId);
   }
+}
+
+/** A schema learnt: compiled, with where it stands among versions. */
+interface LearntSchema {
+  readonly compiled: CompiledSchema;
+  readonly lineage: { readonly schema: string; readonly version: number };
+}
+
+/** The typed values of a part whose columns follow one schema: their shape, and how records are read into it. */
+export interface PartValues {
+  readonly schemaId: SchemaId;
+  readonly shape: ValueShape;
+  readonly reader: TypedValueReader;
 }
 
 /** Numbers ascending, or strings in code-unit order (one pipeline's ids are all of one kind). */
@@ -85,8 +86,11 @@ const byId = (a: SchemaId, b: SchemaId): number => (a < b ? -1 : a > b ? 1 : 0);
 
 /** The registry decoder of one shard: the schemas learnt so far, compiled once each. */
 export class RegistryDecoder {
-  /** Per schema id, its reader, or why none reads with it (unknown to the registry, or not compilable). */
-  private readonly readers = new Map<SchemaId, PayloadReader | FormatMismatch>();
+  /** Per schema id, its compiled schema, or why none reads with it (unknown to the registry, or not compilable). */
+  private readonly readers = new Map<SchemaId, LearntSchema | FormatMismatch>();
+  /** Per part schema and writer schema, the reader of the writer's values as the part's (or why none). */
+  private readonly readersAs = new Map<SchemaId, Map<SchemaId, PayloadReader | FormatMismatch>>();
+  private readonly partValues = new Map<SchemaId, PartValues>();
   private readonly keyWire: RegistryWire | undefined;
   private readonly valueWire: RegistryWire | undefined;
 
@@ -129,8 +133,83 @@ export class RegistryDecoder {
       return;
     }
     // Confluent's ids are numbers, Glue's version ids UUID text: the id says which wire framed it.
-    const reader = readerOf(schema, id, typeof id === 'number' ? confluentWire : glueWire);
-    this.readers.set(id, typeof reader === 'string' ? new FormatMismatch(reader) : reader);
+    const compiled = compile(schema, id, typeof id === 'number' ? confluentWire : glueWire);
+    if (typeof compiled === 'string') {
+      this.readers.set(id, new FormatMismatch(compiled));
+      return;
+    }
+    // A Confluent registry numbers every schema it holds in the order registered: one lineage.
+    const lineage = schema.lineage ?? { schema: '', version: Number(id) };
+    this.readers.set(id, { compiled, lineage });
+  }
+
+  /**
+   * The schema id of a framed value whose schema is learnt and readable: what decides the columns of the
+   * part it goes to. Undefined for a null, unframed or unreadable value (which decides nothing).
+   */
+  valueSchemaOf(bytes: Buffer | null): SchemaId | undefined {
+    if (bytes === null || this.valueWire === undefined) return undefined;
+    const id = this.valueWire.idOf(bytes);
+    return id !== undefined && !(this.readers.get(id) instanceof FormatMismatch) ? id : undefined;
+  }
+
+  /**
+   * Whether a value of schema `id` must start a new part rather than join one whose columns follow
+   * `partId`: when it is a newer version of the same schema (the part's columns lack what it added), or
+   * when the part's schema cannot read it. Values of an older compatible version join, read as the part's.
+   */
+  startsNewPart(partId: SchemaId, id: SchemaId): boolean {
+    if (id === partId) return false;
+    const part = this.learnt(partId);
+    const record = this.learnt(id);
+    if (part.lineage.schema !== record.lineage.schema) return true;
+    if (record.lineage.version > part.lineage.version) return true;
+    return this.readerAs(partId, id) instanceof FormatMismatch;
+  }
+
+  /** The typed values of a part whose columns follow schema `partId` (one object per schema, made once). */
+  valuesOf(partId: SchemaId): PartValues {
+    let values = this.partValues.get(partId);
+    if (values === undefined) {
+      const { compiled } = this.learnt(partId);
+      const { valueWire } = this;
+      if (valueWire === undefined) throw new Error('the value is not in a registry format');
+      const cells = cellWriter(compiled.shape);
+      const read = (bytes: Buffer): JsonDocument | FormatMismatch => {
+        const frame = valueWire.frameOf(bytes, 'value');
+        if (frame instanceof FormatMismatch) return frame;
+        if (frame.schemaId === partId) return compiled.read(frame.payload, 'value');
+        const reader = this.readerAs(partId, frame.schemaId);
+        return reader instanceof FormatMismatch ? reader : reader(frame.payload, 'value');
+      };
+      values = { schemaId: partId, shape: compiled.shape, reader: { read, cells } };
+      this.partValues.set(partId, values);
+    }
+    return values;
+  }
+
+  private learnt(id: SchemaId): LearntSchema {
+    const learnt = this.readers.get(id);
+    if (learnt === undefined || learnt instanceof FormatMismatch)
+      throw new Error(`schema ${schemaIdText(id)} is not learnt and readable`);
+    return learnt;
+  }
+
+  /** The reader of values written with `writerId` as values of `partId`, or why there is none. */
+  private readerAs(partId: SchemaId, writerId: SchemaId): PayloadReader | FormatMismatch {
+    let byWriter = this.readersAs.get(partId);
+    if (byWriter === undefined) {
+      byWriter = new Map();
+      this.readersAs.set(partId, byWriter);
+    }
+    const known = byWriter.get(writerId);
+    if (known !== undefined) return known;
+    const writer = this.readers.get(writerId);
+    if (writer === undefined) throw new Error(`schema ${schemaIdText(writerId)} was not looked up before use`);
+    const as = writer instanceof FormatMismatch ? writer : this.learnt(partId).compiled.readAs(writer.compiled);
+    const reader = typeof as === 'string' ? new FormatMismatch(as) : as;
+    byWriter.set(writerId, reader);
+    return reader;
   }
 
   /** Decodes a framed key or value with its learnt schema, or says why it cannot be (a DocumentReader). */
@@ -143,6 +222,6 @@ export class RegistryDecoder {
     // A caller that skipped `unknownIds` has a bug; no record should pay for it silently.
     if (reader === undefined)
       throw new Error(`schema ${schemaIdText(frame.schemaId)} was not looked up before use`);
-    return reader instanceof FormatMismatch ? reader : reader(frame.payload, what);
+    return reader instanceof FormatMismatch ? reader : reader.compiled.read(frame.payload, what);
   };
 }

@@ -57,18 +57,41 @@ function exactText(value: DecodedJson): string {
   return `{${fields.map(([name, field]) => `${JSON.stringify(name)}:${exactText(field)}`).join(',')}}`;
 }
 
+/** A JSON document decoded with a registry schema, with the value itself, exact (its longs as bigints). */
+export interface DecodedDocument extends JsonDocument {
+  readonly decoded: DecodedJson;
+}
+
 /**
  * A decoded value as a JSON document: its one-line text, and the parsed document declared columns read
- * (what JSON.parse of the text gives: a bigint becomes the nearest double, as in a `json` value).
+ * (what JSON.parse of the text gives: a bigint becomes the nearest double, as in a `json` value). Both are
+ * made when first read: a typed Parquet column takes `decoded` and never needs the text.
  */
-export function decodedDocument(value: DecodedJson): JsonDocument {
-  try {
-    return { text: JSON.stringify(value), parsed: value };
-  } catch {
-    // JSON.stringify refuses bigints: the rare value with a long past 2^53 takes the exact writer.
-    const text = exactText(value);
-    return { text, parsed: JSON.parse(text) };
-  }
+export function decodedDocument(value: DecodedJson): DecodedDocument {
+  let text: string | undefined;
+  let parsed: unknown;
+  const write = (): string => {
+    if (text !== undefined) return text;
+    try {
+      text = JSON.stringify(value);
+      parsed = value;
+    } catch {
+      // JSON.stringify refuses bigints: the rare value with a long past 2^53 takes the exact writer.
+      text = exactText(value);
+      parsed = JSON.parse(text);
+    }
+    return text;
+  };
+  return {
+    decoded: value,
+    get text() {
+      return write();
+    },
+    get parsed() {
+      write();
+      return parsed;
+    },
+  };
 }
 
 /** How a reason names a schema: `id 7` (Confluent's schema id), `version id 4f6e...` (Glue's). */

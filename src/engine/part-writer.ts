@@ -5,10 +5,17 @@
 import type { Compression } from '../config.js';
 import { errorsKey, partKey, type WindowBounds } from '../core/key-layout.js';
 import { NdjsonBuffer } from '../core/ndjson-encoder.js';
-import { type ParquetLayout, toParquetRow } from '../core/parquet-schema.js';
+import { type ParquetLayout, type TypedValueReader, toParquetRow } from '../core/parquet-schema.js';
 import type { FinishedPart } from '../core/pipeline-state.js';
 import { formattedNdjsonLine } from '../core/record-format.js';
-import { type DocumentReader, FormatMismatch, OutputFormat, ValueFormat } from '../core/value-format.js';
+import type { PartValues, RegistryDecoder } from '../core/registry-decoder.js';
+import {
+  type DocumentReader,
+  decodedWithRegistry,
+  FormatMismatch,
+  OutputFormat,
+  ValueFormat,
+} from '../core/value-format.js';
 import type { BatchSink, SourceRecord } from '../ports.js';
 import { ObjectWriter } from './object-writer.js';
 import { ParquetObjectWriter } from './parquet-part-writer.js';
@@ -34,6 +41,20 @@ export interface PartStart {
   readonly layout: PartLayout;
 }
 
+/** What `addRecord` answers when a record's value schema needs columns the open part does not have. */
+export const NEW_PART = Symbol('the record starts a new part');
+
+/**
+ * The typed values of a part none of whose rows has a value of a known schema: it has no `value` column,
+ * and never takes such a value (it starts a new part); others fail to decode and go to the errors object.
+ */
+function noValueColumn(registry: DocumentReader): TypedValueReader {
+  return {
+    read: (bytes) => registry(bytes, 'value'),
+    cells: () => new FormatMismatch('the part has no value column'),
+  };
+}
+
 /** A partition's part being written. Lines are buffered per fetched batch and flushed in one write. */
 export class PartWriter {
   private data: ObjectWriter | undefined;
@@ -50,12 +71,20 @@ export class PartWriter {
   maxTimestampMs: number | null = null;
   /** Uncompressed bytes of data and error lines: what the part size is measured against. */
   bytes = 0;
+  /**
+   * A Parquet part's typed values: the schema its `value` column follows, decided by its first row
+   * (null when that row's value is null: the part then has no `value` column); undefined until then.
+   */
+  private values: PartValues | null | undefined;
 
-  /** `registry` decodes `confluent` keys and values, their schemas looked up before each batch. */
+  /**
+   * `registry` decodes registry-encoded keys and values, their schemas looked up before each batch; a
+   * Parquet part writes such values as typed columns.
+   */
   constructor(
     private readonly sink: BatchSink,
     readonly start: PartStart,
-    private readonly registry?: DocumentReader,
+    private readonly registry?: RegistryDecoder,
   ) {
     this.topicJson = JSON.stringify(start.topic);
     this.dataLines = new NdjsonBuffer(this.topicJson);
@@ -82,16 +111,19 @@ export class PartWriter {
    * Adds a record as a row in the part's format; when its key or value does not fit the layout, adds
    * nothing and returns the reason (the caller writes the record to the errors object with it).
    */
-  addRecord(record: SourceRecord, late: boolean): string | undefined {
+  addRecord(record: SourceRecord, late: boolean): string | undefined | typeof NEW_PART {
     const s = this.start;
     if (s.layout.format === OutputFormat.PARQUET) {
-      const row = toParquetRow(s.topic, record, s.layout, this.registry);
+      const typed = this.typedValuesFor(record);
+      if (typed === NEW_PART) return NEW_PART;
+      const layout = typed ? { ...s.layout, valueShape: this.values?.shape ?? null } : s.layout;
+      const row = toParquetRow(s.topic, record, layout, this.registry?.read, typed);
       if (row instanceof FormatMismatch) return row.reason;
       this.parquet ??= new ParquetObjectWriter(
         this.sink,
         this.key(),
         s.compression,
-        s.layout,
+        layout,
         s.layout.rowGroupBytes,
       );
       this.parquet.add(row);
@@ -103,10 +135,30 @@ export class PartWriter {
       this.countRow(this.dataLines.appendDefaultLine(record), record.timestampMs, late);
       return undefined;
     }
-    const line = formattedNdjsonLine(this.topicJson, record, s.layout, this.registry);
+    const line = formattedNdjsonLine(this.topicJson, record, s.layout, this.registry?.read);
     if (line instanceof FormatMismatch) return line.reason;
     this.addRow(line, record.timestampMs, late);
     return undefined;
+  }
+
+  /**
+   * How a Parquet part reads `record`'s value into its typed column, deciding the part's schema at its
+   * first row; NEW_PART when the value needs another part; undefined when values are not typed.
+   */
+  private typedValuesFor(record: SourceRecord): TypedValueReader | typeof NEW_PART | undefined {
+    const { registry } = this;
+    if (registry === undefined || !decodedWithRegistry(this.start.layout.valueFormat)) return undefined;
+    const schemaId = registry.valueSchemaOf(record.value);
+    if (this.values === undefined) {
+      if (schemaId !== undefined) this.values = registry.valuesOf(schemaId);
+      else if (record.value === null) this.values = null;
+    } else if (
+      schemaId !== undefined &&
+      (this.values === null || registry.startsNewPart(this.values.schemaId, schemaId))
+    ) {
+      return NEW_PART;
+    }
+    return this.values ? this.values.reader : noValueColumn(registry.read);
   }
 
   private countRow(bytes: number, timestampMs: number, late: boolean): void {
@@ -186,6 +238,7 @@ export class PartWriter {
       errorsKey: errors ? this.errorsKey() : null,
       errorsBytes: errors?.bytes ?? 0,
       errorsSha256: errors?.sha256 ?? null,
+      ...(this.values ? { valueSchema: this.values.schemaId } : {}),
     };
   }
 

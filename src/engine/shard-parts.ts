@@ -18,7 +18,7 @@ import { type PlacedRecord, Placement } from '../core/window-rule.js';
 import { AttemptSupersededError, WindowIntegrityError } from '../errors.js';
 import type { AttemptStore } from './attempt-store.js';
 import { partLayoutOf } from './part-layout.js';
-import { PartWriter } from './part-writer.js';
+import { NEW_PART, PartWriter } from './part-writer.js';
 import type { StepClock, StopReason } from './step-clock.js';
 import type { StepContext } from './step-types.js';
 
@@ -86,12 +86,19 @@ export class ShardParts {
     const parseRecord = this.ctx.hooks?.parseRecord;
     await this.lookUpSchemas(placed);
     for (const { record, placement } of placed) {
-      const writer = this.writerFor(partition);
+      let writer = this.writerFor(partition);
       const late = placement === Placement.LATE;
       if (placement === Placement.BAD_TIMESTAMP) {
         writer.addError(errorLine(toOutputRow(topic, record), badTimestampReason(record.timestampMs)));
       } else if (!parseRecord) {
-        const mismatch = writer.addRecord(record, late);
+        let mismatch = writer.addRecord(record, late);
+        if (mismatch === NEW_PART) {
+          // The value's schema adds columns the part lacks: the part ends before it, the next begins with it.
+          await this.cutPart(partition, writer);
+          writer = this.writerFor(partition);
+          mismatch = writer.addRecord(record, late);
+          if (mismatch === NEW_PART) throw new Error('a new part refused its first record');
+        }
         if (mismatch !== undefined) writer.addError(errorLine(toOutputRow(topic, record), mismatch));
       } else {
         const row = toOutputRow(topic, record);
@@ -189,7 +196,7 @@ export class ShardParts {
           compression: config.compression,
           layout: partLayoutOf(config),
         },
-        this.registry?.read,
+        this.registry,
       );
       this.writers.set(partition, writer);
     }

@@ -3,9 +3,40 @@
 // commit leaves the window pending; the next attempt writes the same manifest and commits again, and the
 // table, which already holds the window in its history, commits nothing (see WindowTable). So each
 // window is in the table once, and no window the state calls closed is missing from it.
-import type { PendingBatch } from '../core/pipeline-state.js';
-import type { TableCommitOutcome } from '../ports.js';
+import { mapBounded } from '../core/map-bounded.js';
+import type { FinishedPart, PendingBatch } from '../core/pipeline-state.js';
+import { RegistryDecoder } from '../core/registry-decoder.js';
+import { decodedWithRegistry, OutputFormat } from '../core/value-format.js';
+import type { ValueShape } from '../core/value-shape.js';
+import type { SchemaId, TableCommitOutcome } from '../ports.js';
 import type { StepContext } from './step-types.js';
+
+/** Schemas looked up at once (a window's parts rarely follow more than two). */
+const SCHEMA_LOOKUPS_AT_ONCE = 8;
+
+/**
+ * The shapes of the window's typed value columns, one per schema its parts follow, in schema id order;
+ * undefined when the pipeline's values are not typed. The schemas are looked up again (their shapes are
+ * not stored with the parts), and each was readable when its part was written.
+ */
+async function valueShapesOf(
+  ctx: StepContext,
+  parts: readonly FinishedPart[],
+): Promise<ValueShape[] | undefined> {
+  const { config, schemas } = ctx;
+  if (config.format !== OutputFormat.PARQUET || !decodedWithRegistry(config.valueFormat))
+    return undefined;
+  const ids = [
+    ...new Set(parts.flatMap((part) => (part.valueSchema === undefined ? [] : [part.valueSchema]))),
+  ];
+  ids.sort((a: SchemaId, b: SchemaId) => (a < b ? -1 : a > b ? 1 : 0));
+  if (ids.length === 0) return [];
+  if (schemas === undefined) throw new Error('typed values need a schema source');
+  const decoder = new RegistryDecoder(config);
+  const found = await mapBounded(ids, SCHEMA_LOOKUPS_AT_ONCE, (id) => schemas.schemaById(id));
+  for (const [i, id] of ids.entries()) decoder.learn(id, found[i]);
+  return ids.map((id) => decoder.valuesOf(id).shape);
+}
 
 /** Commits the sealed window `pending` to the pipeline's table; undefined when it has no table. */
 export async function commitToTable(
@@ -14,11 +45,13 @@ export async function commitToTable(
   pending: PendingBatch,
 ): Promise<TableCommitOutcome | undefined> {
   if (ctx.table === undefined) return undefined;
+  const valueShapes = await valueShapesOf(ctx, pending.parts);
   return ctx.table.commitWindow({
     pipelineId,
     startMs: pending.windowStartMs,
     endMs: pending.windowEndMs,
     endOffsets: pending.endOffsets ?? {},
     parts: pending.parts,
+    ...(valueShapes ? { valueShapes } : {}),
   });
 }

@@ -1,6 +1,8 @@
 // The WindowTable port over an Iceberg table: each closed window's Parquet parts committed as one append
 // snapshot (commitWindow), in a table made to exist and fit the pipeline's columns first (ensureTable).
 import type { ParquetLayout } from '../core/parquet-schema.js';
+import { unionOfShapes } from '../core/shape-union.js';
+import { shapeText } from '../core/value-shape.js';
 import type {
   LandedWindow,
   TableCommitOutcome,
@@ -11,7 +13,7 @@ import type {
 import { type CommitWindowOptions, commitWindow, type IcebergIo } from './commit-window.js';
 import { dataFileEntriesOf } from './data-files.js';
 import { ensureTable } from './ensure-table.js';
-import { CommitConflictError } from './iceberg-errors.js';
+import { CommitConflictError, TableSchemaMismatchError } from './iceberg-errors.js';
 import type { LoadedTable, TableIdentifier } from './ports.js';
 import { planRollback } from './table-rollback.js';
 
@@ -34,20 +36,40 @@ const ROLLBACK_ATTEMPTS = 5;
 
 /** Commits closed windows to an Iceberg table, one append snapshot each, exactly once. */
 export class IcebergWindowTable implements WindowTable, TableRollback {
-  /** The table as ensureTable left it; made once per adapter (a run), on its first window with rows. */
+  /**
+   * The table as ensureTable left it; made once per adapter (a run), on its first window with rows, and
+   * again for a window whose typed values have another shape (`ensuredFor`).
+   */
   private ensured: Promise<LoadedTable> | undefined;
+  private ensuredFor: string | undefined;
   /** Whether `ensured` is still the table's latest state known to this adapter (no commit since). */
   private fresh = false;
 
   constructor(private readonly options: IcebergWindowTableOptions) {}
 
-  private ensure(): Promise<LoadedTable> {
-    if (this.ensured === undefined) {
+  /**
+   * The columns a window's parts hold: the pipeline's, with a typed value column that holds every
+   * schema's values the window has (none when no part has one).
+   * @throws TableSchemaMismatchError when the schemas' shapes cannot be one column.
+   */
+  private layoutOf(window: LandedWindow): ParquetLayout {
+    const { valueShapes } = window;
+    if (valueShapes === undefined) return this.options.layout;
+    if (valueShapes.length === 0) return { ...this.options.layout, valueShape: null };
+    const union = unionOfShapes(valueShapes);
+    if (Array.isArray(union)) throw new TableSchemaMismatchError(this.options.table, union);
+    return { ...this.options.layout, valueShape: union };
+  }
+
+  private ensure(layout: ParquetLayout): Promise<LoadedTable> {
+    const key = layout.valueShape ? shapeText(layout.valueShape) : String(layout.valueShape);
+    if (this.ensured === undefined || this.ensuredFor !== key) {
       this.fresh = true;
+      this.ensuredFor = key;
       this.ensured = ensureTable(
         this.options.io.catalog,
         this.options.table,
-        this.options.layout,
+        layout,
         this.options.tableLocation,
       );
       this.ensured.catch(() => {
@@ -60,7 +82,7 @@ export class IcebergWindowTable implements WindowTable, TableRollback {
   async commitWindow(window: LandedWindow): Promise<TableCommitOutcome> {
     // No catalog request for a window without rows: it makes no snapshot (see commitWindow).
     if (window.parts.every((part) => part.records === 0)) return 'empty';
-    const ensured = await this.ensure();
+    const ensured = await this.ensure(this.layoutOf(window));
     const current = this.fresh ? ensured : undefined;
     this.fresh = false;
     const schema = ensured.metadata.schemas.find(
