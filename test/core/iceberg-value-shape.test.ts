@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import type { ParquetLayout } from '../../src/core/parquet-schema.js';
+import { unionOfShapes } from '../../src/core/shape-union.js';
 import { ValueFormat } from '../../src/core/value-format.js';
 import type { ShapeField, ValueShape } from '../../src/core/value-shape.js';
 import type { IcebergField, IcebergSchema, IcebergStruct } from '../../src/iceberg/ports.js';
@@ -262,6 +263,22 @@ describe('evolving a shaped value column', () => {
       },
       'element-required': false,
     });
+  });
+
+  it("holds every version of a window's parts once they are united", () => {
+    const v2 = orderWith({ name: 'note', shape: { kind: 'string' } }, { name: 'id', shape: { kind: 'int' } });
+    const united = unionOfShapes([ORDER, v2]) as ValueShape;
+    const plan = planTableSchema(layout(united), tableOf(first)) as SchemaPlan;
+    const value = valueFields(plan.schema);
+    expect(value.map((f) => `${f.id}:${f.name}`)).toEqual([
+      '9:id',
+      '10:customer',
+      '11:tags',
+      '12:amount',
+      '13:placed',
+      '21:note',
+    ]);
+    expect(value[0]?.type).toBe('long');
   });
 
   it('keeps a field the table has and the shape lacks', () => {
