@@ -36,11 +36,38 @@ export interface IcebergList {
   readonly 'element-required': boolean;
 }
 
+/** An Iceberg map type. Keys are never null; values may be, when `value-required` is false. */
+export interface IcebergMap {
+  readonly type: 'map';
+  readonly 'key-id': number;
+  readonly key: IcebergType;
+  readonly 'value-id': number;
+  readonly value: IcebergType;
+  readonly 'value-required': boolean;
+}
+
+/**
+ * An exact decimal of P digits, S of them after the point. The table spec's JSON writes it
+ * `decimal(P, S)`, with the space Iceberg's own writers put after the comma; other writers' metadata
+ * may leave the space out, which readers accept (see decimalOf in table-schema.ts).
+ */
+export type IcebergDecimal = `decimal(${number}, ${number})`;
+
 /** The primitive types this puller's columns map to. */
-export type IcebergPrimitive = 'string' | 'binary' | 'int' | 'long' | 'double' | 'boolean' | 'timestamptz';
+export type IcebergPrimitive =
+  | 'string'
+  | 'binary'
+  | 'int'
+  | 'long'
+  | 'float'
+  | 'double'
+  | 'boolean'
+  | 'date'
+  | 'timestamptz'
+  | IcebergDecimal;
 
 /** An Iceberg type, as the REST protocol writes it. */
-export type IcebergType = IcebergPrimitive | IcebergStruct | IcebergList;
+export type IcebergType = IcebergPrimitive | IcebergStruct | IcebergList | IcebergMap;
 
 /** An Iceberg schema: a struct with an id. */
 export interface IcebergSchema extends IcebergStruct {
