@@ -90,8 +90,11 @@ function wantedOfShape(shape: ValueShape): Wanted {
 
 function keyOrValue(name: 'key' | 'value', layout: ParquetLayout): WantedField[] {
   const format = name === 'key' ? layout.keyFormat : layout.valueFormat;
-  if (name === 'value' && layout.valueShape !== undefined && decodedWithRegistry(format))
+  if (name === 'value' && layout.valueShape !== undefined && decodedWithRegistry(format)) {
+    // Null: no part of the window has a value column (every value was null); the table keeps its own.
+    if (layout.valueShape === null) return [];
     return [{ ...field(name, wantedOfShape(layout.valueShape)), grows: true }];
+  }
   if (format === ValueFormat.BINARY) return [field(name, 'binary')];
   // A registry-decoded value without a shape is written as a JSON value is: its JSON text.
   if (writtenAsJson(format)) return [field(name, 'string')];
