@@ -204,6 +204,28 @@ describe('reading an Avro payload written with another version', () => {
     );
   });
 
+  it('reads optional logical types and recursive records across versions', () => {
+    const node = (extra: object[]) => ({
+      type: 'record',
+      name: 'Node',
+      fields: [
+        { name: 'at', type: ['null', { type: 'long', logicalType: 'timestamp-micros' }], default: null },
+        { name: 'next', type: ['null', 'Node'], default: null },
+        ...extra,
+      ],
+    });
+    const writer = avro.Type.forSchema(node([]) as avro.Schema, { wrapUnions: true });
+    const bytes = writer.toBuffer({ at: { long: 1 }, next: { Node: { at: null, next: null } } });
+    const reader = readerOf(
+      compiled(node([{ name: 'depth', type: 'int', default: 0 }]), 2).readAs(compiled(node([]), 1)),
+    );
+    expect(parsed(reader(bytes, 'value'))).toEqual({
+      at: '1970-01-01T00:00:00.000001Z',
+      next: { at: null, next: null, depth: 0 },
+      depth: 0,
+    });
+  });
+
   it('refuses a writer that is not an Avro schema', () => {
     const notAvro: CompiledSchema = {
       read: () => new FormatMismatch('never'),
