@@ -1,9 +1,12 @@
-// Reads Avro payloads with their registry schema, as the JSON registry-json.ts describes. Pure: no I/O.
-// avsc decodes (it is already the Iceberg manifests' Avro library); a converter built once per schema
-// turns what it gives into that JSON, so no per-record work depends on anything but the schema.
+// Reads Avro payloads with their registry schema, as the JSON registry-json.ts describes, and gives the
+// column type of the values (value-shape.ts). Pure: no I/O. avsc decodes (it is already the Iceberg
+// manifests' Avro library); a converter and a shape built once per schema turn what it gives into that
+// JSON and say its type, so no per-record work depends on anything but the schema. A payload written
+// with another version of the schema is read through Avro's schema resolution (avsc's resolver).
 import avro from 'avsc';
 import type { RegisteredSchema, SchemaId } from '../ports.js';
 import {
+  type CompiledSchema,
   type DecodedJson,
   decodedDocument,
   jsonBytes,
@@ -14,6 +17,7 @@ import {
   setField,
 } from './registry-json.js';
 import { FormatMismatch } from './value-format.js';
+import { MAX_DECIMAL_PRECISION, type ValueShape } from './value-shape.js';
 
 const MAX_SAFE = BigInt(Number.MAX_SAFE_INTEGER);
 
@@ -43,22 +47,53 @@ const LOGICAL_UNDERLYING: Readonly<Record<string, readonly string[]>> = {
   uuid: ['string', 'fixed'],
 };
 
+/** What avsc's resolvers hold: the function that reads a writer's value (internal to avsc). */
+interface ResolverInternals {
+  _read?: (tap: unknown) => unknown;
+}
+
 /**
- * A logical type that avsc decodes as its underlying value, keeping its name and scale for the converter
- * (without it, avsc reads the underlying type and forgets the annotation). One on a type the spec does
- * not allow is refused here, and avsc then reads the underlying type, as the spec says.
+ * A logical type that avsc decodes as its underlying value, keeping its name, precision and scale for
+ * the converter and the shape (without it, avsc reads the underlying type and forgets the annotation).
+ * One on a type the spec does not allow is refused here, and avsc then reads the underlying type, as the
+ * spec says.
  */
 class KeptLogicalType extends avro.types.LogicalType {
   readonly logicalName: string;
+  /** A decimal's digits in all, as the schema declares it (undefined when it does not). */
+  readonly precision: number | undefined;
   readonly scale: number;
 
   constructor(schema: avro.Schema, opts?: unknown) {
     super(schema, opts);
-    const { logicalType, scale } = schema as { logicalType: string; scale?: number };
+    const { logicalType, precision, scale } = schema as {
+      logicalType: string;
+      precision?: number;
+      scale?: number;
+    };
     this.logicalName = logicalType;
+    this.precision = precision;
     this.scale = scale ?? 0;
     if (!LOGICAL_UNDERLYING[logicalType]?.includes(this.underlyingType.typeName))
       throw new Error(`${logicalType} cannot annotate ${this.underlyingType.typeName}`);
+  }
+
+  /**
+   * avsc's hook that makes a resolver read `writer`'s values as this type's. Through the underlying
+   * types' resolution, as Java's Avro and the registry's compatibility checks resolve (a writer's plain
+   * long reads as a reader's timestamp), but not from another logical type or a decimal of another
+   * scale: their numbers mean other units, or put the point elsewhere. Leaving `_read` unset is how avsc
+   * hears "cannot read".
+   */
+  _update(resolver: ResolverInternals, writer: avro.Type, opts: unknown): void {
+    if (
+      writer instanceof KeptLogicalType &&
+      (writer.logicalName !== this.logicalName || writer.scale !== this.scale)
+    )
+      return;
+    const underlying = this.underlyingType.createResolver(writer, opts as never) as ResolverInternals;
+    const read = underlying._read as (tap: unknown) => unknown;
+    resolver._read = (tap) => read(tap);
   }
 
   protected override _fromValue(value: unknown): unknown {
@@ -183,11 +218,141 @@ function buildConverter(type: avro.Type, built: Map<avro.Type, Convert>): Conver
   }
 }
 
+/** avsc's resolver of a writer's type (its class is not exported). */
+type Resolver = ReturnType<avro.Type['createResolver']>;
+
+const JSON_SHAPE: ValueShape = { kind: 'json' };
+
+function logicalShape(type: KeptLogicalType): ValueShape {
+  switch (type.logicalName) {
+    case 'timestamp-millis':
+      return { kind: 'timestamp', unit: 'millis' };
+    case 'timestamp-micros':
+      return { kind: 'timestamp', unit: 'micros' };
+    case 'date':
+      return { kind: 'date' };
+    case 'decimal': {
+      // Past 38 digits no decimal column holds it, and a declaration the spec refuses has no column type
+      // to trust: both are the digits' text, which the JSON already is.
+      const { precision, scale } = type;
+      const fits =
+        Number.isInteger(precision) &&
+        (precision as number) >= 1 &&
+        (precision as number) <= MAX_DECIMAL_PRECISION &&
+        Number.isInteger(scale) &&
+        scale >= 0 &&
+        scale <= (precision as number);
+      return fits ? { kind: 'decimal', precision: precision as number, scale } : { kind: 'string' };
+    }
+    default:
+      return { kind: 'string' };
+  }
+}
+
+/** The column type of `type`'s values; `open` holds the records being shaped (one met again recurses). */
+function shapeOf(type: avro.Type, open: Set<avro.Type>): ValueShape {
+  if (type instanceof KeptLogicalType) return logicalShape(type);
+  const t = type as avro.Type & {
+    fields?: { name: string; type: avro.Type; doc?: string }[];
+    itemsType?: avro.Type;
+    valuesType?: avro.Type;
+    types?: avro.Type[];
+  };
+  switch (type.typeName) {
+    case 'record':
+    case 'error': {
+      // A record inside itself has no finite column type: from there on it is JSON.
+      if (open.has(type)) return JSON_SHAPE;
+      open.add(type);
+      const fields = (t.fields ?? []).map((field) => ({
+        name: field.name,
+        shape: shapeOf(field.type, open),
+        ...(field.doc === undefined ? {} : { doc: field.doc }),
+      }));
+      open.delete(type);
+      return { kind: 'struct', fields };
+    }
+    case 'array':
+      return { kind: 'list', element: shapeOf(t.itemsType as avro.Type, open) };
+    case 'map':
+      return { kind: 'map', value: shapeOf(t.valuesType as avro.Type, open) };
+    case 'union:wrapped': {
+      // Every column may be null, so null and one type is that type; several types are JSON.
+      const branches = (t.types ?? []).filter((branch) => branch.typeName !== 'null');
+      return branches.length === 1 ? shapeOf(branches[0] as avro.Type, open) : JSON_SHAPE;
+    }
+    case 'boolean':
+    case 'int':
+    case 'float':
+    case 'double':
+      return { kind: type.typeName };
+    case 'long':
+    case 'abstract:long':
+      return { kind: 'long' };
+    case 'bytes':
+    case 'fixed':
+      return { kind: 'binary' };
+    case 'string':
+    case 'enum':
+      return { kind: 'string' };
+    default:
+      // null alone.
+      return JSON_SHAPE;
+  }
+}
+
+const errorText = (error: unknown): string => (error instanceof Error ? error.message : String(error));
+
+/** A compiled Avro schema; its own class so that `readAs` knows a writer of its kind. */
+class CompiledAvro implements CompiledSchema {
+  readonly shape: ValueShape;
+  private readonly convert: Convert;
+
+  constructor(
+    private readonly type: avro.Type,
+    private readonly schemaId: SchemaId,
+  ) {
+    this.convert = converterOf(type, new Map());
+    this.shape = shapeOf(type, new Set());
+  }
+
+  readonly read: PayloadReader = (payload, what) =>
+    this.decode(payload, undefined, `the ${what} cannot be read with ${this}`);
+
+  readAs(writer: CompiledSchema): PayloadReader | string {
+    if (!(writer instanceof CompiledAvro))
+      return `${this} cannot read values written with ${writer}: it is not an Avro schema`;
+    let resolver: Resolver;
+    try {
+      resolver = this.type.createResolver(writer.type);
+    } catch (error) {
+      return `${this} cannot read values written with ${writer}: ${errorText(error)}`;
+    }
+    return (payload, what) =>
+      this.decode(payload, resolver, `the ${what} cannot be read with ${writer} as ${this}`);
+  }
+
+  /** How messages name it: `Avro schema id 7`. */
+  toString(): string {
+    return `Avro schema ${schemaIdText(this.schemaId)}`;
+  }
+
+  private decode(payload: Buffer, resolver: Resolver | undefined, failure: string) {
+    let decoded: unknown;
+    try {
+      decoded = this.type.fromBuffer(payload, resolver);
+    } catch (error) {
+      return new FormatMismatch(`${failure}: ${errorText(error)}`);
+    }
+    return decodedDocument(this.convert(decoded as never));
+  }
+}
+
 /**
- * The reader of an Avro schema registered as `schemaId`, or why it cannot be compiled. Referenced
- * schemas are compiled first into the same registry of names, so the schema finds the types they define.
+ * Compiles an Avro schema registered as `schemaId`, or says why it cannot be. Referenced schemas are
+ * compiled first into the same registry of names, so the schema finds the types they define.
  */
-export function avroReader(schema: RegisteredSchema, schemaId: SchemaId): PayloadReader | string {
+export function compileAvro(schema: RegisteredSchema, schemaId: SchemaId): CompiledSchema | string {
   let type: avro.Type;
   try {
     const options = {
@@ -199,18 +364,13 @@ export function avroReader(schema: RegisteredSchema, schemaId: SchemaId): Payloa
       avro.Type.forSchema(JSON.parse(reference.schema.text) as avro.Schema, options);
     type = avro.Type.forSchema(JSON.parse(schema.text) as avro.Schema, options);
   } catch (error) {
-    return `Avro schema ${schemaIdText(schemaId)} cannot be read: ${error instanceof Error ? error.message : String(error)}`;
+    return `Avro schema ${schemaIdText(schemaId)} cannot be read: ${errorText(error)}`;
   }
-  const convert = converterOf(type, new Map());
-  return (payload, what) => {
-    let decoded: unknown;
-    try {
-      decoded = type.fromBuffer(payload);
-    } catch (error) {
-      return new FormatMismatch(
-        `the ${what} cannot be read with Avro schema ${schemaIdText(schemaId)}: ${error instanceof Error ? error.message : String(error)}`,
-      );
-    }
-    return decodedDocument(convert(decoded as never));
-  };
+  return new CompiledAvro(type, schemaId);
+}
+
+/** The reader of an Avro schema registered as `schemaId`, or why it cannot be compiled. */
+export function avroReader(schema: RegisteredSchema, schemaId: SchemaId): PayloadReader | string {
+  const compiled = compileAvro(schema, schemaId);
+  return typeof compiled === 'string' ? compiled : compiled.read;
 }

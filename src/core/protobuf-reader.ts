@@ -1,7 +1,14 @@
 // Reads Protobuf payloads with their registry schema (a .proto file), as the JSON registry-json.ts
-// describes. Pure: no I/O. protobufjs parses the .proto text and decodes; its ProtoJSON extension writes
-// the well-known types (Timestamp, Duration, wrappers, Struct, Any); a converter built once per message
-// type writes the rest with the .proto's own field names and every field present.
+// describes, and gives the column type of the values (value-shape.ts). Pure: no I/O. protobufjs parses
+// the .proto text and decodes; its ProtoJSON extension writes the well-known types (Timestamp, Duration,
+// wrappers, Struct, Any); a converter built once per message type writes the rest with the .proto's own
+// field names and every field present.
+//
+// A file declares several messages and a payload names its own. A compiled schema's columns are those of
+// one of them, the file's first top-level message (what Confluent's serializers name by default), and
+// it reads only payloads of that message; `protobufReader`, which writes JSON, reads any. Another version
+// of the file is read by field numbers: its payload's message, decoded as this file's message of the
+// same full name.
 //
 // A registry returns a schema as .proto text when it was registered so, and Confluent's returns text
 // whatever the client registered; others (Apicurio) return it as registered, and Confluent's own
@@ -11,6 +18,7 @@ import descriptor from 'protobufjs/ext/descriptor.js';
 import protojson from 'protobufjs/ext/protojson.js';
 import type { RegisteredSchema, SchemaId } from '../ports.js';
 import {
+  type CompiledSchema,
   type DecodedJson,
   decodedDocument,
   jsonBytes,
@@ -22,9 +30,13 @@ import {
 } from './registry-json.js';
 import { readMessageIndexes } from './registry-wire-format.js';
 import { FormatMismatch } from './value-format.js';
+import type { ValueShape } from './value-shape.js';
 
-/** Field names as the .proto writes them (protobufjs would camelCase them otherwise). */
-const PARSE_OPTIONS = { keepCase: true } as const;
+/**
+ * Field names as the .proto writes them (protobufjs would camelCase them otherwise), and every comment
+ * before a declaration kept as its documentation (not only `/** ... *\/` and `///` ones).
+ */
+const PARSE_OPTIONS = { keepCase: true, alternateCommentMode: true } as const;
 
 /** The well-known types whose proto3 JSON is not an object of their fields. */
 const WELL_KNOWN = new Set(
@@ -216,16 +228,10 @@ export const byConfluentIndexes: MessageNaming = (topLevel, schemaId) => (payloa
   return { type: type as protobuf.Type, message: framed.message };
 };
 
-/**
- * The reader of a Protobuf schema registered as `schemaId`, or why it cannot be compiled. `naming` says
- * how a payload names its message (Confluent's message indexes unless told otherwise).
- */
-export function protobufReader(
-  schema: RegisteredSchema,
-  schemaId: SchemaId,
-  naming: MessageNaming = byConfluentIndexes,
-): PayloadReader | string {
-  let topLevel: protobuf.Type[];
+const errorText = (error: unknown): string => (error instanceof Error ? error.message : String(error));
+
+/** The file's own top-level messages, in its order, or why the schema cannot be read. */
+function compileFile(schema: RegisteredSchema, schemaId: SchemaId): protobuf.Type[] | string {
   try {
     const root = new protobuf.Root();
     const added = new Set<string>();
@@ -238,24 +244,193 @@ export function protobufReader(
     addFile(root, file, added);
     root.resolveAll();
     // The file's own messages, in its order, found in the root that holds its imports.
-    topLevel = topLevelNames(file).map((name) => root.lookupType(name));
+    return topLevelNames(file).map((name) => root.lookupType(name));
   } catch (error) {
-    return `Protobuf schema ${schemaIdText(schemaId)} cannot be read: ${error instanceof Error ? error.message : String(error)}`;
+    return `Protobuf schema ${schemaIdText(schemaId)} cannot be read: ${errorText(error)}`;
   }
+}
+
+/** A message's name as a reason gives it: its full name without protobufjs's leading dot. */
+const nameOf = (type: protobuf.Type): string => type.fullName.slice(1);
+
+/** Decodes a selected message with `type` (the payload's own, or a reader's of the same name). */
+function decodeMessage(
+  type: protobuf.Type,
+  bytes: Buffer,
+  convert: Convert,
+  failure: () => string,
+): ReturnType<PayloadReader> {
+  let message: Message;
+  try {
+    message = type.decode(bytes) as unknown as Message;
+  } catch (error) {
+    return new FormatMismatch(`${failure()}: ${errorText(error)}`);
+  }
+  return decodedDocument(convert(message as never));
+}
+
+/**
+ * The reader of a Protobuf schema registered as `schemaId`, or why it cannot be compiled. `naming` says
+ * how a payload names its message (Confluent's message indexes unless told otherwise); any message of
+ * the file is read.
+ */
+export function protobufReader(
+  schema: RegisteredSchema,
+  schemaId: SchemaId,
+  naming: MessageNaming = byConfluentIndexes,
+): PayloadReader | string {
+  const topLevel = compileFile(schema, schemaId);
+  if (typeof topLevel === 'string') return topLevel;
   const select = naming(topLevel, schemaId);
   const built = new Map<protobuf.Type, Convert>();
   return (payload, what) => {
     const selected = select(payload, what);
     if (selected instanceof FormatMismatch) return selected;
-    const messageType = selected.type;
-    let message: Message;
-    try {
-      message = messageType.decode(selected.message) as unknown as Message;
-    } catch (error) {
+    const type = selected.type;
+    return decodeMessage(
+      type,
+      selected.message,
+      messageConverter(type, built),
+      () => `the ${what} cannot be read as ${nameOf(type)} of Protobuf schema ${schemaIdText(schemaId)}`,
+    );
+  };
+}
+
+const JSON_SHAPE: ValueShape = { kind: 'json' };
+const UNSIGNED_64: ValueShape = { kind: 'decimal', precision: 20, scale: 0 };
+
+/** The column type of each scalar: unsigned 32-bit ones need a long, unsigned 64-bit ones 20 digits. */
+const SCALAR_SHAPES: Readonly<Record<string, ValueShape>> = {
+  int32: { kind: 'int' },
+  sint32: { kind: 'int' },
+  sfixed32: { kind: 'int' },
+  uint32: { kind: 'long' },
+  fixed32: { kind: 'long' },
+  int64: { kind: 'long' },
+  sint64: { kind: 'long' },
+  sfixed64: { kind: 'long' },
+  uint64: UNSIGNED_64,
+  fixed64: UNSIGNED_64,
+  float: { kind: 'float' },
+  double: { kind: 'double' },
+  bool: { kind: 'boolean' },
+  string: { kind: 'string' },
+  bytes: { kind: 'binary' },
+};
+
+/** The well-known types whose proto3 JSON is one value of a column type (the others are JSON). */
+const WELL_KNOWN_SHAPES: ReadonlyMap<string, ValueShape> = new Map(
+  Object.entries({
+    Timestamp: { kind: 'timestamp', unit: 'micros' },
+    // `"1.5s"`: no column type of Iceberg's holds a duration.
+    Duration: { kind: 'string' },
+    // The paths, comma-separated.
+    FieldMask: { kind: 'string' },
+    DoubleValue: SCALAR_SHAPES.double,
+    FloatValue: SCALAR_SHAPES.float,
+    Int64Value: SCALAR_SHAPES.int64,
+    UInt64Value: SCALAR_SHAPES.uint64,
+    Int32Value: SCALAR_SHAPES.int32,
+    UInt32Value: SCALAR_SHAPES.uint32,
+    BoolValue: SCALAR_SHAPES.bool,
+    StringValue: SCALAR_SHAPES.string,
+    BytesValue: SCALAR_SHAPES.bytes,
+  }).map(([name, shape]) => [`.google.protobuf.${name}`, shape as ValueShape]),
+);
+
+/** The column type of one value of `field` (an element, for a repeated or map field). */
+function singularShape(field: protobuf.Field, open: Set<protobuf.Type>): ValueShape {
+  const resolved = field.resolvedType;
+  if (resolved instanceof protobuf.Type) return messageShape(resolved, open);
+  if (resolved instanceof protobuf.Enum)
+    return resolved.fullName === '.google.protobuf.NullValue' ? JSON_SHAPE : { kind: 'string' };
+  return SCALAR_SHAPES[field.type] ?? JSON_SHAPE;
+}
+
+function fieldShape(field: protobuf.Field, open: Set<protobuf.Type>): ValueShape {
+  const one = singularShape(field, open);
+  if (field instanceof protobuf.MapField) return { kind: 'map', value: one };
+  return field.repeated ? { kind: 'list', element: one } : one;
+}
+
+/** The column type of `type`'s messages; `open` holds the messages being shaped (one met again recurses). */
+function messageShape(type: protobuf.Type, open: Set<protobuf.Type>): ValueShape {
+  if (WELL_KNOWN.has(type.fullName)) return WELL_KNOWN_SHAPES.get(type.fullName) ?? JSON_SHAPE;
+  // A message inside itself has no finite column type: from there on it is JSON.
+  if (open.has(type)) return JSON_SHAPE;
+  open.add(type);
+  // A oneof's members are fields like the others: the unset ones are null.
+  const fields = type.fieldsArray.map((field) => ({
+    name: field.name,
+    shape: fieldShape(field, open),
+    ...(field.comment ? { doc: field.comment } : {}),
+  }));
+  open.delete(type);
+  return { kind: 'struct', fields };
+}
+
+/** A compiled Protobuf schema; its own class so that `readAs` knows a writer of its kind. */
+class CompiledProtobuf implements CompiledSchema {
+  readonly shape: ValueShape;
+  private readonly convert: Convert;
+
+  /** `message` is the message whose columns it gives; `select` finds a payload's message in its file. */
+  constructor(
+    private readonly message: protobuf.Type,
+    private readonly select: MessageSelector,
+    private readonly schemaId: SchemaId,
+  ) {
+    this.convert = messageConverter(message, new Map());
+    this.shape = messageShape(message, new Set());
+  }
+
+  readonly read: PayloadReader = (payload, what) => this.decode(payload, what, this);
+
+  readAs(writer: CompiledSchema): PayloadReader | string {
+    const refused = `${this} cannot read values written with ${writer}`;
+    if (!(writer instanceof CompiledProtobuf)) return `${refused}: it is not a Protobuf schema`;
+    if (writer.message.fullName !== this.message.fullName)
+      return `${refused}: its values are ${nameOf(writer.message)}, not ${nameOf(this.message)}`;
+    return (payload, what) => this.decode(payload, what, writer);
+  }
+
+  /** How messages name it: `Protobuf schema id 7`. */
+  toString(): string {
+    return `Protobuf schema ${schemaIdText(this.schemaId)}`;
+  }
+
+  /** Reads a payload of `writer`'s message (named as `writer`'s file names it) as this schema's message. */
+  private decode(payload: Buffer, what: 'key' | 'value', writer: CompiledProtobuf) {
+    const selected = writer.select(payload, what);
+    if (selected instanceof FormatMismatch) return selected;
+    if (selected.type !== writer.message) {
       return new FormatMismatch(
-        `the ${what} cannot be read as ${messageType.fullName.slice(1)} of Protobuf schema ${schemaIdText(schemaId)}: ${error instanceof Error ? error.message : String(error)}`,
+        `the ${what} is a ${nameOf(selected.type)}, but the columns of ${writer} are those of ${nameOf(writer.message)}`,
       );
     }
-    return decodedDocument(messageConverter(messageType, built)(message as never));
-  };
+    const written = writer === this ? '' : `, written with ${writer},`;
+    return decodeMessage(
+      this.message,
+      selected.message,
+      this.convert,
+      () => `the ${what}${written} cannot be read as ${nameOf(this.message)} of ${this}`,
+    );
+  }
+}
+
+/**
+ * Compiles a Protobuf schema registered as `schemaId`, or says why it cannot be. Its values are its
+ * file's first top-level message: `shape` is that message's, and `read` refuses a payload that names
+ * another (saying which). `naming` says how a payload names its message.
+ */
+export function compileProtobuf(
+  schema: RegisteredSchema,
+  schemaId: SchemaId,
+  naming: MessageNaming = byConfluentIndexes,
+): CompiledSchema | string {
+  const topLevel = compileFile(schema, schemaId);
+  if (typeof topLevel === 'string') return topLevel;
+  const [message] = topLevel;
+  if (message === undefined) return `Protobuf schema ${schemaIdText(schemaId)} declares no message`;
+  return new CompiledProtobuf(message, naming(topLevel, schemaId), schemaId);
 }

@@ -22,8 +22,12 @@
 // - JSON Schema: the payload is JSON text, written as it was produced (see `readJson`).
 // - Everywhere: NaN and the infinities, which JSON has no numbers for, are the strings "NaN", "Infinity"
 //   and "-Infinity" (as proto3's mapping has them).
+//
+// A schema compiled once (`CompiledSchema`) also gives the column type of the values it reads
+// (value-shape.ts), and reads another version's payloads as its own values, so one table holds them all.
 import type { RegisteredSchema, SchemaId, SchemaReference } from '../ports.js';
 import type { FormatMismatch, JsonDocument } from './value-format.js';
+import type { ValueShape } from './value-shape.js';
 
 /** A decoded value ready to be written as JSON; bigint stands for an integer beyond 2^53, kept exact. */
 export type DecodedJson =
@@ -100,6 +104,20 @@ export const schemaIdText = (id: SchemaId): string =>
 
 /** Reads one payload as JSON, or says why it cannot be read with its schema (naming the schema id). */
 export type PayloadReader = (payload: Buffer, what: 'key' | 'value') => JsonDocument | FormatMismatch;
+
+/** A registry schema compiled once: how it reads payloads, and the column type of what it reads. */
+export interface CompiledSchema {
+  /** Reads a payload written with this schema. */
+  readonly read: PayloadReader;
+  /** The column type of every value `read` (and `readAs`) gives. */
+  readonly shape: ValueShape;
+  /**
+   * A reader of payloads written with `writer` (another version of this schema) that gives them as this
+   * schema's values (Avro's schema resolution; Protobuf's field numbers), or why there is none: the two
+   * cannot be read as one another (the reason names both).
+   */
+  readAs(writer: CompiledSchema): PayloadReader | string;
+}
 
 /** The schemas `schema` references, each before those that use it, each once. */
 export function referencesInOrder(schema: RegisteredSchema, seen = new Set<string>()): SchemaReference[] {
