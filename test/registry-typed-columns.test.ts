@@ -118,7 +118,12 @@ async function landParquet(topic: string, values: readonly Buffer[], url: string
     errors += manifest.totals.errorRecords;
     for (const object of manifest.objects.filter((o) => o.kind === 'data')) {
       const bytes = await getObject(bucket, object.key);
-      parts.push(await queryParquetBytes(bytes, (file) => `select ${select} from read_parquet(${file}) order by "offset"`));
+      parts.push(
+        await queryParquetBytes(
+          bytes,
+          (file) => `select ${select} from read_parquet(${file}) order by "offset"`,
+        ),
+      );
     }
   }
   return { parts, errors };
@@ -270,8 +275,7 @@ describe('registry-decoded values as typed Parquet columns', () => {
     expect(jsonLanded.parts).toEqual([
       [
         {
-          type:
-            'STRUCT(id VARCHAR, amount BIGINT, created_at TIMESTAMP WITH TIME ZONE, customer STRUCT("name" VARCHAR), tags VARCHAR[])',
+          type: 'STRUCT(id VARCHAR, amount BIGINT, created_at TIMESTAMP WITH TIME ZONE, customer STRUCT("name" VARCHAR), tags VARCHAR[])',
           id: 'j-1',
           amount: '70',
           created_at: String(CREATED_AT * 1000 + 901),
@@ -295,7 +299,12 @@ describe('registry-decoded values as typed Parquet columns', () => {
       await withVersion(v1).serialize(topic, { id: 'o-4', amount: 40 }),
     ];
 
-    const { parts, errors } = await landParquet(topic, values, url, `"offset", typeof(value) as type, to_json(value) as value`);
+    const { parts, errors } = await landParquet(
+      topic,
+      values,
+      url,
+      `"offset", typeof(value) as type, to_json(value) as value`,
+    );
 
     expect(errors).toBe(0);
     // Version 1's part ends where version 2 starts; version 1's later value is read as version 2, whose

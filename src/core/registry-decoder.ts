@@ -8,17 +8,17 @@
 import type { RegisteredSchema, SchemaId, SourceRecord } from '../ports.js';
 import { SchemaType } from '../ports.js';
 import { compileAvro } from './avro-reader.js';
-import { compileJsonSchema } from './json-schema-reader.js';
-import type { TypedValueReader } from './parquet-schema.js';
 import { byGlueMessageIndex } from './glue-protobuf-messages.js';
 import { readGlueFrame, readGlueHeader } from './glue-wire-format.js';
-import { byConfluentIndexes, compileProtobuf, type MessageNaming } from './protobuf-reader.js';
+import { compileJsonSchema } from './json-schema-reader.js';
+import type { TypedValueReader } from './parquet-schema.js';
+import { byConfluentIndexes, compileProtobuf, type MessageNaming, protobufReader } from './protobuf-reader.js';
 import type { RecordFormats } from './record-format.js';
 import { type CompiledSchema, type PayloadReader, schemaIdText } from './registry-json.js';
 import { readConfluentFrame } from './registry-wire-format.js';
 import { cellWriter } from './value-cells.js';
 import { decodedWithRegistry, FormatMismatch, type JsonDocument, ValueFormat } from './value-format.js';
-import type { ValueShape } from './value-shape.js';
+import { type ValueShape, writableShape } from './value-shape.js';
 
 /** How one registry's wire format frames keys and values. */
 interface RegistryWire {
@@ -70,6 +70,9 @@ function compile(schema: RegisteredSchema, schemaId: SchemaId, wire: RegistryWir
 
 /** A schema learnt: compiled, with where it stands among versions. */
 interface LearntSchema {
+  /** Reads any value of the schema as JSON (a Protobuf value of any message of its file). */
+  readonly read: PayloadReader;
+  /** Reads values into typed columns (a Protobuf value of the file's first message only). */
   readonly compiled: CompiledSchema;
   readonly lineage: { readonly schema: string; readonly version: number };
 }
@@ -133,14 +136,19 @@ export class RegistryDecoder {
       return;
     }
     // Confluent's ids are numbers, Glue's version ids UUID text: the id says which wire framed it.
-    const compiled = compile(schema, id, typeof id === 'number' ? confluentWire : glueWire);
+    const wire = typeof id === 'number' ? confluentWire : glueWire;
+    const compiled = compile(schema, id, wire);
     if (typeof compiled === 'string') {
       this.readers.set(id, new FormatMismatch(compiled));
       return;
     }
     // A Confluent registry numbers every schema it holds in the order registered: one lineage.
     const lineage = schema.lineage ?? { schema: '', version: Number(id) };
-    this.readers.set(id, { compiled, lineage });
+    const read =
+      schema.type === SchemaType.PROTOBUF
+        ? (protobufReader(schema, id, wire.protobufNaming) as PayloadReader)
+        : compiled.read;
+    this.readers.set(id, { read, compiled, lineage });
   }
 
   /**
@@ -174,7 +182,8 @@ export class RegistryDecoder {
       const { compiled } = this.learnt(partId);
       const { valueWire } = this;
       if (valueWire === undefined) throw new Error('the value is not in a registry format');
-      const cells = cellWriter(compiled.shape);
+      const shape = writableShape(compiled.shape);
+      const cells = cellWriter(shape);
       const read = (bytes: Buffer): JsonDocument | FormatMismatch => {
         const frame = valueWire.frameOf(bytes, 'value');
         if (frame instanceof FormatMismatch) return frame;
@@ -182,7 +191,7 @@ export class RegistryDecoder {
         const reader = this.readerAs(partId, frame.schemaId);
         return reader instanceof FormatMismatch ? reader : reader(frame.payload, 'value');
       };
-      values = { schemaId: partId, shape: compiled.shape, reader: { read, cells } };
+      values = { schemaId: partId, shape, reader: { read, cells } };
       this.partValues.set(partId, values);
     }
     return values;
@@ -205,8 +214,10 @@ export class RegistryDecoder {
     const known = byWriter.get(writerId);
     if (known !== undefined) return known;
     const writer = this.readers.get(writerId);
-    if (writer === undefined) throw new Error(`schema ${schemaIdText(writerId)} was not looked up before use`);
-    const as = writer instanceof FormatMismatch ? writer : this.learnt(partId).compiled.readAs(writer.compiled);
+    if (writer === undefined)
+      throw new Error(`schema ${schemaIdText(writerId)} was not looked up before use`);
+    const as =
+      writer instanceof FormatMismatch ? writer : this.learnt(partId).compiled.readAs(writer.compiled);
     const reader = typeof as === 'string' ? new FormatMismatch(as) : as;
     byWriter.set(writerId, reader);
     return reader;
@@ -222,6 +233,6 @@ export class RegistryDecoder {
     // A caller that skipped `unknownIds` has a bug; no record should pay for it silently.
     if (reader === undefined)
       throw new Error(`schema ${schemaIdText(frame.schemaId)} was not looked up before use`);
-    return reader instanceof FormatMismatch ? reader : reader.compiled.read(frame.payload, what);
+    return reader instanceof FormatMismatch ? reader : reader.read(frame.payload, what);
   };
 }

@@ -64,3 +64,22 @@ export function shapeText(shape: ValueShape): string {
       return shape.kind;
   }
 }
+
+/**
+ * `shape` with every struct of no fields (an Avro record or Protobuf message without any) made a `json`
+ * column: Parquet has no empty groups, and such a value is `{}` either way.
+ */
+export function writableShape(shape: ValueShape): ValueShape {
+  switch (shape.kind) {
+    case 'struct':
+      return shape.fields.length === 0
+        ? { kind: 'json' }
+        : { kind: 'struct', fields: shape.fields.map((f) => ({ ...f, shape: writableShape(f.shape) })) };
+    case 'list':
+      return { kind: 'list', element: writableShape(shape.element) };
+    case 'map':
+      return { kind: 'map', value: writableShape(shape.value) };
+    default:
+      return shape;
+  }
+}

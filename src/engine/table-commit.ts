@@ -24,8 +24,7 @@ async function valueShapesOf(
   parts: readonly FinishedPart[],
 ): Promise<ValueShape[] | undefined> {
   const { config, schemas } = ctx;
-  if (config.format !== OutputFormat.PARQUET || !decodedWithRegistry(config.valueFormat))
-    return undefined;
+  if (config.format !== OutputFormat.PARQUET || !decodedWithRegistry(config.valueFormat)) return undefined;
   const ids = [
     ...new Set(parts.flatMap((part) => (part.valueSchema === undefined ? [] : [part.valueSchema]))),
   ];

@@ -50,7 +50,13 @@ describe('GlueSchemaSource', () => {
     const [first, second] = await Promise.all([source.schemaById(VERSION), source.schemaById(VERSION)]);
     const third = await source.schemaById(VERSION);
 
-    expect(first).toEqual({ type: 'AVRO', text: AVRO, references: [] });
+    // The schema's ARN and version number tell a newer version from an older one.
+    expect(first).toEqual({
+      type: 'AVRO',
+      text: AVRO,
+      references: [],
+      lineage: { schema: ARN, version: 1 },
+    });
     expect(second).toBe(first);
     expect(third).toBe(first);
     expect(inputs).toEqual([{ SchemaVersionId: VERSION }]);
@@ -65,6 +71,7 @@ describe('GlueSchemaSource', () => {
       type,
       text: 'text',
       references: [],
+      lineage: { schema: ARN, version: 1 },
     });
   });
 
