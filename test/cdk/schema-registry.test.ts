@@ -9,7 +9,7 @@ import { describe, expect, it } from 'vitest';
 import { KafkaBatchPuller } from '../../lib/kafka-batch-puller.js';
 import { KafkaSecurityMode } from '../../lib/kafka-security.js';
 import type { PullerPipeline } from '../../lib/puller-pipeline.js';
-import { ValueFormat } from '../../src/core/value-format.js';
+import { OutputFormat, ValueFormat } from '../../src/core/value-format.js';
 import { newStack, statementsOf } from './support.js';
 
 const URL = 'https://registry.example.com:8081';
@@ -90,6 +90,25 @@ describe("the puller's schema registry", () => {
       GLUE_SCHEMA_REGISTRY_NAME: 'orders-registry',
     });
     expect(variablesOf(template, plain)).not.toHaveProperty('GLUE_SCHEMA_REGISTRY_NAME');
+  });
+
+  it('makes no Hive-style table for Parquet values typed by the registry, whose columns only an Iceberg table can follow', () => {
+    const stack = newStack();
+    const puller = new KafkaBatchPuller(stack, 'Puller', {
+      brokers: ['broker-1:9092'],
+      kafkaSecurity: KafkaSecurityMode.PLAINTEXT,
+      glueSchemaRegistryName: 'orders-registry',
+    });
+    const typed = puller.addPipeline('Orders', {
+      topic: 'orders',
+      valueFormat: ValueFormat.GLUE,
+      format: OutputFormat.PARQUET,
+    });
+    const ndjson = puller.addPipeline('Refunds', { topic: 'refunds', valueFormat: ValueFormat.GLUE });
+    const tables = Template.fromStack(stack).findResources('AWS::Glue::Table');
+    expect(typed.glueTable).toBeUndefined();
+    expect(ndjson.glueTable).toBeDefined();
+    expect(Object.values(tables).map((t) => t.Properties.TableInput.Name)).toEqual(['refunds']);
   });
 
   it.each<[{ schemaRegistryUrl?: string; schemaRegistrySecret?: string }, RegExp]>([

@@ -132,6 +132,11 @@ describe('pipeline options', () => {
       /glueTable must not be true with tableFormat iceberg: the Iceberg table 'orders' takes/,
     ],
     [
+      'a Hive-style table over typed registry values, whose columns follow the schema',
+      { format: OutputFormat.PARQUET, valueFormat: ValueFormat.CONFLUENT, glueTable: true },
+      /glueTable must not be true with format parquet and valueFormat confluent: the typed value column follows the registry's schema/,
+    ],
+    [
       "registry-encoded values without the puller's registry",
       { valueFormat: ValueFormat.CONFLUENT },
       /valueFormat confluent needs the puller's schemaRegistryUrl/,
