@@ -15,13 +15,21 @@ const show = async (sql) => {
   const reader = await connection.runAndReadAll(sql);
   console.table(reader.getRowObjectsJson());
 };
+// The sample orders' fields: declared columns, or fields of a typed `value` (registry-decoded values).
+const columns = (await connection.runAndReadAll(`describe select * from read_parquet('${glob}')`))
+  .getRowObjectsJson()
+  .map((row) => row.column_name);
+const fields = ['order_id', 'amount', 'currency', 'created_at']
+  .map((field) => (columns.includes(field) ? field : `value.${field} as ${field}`))
+  .join(', ');
 await show(
-  `select "partition", "offset", "timestamp", key, order_id, amount, currency, created_at
-   from read_parquet('${glob}', hive_partitioning = true) order by "timestamp", "partition" limit 3`,
+  `select "partition", "offset", "timestamp", key, ${fields}
+   from read_parquet('${glob}', hive_partitioning = true, union_by_name = true)
+   order by "timestamp", "partition" limit 3`,
 );
 await show(
   `select "date", "hour", "window", count(*) as records
-   from read_parquet('${glob}', hive_partitioning = true) group by all order by "window"`,
+   from read_parquet('${glob}', hive_partitioning = true, union_by_name = true) group by all order by "window"`,
 );
 connection.closeSync();
 instance.closeSync();
