@@ -25,6 +25,8 @@ const partSchema = z.object({
    * the window's Iceberg commit puts together its value column from. Absent for other parts.
    */
   valueSchema: z.union([z.number().int().min(0), z.string().min(1)]).optional(),
+  /** The message of `valueSchema`'s Protobuf file the part's values hold (absent for Avro and JSON Schema). */
+  valueMessage: z.string().min(1).optional(),
 });
 
 /**

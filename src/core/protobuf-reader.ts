@@ -374,12 +374,17 @@ class CompiledProtobuf implements CompiledSchema {
   readonly shape: ValueShape;
   private readonly convert: Convert;
 
-  /** `message` is the message whose columns it gives; `select` finds a payload's message in its file. */
+  /**
+   * `message` is the message whose columns it gives; `select` finds a payload's message in its file;
+   * `variants` holds the file's messages compiled so far, shared by them all.
+   */
   constructor(
     private readonly message: protobuf.Type,
     private readonly select: MessageSelector,
     private readonly schemaId: SchemaId,
+    private readonly variants = new Map<string, CompiledProtobuf>(),
   ) {
+    variants.set(nameOf(message), this);
     this.convert = messageConverter(message, new Map());
     this.shape = messageShape(message, new Set());
   }
@@ -392,6 +397,23 @@ class CompiledProtobuf implements CompiledSchema {
     if (writer.message.fullName !== this.message.fullName)
       return `${refused}: its values are ${nameOf(writer.message)}, not ${nameOf(this.message)}`;
     return (payload, what) => this.decode(payload, what, writer);
+  }
+
+  messageOf(payload: Buffer): string | undefined {
+    const selected = this.select(payload, 'value');
+    return selected instanceof FormatMismatch ? undefined : nameOf(selected.type);
+  }
+
+  forMessage(name: string): CompiledSchema | string {
+    const known = this.variants.get(name);
+    if (known) return known;
+    let type: protobuf.Type;
+    try {
+      type = this.message.root.lookupType(`.${name}`);
+    } catch {
+      return `${this} declares no message ${name}`;
+    }
+    return new CompiledProtobuf(type, this.select, this.schemaId, this.variants);
   }
 
   /** How messages name it: `Protobuf schema id 7`. */
@@ -421,7 +443,8 @@ class CompiledProtobuf implements CompiledSchema {
 /**
  * Compiles a Protobuf schema registered as `schemaId`, or says why it cannot be. Its values are its
  * file's first top-level message: `shape` is that message's, and `read` refuses a payload that names
- * another (saying which). `naming` says how a payload names its message.
+ * another (saying which); `forMessage` compiles it for another message of the file, the one
+ * `messageOf` finds a payload names. `naming` says how a payload names its message.
  */
 export function compileProtobuf(
   schema: RegisteredSchema,

@@ -12,7 +12,12 @@ import { byGlueMessageIndex } from './glue-protobuf-messages.js';
 import { readGlueFrame, readGlueHeader } from './glue-wire-format.js';
 import { compileJsonSchema } from './json-schema-reader.js';
 import type { TypedValueReader } from './parquet-schema.js';
-import { byConfluentIndexes, compileProtobuf, type MessageNaming, protobufReader } from './protobuf-reader.js';
+import {
+  byConfluentIndexes,
+  compileProtobuf,
+  type MessageNaming,
+  protobufReader,
+} from './protobuf-reader.js';
 import type { RecordFormats } from './record-format.js';
 import { type CompiledSchema, type PayloadReader, schemaIdText } from './registry-json.js';
 import { readConfluentFrame } from './registry-wire-format.js';
@@ -72,28 +77,40 @@ function compile(schema: RegisteredSchema, schemaId: SchemaId, wire: RegistryWir
 interface LearntSchema {
   /** Reads any value of the schema as JSON (a Protobuf value of any message of its file). */
   readonly read: PayloadReader;
-  /** Reads values into typed columns (a Protobuf value of the file's first message only). */
+  /** Reads values into typed columns (a Protobuf value of the file's first message; see `forMessage`). */
   readonly compiled: CompiledSchema;
   readonly lineage: { readonly schema: string; readonly version: number };
 }
 
+/** Which schema a value's columns follow: its schema id and, in a Protobuf file, the message it holds. */
+export interface ValueSchema {
+  readonly id: SchemaId;
+  /** The full name of the value's message, for a schema whose values may be of several (Protobuf). */
+  readonly message?: string;
+}
+
+const keyOf = (schema: ValueSchema): string =>
+  schema.message === undefined ? String(schema.id) : `${schema.id}#${schema.message}`;
+
 /** The typed values of a part whose columns follow one schema: their shape, and how records are read into it. */
 export interface PartValues {
-  readonly schemaId: SchemaId;
+  readonly schema: ValueSchema;
   readonly shape: ValueShape;
   readonly reader: TypedValueReader;
 }
 
 /** Numbers ascending, or strings in code-unit order (one pipeline's ids are all of one kind). */
-const byId = (a: SchemaId, b: SchemaId): number => (a < b ? -1 : a > b ? 1 : 0);
+export const bySchemaId = (a: SchemaId, b: SchemaId): number => (a < b ? -1 : a > b ? 1 : 0);
 
 /** The registry decoder of one shard: the schemas learnt so far, compiled once each. */
 export class RegistryDecoder {
   /** Per schema id, its compiled schema, or why none reads with it (unknown to the registry, or not compilable). */
   private readonly readers = new Map<SchemaId, LearntSchema | FormatMismatch>();
-  /** Per part schema and writer schema, the reader of the writer's values as the part's (or why none). */
-  private readonly readersAs = new Map<SchemaId, Map<SchemaId, PayloadReader | FormatMismatch>>();
-  private readonly partValues = new Map<SchemaId, PartValues>();
+  /** Per part schema and writer schema (`keyOf` each), the reader of the writer's values as the part's. */
+  private readonly readersAs = new Map<string, PayloadReader | FormatMismatch>();
+  /** Per value schema (`keyOf`), its compiled schema: the id's, or that of a message of its file. */
+  private readonly variants = new Map<string, CompiledSchema | FormatMismatch>();
+  private readonly partValues = new Map<string, PartValues>();
   private readonly keyWire: RegistryWire | undefined;
   private readonly valueWire: RegistryWire | undefined;
 
@@ -119,7 +136,7 @@ export class RegistryDecoder {
       note(record.key, this.keyWire);
       note(record.value, this.valueWire);
     }
-    return [...ids].sort(byId);
+    return [...ids].sort(bySchemaId);
   }
 
   /**
@@ -152,34 +169,45 @@ export class RegistryDecoder {
   }
 
   /**
-   * The schema id of a framed value whose schema is learnt and readable: what decides the columns of the
-   * part it goes to. Undefined for a null, unframed or unreadable value (which decides nothing).
+   * Which schema the columns of a framed value would follow, when its schema is learnt and readable:
+   * what decides the columns of the part it goes to. Undefined for a null, unframed or unreadable value
+   * (which decides nothing).
    */
-  valueSchemaOf(bytes: Buffer | null): SchemaId | undefined {
-    if (bytes === null || this.valueWire === undefined) return undefined;
-    const id = this.valueWire.idOf(bytes);
-    return id !== undefined && !(this.readers.get(id) instanceof FormatMismatch) ? id : undefined;
+  valueSchemaOf(bytes: Buffer | null): ValueSchema | undefined {
+    const wire = this.valueWire;
+    if (bytes === null || wire === undefined) return undefined;
+    const id = wire.idOf(bytes);
+    const learnt = id === undefined ? undefined : this.readers.get(id);
+    if (id === undefined || learnt === undefined || learnt instanceof FormatMismatch) return undefined;
+    if (learnt.compiled.messageOf === undefined) return { id };
+    const frame = wire.frameOf(bytes, 'value');
+    const message = frame instanceof FormatMismatch ? undefined : learnt.compiled.messageOf(frame.payload);
+    return message === undefined ? undefined : { id, message };
   }
 
   /**
-   * Whether a value of schema `id` must start a new part rather than join one whose columns follow
-   * `partId`: when it is a newer version of the same schema (the part's columns lack what it added), or
-   * when the part's schema cannot read it. Values of an older compatible version join, read as the part's.
+   * Whether a value of `schema` must start a new part rather than join one whose columns follow
+   * `part`'s: when it is another message of the same file, a newer version of the same schema (the
+   * part's columns lack what it added), or one the part's schema cannot read. Values of an older
+   * compatible version join, read as the part's.
    */
-  startsNewPart(partId: SchemaId, id: SchemaId): boolean {
-    if (id === partId) return false;
-    const part = this.learnt(partId);
-    const record = this.learnt(id);
-    if (part.lineage.schema !== record.lineage.schema) return true;
-    if (record.lineage.version > part.lineage.version) return true;
-    return this.readerAs(partId, id) instanceof FormatMismatch;
+  startsNewPart(part: ValueSchema, schema: ValueSchema): boolean {
+    if (keyOf(schema) === keyOf(part)) return false;
+    if (schema.id === part.id) return true;
+    const partLineage = this.learnt(part.id).lineage;
+    const lineage = this.learnt(schema.id).lineage;
+    if (partLineage.schema !== lineage.schema) return true;
+    if (lineage.version > partLineage.version) return true;
+    return this.readerAs(part, schema) instanceof FormatMismatch;
   }
 
-  /** The typed values of a part whose columns follow schema `partId` (one object per schema, made once). */
-  valuesOf(partId: SchemaId): PartValues {
-    let values = this.partValues.get(partId);
+  /** The typed values of a part whose columns follow `schema` (one object per schema, made once). */
+  valuesOf(schema: ValueSchema): PartValues {
+    const key = keyOf(schema);
+    let values = this.partValues.get(key);
     if (values === undefined) {
-      const { compiled } = this.learnt(partId);
+      const compiled = this.compiledFor(schema);
+      if (compiled instanceof FormatMismatch) throw new Error(compiled.reason);
       const { valueWire } = this;
       if (valueWire === undefined) throw new Error('the value is not in a registry format');
       const shape = writableShape(compiled.shape);
@@ -187,12 +215,15 @@ export class RegistryDecoder {
       const read = (bytes: Buffer): JsonDocument | FormatMismatch => {
         const frame = valueWire.frameOf(bytes, 'value');
         if (frame instanceof FormatMismatch) return frame;
-        if (frame.schemaId === partId) return compiled.read(frame.payload, 'value');
-        const reader = this.readerAs(partId, frame.schemaId);
+        if (frame.schemaId === schema.id) return compiled.read(frame.payload, 'value');
+        const writer = this.readers.get(frame.schemaId);
+        if (writer === undefined || writer instanceof FormatMismatch) return this.read(bytes, 'value');
+        const message = writer.compiled.messageOf?.(frame.payload);
+        const reader = this.readerAs(schema, { id: frame.schemaId, ...(message ? { message } : {}) });
         return reader instanceof FormatMismatch ? reader : reader(frame.payload, 'value');
       };
-      values = { schemaId: partId, shape, reader: { read, cells } };
-      this.partValues.set(partId, values);
+      values = { schema, shape, reader: { read, cells } };
+      this.partValues.set(key, values);
     }
     return values;
   }
@@ -204,22 +235,37 @@ export class RegistryDecoder {
     return learnt;
   }
 
-  /** The reader of values written with `writerId` as values of `partId`, or why there is none. */
-  private readerAs(partId: SchemaId, writerId: SchemaId): PayloadReader | FormatMismatch {
-    let byWriter = this.readersAs.get(partId);
-    if (byWriter === undefined) {
-      byWriter = new Map();
-      this.readersAs.set(partId, byWriter);
+  /** The compiled schema of `schema`'s values: its id's, or that of the message it names. */
+  private compiledFor(schema: ValueSchema): CompiledSchema | FormatMismatch {
+    const key = keyOf(schema);
+    let compiled = this.variants.get(key);
+    if (compiled === undefined) {
+      const base = this.learnt(schema.id).compiled;
+      const variant =
+        schema.message === undefined
+          ? base
+          : (base.forMessage?.(schema.message) ?? `${schemaIdText(schema.id)} has no messages`);
+      compiled = typeof variant === 'string' ? new FormatMismatch(variant) : variant;
+      this.variants.set(key, compiled);
     }
-    const known = byWriter.get(writerId);
+    return compiled;
+  }
+
+  /** The reader of values of `writer` as values of `part`, or why there is none. */
+  private readerAs(part: ValueSchema, writer: ValueSchema): PayloadReader | FormatMismatch {
+    const key = `${keyOf(part)}|${keyOf(writer)}`;
+    const known = this.readersAs.get(key);
     if (known !== undefined) return known;
-    const writer = this.readers.get(writerId);
-    if (writer === undefined)
-      throw new Error(`schema ${schemaIdText(writerId)} was not looked up before use`);
-    const as =
-      writer instanceof FormatMismatch ? writer : this.learnt(partId).compiled.readAs(writer.compiled);
-    const reader = typeof as === 'string' ? new FormatMismatch(as) : as;
-    byWriter.set(writerId, reader);
+    const reading = this.compiledFor(part);
+    const written = this.compiledFor(writer);
+    let reader: PayloadReader | FormatMismatch;
+    if (reading instanceof FormatMismatch) reader = reading;
+    else if (written instanceof FormatMismatch) reader = written;
+    else {
+      const as = reading.readAs(written);
+      reader = typeof as === 'string' ? new FormatMismatch(as) : as;
+    }
+    this.readersAs.set(key, reader);
     return reader;
   }
 

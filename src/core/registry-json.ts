@@ -117,6 +117,13 @@ export interface CompiledSchema {
    * cannot be read as one another (the reason names both).
    */
   readAs(writer: CompiledSchema): PayloadReader | string;
+  /**
+   * The name of the type a payload holds, when the schema's values may be of several (a Protobuf file's
+   * messages); absent when they are all of one. Undefined for a payload that names none.
+   */
+  messageOf?(payload: Buffer): string | undefined;
+  /** This schema compiled for the values of another of its types (a name `messageOf` gave), or why not. */
+  forMessage?(name: string): CompiledSchema | string;
 }
 
 /** The schemas `schema` references, each before those that use it, each once. */

@@ -148,13 +148,13 @@ export class PartWriter {
   private typedValuesFor(record: SourceRecord): TypedValueReader | typeof NEW_PART | undefined {
     const { registry } = this;
     if (registry === undefined || !decodedWithRegistry(this.start.layout.valueFormat)) return undefined;
-    const schemaId = registry.valueSchemaOf(record.value);
+    const schema = registry.valueSchemaOf(record.value);
     if (this.values === undefined) {
-      if (schemaId !== undefined) this.values = registry.valuesOf(schemaId);
+      if (schema !== undefined) this.values = registry.valuesOf(schema);
       else if (record.value === null) this.values = null;
     } else if (
-      schemaId !== undefined &&
-      (this.values === null || registry.startsNewPart(this.values.schemaId, schemaId))
+      schema !== undefined &&
+      (this.values === null || registry.startsNewPart(this.values.schema, schema))
     ) {
       return NEW_PART;
     }
@@ -238,7 +238,8 @@ export class PartWriter {
       errorsKey: errors ? this.errorsKey() : null,
       errorsBytes: errors?.bytes ?? 0,
       errorsSha256: errors?.sha256 ?? null,
-      ...(this.values ? { valueSchema: this.values.schemaId } : {}),
+      ...(this.values ? { valueSchema: this.values.schema.id } : {}),
+      ...(this.values?.schema.message ? { valueMessage: this.values.schema.message } : {}),
     };
   }
 

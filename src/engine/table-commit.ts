@@ -5,7 +5,7 @@
 // window is in the table once, and no window the state calls closed is missing from it.
 import { mapBounded } from '../core/map-bounded.js';
 import type { FinishedPart, PendingBatch } from '../core/pipeline-state.js';
-import { RegistryDecoder } from '../core/registry-decoder.js';
+import { bySchemaId, RegistryDecoder, type ValueSchema } from '../core/registry-decoder.js';
 import { decodedWithRegistry, OutputFormat } from '../core/value-format.js';
 import type { ValueShape } from '../core/value-shape.js';
 import type { SchemaId, TableCommitOutcome } from '../ports.js';
@@ -25,16 +25,21 @@ async function valueShapesOf(
 ): Promise<ValueShape[] | undefined> {
   const { config, schemas } = ctx;
   if (config.format !== OutputFormat.PARQUET || !decodedWithRegistry(config.valueFormat)) return undefined;
-  const ids = [
-    ...new Set(parts.flatMap((part) => (part.valueSchema === undefined ? [] : [part.valueSchema]))),
-  ];
-  ids.sort((a: SchemaId, b: SchemaId) => (a < b ? -1 : a > b ? 1 : 0));
-  if (ids.length === 0) return [];
+  // Each schema (and Protobuf message) once, oldest id first: the union's fields come in version order.
+  const bySchema = new Map<string, ValueSchema>();
+  for (const { valueSchema: id, valueMessage: message } of parts) {
+    if (id !== undefined) bySchema.set(`${id}#${message ?? ''}`, { id, ...(message ? { message } : {}) });
+  }
+  const valueSchemas = [...bySchema.values()].sort(
+    (a, b) => bySchemaId(a.id, b.id) || (a.message ?? '').localeCompare(b.message ?? ''),
+  );
+  if (valueSchemas.length === 0) return [];
   if (schemas === undefined) throw new Error('typed values need a schema source');
   const decoder = new RegistryDecoder(config);
+  const ids = [...new Set(valueSchemas.map((schema) => schema.id))];
   const found = await mapBounded(ids, SCHEMA_LOOKUPS_AT_ONCE, (id) => schemas.schemaById(id));
   for (const [i, id] of ids.entries()) decoder.learn(id, found[i]);
-  return ids.map((id) => decoder.valuesOf(id).shape);
+  return valueSchemas.map((schema) => decoder.valuesOf(schema).shape);
 }
 
 /** Commits the sealed window `pending` to the pipeline's table; undefined when it has no table. */
