@@ -4,13 +4,15 @@
 
 Prints one JSON object: the snapshots of main, oldest first, each with its id (a string: ids are 64-bit),
 parent, sequence number and summary; the row count; and the rows of the current snapshot, sorted by
-partition and offset, with offsets as strings, timestamps as ISO-8601 and bytes as base64.
+partition and offset, with offsets as strings, timestamps and dates as ISO-8601, decimals as their
+digits, bytes as base64 and maps as lists of [key, value].
 Settings (environment): ICEBERG_CATALOG_URL (http://127.0.0.1:18181), AWS_ENDPOINT_URL (the S3 endpoint
 of the warehouse), AWS_REGION, AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY.
 """
 
 import base64
 import datetime
+import decimal
 import json
 import os
 import sys
@@ -22,11 +24,13 @@ def plain(value):
     """A JSON-ready copy of a value pyarrow gave."""
     if isinstance(value, bytes):
         return base64.b64encode(value).decode()
-    if isinstance(value, datetime.datetime):
+    if isinstance(value, (datetime.datetime, datetime.date)):
         return value.isoformat()
+    if isinstance(value, decimal.Decimal):
+        return str(value)
     if isinstance(value, dict):
         return {k: plain(v) for k, v in value.items()}
-    if isinstance(value, list):
+    if isinstance(value, (list, tuple)):
         return [plain(v) for v in value]
     return value
 
