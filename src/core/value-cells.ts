@@ -176,7 +176,9 @@ export function cellWriter(shape: ValueShape, path = 'value'): CellWriter {
           const cell = write(Object.hasOwn(record, name) ? record[name] : undefined);
           if (cell instanceof FormatMismatch) return cell;
           // A field named `__proto__` stays a field.
-          Object.defineProperty(cells, name, { value: cell, enumerable: true, writable: true });
+          if (name === '__proto__')
+            Object.defineProperty(cells, name, { value: cell, enumerable: true, writable: true });
+          else cells[name] = cell;
         }
         return cells;
       };
