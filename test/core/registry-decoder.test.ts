@@ -9,6 +9,7 @@ import {
   ProtobufSerializer,
   SerdeType,
 } from '@confluentinc/schemaregistry';
+import avsc from 'avsc';
 import { describe, expect, it } from 'vitest';
 import { RegistryDecoder } from '../../src/core/registry-decoder.js';
 import { FormatMismatch, type JsonDocument, ValueFormat } from '../../src/core/value-format.js';
@@ -385,6 +386,134 @@ message Order {
     expect(((await decode(client, truncated, asProtoText)) as FormatMismatch).reason).toMatch(
       /^the value cannot be read as shop\.Ping of Protobuf schema id 1: /,
     );
+  });
+});
+
+describe('typed part values', () => {
+  const V1 = {
+    type: 'record',
+    name: 'Order',
+    fields: [
+      { name: 'id', type: 'string' },
+      { name: 'amount', type: 'long' },
+    ],
+  };
+  const V2 = { ...V1, fields: [...V1.fields, { name: 'currency', type: 'string', default: 'EUR' }] };
+  /** Amount as text: not a version version 2 can read. */
+  const OTHER = { ...V1, fields: [V1.fields[0], { name: 'amount', type: 'string' }] };
+  const avro = (schema: object): RegisteredSchema => ({
+    type: 'AVRO',
+    text: JSON.stringify(schema),
+    references: [],
+  });
+  const framed = (id: number, schema: object, value: object) => {
+    const header = Buffer.alloc(5);
+    header.writeInt32BE(id, 1);
+    return Buffer.concat([header, avsc.Type.forSchema(schema as avsc.Schema).toBuffer(value)]);
+  };
+  const decoder = () => {
+    const d = new RegistryDecoder(VALUES);
+    d.learn(1, avro(V1));
+    d.learn(2, avro(V2));
+    d.learn(3, avro(OTHER));
+    d.learn(4, undefined);
+    return d;
+  };
+
+  it('starts a part for a newer version or one the part cannot read, and reads an older one as the part', () => {
+    const d = decoder();
+    const v1 = framed(1, V1, { id: 'a', amount: 1 });
+    const v2 = framed(2, V2, { id: 'b', amount: 2, currency: 'USD' });
+    expect(d.valueSchemaOf(v1)).toEqual({ id: 1 });
+    expect(d.valueSchemaOf(framed(4, V1, { id: 'c', amount: 3 }))).toBeUndefined();
+    expect(d.valueSchemaOf(null)).toBeUndefined();
+    expect(d.startsNewPart({ id: 1 }, { id: 1 })).toBe(false);
+    expect(d.startsNewPart({ id: 1 }, { id: 2 })).toBe(true);
+    expect(d.startsNewPart({ id: 2 }, { id: 1 })).toBe(false);
+    expect(d.startsNewPart({ id: 2 }, { id: 3 })).toBe(true);
+    const values = d.valuesOf({ id: 2 });
+    expect(values.shape).toEqual({
+      kind: 'struct',
+      fields: [
+        { name: 'id', shape: { kind: 'string' } },
+        { name: 'amount', shape: { kind: 'long' } },
+        { name: 'currency', shape: { kind: 'string' } },
+      ],
+    });
+    const cells = (bytes: Buffer) => {
+      const document = values.reader.read(bytes);
+      if (document instanceof FormatMismatch) throw new Error(document.reason);
+      return values.reader.cells((document as unknown as { decoded: never }).decoded);
+    };
+    expect(cells(v1)).toEqual({ id: 'a', amount: 1n, currency: 'EUR' });
+    expect(cells(v2)).toEqual({ id: 'b', amount: 2n, currency: 'USD' });
+    expect(d.valuesOf({ id: 2 })).toBe(values);
+  });
+
+  it('tells a newer Glue version by its version number within its schema, and another schema by its ARN', () => {
+    const d = new RegistryDecoder({ keyFormat: ValueFormat.STRING, valueFormat: ValueFormat.GLUE });
+    const [a1, a2, b1] = [
+      '00000000-0000-0000-0000-00000000000a',
+      '00000000-0000-0000-0000-00000000000b',
+      '00000000-0000-0000-0000-00000000000c',
+    ];
+    const lineage = (schema: string, version: number) => ({ lineage: { schema, version } });
+    // Version ids are random: the later version's id may sort first.
+    d.learn(a2, { ...avro(V1), ...lineage('arn:orders', 1) });
+    d.learn(a1, { ...avro(V2), ...lineage('arn:orders', 2) });
+    d.learn(b1, { ...avro(V1), ...lineage('arn:refunds', 1) });
+    expect(d.startsNewPart({ id: a2 }, { id: a1 })).toBe(true);
+    expect(d.startsNewPart({ id: a1 }, { id: a2 })).toBe(false);
+    expect(d.startsNewPart({ id: a2 }, { id: b1 })).toBe(true);
+  });
+
+  it('gives a Protobuf value the columns of the message it holds, and starts a part for another message of its file', async () => {
+    const proto = `syntax = "proto3";
+package shop;
+message Ping { string text = 1; }
+message Order { int64 order_id = 1; message Line { string sku = 1; } repeated Line lines = 2; }`;
+    const client = new MockClient();
+    const registry = protoRegistry(proto, 'shop.proto');
+    const writer = new ProtobufSerializer(client, SerdeType.VALUE, {
+      autoRegisterSchemas: true,
+      registry: registry as never,
+    });
+    const order = await writer.serialize(
+      TOPIC,
+      create(messageDesc(registry, 'shop.Order'), { orderId: 7n, lines: [{ sku: 'x' }] } as never),
+    );
+    const ping = await writer.serialize(TOPIC, create(messageDesc(registry, 'shop.Ping'), { text: 'hi' }));
+    const d = new RegistryDecoder(VALUES);
+    d.learn(order.readInt32BE(1), { type: 'PROTOBUF', text: proto, references: [] });
+    const orderSchema = d.valueSchemaOf(order);
+    const pingSchema = d.valueSchemaOf(ping);
+    expect(orderSchema).toEqual({ id: order.readInt32BE(1), message: 'shop.Order' });
+    expect(pingSchema).toEqual({ id: order.readInt32BE(1), message: 'shop.Ping' });
+    expect(d.startsNewPart(orderSchema as never, pingSchema as never)).toBe(true);
+    const values = d.valuesOf(orderSchema as never);
+    expect(values.shape).toEqual({
+      kind: 'struct',
+      fields: [
+        { name: 'order_id', shape: { kind: 'long' } },
+        {
+          name: 'lines',
+          shape: {
+            kind: 'list',
+            element: { kind: 'struct', fields: [{ name: 'sku', shape: { kind: 'string' } }] },
+          },
+        },
+      ],
+    });
+    const document = values.reader.read(order);
+    if (document instanceof FormatMismatch) throw new Error(document.reason);
+    expect(values.reader.cells((document as unknown as { decoded: never }).decoded)).toEqual({
+      order_id: 7n,
+      lines: [{ sku: 'x' }],
+    });
+    // A Ping read into Order's columns is refused, naming both (it starts a part of its own instead).
+    expect(values.reader.read(ping)).toMatchObject({
+      reason: expect.stringMatching(/shop\.Ping.*shop\.Order/),
+    });
   });
 });
 
