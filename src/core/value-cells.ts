@@ -61,15 +61,30 @@ function floatOf(value: unknown): number | undefined {
   return undefined;
 }
 
+/** Epoch ms of a calendar day `YYYY-MM-DD`, or undefined for a day its month does not have. */
+function dayMs(day: string): number | undefined {
+  const ms = Date.parse(`${day}T00:00:00Z`);
+  // Date.parse rolls a day past the month's end into the next month (2026-02-30 is March 2nd).
+  return Number.isNaN(ms) || new Date(ms).toISOString().slice(0, 10) !== day ? undefined : ms;
+}
+
+/** The largest epoch ms a Date holds: a decoder writes a timestamp past it as its number. */
+const MAX_DATE_MS = 8.64e15;
+
 /** An RFC 3339 instant in ms or µs since the epoch, exact to its unit (finer digits are cut, not rounded). */
 function instantOf(value: unknown, unit: 'millis' | 'micros'): bigint | undefined {
-  // A timestamp beyond what a Date holds is written as its number, already in the column's unit.
+  // A timestamp past what a Date holds is written as its number, already in the column's unit; any
+  // other number (epoch ms in a JSON Schema date-time field, say) is not a date-time.
   if (typeof value === 'bigint') return value;
-  if (typeof value === 'number') return Number.isSafeInteger(value) ? BigInt(value) : undefined;
+  if (typeof value === 'number')
+    return Number.isSafeInteger(value) && Math.abs(value) > MAX_DATE_MS * (unit === 'millis' ? 1 : 1000)
+      ? BigInt(value)
+      : undefined;
   if (typeof value !== 'string') return undefined;
   const match = INSTANT.exec(value);
   if (!match) return undefined;
-  const [, seconds, fraction = '', zone] = match;
+  const [, seconds = '', fraction = '', zone] = match;
+  if (dayMs(seconds.slice(0, 10)) === undefined) return undefined;
   const wholeMs = Date.parse(`${seconds}${zone}`);
   if (Number.isNaN(wholeMs)) return undefined;
   const digits = fraction.padEnd(9, '0');
@@ -122,14 +137,16 @@ export function cellWriter(shape: ValueShape, path = 'value'): CellWriter {
       return primitive(shape.kind, floatOf);
     case 'binary':
       return primitive('binary', (v) =>
-        typeof v === 'string' && BASE64.test(v) ? Buffer.from(v, 'base64') : undefined,
+        typeof v === 'string' && v.length % 4 === 0 && BASE64.test(v) ? Buffer.from(v, 'base64') : undefined,
       );
     case 'date':
       return primitive('date', (v) => {
-        if (typeof v === 'number' && Number.isSafeInteger(v)) return v;
+        // Days since the epoch in a 32-bit column (what a decoder writes for a date past a Date's range).
+        if (typeof v === 'number')
+          return Number.isInteger(v) && v >= INT32_MIN && v <= INT32_MAX ? v : undefined;
         if (typeof v !== 'string' || !DATE.test(v)) return undefined;
-        const ms = Date.parse(`${v}T00:00:00Z`);
-        return Number.isNaN(ms) ? undefined : ms / DAY_MS;
+        const ms = dayMs(v);
+        return ms === undefined ? undefined : ms / DAY_MS;
       });
     case 'timestamp':
       return primitive(`timestamp(${shape.unit})`, (v) => instantOf(v, shape.unit));

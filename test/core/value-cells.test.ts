@@ -187,10 +187,14 @@ describe('timestamp cells', () => {
     expect(cellOf(MICROS, text)).toBe(micros);
   });
 
-  it('takes a number or bigint as already in the column unit (a time past what a Date holds)', () => {
-    expect(cellOf(MILLIS, 1714979289123)).toBe(1714979289123n);
-    expect(cellOf(MICROS, 1714979289123456)).toBe(1714979289123456n);
+  it('takes a number or bigint past what a Date holds as already in the column unit (as a decoder writes it)', () => {
+    expect(cellOf(MILLIS, 8_640_000_000_000_001)).toBe(8_640_000_000_000_001n);
     expect(cellOf(MICROS, 2n ** 60n)).toBe(2n ** 60n);
+  });
+
+  it('refuses a number a Date holds: epoch ms in a date-time field is no RFC 3339 instant', () => {
+    expect(cellWriter(MILLIS)(1714979289123)).toBeInstanceOf(FormatMismatch);
+    expect(cellWriter(MICROS)(1714979289123456)).toBeInstanceOf(FormatMismatch);
   });
 
   it.each<DecodedJson>([
