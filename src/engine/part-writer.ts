@@ -118,7 +118,11 @@ export class PartWriter {
       if (typed === NEW_PART) return NEW_PART;
       const layout = typed ? { ...s.layout, valueShape: this.values?.shape ?? null } : s.layout;
       const row = toParquetRow(s.topic, record, layout, this.registry?.read, typed);
-      if (row instanceof FormatMismatch) return row.reason;
+      if (row instanceof FormatMismatch) {
+        // Only a row decides the part's columns: a record that makes none (its key is bad) leaves them open.
+        if (this.parquet === undefined) this.values = undefined;
+        return row.reason;
+      }
       this.parquet ??= new ParquetObjectWriter(
         this.sink,
         this.key(),
