@@ -3,12 +3,15 @@
 // struct with a decimal, a list, a map and a nested record) and grows with the subject's next version:
 // a field added at the top and one inside the nested record, so rows of the older version's parts read
 // them as null, and older values in the newer version's part as the newer version's defaults.
+
 import { AvroSerializer, SchemaRegistryClient, SerdeType } from '@confluentinc/schemaregistry';
+import avsc from 'avsc';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { ICEBERG_METADATA_FOLDER } from '../../src/core/key-layout.js';
+import { TableFormat } from '../../src/core/setting-rules.js';
 import { createTopic, newPipeline, produce, runOnce, uniqueName } from '../support/bed.js';
 import { REGISTRY_START_TIMEOUT_MS, registerSchema, registryUrl } from '../support/registry-bed.js';
-import { windowClock } from '../support/shard-bed.js';
+import { expectExactlyOnce, windowClock } from '../support/shard-bed.js';
 import { catalogUrl, icebergIo, readWithPyiceberg } from './catalog-bed.js';
 
 const MINUTE = 60_000;
@@ -176,5 +179,60 @@ describe('registry-decoded values in an Iceberg table', () => {
         currency: 'EUR',
       },
     ]);
+  });
+});
+
+describe('a window whose schema versions cannot share a column', () => {
+  it('fails its commit naming the field, and closes, its parts as written, in a run without the table', async () => {
+    const topic = await createTopic(1);
+    // Two subjects of one topic (RecordNameStrategy-like): `amount` a long in one, text in the other.
+    const asLong = await registerSchema(
+      registry,
+      `${topic}-long`,
+      'AVRO',
+      JSON.stringify({ ...ORDER_V1, fields: [{ name: 'amount', type: 'long' }] }),
+    );
+    const asText = await registerSchema(
+      registry,
+      `${topic}-text`,
+      'AVRO',
+      JSON.stringify({ ...ORDER_V1, fields: [{ name: 'amount', type: 'string' }] }),
+    );
+    /** Confluent's framing: 0, the schema id, the Avro payload. */
+    const framed = (id: number, type: string, amount: unknown) => {
+      const header = Buffer.alloc(5);
+      header.writeInt32BE(id, 1);
+      const schema = { type: 'record', name: 'Order', fields: [{ name: 'amount', type }] };
+      return Buffer.concat([header, avsc.Type.forSchema(schema as avsc.Schema).toBuffer({ amount })]);
+    };
+    const start = (Math.floor(Date.now() / MINUTE) - 3) * MINUTE;
+    await produce(topic, [
+      { partition: 0, timestamp: start, value: framed(asLong, 'long', 5) },
+      { partition: 0, timestamp: start + 1, value: framed(asText, 'string', 'five') },
+    ]);
+    const table = uniqueName('t').replaceAll('-', '_');
+    const { bucket, config } = await newPipeline(topic, (b) => ({
+      OUTPUT_FORMAT: 'parquet',
+      VALUE_FORMAT: 'confluent',
+      SCHEMA_REGISTRY_URL: registry,
+      TABLE_FORMAT: 'iceberg',
+      ICEBERG_CATALOG_URL: catalog,
+      ICEBERG_NAMESPACE: NAMESPACE,
+      ICEBERG_TABLE: table,
+      ICEBERG_TABLE_LOCATION: `s3://${b}/topic=${topic}/${ICEBERG_METADATA_FOLDER}`,
+    }));
+
+    await expect(runOnce(config, { now: windowClock(MINUTE), seconds: 30 })).rejects.toMatchObject({
+      name: 'TableSchemaMismatchError',
+      message: expect.stringContaining('value.amount is long in one schema version and string in another'),
+    });
+    expect(
+      await (await icebergIo(catalog)).catalog.loadTable({ namespace: [NAMESPACE], name: table }),
+    ).toBeUndefined();
+
+    // The same pipeline, one run without the table: the window closes by its manifest, every record in it.
+    const withoutTable = { ...config, table: { format: TableFormat.NONE } };
+    await runOnce(withoutTable, { now: windowClock(MINUTE), seconds: 30 });
+    await expectExactlyOnce(bucket, topic);
   });
 });
