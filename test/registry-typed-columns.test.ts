@@ -13,10 +13,12 @@ import {
   SerdeType,
 } from '@confluentinc/schemaregistry';
 import { beforeAll, describe, expect, it } from 'vitest';
+import type { ErrorRow } from '../src/core/record-format.js';
 import {
   createTopic,
   getObject,
   newPipeline,
+  parseNdjson,
   produce,
   readLanded,
   runOnce,
@@ -102,7 +104,10 @@ const recordsOf = (values: readonly Buffer[]): TestRecord[] => {
   return values.map((value, i) => ({ partition: 0, timestamp: start + i, value }));
 };
 
-/** Lands `values` as Parquet with the bed's registry; answers each data part's rows of `select`. */
+/**
+ * Lands `values` as Parquet with the bed's registry; answers each data part's rows of `select`, and the
+ * reasons of the error rows.
+ */
 async function landParquet(topic: string, values: readonly Buffer[], url: string, select: string) {
   await produce(topic, recordsOf(values));
   const { bucket, config } = await newPipeline(topic, {
@@ -113,9 +118,12 @@ async function landParquet(topic: string, values: readonly Buffer[], url: string
   await runOnce(config, { now: windowClock(MINUTE), seconds: 15 });
   const { manifests } = await readLanded(bucket);
   const parts: Array<Array<Record<string, unknown>>> = [];
-  let errors = 0;
+  const reasons: string[] = [];
   for (const manifest of manifests) {
-    errors += manifest.totals.errorRecords;
+    for (const object of manifest.objects.filter((o) => o.kind === 'errors')) {
+      const rows = parseNdjson(object.key, await getObject(bucket, object.key)) as ErrorRow[];
+      reasons.push(...rows.map((row) => row.reason));
+    }
     for (const object of manifest.objects.filter((o) => o.kind === 'data')) {
       const bytes = await getObject(bucket, object.key);
       parts.push(
@@ -126,7 +134,7 @@ async function landParquet(topic: string, values: readonly Buffer[], url: string
       );
     }
   }
-  return { parts, errors };
+  return { parts, errors: reasons };
 }
 
 describe('registry-decoded values as typed Parquet columns', () => {
@@ -174,7 +182,7 @@ describe('registry-decoded values as typed Parquet columns', () => {
        value.counts['y'] as y, value.note, value.either`,
     );
 
-    expect(errors).toBe(0);
+    expect(errors).toEqual([]);
     expect(parts).toHaveLength(1);
     const [row] = parts[0] ?? [];
     expect(row?.type).toBe(
@@ -237,6 +245,8 @@ describe('registry-decoded values as typed Parquet columns', () => {
       customer: { name: 'Cy' },
       tags: ['new'],
     });
+    // A property the schema does not declare: no column can hold it, so the value goes to the errors.
+    const undeclared = await json.serialize(jsonTopic, { id: 'j-2', amount: 1, coupon: 'FREE' });
 
     const [protobufLanded, jsonLanded] = await Promise.all([
       landParquet(
@@ -248,14 +258,14 @@ describe('registry-decoded values as typed Parquet columns', () => {
       ),
       landParquet(
         jsonTopic,
-        [jsonValue],
+        [jsonValue, undeclared],
         url,
         `typeof(value) as type, value.id, value.amount, epoch_us(value.created_at) as created_at,
          value.customer.name as customer, value.tags`,
       ),
     ]);
 
-    expect(protobufLanded.errors).toBe(0);
+    expect(protobufLanded.errors).toEqual([]);
     expect(protobufLanded.parts).toEqual([
       [
         {
@@ -271,7 +281,9 @@ describe('registry-decoded values as typed Parquet columns', () => {
         },
       ],
     ]);
-    expect(jsonLanded.errors).toBe(0);
+    expect(jsonLanded.errors).toEqual([
+      "value field 'value' has a field 'coupon' that its schema does not declare, so its columns cannot hold it",
+    ]);
     expect(jsonLanded.parts).toEqual([
       [
         {
@@ -306,7 +318,7 @@ describe('registry-decoded values as typed Parquet columns', () => {
       `"offset", typeof(value) as type, to_json(value) as value`,
     );
 
-    expect(errors).toBe(0);
+    expect(errors).toEqual([]);
     // Version 1's part ends where version 2 starts; version 1's later value is read as version 2, whose
     // default fills the field it lacks.
     expect(parts).toEqual([

@@ -106,6 +106,13 @@ function unscaledOf(value: unknown, precision: number, scale: number): bigint | 
   return sign === '-' ? -unscaled : unscaled;
 }
 
+/** An object's own keys, counted without making their list (a struct's values are counted per record). */
+function keyCount(record: object): number {
+  let count = 0;
+  for (const key in record) if (Object.hasOwn(record, key)) count += 1;
+  return count;
+}
+
 /**
  * The writer of `shape`'s cells. `path` names the value's place in messages (`value.customer.id`).
  * Null (or a field the value lacks) is a null cell at every level.
@@ -184,18 +191,29 @@ export function cellWriter(shape: ValueShape, path = 'value'): CellWriter {
     }
     case 'struct': {
       const fields = shape.fields.map((f) => [f.name, cellWriter(f.shape, `${path}.${f.name}`)] as const);
+      const names = new Set(shape.fields.map((f) => f.name));
       return (value) => {
         if (value === null || value === undefined) return null;
         if (typeof value !== 'object' || Array.isArray(value)) return misfit(path, value, 'struct');
         const record = value as Record<string, DecodedJson>;
         const cells: Record<string, TypedCell> = {};
+        let found = 0;
         for (const [name, write] of fields) {
-          const cell = write(Object.hasOwn(record, name) ? record[name] : undefined);
+          const present = Object.hasOwn(record, name);
+          if (present) found += 1;
+          const cell = write(present ? record[name] : undefined);
           if (cell instanceof FormatMismatch) return cell;
           // A field named `__proto__` stays a field.
           if (name === '__proto__')
             Object.defineProperty(cells, name, { value: cell, enumerable: true, writable: true });
           else cells[name] = cell;
+        }
+        // A field the columns have no place for would be lost: only a JSON Schema value can have one.
+        if (keyCount(record) > found) {
+          const extra = Object.keys(record).find((name) => !names.has(name));
+          return new FormatMismatch(
+            `value field '${path}' has a field '${extra}' that its schema does not declare, so its columns cannot hold it`,
+          );
         }
         return cells;
       };

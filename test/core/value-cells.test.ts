@@ -317,10 +317,21 @@ describe('nested cells', () => {
     });
   });
 
-  it('keeps the fields in the shape order and leaves out fields the shape does not have', () => {
-    const cell = cellOf(ORDER, { extra: 1, attrs: {}, id: 1 });
+  it('keeps the fields in the shape order', () => {
+    const cell = cellOf(ORDER, { attrs: {}, id: 1 });
     expect(Object.keys(cell as object)).toEqual(['id', 'customer', 'tags', 'lines', 'attrs']);
     expect(cell).toEqual({ id: 1n, customer: null, tags: null, lines: null, attrs: [] });
+  });
+
+  it('refuses a field the shape has no column for, at any depth, rather than lose it', () => {
+    expect(cellWriter(ORDER)({ extra: 1, attrs: {}, id: 1 })).toEqual(
+      new FormatMismatch(
+        "value field 'value' has a field 'extra' that its schema does not declare, so its columns cannot hold it",
+      ),
+    );
+    expect(cellWriter(ORDER)({ customer: { id: 1, nickname: 'x' } })).toMatchObject({
+      reason: expect.stringContaining("value field 'value.customer' has a field 'nickname'"),
+    });
   });
 
   it('makes null and missing values null at every level', () => {
