@@ -75,7 +75,8 @@ Scenarios (--only a,b; default: all of them):
               above 0; the test bed's runs with 0)
   values      Avro values in Confluent's wire format (schema in the bed's schema registry, started by
               scripts/registry.sh when SCHEMA_REGISTRY_URL is unset and none runs) against the same
-              events as JSON values, each to NDJSON (--compression) and to Parquet with two columns
+              events as JSON values, each to NDJSON (--compression) and to Parquet: JSON as text with
+              two declared columns, Avro as the typed value column with none and with the same two
 
 Options:
   --quick                smallest sizes and one run, whatever else is given: proves the scenarios run

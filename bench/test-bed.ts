@@ -6,14 +6,16 @@ import { promisify } from 'node:util';
 
 const run = promisify(execFile);
 const script = resolve(import.meta.dirname, '../scripts/services.sh');
+/** The bed's services the bench uses (the values scenario starts the registry on its own). */
+const SERVICES = ['kafka', 'moto'];
 
 /** The services the bench uses, and how to let go of them. */
 export interface TestBed {
   readonly brokers: readonly string[];
   readonly awsEndpoint: string;
-  /** True when this bench started the bed, so `release` stops it. */
+  /** True when this bench started some of the bed, so `release` stops that part. */
   readonly started: boolean;
-  /** Stops the bed when this bench started it; otherwise leaves it running. */
+  /** Stops the services this bench started; leaves those it found running. */
   release(): Promise<void>;
 }
 
@@ -39,20 +41,26 @@ export function parseExports(
  * process's environment (child processes inherit them), starting the test bed when nothing runs.
  */
 export async function ensureTestBed(log: (line: string) => void): Promise<TestBed> {
-  let started = false;
+  let started: string[] = [];
   if (!process.env.KAFKA_BROKERS || !(process.env.AWS_ENDPOINT_URL || process.env.AWS_ENDPOINT_URL_S3)) {
-    const running = await run('bash', [script, 'status']).then(
+    // Only what the bench uses: a bed without its Iceberg catalog still counts as running.
+    const running = await run('bash', [script, 'status', ...SERVICES]).then(
       ({ stdout }) => stdout,
       () => undefined,
     );
     let stdout = running;
     if (stdout === undefined) {
       log(
-        'test bed: not running; starting it with scripts/services.sh start (the first time installs Kafka and moto)',
+        'test bed: not running; starting it with scripts/services.sh start kafka moto (the first time installs them)',
       );
       const startedAt = Date.now();
-      ({ stdout } = await run('bash', [script, 'start'], { maxBuffer: 16 * 1024 * 1024 }));
-      started = true;
+      ({ stdout } = await run('bash', [script, 'start', ...SERVICES], { maxBuffer: 16 * 1024 * 1024 }));
+      // Those someone else already ran stay running when the bench ends.
+      started =
+        /^# started: (.*)$/m
+          .exec(stdout)?.[1]
+          ?.split(' ')
+          .filter((name) => name !== '') ?? [];
       log(`test bed: started in ${((Date.now() - startedAt) / 1000).toFixed(1)} s`);
     } else {
       log('test bed: reusing the running one');
@@ -66,9 +74,9 @@ export async function ensureTestBed(log: (line: string) => void): Promise<TestBe
   return {
     brokers,
     awsEndpoint: process.env.AWS_ENDPOINT_URL ?? process.env.AWS_ENDPOINT_URL_S3 ?? '',
-    started,
+    started: started.length > 0,
     async release() {
-      if (started) await run('bash', [script, 'stop']);
+      if (started.length > 0) await run('bash', [script, 'stop', ...started]);
     },
   };
 }
