@@ -58,9 +58,11 @@ start() {
   new_run_dir "$RUN_DIR"
   local started=$SECONDS
   # TieredStopAtLevel=1: the bed's registry answers a few requests, so a fast start beats peak speed.
+  # LOCK_TIMEOUT: H2's default (1 s) fails concurrent registrations from parallel tests on a busy machine.
   # shellcheck disable=SC2086
   nohup java $REGISTRY_HEAP -XX:+UseSerialGC -XX:TieredStopAtLevel=1 -Djava.awt.headless=true \
-    -Dquarkus.http.host=127.0.0.1 -Dquarkus.http.port="$REGISTRY_PORT" -jar "$RUNNER" \
+    -Dquarkus.http.host=127.0.0.1 -Dquarkus.http.port="$REGISTRY_PORT" \
+    -Dquarkus.datasource.jdbc.url="jdbc:h2:mem:registry_db;LOCK_TIMEOUT=30000" -jar "$RUNNER" \
     >"$RUN_DIR/registry.log" 2>&1 </dev/null &
   echo $! >"$PID_FILE"
   await_answer "$PID_FILE" "$RUN_DIR/registry.log" "the schema registry at $ENDPOINT" 120

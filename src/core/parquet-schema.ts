@@ -9,7 +9,7 @@
 // one field of a JSON value.
 import { isUtf8 } from 'node:buffer';
 import type { SourceRecord } from '../ports.js';
-import type { DecodedDocument } from './registry-json.js';
+import { type DecodedDocument, type DecodedJson, decodedDocument } from './registry-json.js';
 import type { CellWriter, TypedCell } from './value-cells.js';
 import {
   type DocumentReader,
@@ -404,24 +404,28 @@ function declaredCell(column: DeclaredColumn, document: unknown): ParquetCell | 
       return typeof field === 'string' ? field : misfit();
     case ColumnType.BIGINT: {
       // JSON.parse has already rounded integers past 2^53; refuse them rather than store a wrong number.
+      // A value decoded with its schema keeps them exact, as bigints.
+      if (typeof field === 'bigint') return field >= INT64_MIN && field <= INT64_MAX ? field : misfit();
       if (typeof field === 'number') return Number.isSafeInteger(field) ? BigInt(field) : misfit();
       return (typeof field === 'string' ? int64OfDigits(field) : undefined) ?? misfit();
     }
     case ColumnType.DOUBLE:
-      return typeof field === 'number' ? field : misfit();
+      return typeof field === 'number' ? field : typeof field === 'bigint' ? Number(field) : misfit();
     case ColumnType.BOOLEAN:
       return typeof field === 'boolean' ? field : misfit();
     case ColumnType.TIMESTAMP: {
       const ms =
         typeof field === 'number' && Number.isSafeInteger(field)
           ? field
-          : typeof field === 'string' && /^\d{4}-\d{2}-\d{2}T/.test(field)
-            ? Date.parse(field)
-            : Number.NaN;
+          : typeof field === 'bigint'
+            ? Number(field)
+            : typeof field === 'string' && /^\d{4}-\d{2}-\d{2}T/.test(field)
+              ? Date.parse(field)
+              : Number.NaN;
       return Number.isNaN(ms) ? misfit() : BigInt(ms);
     }
     default:
-      return JSON.stringify(field);
+      return decodedDocument(field as DecodedJson).text;
   }
 }
 
@@ -444,16 +448,11 @@ function typedValue(
   if (bytes === null) return { cell: null, document: undefined };
   const document = typed.read(bytes);
   if (document instanceof FormatMismatch) return document;
-  const cell = typed.cells(
-    'decoded' in document ? (document as DecodedDocument).decoded : (document.parsed as never),
-  );
-  if (cell instanceof FormatMismatch) return cell;
-  return {
-    cell,
-    get document() {
-      return document.parsed;
-    },
-  };
+  // The decoded value itself (its longs exact), not the parsed JSON text: nothing is stringified.
+  const decoded =
+    'decoded' in document ? (document as DecodedDocument).decoded : (document.parsed as DecodedJson);
+  const cell = typed.cells(decoded);
+  return cell instanceof FormatMismatch ? cell : { cell, document: decoded };
 }
 
 /**

@@ -76,6 +76,8 @@ export class PartWriter {
    * (null when that row's value is null: the part then has no `value` column); undefined until then.
    */
   private values: PartValues | null | undefined;
+  /** The part's layout with its values' shape, made once they are decided. */
+  private valuesLayout: ParquetLayout | undefined;
 
   /**
    * `registry` decodes registry-encoded keys and values, their schemas looked up before each batch; a
@@ -116,7 +118,7 @@ export class PartWriter {
     if (s.layout.format === OutputFormat.PARQUET) {
       const typed = this.typedValuesFor(record);
       if (typed === NEW_PART) return NEW_PART;
-      const layout = typed ? { ...s.layout, valueShape: this.values?.shape ?? null } : s.layout;
+      const layout = typed ? this.typedLayout() : s.layout;
       const row = toParquetRow(s.topic, record, layout, this.registry?.read, typed);
       if (row instanceof FormatMismatch) {
         // Only a row decides the part's columns: a record that makes none (its key is bad) leaves them open.
@@ -143,6 +145,13 @@ export class PartWriter {
     if (line instanceof FormatMismatch) return line.reason;
     this.addRow(line, record.timestampMs, late);
     return undefined;
+  }
+
+  private typedLayout(): ParquetLayout {
+    const valueShape = this.values?.shape ?? null;
+    if (this.valuesLayout?.valueShape !== valueShape)
+      this.valuesLayout = { ...this.start.layout, valueShape };
+    return this.valuesLayout;
   }
 
   /**
