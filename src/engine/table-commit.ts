@@ -8,7 +8,7 @@ import type { FinishedPart, PendingBatch } from '../core/pipeline-state.js';
 import { bySchemaId, RegistryDecoder, type ValueSchema } from '../core/registry-decoder.js';
 import { decodedWithRegistry, OutputFormat } from '../core/value-format.js';
 import type { ValueShape } from '../core/value-shape.js';
-import type { SchemaId, TableCommitOutcome } from '../ports.js';
+import type { TableCommitOutcome } from '../ports.js';
 import type { StepContext } from './step-types.js';
 
 /** Schemas looked up at once (a window's parts rarely follow more than two). */
