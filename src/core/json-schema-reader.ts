@@ -7,7 +7,14 @@
 // value may take several shapes of (`oneOf`, several types, no type) is JSON. References to other
 // registry subjects are JSON too.
 import type { RegisteredSchema, SchemaId } from '../ports.js';
-import { type CompiledSchema, type PayloadReader, schemaIdText } from './registry-json.js';
+import {
+  type CompiledSchema,
+  type DecodedJson,
+  decodedDocument,
+  type PayloadReader,
+  schemaIdText,
+  setField,
+} from './registry-json.js';
 import { FormatMismatch, readJson } from './value-format.js';
 import type { ShapeField, ValueShape } from './value-shape.js';
 
@@ -103,6 +110,25 @@ function arrayShape(node: SchemaNode, root: SchemaNode, open: Set<SchemaNode>): 
   return isNode(node.items) ? { kind: 'list', element: shapeOf(node.items, root, open) } : JSON_SHAPE;
 }
 
+/** `value` with only the properties `shape`'s structs declare, at every depth. */
+function declaredOnly(value: DecodedJson, shape: ValueShape): DecodedJson {
+  if (value === null || typeof value !== 'object') return value;
+  if (Array.isArray(value))
+    return shape.kind === 'list' ? value.map((item) => declaredOnly(item, shape.element)) : value;
+  const object = value as { readonly [field: string]: DecodedJson };
+  if (shape.kind === 'map') {
+    const kept: Record<string, DecodedJson> = {};
+    for (const [key, item] of Object.entries(object)) setField(kept, key, declaredOnly(item, shape.value));
+    return kept;
+  }
+  if (shape.kind !== 'struct') return value;
+  const kept: Record<string, DecodedJson> = {};
+  for (const field of shape.fields)
+    if (Object.hasOwn(object, field.name))
+      setField(kept, field.name, declaredOnly(object[field.name] as DecodedJson, field.shape));
+  return kept;
+}
+
 /** A compiled JSON Schema; its own class so that `readAs` knows a writer of its kind. */
 class CompiledJsonSchema implements CompiledSchema {
   readonly shape: ValueShape;
@@ -119,11 +145,19 @@ class CompiledJsonSchema implements CompiledSchema {
     return document instanceof FormatMismatch ? new FormatMismatch(`${document.reason} (${this})`) : document;
   };
 
-  /** Any version's payload is JSON text, read as it is; the columns check each value's types. */
+  /**
+   * Any version's payload is JSON text, read as this version's value: without the properties this
+   * version's objects no longer declare (as Avro's resolution and Protobuf's unknown fields drop a field
+   * the reader lacks); the columns check each value's types.
+   */
   readAs(writer: CompiledSchema): PayloadReader | string {
-    return writer instanceof CompiledJsonSchema
-      ? this.read
-      : `${this} cannot read values written with ${writer}: it is not a JSON Schema`;
+    if (!(writer instanceof CompiledJsonSchema))
+      return `${this} cannot read values written with ${writer}: it is not a JSON Schema`;
+    return (payload, what) => {
+      const document = this.read(payload, what);
+      if (document instanceof FormatMismatch) return document;
+      return decodedDocument(declaredOnly(document.parsed as DecodedJson, this.shape));
+    };
   }
 
   /** How messages name it: `JSON Schema id 7`. */

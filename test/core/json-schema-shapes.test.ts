@@ -4,7 +4,7 @@ import { describe, expect, it } from 'vitest';
 import { compileAvro } from '../../src/core/avro-reader.js';
 import { compileJsonSchema } from '../../src/core/json-schema-reader.js';
 import type { CompiledSchema, PayloadReader } from '../../src/core/registry-json.js';
-import type { FormatMismatch } from '../../src/core/value-format.js';
+import type { FormatMismatch, JsonDocument } from '../../src/core/value-format.js';
 import { shapeText } from '../../src/core/value-shape.js';
 import type { RegisteredSchema } from '../../src/ports.js';
 
@@ -108,6 +108,43 @@ describe('the column type of a JSON Schema', () => {
 });
 
 describe('reading JSON Schema payloads', () => {
+  it("leaves out, read as a later version, the properties that version's objects no longer declare, at any depth", () => {
+    const older = compiled(
+      {
+        type: 'object',
+        properties: {
+          id: { type: 'integer' },
+          note: { type: 'string' },
+          lines: {
+            type: 'array',
+            items: { type: 'object', properties: { sku: { type: 'string' }, old: {} } },
+          },
+          stock: {
+            type: 'object',
+            additionalProperties: { type: 'object', properties: { n: {}, gone: {} } },
+          },
+        },
+      },
+      8,
+    );
+    const newer = compiled(
+      {
+        type: 'object',
+        properties: {
+          id: { type: 'integer' },
+          lines: { type: 'array', items: { type: 'object', properties: { sku: { type: 'string' } } } },
+          stock: { type: 'object', additionalProperties: { type: 'object', properties: { n: {} } } },
+        },
+      },
+      9,
+    );
+    const payload = '{"id":1,"note":"x","lines":[{"sku":"a","old":1}],"stock":{"k":{"n":2,"gone":3}}}';
+    const document = (newer.readAs(older) as PayloadReader)(Buffer.from(payload), 'value') as JsonDocument;
+    expect(document.parsed).toEqual({ id: 1, lines: [{ sku: 'a' }], stock: { k: { n: 2 } } });
+    // Its own version's payload is read whole: a property it does not declare is the columns' to refuse.
+    expect((newer.read(Buffer.from(payload), 'value') as JsonDocument).parsed).toMatchObject({ note: 'x' });
+  });
+
   const v1 = compiled({ type: 'object', properties: { id: { type: 'integer' } } }, 1);
   const v2 = compiled(
     { type: 'object', properties: { id: { type: 'integer' }, tag: { type: 'string' } } },
@@ -123,7 +160,8 @@ describe('reading JSON Schema payloads', () => {
 
   it("reads another version's payload as its own, and refuses a schema of another kind", () => {
     const reader = v2.readAs(v1) as PayloadReader;
-    expect(reader(Buffer.from('{"id":7}'), 'value')).toEqual({ text: '{"id":7}', parsed: { id: 7 } });
+    const document = reader(Buffer.from('{"id":7}'), 'value') as JsonDocument;
+    expect([document.text, document.parsed]).toEqual(['{"id":7}', { id: 7 }]);
     const avro = compileAvro({ type: 'AVRO', text: '"string"', references: [] }, 3) as CompiledSchema;
     expect(v2.readAs(avro)).toBe(
       'JSON Schema id 2 cannot read values written with Avro schema id 3: it is not a JSON Schema',
