@@ -6,7 +6,7 @@
 //
 // A file declares several messages and a payload names its own. A compiled schema's columns are those of
 // one of them, the file's first top-level message (what Confluent's serializers name by default), and
-// it reads only payloads of that message; `protobufReader`, which writes JSON, reads any. Another version
+// it reads only payloads of that message; its `readAny`, which writes JSON, reads any. Another version
 // of the file is read by field numbers: its payload's message, decoded as this file's message of the
 // same full name.
 //
@@ -269,33 +269,6 @@ function decodeMessage(
   return decodedDocument(convert(message as never));
 }
 
-/**
- * The reader of a Protobuf schema registered as `schemaId`, or why it cannot be compiled. `naming` says
- * how a payload names its message (Confluent's message indexes unless told otherwise); any message of
- * the file is read.
- */
-export function protobufReader(
-  schema: RegisteredSchema,
-  schemaId: SchemaId,
-  naming: MessageNaming = byConfluentIndexes,
-): PayloadReader | string {
-  const topLevel = compileFile(schema, schemaId);
-  if (typeof topLevel === 'string') return topLevel;
-  const select = naming(topLevel, schemaId);
-  const built = new Map<protobuf.Type, Convert>();
-  return (payload, what) => {
-    const selected = select(payload, what);
-    if (selected instanceof FormatMismatch) return selected;
-    const type = selected.type;
-    return decodeMessage(
-      type,
-      selected.message,
-      messageConverter(type, built),
-      () => `the ${what} cannot be read as ${nameOf(type)} of Protobuf schema ${schemaIdText(schemaId)}`,
-    );
-  };
-}
-
 const JSON_SHAPE: ValueShape = { kind: 'json' };
 const UNSIGNED_64: ValueShape = { kind: 'decimal', precision: 20, scale: 0 };
 
@@ -372,14 +345,15 @@ function messageShape(type: protobuf.Type, open: Set<protobuf.Type>): ValueShape
 /** A compiled Protobuf schema; its own class so that `readAs` knows a writer of its kind. */
 class CompiledProtobuf implements CompiledSchema {
   readonly shape: ValueShape;
-  private readonly convert: Convert;
+  /** Writes a decoded `message` as its JSON. */
+  readonly convert: Convert;
 
   /**
    * `message` is the message whose columns it gives; `select` finds a payload's message in its file;
    * `variants` holds the file's messages compiled so far, shared by them all.
    */
   constructor(
-    private readonly message: protobuf.Type,
+    readonly message: protobuf.Type,
     private readonly select: MessageSelector,
     private readonly schemaId: SchemaId,
     private readonly variants = new Map<string, CompiledProtobuf>(),
@@ -390,6 +364,18 @@ class CompiledProtobuf implements CompiledSchema {
   }
 
   readonly read: PayloadReader = (payload, what) => this.decode(payload, what, this);
+
+  readonly readAny: PayloadReader = (payload, what) => {
+    const selected = this.select(payload, what);
+    if (selected instanceof FormatMismatch) return selected;
+    const { message, convert } = this.variantOf(selected.type);
+    return decodeMessage(
+      message,
+      selected.message,
+      convert,
+      () => `the ${what} cannot be read as ${nameOf(message)} of ${this}`,
+    );
+  };
 
   readAs(writer: CompiledSchema): PayloadReader | string {
     const refused = `${this} cannot read values written with ${writer}`;
@@ -405,15 +391,20 @@ class CompiledProtobuf implements CompiledSchema {
   }
 
   forMessage(name: string): CompiledSchema | string {
-    const known = this.variants.get(name);
-    if (known) return known;
     let type: protobuf.Type;
     try {
       type = this.message.root.lookupType(`.${name}`);
     } catch {
       return `${this} declares no message ${name}`;
     }
-    return new CompiledProtobuf(type, this.select, this.schemaId, this.variants);
+    return this.variantOf(type);
+  }
+
+  /** This file compiled for the values of `type`, one of its messages (each compiled once). */
+  private variantOf(type: protobuf.Type): CompiledProtobuf {
+    return (
+      this.variants.get(nameOf(type)) ?? new CompiledProtobuf(type, this.select, this.schemaId, this.variants)
+    );
   }
 
   /** How messages name it: `Protobuf schema id 7`. */
@@ -450,7 +441,7 @@ export function compileProtobuf(
   schema: RegisteredSchema,
   schemaId: SchemaId,
   naming: MessageNaming = byConfluentIndexes,
-): CompiledSchema | string {
+): (CompiledSchema & { readonly readAny: PayloadReader }) | string {
   const topLevel = compileFile(schema, schemaId);
   if (typeof topLevel === 'string') return topLevel;
   const [message] = topLevel;

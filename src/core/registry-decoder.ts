@@ -12,12 +12,7 @@ import { byGlueMessageIndex } from './glue-protobuf-messages.js';
 import { readGlueFrame, readGlueHeader } from './glue-wire-format.js';
 import { compileJsonSchema } from './json-schema-reader.js';
 import type { TypedValueReader } from './parquet-schema.js';
-import {
-  byConfluentIndexes,
-  compileProtobuf,
-  type MessageNaming,
-  protobufReader,
-} from './protobuf-reader.js';
+import { byConfluentIndexes, compileProtobuf, type MessageNaming } from './protobuf-reader.js';
 import type { RecordFormats } from './record-format.js';
 import { type CompiledSchema, type PayloadReader, schemaIdText } from './registry-json.js';
 import { readConfluentFrame } from './registry-wire-format.js';
@@ -89,7 +84,8 @@ export interface ValueSchema {
   readonly message?: string;
 }
 
-const keyOf = (schema: ValueSchema): string =>
+/** A value schema as one string, to keep one entry per schema (and Protobuf message) in a map. */
+export const valueSchemaKey = (schema: ValueSchema): string =>
   schema.message === undefined ? String(schema.id) : `${schema.id}#${schema.message}`;
 
 /** The typed values of a part whose columns follow one schema: their shape, and how records are read into it. */
@@ -106,9 +102,9 @@ export const bySchemaId = (a: SchemaId, b: SchemaId): number => (a < b ? -1 : a 
 export class RegistryDecoder {
   /** Per schema id, its compiled schema, or why none reads with it (unknown to the registry, or not compilable). */
   private readonly readers = new Map<SchemaId, LearntSchema | FormatMismatch>();
-  /** Per part schema and writer schema (`keyOf` each), the reader of the writer's values as the part's. */
+  /** Per part schema and writer schema (`valueSchemaKey` each), the reader of the writer's values as the part's. */
   private readonly readersAs = new Map<string, PayloadReader | FormatMismatch>();
-  /** Per value schema (`keyOf`), its compiled schema: the id's, or that of a message of its file. */
+  /** Per value schema (`valueSchemaKey`), its compiled schema: the id's, or that of a message of its file. */
   private readonly variants = new Map<string, CompiledSchema | FormatMismatch>();
   private readonly partValues = new Map<string, PartValues>();
   private readonly keyWire: RegistryWire | undefined;
@@ -161,11 +157,7 @@ export class RegistryDecoder {
     }
     // A Confluent registry numbers every schema it holds in the order registered: one lineage.
     const lineage = schema.lineage ?? { schema: '', version: Number(id) };
-    const read =
-      schema.type === SchemaType.PROTOBUF
-        ? (protobufReader(schema, id, wire.protobufNaming) as PayloadReader)
-        : compiled.read;
-    this.readers.set(id, { read, compiled, lineage });
+    this.readers.set(id, { read: compiled.readAny ?? compiled.read, compiled, lineage });
   }
 
   /**
@@ -192,7 +184,7 @@ export class RegistryDecoder {
    * compatible version join, read as the part's.
    */
   startsNewPart(part: ValueSchema, schema: ValueSchema): boolean {
-    if (keyOf(schema) === keyOf(part)) return false;
+    if (valueSchemaKey(schema) === valueSchemaKey(part)) return false;
     if (schema.id === part.id) return true;
     const partLineage = this.learnt(part.id).lineage;
     const lineage = this.learnt(schema.id).lineage;
@@ -203,7 +195,7 @@ export class RegistryDecoder {
 
   /** The typed values of a part whose columns follow `schema` (one object per schema, made once). */
   valuesOf(schema: ValueSchema): PartValues {
-    const key = keyOf(schema);
+    const key = valueSchemaKey(schema);
     let values = this.partValues.get(key);
     if (values === undefined) {
       const compiled = this.compiledFor(schema);
@@ -237,7 +229,7 @@ export class RegistryDecoder {
 
   /** The compiled schema of `schema`'s values: its id's, or that of the message it names. */
   private compiledFor(schema: ValueSchema): CompiledSchema | FormatMismatch {
-    const key = keyOf(schema);
+    const key = valueSchemaKey(schema);
     let compiled = this.variants.get(key);
     if (compiled === undefined) {
       const base = this.learnt(schema.id).compiled;
@@ -253,7 +245,7 @@ export class RegistryDecoder {
 
   /** The reader of values of `writer` as values of `part`, or why there is none. */
   private readerAs(part: ValueSchema, writer: ValueSchema): PayloadReader | FormatMismatch {
-    const key = `${keyOf(part)}|${keyOf(writer)}`;
+    const key = `${valueSchemaKey(part)}|${valueSchemaKey(writer)}`;
     const known = this.readersAs.get(key);
     if (known !== undefined) return known;
     const reading = this.compiledFor(part);

@@ -124,6 +124,11 @@ export interface CompiledSchema {
   messageOf?(payload: Buffer): string | undefined;
   /** This schema compiled for the values of another of its types (a name `messageOf` gave), or why not. */
   forMessage?(name: string): CompiledSchema | string;
+  /**
+   * Reads a payload of any of the schema's types, each as its own JSON (what NDJSON and keys are
+   * written as), when `read` takes only one; absent when `read` reads them all.
+   */
+  readonly readAny?: PayloadReader;
 }
 
 /** The schemas `schema` references, each before those that use it, each once. */

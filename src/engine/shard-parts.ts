@@ -19,13 +19,12 @@ import { AttemptSupersededError, WindowIntegrityError } from '../errors.js';
 import type { AttemptStore } from './attempt-store.js';
 import { partLayoutOf } from './part-layout.js';
 import { NEW_PART, PartWriter } from './part-writer.js';
+import { learnSchemas } from './schema-lookups.js';
 import type { StepClock, StopReason } from './step-clock.js';
 import type { StepContext } from './step-types.js';
 
 /** Last parts finished at once when a shard closes its partitions: the sink's requests in flight. */
 const PARTS_FINISHING_AT_ONCE = 32;
-/** Schemas looked up at once: a batch rarely names more than a few. */
-const SCHEMA_LOOKUPS_AT_ONCE = 8;
 
 /** The parts one shard writes in one window, open and finished. */
 export class ShardParts {
@@ -174,9 +173,7 @@ export class ShardParts {
       placed.filter((p) => p.placement !== Placement.BAD_TIMESTAMP).map((p) => p.record),
     );
     if (ids.length === 0) return;
-    const source = this.ctx.schemas as NonNullable<StepContext['schemas']>;
-    const schemas = await mapBounded(ids, SCHEMA_LOOKUPS_AT_ONCE, (id) => source.schemaById(id));
-    for (const [i, id] of ids.entries()) registry.learn(id, schemas[i]);
+    await learnSchemas(registry, this.ctx.schemas as NonNullable<StepContext['schemas']>, ids);
   }
 
   private writerFor(partition: number): PartWriter {

@@ -3,16 +3,13 @@
 // commit leaves the window pending; the next attempt writes the same manifest and commits again, and the
 // table, which already holds the window in its history, commits nothing (see WindowTable). So each
 // window is in the table once, and no window the state calls closed is missing from it.
-import { mapBounded } from '../core/map-bounded.js';
 import type { FinishedPart, PendingBatch } from '../core/pipeline-state.js';
-import { bySchemaId, RegistryDecoder, type ValueSchema } from '../core/registry-decoder.js';
+import { bySchemaId, RegistryDecoder, type ValueSchema, valueSchemaKey } from '../core/registry-decoder.js';
 import { decodedWithRegistry, OutputFormat } from '../core/value-format.js';
 import type { ValueShape } from '../core/value-shape.js';
 import type { TableCommitOutcome } from '../ports.js';
+import { learnSchemas } from './schema-lookups.js';
 import type { StepContext } from './step-types.js';
-
-/** Schemas looked up at once (a window's parts rarely follow more than two). */
-const SCHEMA_LOOKUPS_AT_ONCE = 8;
 
 /**
  * The shapes of the window's typed value columns, one per schema its parts follow, in schema id order;
@@ -28,7 +25,9 @@ async function valueShapesOf(
   // Each schema (and Protobuf message) once, oldest id first: the union's fields come in version order.
   const bySchema = new Map<string, ValueSchema>();
   for (const { valueSchema: id, valueMessage: message } of parts) {
-    if (id !== undefined) bySchema.set(`${id}#${message ?? ''}`, { id, ...(message ? { message } : {}) });
+    if (id === undefined) continue;
+    const schema = { id, ...(message ? { message } : {}) };
+    bySchema.set(valueSchemaKey(schema), schema);
   }
   const valueSchemas = [...bySchema.values()].sort(
     (a, b) => bySchemaId(a.id, b.id) || (a.message ?? '').localeCompare(b.message ?? ''),
@@ -37,8 +36,7 @@ async function valueShapesOf(
   if (schemas === undefined) throw new Error('typed values need a schema source');
   const decoder = new RegistryDecoder(config);
   const ids = [...new Set(valueSchemas.map((schema) => schema.id))];
-  const found = await mapBounded(ids, SCHEMA_LOOKUPS_AT_ONCE, (id) => schemas.schemaById(id));
-  for (const [i, id] of ids.entries()) decoder.learn(id, found[i]);
+  await learnSchemas(decoder, schemas, ids);
   return valueSchemas.map((schema) => decoder.valuesOf(schema).shape);
 }
 
