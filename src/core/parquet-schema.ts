@@ -126,12 +126,16 @@ const text = (name: string, required = false): ParquetSchemaElement => ({
   logical_type: { type: 'STRING' },
 });
 
-const timestamp = (name: string, required: boolean): ParquetSchemaElement => ({
+const timestamp = (
+  name: string,
+  required: boolean,
+  unit: 'millis' | 'micros' = 'millis',
+): ParquetSchemaElement => ({
   name,
   type: 'INT64',
   repetition_type: required ? 'REQUIRED' : 'OPTIONAL',
-  converted_type: 'TIMESTAMP_MILLIS',
-  logical_type: { type: 'TIMESTAMP', isAdjustedToUTC: true, unit: 'MILLIS' },
+  converted_type: unit === 'micros' ? 'TIMESTAMP_MICROS' : 'TIMESTAMP_MILLIS',
+  logical_type: { type: 'TIMESTAMP', isAdjustedToUTC: true, unit: unit === 'micros' ? 'MICROS' : 'MILLIS' },
 });
 
 /** Bytes a decimal of `precision` digits takes as a two's-complement FIXED_LEN_BYTE_ARRAY. */
@@ -169,18 +173,8 @@ export function shapeElements(name: string, shape: ValueShape): ParquetSchemaEle
           logical_type: { type: 'DATE' },
         },
       ];
-    case 'timestamp': {
-      const micros = shape.unit === 'micros';
-      return [
-        {
-          name,
-          type: 'INT64',
-          repetition_type: optional,
-          converted_type: micros ? 'TIMESTAMP_MICROS' : 'TIMESTAMP_MILLIS',
-          logical_type: { type: 'TIMESTAMP', isAdjustedToUTC: true, unit: micros ? 'MICROS' : 'MILLIS' },
-        },
-      ];
-    }
+    case 'timestamp':
+      return [timestamp(name, false, shape.unit)];
     case 'decimal': {
       const { precision, scale } = shape;
       // The smallest physical type that holds the precision, as the Parquet spec (and Iceberg) advise.
@@ -252,18 +246,21 @@ function fieldElements(name: 'key' | 'value', format: ValueFormat): ParquetSchem
   return [text(name), text(`${name}_encoding`)];
 }
 
-function declaredElement(column: DeclaredColumn): ParquetSchemaElement {
-  switch (column.type) {
+/** The column type of a declared column, as a value shape: Parquet and the Iceberg table map it as one. */
+export function declaredShape(type: ColumnType): ValueShape {
+  switch (type) {
     case ColumnType.BIGINT:
-      return { name: column.name, type: 'INT64', repetition_type: 'OPTIONAL' };
+      return { kind: 'long' };
     case ColumnType.DOUBLE:
-      return { name: column.name, type: 'DOUBLE', repetition_type: 'OPTIONAL' };
+      return { kind: 'double' };
     case ColumnType.BOOLEAN:
-      return { name: column.name, type: 'BOOLEAN', repetition_type: 'OPTIONAL' };
+      return { kind: 'boolean' };
     case ColumnType.TIMESTAMP:
-      return timestamp(column.name, false);
+      return { kind: 'timestamp', unit: 'millis' };
+    case ColumnType.JSON:
+      return { kind: 'json' };
     default:
-      return text(column.name);
+      return { kind: 'string' };
   }
 }
 
@@ -311,7 +308,7 @@ export function parquetSchema(layout: ParquetLayout): ParquetSchemaElement[] {
       text('value'),
       text('value_encoding'),
     ],
-    ...layout.columns.map((column) => [declaredElement(column)]),
+    ...layout.columns.map((column) => shapeElements(column.name, declaredShape(column.type))),
   ];
   return [{ name: 'root', num_children: columns.length }, ...columns.flat()];
 }

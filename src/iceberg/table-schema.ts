@@ -20,7 +20,7 @@
 // partition value when it prunes. Each data file instead carries bounds on `timestamp`, `partition` and
 // `offset` (see data-files.ts), which readers prune by as they would by partition: a part spans about
 // one window. Partitioning by the window needs a window column in the parts, which they do not have yet.
-import { ColumnType, type DeclaredColumn, type ParquetLayout } from '../core/parquet-schema.js';
+import { declaredShape, type ParquetLayout } from '../core/parquet-schema.js';
 import { decodedWithRegistry, ValueFormat, writtenAsJson } from '../core/value-format.js';
 import type { ValueShape } from '../core/value-shape.js';
 import type {
@@ -101,21 +101,6 @@ function keyOrValue(name: 'key' | 'value', layout: ParquetLayout): WantedField[]
   return [field(name, 'string'), field(`${name}_encoding`, 'string')];
 }
 
-function declaredShape(column: DeclaredColumn): IcebergPrimitive {
-  switch (column.type) {
-    case ColumnType.BIGINT:
-      return 'long';
-    case ColumnType.DOUBLE:
-      return 'double';
-    case ColumnType.BOOLEAN:
-      return 'boolean';
-    case ColumnType.TIMESTAMP:
-      return 'timestamptz';
-    default:
-      return 'string';
-  }
-}
-
 /** The columns of a Parquet part (see parquet-schema.ts), in file order, as Iceberg fields without ids. */
 function wantedFields(layout: ParquetLayout): WantedField[] {
   return [
@@ -135,7 +120,7 @@ function wantedFields(layout: ParquetLayout): WantedField[] {
       },
       true,
     ),
-    ...layout.columns.map((column) => field(column.name, declaredShape(column))),
+    ...layout.columns.map((column) => field(column.name, wantedOfShape(declaredShape(column.type)))),
   ];
 }
 
