@@ -6,7 +6,6 @@ import { CreateTableCommand } from '@aws-sdk/client-dynamodb';
 import { CreateKeyCommand, KMSClient } from '@aws-sdk/client-kms';
 import { PutBucketEncryptionCommand } from '@aws-sdk/client-s3';
 import { CreateSecretCommand, SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
-import * as avro from 'avsc';
 import type { Context } from 'aws-lambda';
 import { afterAll, afterEach, beforeAll, describe, expect, inject, it, vi } from 'vitest';
 import { createS3Client } from '../src/adapters/aws-clients.js';
@@ -27,6 +26,7 @@ import {
   testConfig,
   uniqueName,
 } from './support/bed.js';
+import { confluentAvro } from './support/confluent-wire.js';
 import { Fault, type FaultProxy, Operation, startFaultProxy } from './support/fault-proxy.js';
 import { forArrangement } from './support/iam-audit/arrangement.js';
 import { auditCalls, authorizationsFor, describeFindings, type Policies } from './support/iam-audit/audit.js';
@@ -252,9 +252,7 @@ describe('the IAM audit', () => {
       body: JSON.stringify({ schema: JSON.stringify(schema) }),
     });
     const { id } = (await registered.json()) as { id: number };
-    const header = Buffer.alloc(5);
-    header.writeUInt32BE(id, 1);
-    const value = Buffer.concat([header, avro.Type.forSchema(schema as avro.Schema).toBuffer({ amount: 7 })]);
+    const value = confluentAvro(id, schema, { amount: 7 });
     const topic = await createTopic(1);
     await produce(topic, [{ partition: 0, timestamp: Date.now() - 3 * MINUTE, value }]);
     const created = await secrets.send(

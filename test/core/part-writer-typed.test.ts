@@ -1,12 +1,9 @@
-// A Parquet part of Confluent-framed Avro values: its first row decides the schema its typed `value`
-// column follows; a newer version, or one the part's schema cannot read, starts a new part; an older
-// compatible version joins, read as the part's. Parts are written to memory and read back by DuckDB.
-import avro from 'avsc';
 import { describe, expect, it } from 'vitest';
 import { RegistryDecoder } from '../../src/core/registry-decoder.js';
 import { OutputFormat, ValueFormat } from '../../src/core/value-format.js';
 import { NEW_PART, type PartStart, PartWriter } from '../../src/engine/part-writer.js';
 import type { SourceRecord } from '../../src/ports.js';
+import { confluentAvro, confluentFramed } from '../support/confluent-wire.js';
 import { queryParquetBytes } from '../support/duckdb.js';
 import { MemorySink } from '../support/memory-adapters.js';
 
@@ -33,12 +30,8 @@ const SCHEMAS = new Map<number, object>([
   [3, V3],
 ]);
 
-/** Confluent's framing: magic byte 0, the schema id as 4 bytes big-endian, then the Avro payload. */
-function framed(id: number, value: object): Buffer {
-  const header = Buffer.alloc(5);
-  header.writeUInt32BE(id, 1);
-  return Buffer.concat([header, avro.Type.forSchema(SCHEMAS.get(id) as avro.Schema).toBuffer(value)]);
-}
+/** `value` written with the version whose id is `id`, framed with it. */
+const framed = (id: number, value: object): Buffer => confluentAvro(id, SCHEMAS.get(id) as object, value);
 
 /** A decoder that has learnt the three versions, and an id the registry does not hold (9). */
 function decoder(): RegistryDecoder {
@@ -218,7 +211,5 @@ describe('a Parquet part of registry-typed values', () => {
 
 /** A value framed with schema id 9, which the registry does not hold. */
 function framed9(): Buffer {
-  const header = Buffer.alloc(5);
-  header.writeUInt32BE(9, 1);
-  return Buffer.concat([header, Buffer.from([2, 0x61])]);
+  return confluentFramed(9, Buffer.from([2, 0x61]));
 }

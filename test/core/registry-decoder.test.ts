@@ -9,11 +9,11 @@ import {
   ProtobufSerializer,
   SerdeType,
 } from '@confluentinc/schemaregistry';
-import avsc from 'avsc';
 import { describe, expect, it } from 'vitest';
 import { RegistryDecoder } from '../../src/core/registry-decoder.js';
 import { FormatMismatch, type JsonDocument, ValueFormat } from '../../src/core/value-format.js';
 import type { RegisteredSchema, SchemaType, SourceRecord } from '../../src/ports.js';
+import { confluentAvro } from '../support/confluent-wire.js';
 import { messageDesc, protoRegistry } from '../support/proto-descriptor.js';
 
 const TOPIC = 'orders';
@@ -406,11 +406,6 @@ describe('typed part values', () => {
     text: JSON.stringify(schema),
     references: [],
   });
-  const framed = (id: number, schema: object, value: object) => {
-    const header = Buffer.alloc(5);
-    header.writeInt32BE(id, 1);
-    return Buffer.concat([header, avsc.Type.forSchema(schema as avsc.Schema).toBuffer(value)]);
-  };
   const decoder = () => {
     const d = new RegistryDecoder(VALUES);
     d.learn(1, avro(V1));
@@ -422,10 +417,10 @@ describe('typed part values', () => {
 
   it('starts a part for a newer version or one the part cannot read, and reads an older one as the part', () => {
     const d = decoder();
-    const v1 = framed(1, V1, { id: 'a', amount: 1 });
-    const v2 = framed(2, V2, { id: 'b', amount: 2, currency: 'USD' });
+    const v1 = confluentAvro(1, V1, { id: 'a', amount: 1 });
+    const v2 = confluentAvro(2, V2, { id: 'b', amount: 2, currency: 'USD' });
     expect(d.valueSchemaOf(v1)).toEqual({ id: 1 });
-    expect(d.valueSchemaOf(framed(4, V1, { id: 'c', amount: 3 }))).toBeUndefined();
+    expect(d.valueSchemaOf(confluentAvro(4, V1, { id: 'c', amount: 3 }))).toBeUndefined();
     expect(d.valueSchemaOf(null)).toBeUndefined();
     expect(d.startsNewPart({ id: 1 }, { id: 1 })).toBe(false);
     expect(d.startsNewPart({ id: 1 }, { id: 2 })).toBe(true);

@@ -5,11 +5,11 @@
 // them as null, and older values in the newer version's part as the newer version's defaults.
 
 import { AvroSerializer, SchemaRegistryClient, SerdeType } from '@confluentinc/schemaregistry';
-import avsc from 'avsc';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { ICEBERG_METADATA_FOLDER } from '../../src/core/key-layout.js';
 import { TableFormat } from '../../src/core/setting-rules.js';
 import { createTopic, newPipeline, produce, runOnce, uniqueName } from '../support/bed.js';
+import { confluentAvro } from '../support/confluent-wire.js';
 import { REGISTRY_START_TIMEOUT_MS, registerSchema, registryUrl } from '../support/registry-bed.js';
 import { expectExactlyOnce, windowClock } from '../support/shard-bed.js';
 import { catalogUrl, icebergIo, readWithPyiceberg } from './catalog-bed.js';
@@ -70,6 +70,21 @@ function order(id: string, cents: number, extra: { currency?: string; tier?: str
 let catalog: string;
 let registry: string;
 
+/**
+ * The settings of a pipeline of `topic` that lands registry-decoded values as typed Parquet and in the
+ * Iceberg table `table`, its metadata in the pipeline's data folder as the construct places it.
+ */
+const typedIcebergVariables = (topic: string, table: string) => (bucket: string) => ({
+  OUTPUT_FORMAT: 'parquet',
+  VALUE_FORMAT: 'confluent',
+  SCHEMA_REGISTRY_URL: registry,
+  TABLE_FORMAT: 'iceberg',
+  ICEBERG_CATALOG_URL: catalog,
+  ICEBERG_NAMESPACE: NAMESPACE,
+  ICEBERG_TABLE: table,
+  ICEBERG_TABLE_LOCATION: `s3://${bucket}/topic=${topic}/${ICEBERG_METADATA_FOLDER}`,
+});
+
 beforeAll(async () => {
   [catalog, registry] = await Promise.all([catalogUrl(), registryUrl()]);
   await (await icebergIo(catalog)).catalog.createNamespaceIfMissing([NAMESPACE]);
@@ -99,16 +114,7 @@ describe('registry-decoded values in an Iceberg table', () => {
       values.map(([timestamp, value]) => ({ partition: 0, timestamp, value })),
     );
     const table = uniqueName('t').replaceAll('-', '_');
-    const { config } = await newPipeline(topic, (bucket) => ({
-      OUTPUT_FORMAT: 'parquet',
-      VALUE_FORMAT: 'confluent',
-      SCHEMA_REGISTRY_URL: registry,
-      TABLE_FORMAT: 'iceberg',
-      ICEBERG_CATALOG_URL: catalog,
-      ICEBERG_NAMESPACE: NAMESPACE,
-      ICEBERG_TABLE: table,
-      ICEBERG_TABLE_LOCATION: `s3://${bucket}/topic=${topic}/${ICEBERG_METADATA_FOLDER}`,
-    }));
+    const { config } = await newPipeline(topic, typedIcebergVariables(topic, table));
 
     await runOnce(config, { now: windowClock(MINUTE), seconds: 30 });
 
@@ -198,29 +204,15 @@ describe('a window whose schema versions cannot share a column', () => {
       'AVRO',
       JSON.stringify({ ...ORDER_V1, fields: [{ name: 'amount', type: 'string' }] }),
     );
-    /** Confluent's framing: 0, the schema id, the Avro payload. */
-    const framed = (id: number, type: string, amount: unknown) => {
-      const header = Buffer.alloc(5);
-      header.writeInt32BE(id, 1);
-      const schema = { type: 'record', name: 'Order', fields: [{ name: 'amount', type }] };
-      return Buffer.concat([header, avsc.Type.forSchema(schema as avsc.Schema).toBuffer({ amount })]);
-    };
+    const framed = (id: number, type: string, amount: unknown) =>
+      confluentAvro(id, { type: 'record', name: 'Order', fields: [{ name: 'amount', type }] }, { amount });
     const start = (Math.floor(Date.now() / MINUTE) - 3) * MINUTE;
     await produce(topic, [
       { partition: 0, timestamp: start, value: framed(asLong, 'long', 5) },
       { partition: 0, timestamp: start + 1, value: framed(asText, 'string', 'five') },
     ]);
     const table = uniqueName('t').replaceAll('-', '_');
-    const { bucket, config } = await newPipeline(topic, (b) => ({
-      OUTPUT_FORMAT: 'parquet',
-      VALUE_FORMAT: 'confluent',
-      SCHEMA_REGISTRY_URL: registry,
-      TABLE_FORMAT: 'iceberg',
-      ICEBERG_CATALOG_URL: catalog,
-      ICEBERG_NAMESPACE: NAMESPACE,
-      ICEBERG_TABLE: table,
-      ICEBERG_TABLE_LOCATION: `s3://${b}/topic=${topic}/${ICEBERG_METADATA_FOLDER}`,
-    }));
+    const { bucket, config } = await newPipeline(topic, typedIcebergVariables(topic, table));
 
     await expect(runOnce(config, { now: windowClock(MINUTE), seconds: 30 })).rejects.toMatchObject({
       name: 'TableSchemaMismatchError',
